@@ -1,0 +1,43 @@
+# Thin wrapper around CMake. Targets:
+#   make            build build/chorusd and the unit tests (RelWithDebInfo)
+#   make test       install missing packages, build, run every test suite
+#   make demo       install, build, start one node on :8081 in the foreground
+#   make fuzz       run every fuzz target for FUZZ_SECONDS (default 300) each
+#   make bench      the single-node benchmark (bench/run.sh)
+#   make format     clang-format every C file
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 300
+PORT ?= 8081
+
+.PHONY: all build deps test demo fuzz bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build:
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+test: deps
+	@tests/run-all.sh
+
+demo: deps build
+	@echo "Chorus node on http://localhost:$(PORT)  (Ctrl-C stops it)"
+	@echo "  curl -s -X PUT localhost:$(PORT)/api/v1/data/greeting -d '{\"value\":\"hello\"}'"
+	@echo "  curl -s localhost:$(PORT)/api/v1/data/greeting"
+	@./build/chorusd --node-id=node-1 --port=$(PORT) --data-dir=./data/node-1
+
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+bench: deps build
+	@scripts/install-deps.sh --bench
+	@bench/run.sh
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# install-deps.sh - installs the Debian packages Chorus builds and tests with.
+# Idempotent and quiet: does nothing when every package is present, otherwise
+# one apt-get update and one apt-get install. Usage: scripts/install-deps.sh [--bench]
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
+  libleveldb-dev libmicrohttpd-dev libjansson-dev uuid-dev libcmocka-dev libuv1-dev
+  libssl-dev libmsgpack-dev libcurl4-openssl-dev python3 curl jq)
+[[ ${1:-} == --bench ]] && pkgs+=(wrk)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+
+if ! command -v apt-get >/dev/null; then
+  echo "install-deps: apt-get not found; install these packages by hand: ${missing[*]}" >&2
+  exit 1
+fi
+sudo=()
+if ((EUID != 0)); then
+  command -v sudo >/dev/null || { echo "install-deps: run as root (missing: ${missing[*]})" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq >/dev/null
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

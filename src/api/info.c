@@ -1,0 +1,121 @@
+/*
+ * info.c - the node's introspection routes: /health, /api/v1/status,
+ * /api/v1/vector-clock and /metrics.
+ *
+ * They answer on the HTTP thread: they read atomics and LevelDB (which is
+ * safe from any thread) and never touch loop-owned state.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/err.h"
+#include "internal.h"
+
+#define EVENTS_DEFAULT 100
+#define EVENTS_MAX 1000
+#define CONFLICTS_MAX 100
+
+enum MHD_Result api_health(api_req_t *r) {
+  return api_send_json(r, 200, json_pack("{s:s,s:s}", "status", "ok", "node_id", r->srv->node_id));
+}
+
+enum MHD_Result api_status(api_req_t *r) {
+  api_server_t *s = r->srv;
+  const engine_stats_t *st = engine_stats(s->engine);
+  char started[32];
+  api_iso_time(s->started_ms, started);
+  double uptime = (double)(api_now_ns() - s->started_mono_ns) / 1e9;
+  json_t *o = json_pack(
+      "{s:s,s:s,s:s,s:s,s:f,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:s},s:{s:i,s:i,s:b}}", "node_id", s->node_id, "status",
+      "running", "version", s->version, "started_at", started, "uptime_seconds", uptime, "fsync",
+      config_fsync_name(s->cfg->fsync), "data_dir", s->cfg->data_dir, "storage", "events",
+      (json_int_t)engine_event_count(s->engine), "event_retention", (json_int_t)s->cfg->event_retention,
+      "conflicts", (json_int_t)atomic_load(&st->conflicts_now), "writes", (json_int_t)atomic_load(&st->writes),
+      "batches", (json_int_t)atomic_load(&st->batches), "engine", "leveldb", "cluster", "size", 1, "alive", 1,
+      "under_replicated", 1);
+  return api_send_json(r, 200, o);
+}
+
+/* A query argument as an unsigned integer; 0 when absent, -1 when malformed. */
+static int query_u64(struct MHD_Connection *c, const char *name, uint64_t *out) {
+  const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+  if (!v) return 0;
+  char *end = NULL;
+  if (!*v || *v == '-' || *v == '+') return -1;
+  unsigned long long n = strtoull(v, &end, 10);
+  if (*end) return -1;
+  *out = n;
+  return 1;
+}
+
+static json_t *event_json(const event_t *ev) {
+  char ts[32], hash[17];
+  api_iso_time(ev->ts_ms, ts);
+  event_causal_hash(ev, hash);
+  return json_pack("{s:I,s:s,s:s%,s:s%,s:o,s:s,s:s,s:s}", "id", (json_int_t)ev->id, "type",
+                   event_type_name(ev->type), "key", ev->key, ev->key_len, "value", ev->preview ? ev->preview : "",
+                   ev->preview ? ev->preview_len : 0, "vector_clock", api_vv_json(&ev->clock), "causal_hash", hash,
+                   "timestamp", ts, "node_id", ev->node);
+}
+
+static json_t *events_json(engine_t *e, uint64_t since, uint64_t limit) {
+  event_t *evs = NULL;
+  size_t n = 0;
+  if (engine_events(e, since, (size_t)limit, &evs, &n)) return NULL;
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    if (arr) json_array_append_new(arr, event_json(&evs[i]));
+    event_free(&evs[i]);
+  }
+  free(evs);
+  return arr;
+}
+
+static json_t *conflicts_json(engine_t *e) {
+  engine_conflict_t *cs = NULL;
+  size_t n = 0;
+  if (engine_conflicts(e, CONFLICTS_MAX, &cs, &n)) return NULL;
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    if (arr) json_array_append_new(arr, json_pack("{s:s%,s:i}", "key", cs[i].key, cs[i].key_len, "siblings",
+                                                  (int)cs[i].siblings));
+    free(cs[i].key);
+  }
+  free(cs);
+  return arr;
+}
+
+enum MHD_Result api_vector_clock(api_req_t *r) {
+  api_server_t *s = r->srv;
+  uint64_t since = 0, limit = EVENTS_DEFAULT;
+  if (query_u64(r->conn, "since", &since) < 0 || query_u64(r->conn, "limit", &limit) < 0 || limit == 0 ||
+      limit > EVENTS_MAX)
+    return api_send_error3(r, 400, "bad_request", "since must be an event id and limit an integer in 1..1000");
+  vv_t clock;
+  vv_init(&clock);
+  if (engine_clock(s->engine, &clock)) return api_send_error3(r, 500, "internal", "out of memory");
+  json_t *events = events_json(s->engine, since, limit);
+  json_t *conflicts = conflicts_json(s->engine);
+  json_t *o = json_pack("{s:s,s:o,s:{s:o*,s:I,s:I},s:o*}", "node_id", s->node_id, "vector_clock", api_vv_json(&clock),
+                        "event_log", "events", events, "total", (json_int_t)engine_event_count(s->engine),
+                        "retention", (json_int_t)s->cfg->event_retention, "conflicts", conflicts);
+  vv_free(&clock);
+  if (!events || !conflicts) {
+    json_decref(o);
+    return api_send_error3(r, 500, "storage_error", "the event log could not be read");
+  }
+  return api_send_json(r, 200, o);
+}
+
+enum MHD_Result api_metrics(api_req_t *r) {
+  buf_t out;
+  buf_init(&out);
+  metrics_render(&out, r->srv->engine);
+  if (out.err) {
+    buf_free(&out);
+    return api_send_error3(r, 500, "internal", "out of memory");
+  }
+  size_t len = 0;
+  char *body = (char *)buf_detach(&out, &len);
+  return api_send(r, 200, body, len, "text/plain; version=0.0.4");
+}

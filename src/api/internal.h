@@ -1,0 +1,80 @@
+/*
+ * internal.h - what the files of src/api share: the server, the per-request
+ * state, and the JSON reply helpers. Not a public contract.
+ */
+#ifndef CHORUS_API_INTERNAL_H
+#define CHORUS_API_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../common/config.h"
+#include "../storage/engine.h"
+#include "body.h"
+#include "loop.h"
+#include "metrics.h"
+#include "server.h"
+
+struct api_server {
+  const config_t *cfg;
+  char node_id[VV_NODE_MAX + 1];
+  const char *version;
+  uint64_t started_ms; /* wall clock */
+  uint64_t started_mono_ns;
+  engine_t *engine;
+  loop_t *loop;
+  struct MHD_Daemon *daemon;
+  atomic_bool draining;
+  atomic_uint_fast64_t inflight;
+};
+
+typedef enum { REQ_NEW, REQ_SUSPENDED, REQ_DONE } req_state_t;
+
+typedef struct {
+  api_server_t *srv;
+  struct MHD_Connection *conn;
+  api_route_t route;
+  api_method_t method;
+  uint64_t t0_ns;
+  buf_t body;
+  uint64_t body_cap;
+  bool answered;
+
+  /* data requests */
+  char *key; /* copy of the decoded key, NUL-terminated */
+  size_t key_len;
+  api_body_t input;
+  char request_id[ENGINE_REQUEST_ID_MAX + 1];
+  engine_job_t job;
+  loop_task_t task;
+  atomic_int state; /* req_state_t */
+} api_req_t;
+
+uint64_t api_now_ns(void);
+/* Queues a response whose body (malloc'd, or NULL) the response takes over. */
+enum MHD_Result api_send(api_req_t *r, int status, char *body, size_t len, const char *content_type);
+/* Serialises and sends a JSON value (stolen). */
+enum MHD_Result api_send_json(api_req_t *r, int status, json_t *v);
+enum MHD_Result api_send_error(api_req_t *r, const api_error_t *e);
+enum MHD_Result api_send_error3(api_req_t *r, int status, const char *code, const char *message);
+/* {"clocks": {node: counter, ...}} */
+json_t *api_vv_json(const vv_t *v);
+/* "2026-11-21T23:59:00.123Z" */
+void api_iso_time(uint64_t ms, char out[32]);
+
+/* data.c */
+enum MHD_Result api_data_begin(api_req_t *r, const char *url);
+enum MHD_Result api_data_answer(api_req_t *r);
+int api_data_format(const engine_job_t *job, buf_t *out, const api_server_t *srv, int *status);
+
+/* info.c */
+enum MHD_Result api_health(api_req_t *r);
+enum MHD_Result api_status(api_req_t *r);
+enum MHD_Result api_vector_clock(api_req_t *r);
+enum MHD_Result api_metrics(api_req_t *r);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * metrics.c - request counters and latency histograms (see metrics.h).
+ *
+ * Statuses are counted per exact code from a short list of the codes the API
+ * answers, plus "other"; latency buckets follow the Prometheus defaults
+ * shifted down, as a node answers in micro- to milliseconds.
+ */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int STATUSES[] = {200, 400, 401, 404, 405, 413, 500, 503, 507, 0 /* other */};
+#define NSTATUS (sizeof STATUSES / sizeof STATUSES[0])
+static const double BUCKETS[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                 0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   2.5};
+#define NBUCKET (sizeof BUCKETS / sizeof BUCKETS[0])
+
+static atomic_uint_fast64_t requests[ROUTE_COUNT][METHOD_COUNT][NSTATUS];
+static atomic_uint_fast64_t buckets[ROUTE_COUNT][NBUCKET + 1]; /* non-cumulative; last = +Inf */
+static atomic_uint_fast64_t sum_ns[ROUTE_COUNT];
+
+static const char *ROUTE_NAMES[ROUTE_COUNT] = {"data", "status", "vector_clock", "health", "metrics", "unknown"};
+static const char *METHOD_NAMES[METHOD_COUNT] = {"GET", "PUT", "DELETE", "POST", "HEAD", "OTHER"};
+
+api_method_t metrics_method(const char *m) {
+  for (int i = 0; i < METHOD_OTHER; i++)
+    if (strcmp(m, METHOD_NAMES[i]) == 0) return (api_method_t)i;
+  return METHOD_OTHER;
+}
+
+const char *metrics_route_name(api_route_t r) {
+  return r < ROUTE_COUNT ? ROUTE_NAMES[r] : "unknown";
+}
+
+const char *metrics_method_name(api_method_t m) {
+  return m < METHOD_COUNT ? METHOD_NAMES[m] : "OTHER";
+}
+
+static size_t status_index(int status) {
+  for (size_t i = 0; i + 1 < NSTATUS; i++)
+    if (STATUSES[i] == status) return i;
+  return NSTATUS - 1;
+}
+
+void metrics_observe(api_route_t r, api_method_t m, int status, uint64_t duration_ns) {
+  if (r >= ROUTE_COUNT || m >= METHOD_COUNT) return;
+  atomic_fetch_add_explicit(&requests[r][m][status_index(status)], 1, memory_order_relaxed);
+  double s = (double)duration_ns / 1e9;
+  size_t b = 0;
+  while (b < NBUCKET && s > BUCKETS[b]) b++;
+  atomic_fetch_add_explicit(&buckets[r][b], 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&sum_ns[r], duration_ns, memory_order_relaxed);
+}
+
+static void put_text(buf_t *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_text(buf_t *out, const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n > 0) buf_put(out, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static uint64_t load(atomic_uint_fast64_t *a) {
+  return atomic_load_explicit(a, memory_order_relaxed);
+}
+
+static void render_requests(buf_t *out) {
+  put_text(out, "# HELP chorus_http_requests_total HTTP requests answered, by route, method and status.\n"
+                "# TYPE chorus_http_requests_total counter\n");
+  for (int r = 0; r < ROUTE_COUNT; r++)
+    for (int m = 0; m < METHOD_COUNT; m++)
+      for (size_t s = 0; s < NSTATUS; s++) {
+        uint64_t v = load(&requests[r][m][s]);
+        if (!v) continue;
+        char code[8];
+        if (STATUSES[s])
+          snprintf(code, sizeof code, "%d", STATUSES[s]);
+        else
+          snprintf(code, sizeof code, "other");
+        put_text(out, "chorus_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %llu\n",
+                 ROUTE_NAMES[r], METHOD_NAMES[m], code, (unsigned long long)v);
+      }
+}
+
+static void render_latency(buf_t *out) {
+  put_text(out, "# HELP chorus_http_request_duration_seconds Time from the first byte of a request to its answer.\n"
+                "# TYPE chorus_http_request_duration_seconds histogram\n");
+  for (int r = 0; r < ROUTE_COUNT; r++) {
+    uint64_t cum = 0;
+    for (size_t b = 0; b <= NBUCKET; b++) {
+      cum += load(&buckets[r][b]);
+      if (b < NBUCKET)
+        put_text(out, "chorus_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", ROUTE_NAMES[r],
+                 BUCKETS[b], (unsigned long long)cum);
+      else
+        put_text(out, "chorus_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                 ROUTE_NAMES[r], (unsigned long long)cum);
+    }
+    put_text(out, "chorus_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", ROUTE_NAMES[r],
+             (double)load(&sum_ns[r]) / 1e9);
+    put_text(out, "chorus_http_request_duration_seconds_count{route=\"%s\"} %llu\n", ROUTE_NAMES[r],
+             (unsigned long long)cum);
+  }
+}
+
+static void render_counter(buf_t *out, const char *name, const char *type, const char *help, uint64_t v) {
+  put_text(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, (unsigned long long)v);
+}
+
+static void render_storage(buf_t *out, engine_t *e) {
+  engine_stats_t *st = (engine_stats_t *)engine_stats(e);
+  render_counter(out, "chorus_storage_batches_total", "counter", "Write groups committed (one WriteBatch each).",
+                 load(&st->batches));
+  render_counter(out, "chorus_storage_jobs_total", "counter", "Operations applied by the writer.", load(&st->jobs));
+  render_counter(out, "chorus_storage_writes_total", "counter", "Key records written.", load(&st->writes));
+  render_counter(out, "chorus_storage_reads_total", "counter", "Key records read from LevelDB.", load(&st->reads));
+  render_counter(out, "chorus_storage_fsyncs_total", "counter", "Synced LevelDB writes.", load(&st->fsyncs));
+  render_counter(out, "chorus_storage_errors_total", "counter", "Write groups that failed.", load(&st->errors));
+  render_counter(out, "chorus_storage_replays_total", "counter", "Retried requests answered from the request log.",
+                 load(&st->replays));
+  render_counter(out, "chorus_storage_batch_jobs_max", "gauge", "Largest write group so far.",
+                 load(&st->batch_jobs_max));
+  render_counter(out, "chorus_events_total", "counter", "Events recorded by this node.", engine_event_count(e));
+  render_counter(out, "chorus_conflicts", "gauge", "Keys holding concurrent siblings.", load(&st->conflicts_now));
+  char *mem = engine_property(e, "leveldb.approximate-memory-usage");
+  if (mem) {
+    render_counter(out, "chorus_storage_leveldb_memory_bytes", "gauge", "LevelDB's approximate memory use.",
+                   strtoull(mem, NULL, 10));
+    free(mem);
+  }
+}
+
+void metrics_render(buf_t *out, engine_t *engine) {
+  render_requests(out);
+  render_latency(out);
+  if (engine) render_storage(out, engine);
+}

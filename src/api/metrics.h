@@ -1,0 +1,38 @@
+/*
+ * metrics.h - request counters and latency histograms, rendered as
+ * Prometheus text.
+ *
+ * All counters are relaxed atomics in fixed arrays indexed by route, method
+ * and status class, so recording a request from any HTTP thread is a few
+ * atomic adds and never allocates or locks.
+ */
+#ifndef CHORUS_METRICS_H
+#define CHORUS_METRICS_H
+
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../storage/engine.h"
+
+typedef enum {
+  ROUTE_DATA,
+  ROUTE_STATUS,
+  ROUTE_VECTOR_CLOCK,
+  ROUTE_HEALTH,
+  ROUTE_METRICS,
+  ROUTE_UNKNOWN,
+  ROUTE_COUNT
+} api_route_t;
+
+typedef enum { METHOD_GET, METHOD_PUT, METHOD_DELETE, METHOD_POST, METHOD_HEAD, METHOD_OTHER, METHOD_COUNT } api_method_t;
+
+api_method_t metrics_method(const char *m);
+const char *metrics_route_name(api_route_t r);
+const char *metrics_method_name(api_method_t m);
+/* Records one answered request. */
+void metrics_observe(api_route_t r, api_method_t m, int status, uint64_t duration_ns);
+/* Appends the Prometheus text exposition of every metric to out; the engine
+ * (may be NULL) adds the storage section. */
+void metrics_render(buf_t *out, engine_t *engine);
+
+#endif

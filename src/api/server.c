@@ -1,0 +1,311 @@
+/*
+ * server.c - libmicrohttpd daemon, request lifecycle, routing and replies.
+ *
+ * A request is answered only after its upload has been consumed (the final
+ * call of the access handler): queueing a response earlier makes
+ * libmicrohttpd close the connection instead of keeping it alive. The two
+ * exceptions are deliberate: a body larger than the limit is refused as soon
+ * as that is known, so it is never buffered, and the connection closes.
+ *
+ * Per-request state (api_req_t) lives from the first call of the access
+ * handler to the completion callback; a request handed to the loop is
+ * counted in-flight for exactly that span, which is what shutdown waits for.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "internal.h"
+
+#define DATA_PREFIX "/api/v1/data"
+
+uint64_t api_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void api_iso_time(uint64_t ms, char out[32]) {
+  time_t secs = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+json_t *api_vv_json(const vv_t *v) {
+  json_t *clocks = json_object();
+  for (size_t i = 0; clocks && i < v->n; i++)
+    json_object_set_new(clocks, v->e[i].node, json_integer((json_int_t)v->e[i].counter));
+  return json_pack("{s:o*}", "clocks", clocks);
+}
+
+enum MHD_Result api_send(api_req_t *r, int status, char *body, size_t len, const char *content_type) {
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  if (!resp) {
+    free(body);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, "Content-Type", content_type);
+  if (status == 405) {
+    const char *allow = r->route == ROUTE_DATA ? "GET, PUT, DELETE" : "GET";
+    MHD_add_response_header(resp, "Allow", allow);
+  }
+  if (status == 401) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+  enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+  MHD_destroy_response(resp);
+  r->answered = true;
+  metrics_observe(r->route, r->method, status, api_now_ns() - r->t0_ns);
+  return ret;
+}
+
+enum MHD_Result api_send_json(api_req_t *r, int status, json_t *v) {
+  char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+  json_decref(v);
+  if (!text) {
+    static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+    char *copy = strdup(oom);
+    return api_send(r, 500, copy, copy ? strlen(copy) : 0, "application/json");
+  }
+  return api_send(r, status, text, strlen(text), "application/json");
+}
+
+enum MHD_Result api_send_error3(api_req_t *r, int status, const char *code, const char *message) {
+  return api_send_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
+}
+
+enum MHD_Result api_send_error(api_req_t *r, const api_error_t *e) {
+  return api_send_error3(r, e->status, e->code, e->message);
+}
+
+static api_route_t route_of(const char *url) {
+  if (strcmp(url, "/health") == 0) return ROUTE_HEALTH;
+  if (strcmp(url, "/metrics") == 0) return ROUTE_METRICS;
+  if (strcmp(url, "/api/v1/status") == 0) return ROUTE_STATUS;
+  if (strcmp(url, "/api/v1/vector-clock") == 0) return ROUTE_VECTOR_CLOCK;
+  if (strncmp(url, DATA_PREFIX, strlen(DATA_PREFIX)) == 0 &&
+      (url[strlen(DATA_PREFIX)] == '/' || url[strlen(DATA_PREFIX)] == '\0'))
+    return ROUTE_DATA;
+  return ROUTE_UNKNOWN;
+}
+
+static bool carries_body(api_req_t *r) {
+  return r->method == METHOD_PUT || r->method == METHOD_POST || r->method == METHOD_OTHER;
+}
+
+/* Constant-time comparison, so the token cannot be guessed byte by byte from timings. */
+static bool token_ok(const api_server_t *s, struct MHD_Connection *c) {
+  const char *want = s->cfg->api_token;
+  const char *got = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+  if (!got || strncmp(got, "Bearer ", 7) != 0) return false;
+  got += 7;
+  size_t wl = strlen(want), gl = strlen(got);
+  unsigned diff = (unsigned)(wl ^ gl);
+  for (size_t i = 0; i < wl; i++) diff |= (unsigned)(want[i] ^ (i < gl ? got[i] : 0));
+  return diff == 0;
+}
+
+static enum MHD_Result dispatch(api_req_t *r, const char *url) {
+  api_server_t *s = r->srv;
+  if (atomic_load(&s->draining)) return api_send_error3(r, 503, "shutting_down", "the node is shutting down");
+  bool open_route = r->route == ROUTE_HEALTH || r->route == ROUTE_METRICS;
+  if (s->cfg->api_token[0] && !open_route && !token_ok(s, r->conn))
+    return api_send_error3(r, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required");
+  bool get = r->method == METHOD_GET || r->method == METHOD_HEAD;
+  switch (r->route) {
+  case ROUTE_DATA:
+    if (!get && r->method != METHOD_PUT && r->method != METHOD_DELETE) break;
+    return api_data_begin(r, url + strlen(DATA_PREFIX));
+  case ROUTE_HEALTH:
+    if (get) return api_health(r);
+    break;
+  case ROUTE_METRICS:
+    if (get) return api_metrics(r);
+    break;
+  case ROUTE_STATUS:
+    if (get) return api_status(r);
+    break;
+  case ROUTE_VECTOR_CLOCK:
+    if (get) return api_vector_clock(r);
+    break;
+  default:
+    return api_send_error3(r, 404, "not_found", "no such route");
+  }
+  return api_send_error3(r, 405, "method_not_allowed", "this route does not accept that method");
+}
+
+static api_req_t *req_new(api_server_t *s, struct MHD_Connection *c, const char *url, const char *method) {
+  api_req_t *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  r->srv = s;
+  r->conn = c;
+  r->t0_ns = api_now_ns();
+  r->route = route_of(url);
+  r->method = metrics_method(method);
+  /* JSON escapes can double a value's size; anything past this is refused unread */
+  r->body_cap = 2 * s->cfg->max_value_bytes + 65536;
+  buf_init(&r->body);
+  api_body_init(&r->input);
+  engine_job_init(&r->job);
+  atomic_init(&r->state, REQ_NEW);
+  return r;
+}
+
+static void req_free(api_req_t *r) {
+  buf_free(&r->body);
+  api_body_free(&r->input);
+  engine_job_release(&r->job);
+  free(r->key);
+  free(r);
+}
+
+/* The declared body is over the limit: refuse before reading a byte of it. */
+static bool declared_too_big(api_req_t *r) {
+  const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+  if (!cl) return false;
+  char *end = NULL;
+  unsigned long long n = strtoull(cl, &end, 10);
+  return end != cl && n > r->body_cap;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+  api_server_t *s = cls;
+  api_req_t *r = *con_cls;
+  if (!r) {
+    r = req_new(s, c, url, method);
+    if (!r) return MHD_NO;
+    *con_cls = r;
+    if (carries_body(r) && declared_too_big(r))
+      return api_send_error3(r, 413, "value_too_large", "the body is larger than the node accepts");
+    return MHD_YES;
+  }
+  if (*upload_size) {
+    size_t n = *upload_size;
+    *upload_size = 0;
+    if (r->answered) return MHD_YES;
+    if (r->body.len + n > r->body_cap)
+      return api_send_error3(r, 413, "value_too_large", "the body is larger than the node accepts");
+    buf_put(&r->body, upload, n);
+    if (r->body.err) return api_send_error3(r, 500, "internal", "out of memory");
+    return MHD_YES;
+  }
+  if (r->answered) return MHD_YES;
+  if (atomic_load(&r->state) == REQ_DONE) return api_data_answer(r);
+  return dispatch(r, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+  api_server_t *s = cls;
+  api_req_t *r = *con_cls;
+  if (!r) return;
+  if (atomic_load(&r->state) != REQ_NEW) atomic_fetch_sub(&s->inflight, 1);
+  req_free(r);
+  *con_cls = NULL;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decodes the URL in place like libmicrohttpd does, except that an
+ * encoded NUL becomes the overlong form C0 80: the path stays a C string and
+ * the key check rejects it as invalid UTF-8 instead of silently cutting it. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
+  char *w = s;
+  for (const char *p = s; *p; p++) {
+    int hi, lo;
+    if (p[0] == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0) {
+      int v = hi << 4 | lo;
+      if (v == 0) {
+        *w++ = (char)0xC0;
+        *w++ = (char)0x80;
+      } else {
+        *w++ = (char)v;
+      }
+      p += 2;
+    } else {
+      *w++ = *p;
+    }
+  }
+  *w = '\0';
+  return (size_t)(w - s);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  size_t n = strlen(line);
+  while (n && line[n - 1] == '\n') line[--n] = '\0';
+  log_warn("http: %s", line);
+}
+
+int api_server_create(const config_t *cfg, const char *node_id, const char *version, api_server_t **out) {
+  api_server_t *s = calloc(1, sizeof *s);
+  if (!s) return CHORUS_ENOMEM;
+  s->cfg = cfg;
+  snprintf(s->node_id, sizeof s->node_id, "%s", node_id);
+  s->version = version;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  s->started_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  s->started_mono_ns = api_now_ns();
+  atomic_init(&s->draining, false);
+  atomic_init(&s->inflight, 0);
+  *out = s;
+  return 0;
+}
+
+int api_server_start(api_server_t *s, engine_t *engine, loop_t *loop) {
+  s->engine = engine;
+  s->loop = loop;
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, s->cfg->bind, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(s->cfg->port);
+  } else if (inet_pton(AF_INET6, s->cfg->bind, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(s->cfg->port);
+    flags |= MHD_USE_IPv6;
+  } else {
+    log_error("http: --bind %s is not an IP address", s->cfg->bind);
+    return CHORUS_EINVAL;
+  }
+  s->daemon = MHD_start_daemon(
+      flags, s->cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+      MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg->http_threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+      MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
+  if (!s->daemon) {
+    log_error("http: cannot listen on %s:%u (in use, or no permission)", s->cfg->bind, s->cfg->port);
+    return CHORUS_EIO;
+  }
+  return 0;
+}
+
+void api_server_drain(api_server_t *s) {
+  atomic_store(&s->draining, true);
+}
+
+uint64_t api_server_inflight(const api_server_t *s) {
+  return atomic_load(&((api_server_t *)s)->inflight);
+}
+
+void api_server_stop(api_server_t *s) {
+  if (!s) return;
+  if (s->daemon) MHD_stop_daemon(s->daemon);
+  free(s);
+}

@@ -1,0 +1,210 @@
+/*
+ * chorusd.c - the Chorus node: parses the configuration, claims the data
+ * directory, opens the store, serves the HTTP API and runs the event loop
+ * until SIGINT or SIGTERM, then shuts down gracefully: new requests are
+ * refused with 503, requests in flight finish, the store is synced and
+ * closed, and the process exits 0.
+ *
+ * Exit codes: 0 clean shutdown, 1 a runtime failure (data dir in use, port
+ * taken, store unreadable), 2 a bad command line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "../api/loop.h"
+#include "../api/server.h"
+#include "../common/config.h"
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../storage/engine.h"
+
+#define CHORUS_VERSION "0.1.0"
+#define DRAIN_TIMEOUT_MS 10000
+
+extern char **environ;
+
+typedef struct {
+  api_server_t *server;
+  loop_t *loop;
+  uv_timer_t drain_timer;
+  uint64_t drain_started;
+  bool draining;
+} node_t;
+
+static int mkdir_p(const char *path) {
+  char tmp[4096];
+  if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) return CHORUS_ETOOBIG;
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return CHORUS_EIO;
+    *p = '/';
+  }
+  if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return CHORUS_EIO;
+  return 0;
+}
+
+/* Holds an exclusive lock on <data-dir>/chorusd.lock for the life of the
+ * process, so a second node on the same directory is refused up front. */
+static int lock_data_dir(const char *dir) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/chorusd.lock", dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    log_error("cannot open %s: %s", path, strerror(errno));
+    return CHORUS_EIO;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = "";
+    ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    pid[n > 0 ? n : 0] = '\0';
+    pid[strcspn(pid, "\n")] = '\0';
+    log_error("data dir %s is in use by another chorusd (pid %s)", dir, pid[0] ? pid : "unknown");
+    close(fd);
+    return CHORUS_EBUSY;
+  }
+  char pid[32];
+  int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) log_warn("cannot record the pid in %s", path);
+  return 0; /* fd stays open: the lock lasts until exit */
+}
+
+/* Reads the node id persisted in the data dir, or persists the given (or a
+ * fresh UUID) one. A data dir belongs to one node: a different --node-id on an
+ * existing dir is refused. */
+static int resolve_node_id(config_t *cfg) {
+  char path[4200], stored[80] = "";
+  snprintf(path, sizeof path, "%s/node_id", cfg->data_dir);
+  FILE *f = fopen(path, "r");
+  if (f) {
+    if (!fgets(stored, sizeof stored, f)) stored[0] = '\0';
+    fclose(f);
+    stored[strcspn(stored, "\r\n")] = '\0';
+  }
+  if (stored[0]) {
+    if (cfg->node_id[0] && strcmp(cfg->node_id, stored) != 0) {
+      log_error("data dir %s belongs to node '%s', not '%s'", cfg->data_dir, stored, cfg->node_id);
+      return CHORUS_EINVAL;
+    }
+    if (!config_node_id_valid(stored, strlen(stored))) {
+      log_error("%s holds an invalid node id", path);
+      return CHORUS_ECORRUPT;
+    }
+    snprintf(cfg->node_id, sizeof cfg->node_id, "%s", stored);
+    return 0;
+  }
+  if (!cfg->node_id[0]) {
+    uuid_t u;
+    uuid_generate(u);
+    uuid_unparse_lower(u, cfg->node_id);
+  }
+  char tmp[4300];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  f = fopen(tmp, "w");
+  if (!f || fprintf(f, "%s\n", cfg->node_id) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    if (f) fclose(f);
+    log_error("cannot write %s: %s", tmp, strerror(errno));
+    return CHORUS_EIO;
+  }
+  fclose(f);
+  if (rename(tmp, path) != 0) {
+    log_error("cannot write %s: %s", path, strerror(errno));
+    return CHORUS_EIO;
+  }
+  return 0;
+}
+
+static void on_drain_tick(uv_timer_t *t) {
+  node_t *n = t->data;
+  uint64_t left = api_server_inflight(n->server);
+  if (left == 0 || uv_now(loop_uv(n->loop)) - n->drain_started > DRAIN_TIMEOUT_MS) {
+    if (left) log_warn("%llu requests still in flight after %d ms; stopping anyway", (unsigned long long)left,
+                       DRAIN_TIMEOUT_MS);
+    uv_timer_stop(t);
+    loop_stop(n->loop);
+  }
+}
+
+static void on_signal(loop_t *l, int signum, void *state) {
+  node_t *n = state;
+  if (n->draining) return;
+  n->draining = true;
+  log_info("received %s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+  api_server_drain(n->server);
+  n->drain_started = uv_now(loop_uv(l));
+  uv_timer_init(loop_uv(l), &n->drain_timer);
+  n->drain_timer.data = n;
+  uv_timer_start(&n->drain_timer, on_drain_tick, 0, 5);
+}
+
+static int prepare(config_t *cfg) {
+  if (mkdir_p(cfg->data_dir) != 0) {
+    log_error("cannot create data dir %s: %s", cfg->data_dir, strerror(errno));
+    return CHORUS_EIO;
+  }
+  int rc = lock_data_dir(cfg->data_dir);
+  if (!rc) rc = resolve_node_id(cfg);
+  return rc;
+}
+
+static int run(config_t *cfg) {
+  node_t n = {0};
+  engine_t *engine = NULL;
+  char dbdir[4200];
+  snprintf(dbdir, sizeof dbdir, "%s/db", cfg->data_dir);
+  int rc = api_server_create(cfg, cfg->node_id, CHORUS_VERSION, &n.server);
+  if (!rc) rc = loop_create(&n.loop, on_signal, &n);
+  if (!rc) {
+    engine_opts_t eo = {.node_id = cfg->node_id,
+                        .dir = dbdir,
+                        .fsync = cfg->fsync,
+                        .event_retention = cfg->event_retention,
+                        .on_done = api_engine_done,
+                        .format = api_format_stored,
+                        .state = n.server};
+    rc = engine_open(&eo, &engine);
+  }
+  if (!rc) rc = api_server_start(n.server, engine, n.loop);
+  if (!rc) {
+    log_info("chorusd %s serving http://%s:%u (data %s, fsync %s)", CHORUS_VERSION, cfg->bind, cfg->port,
+             cfg->data_dir, config_fsync_name(cfg->fsync));
+    rc = loop_run(n.loop);
+  }
+  api_server_stop(n.server); /* every request is answered by now */
+  engine_close(engine);      /* drains the writer and syncs */
+  loop_destroy(n.loop);
+  if (!rc) log_info("stopped cleanly");
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  config_t cfg;
+  config_action_t action;
+  char err[512];
+  if (config_parse(&cfg, argc, argv, environ, &action, err, sizeof err) != 0) {
+    fprintf(stderr, "chorusd: %s\n", err);
+    return 2;
+  }
+  if (action == CONFIG_HELP) {
+    fputs(config_usage(), stdout);
+    return 0;
+  }
+  if (action == CONFIG_VERSION) {
+    puts("chorusd " CHORUS_VERSION);
+    return 0;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  log_set_level(cfg.log_level);
+  if (cfg.node_id[0]) log_set_node(cfg.node_id);
+  if (prepare(&cfg) != 0) return 1;
+  log_set_node(cfg.node_id);
+  return run(&cfg) == 0 ? 0 : 1;
+}

@@ -1,0 +1,514 @@
+/*
+ * config.c - flags, CHORUS_* environment variables and defaults (see config.h).
+ *
+ * One table, options[], describes every flag: its name, environment variable,
+ * default, help text and the setter that parses and validates a value into
+ * its field. Parsing, defaults, environment lookup and --help are all driven
+ * by it, so an option exists exactly when it has a row.
+ *
+ * Invariants:
+ * - defaults are strings fed through the same setters as user input, so a
+ *   default is valid by construction and shown verbatim in --help;
+ * - config_parse fills a private copy and touches *c only on success;
+ * - an error message is one line: values are quoted with control bytes
+ *   replaced and long values cut, secrets are never echoed;
+ * - an empty environment variable counts as unset (VAR= cmd clears it), an
+ *   unknown CHORUS_* variable is ignored: other tools share the prefix.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+
+#define USAGE_WIDTH 80
+#define USAGE_DESC_COLUMN 26
+#define QUOTE_MAX 64 /* bytes of an offending value repeated in an error */
+#define WANT_MAX 160
+
+typedef struct opt opt_t;
+/* Parses v into the option's field of c. On failure returns CHORUS_EINVAL and
+ * writes what was expected into want ("an integer in 1..65535"). */
+typedef int (*opt_set_fn)(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+
+struct opt {
+  const char *name;     /* long flag without "--" */
+  const char *alias;    /* another spelling, or NULL */
+  const char *env;      /* NULL for actions */
+  const char *meta;     /* placeholder of the value in --help */
+  const char *def;      /* default as text, parsed by set; NULL: the field stays zero */
+  const char *def_note; /* the default in --help when def is NULL */
+  const char *help;
+  opt_set_fn set; /* NULL: a flag without value that ends parsing with action */
+  config_action_t action;
+  size_t off, size;  /* the field in config_t */
+  uint64_t min, max; /* bounds of integer options; max 0 means not an integer */
+  bool secret;       /* never echo the value */
+};
+
+#define FIELD(f) .off = offsetof(config_t, f), .size = sizeof(((config_t *)0)->f)
+
+static int set_node_id(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+static int set_text(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+static int set_bind(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+static int set_u16(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+static int set_int(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+static int set_u64(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+static int set_bytes(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+static int set_fsync(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+static int set_log_level(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+
+static const opt_t options[] = {
+    {.name = "node-id",
+     .env = "CHORUS_NODE_ID",
+     .meta = "ID",
+     .set = set_node_id,
+     FIELD(node_id),
+     .help = "node identity, 1..64 of [A-Za-z0-9._:-]",
+     .def_note = "the id in the data dir, else generated"},
+    {.name = "port",
+     .env = "CHORUS_PORT",
+     .meta = "PORT",
+     .def = "8081",
+     .set = set_u16,
+     FIELD(port),
+     .min = 1,
+     .max = 65535,
+     .help = "TCP port of the HTTP API"},
+    {.name = "bind",
+     .env = "CHORUS_BIND",
+     .meta = "ADDR",
+     .def = "0.0.0.0",
+     .set = set_bind,
+     FIELD(bind),
+     .help = "address to listen on: an IPv4 or IPv6 literal, or localhost"},
+    {.name = "data-dir",
+     .env = "CHORUS_DATA_DIR",
+     .meta = "DIR",
+     .set = set_text,
+     FIELD(data_dir),
+     .help = "where the node keeps its data",
+     .def_note = "./data/<node-id>, or ./data/node without a node id"},
+    {.name = "fsync",
+     .env = "CHORUS_FSYNC",
+     .meta = "MODE",
+     .def = "always",
+     .set = set_fsync,
+     FIELD(fsync),
+     .help = "when writes are synced to disk: always|batch|never"},
+    {.name = "max-value-bytes",
+     .env = "CHORUS_MAX_VALUE_BYTES",
+     .meta = "SIZE",
+     .def = "1MiB",
+     .set = set_bytes,
+     FIELD(max_value_bytes),
+     .min = 1,
+     .max = 64 * 1024 * 1024,
+     .help = "largest value accepted; suffixes K, KB, KiB, M, MB, MiB all mean powers of 1024"},
+    {.name = "event-retention",
+     .env = "CHORUS_EVENT_RETENTION",
+     .meta = "N",
+     .def = "10000",
+     .set = set_u64,
+     FIELD(event_retention),
+     .min = 1,
+     .max = 100000000,
+     .help = "events kept in the event log"},
+    {.name = "log-level",
+     .env = "CHORUS_LOG_LEVEL",
+     .meta = "LEVEL",
+     .def = "info",
+     .set = set_log_level,
+     FIELD(log_level),
+     .help = "least severe messages logged: debug|info|warn|error"},
+    {.name = "api-token",
+     .env = "CHORUS_API_TOKEN",
+     .meta = "TOKEN",
+     .set = set_text,
+     FIELD(api_token),
+     .secret = true,
+     .help = "token clients must present",
+     .def_note = "none: no authentication"},
+    {.name = "http-threads",
+     .env = "CHORUS_HTTP_THREADS",
+     .meta = "N",
+     .def = "2",
+     .set = set_int,
+     FIELD(http_threads),
+     .min = 1,
+     .max = 64,
+     .help = "threads serving HTTP requests"},
+    {.name = "help", .alias = "-h", .action = CONFIG_HELP, .help = "print this help and exit"},
+    {.name = "version", .action = CONFIG_VERSION, .help = "print the version and exit"},
+};
+#define OPTION_COUNT (sizeof options / sizeof options[0])
+
+static const char *const fsync_names[] = {"always", "batch", "never"};
+#define FSYNC_COUNT (sizeof fsync_names / sizeof fsync_names[0])
+
+static void *field(config_t *c, const opt_t *o) {
+  return (char *)c + o->off;
+}
+
+bool config_node_id_valid(const char *s, size_t len) {
+  if (!s || len == 0 || len > sizeof(((config_t *)0)->node_id) - 1) return false;
+  for (size_t i = 0; i < len; i++) {
+    char ch = s[i];
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              (ch != '\0' && strchr("._:-", ch) != NULL);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+const char *config_fsync_name(fsync_mode_t m) {
+  return (unsigned)m < FSYNC_COUNT ? fsync_names[m] : "unknown";
+}
+
+/* Appends name to a "a|b|c" list in buf, lower-cased. */
+static void append_choice(char *buf, size_t cap, const char *name) {
+  size_t n = strlen(buf);
+  if (n > 0 && n + 1 < cap) buf[n++] = '|';
+  for (; *name && n + 1 < cap; name++)
+    buf[n++] = (char)(*name >= 'A' && *name <= 'Z' ? *name + 32 : *name);
+  buf[n] = '\0';
+}
+
+/* ---- setters ---- */
+
+static int set_node_id(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  size_t len = strlen(v);
+  if (!config_node_id_valid(v, len)) {
+    snprintf(want, wantlen, "1..%zu characters of [A-Za-z0-9._:-]", o->size - 1);
+    return CHORUS_EINVAL;
+  }
+  snprintf(field(c, o), o->size, "%s", v);
+  return 0;
+}
+
+static int set_text(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  size_t len = strlen(v);
+  if (len == 0 || len >= o->size) {
+    snprintf(want, wantlen, "1..%zu bytes", o->size - 1);
+    return CHORUS_EINVAL;
+  }
+  snprintf(field(c, o), o->size, "%s", v);
+  return 0;
+}
+
+static int set_bind(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  unsigned char addr[sizeof(struct in6_addr)];
+  if (strcmp(v, "localhost") == 0) v = "127.0.0.1";
+  if (strlen(v) >= o->size || (inet_pton(AF_INET, v, addr) != 1 && inet_pton(AF_INET6, v, addr) != 1)) {
+    snprintf(want, wantlen, "an IPv4 or IPv6 address or 'localhost'");
+    return CHORUS_EINVAL;
+  }
+  snprintf(field(c, o), o->size, "%s", v);
+  return 0;
+}
+
+/* Decimal digits only: no sign, no blanks, no overflow. *end gets the first
+ * byte that is not a digit. */
+static int parse_decimal(const char *s, uint64_t *out, const char **end) {
+  uint64_t x = 0;
+  const char *p = s;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    unsigned d = (unsigned)(*p - '0');
+    if (x > (UINT64_MAX - d) / 10) return CHORUS_EINVAL;
+    x = x * 10 + d;
+  }
+  if (p == s) return CHORUS_EINVAL;
+  *out = x;
+  *end = p;
+  return 0;
+}
+
+/* "" or a binary-multiple suffix; both SI and IEC spellings mean 1024. */
+static int parse_suffix(const char *s, uint64_t *mult) {
+  static const struct {
+    const char *suffix;
+    uint64_t mult;
+  } suffixes[] = {{"", 1},
+                  {"k", 1024},
+                  {"kb", 1024},
+                  {"kib", 1024},
+                  {"m", 1024 * 1024},
+                  {"mb", 1024 * 1024},
+                  {"mib", 1024 * 1024}};
+  for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+    if (strcasecmp(s, suffixes[i].suffix) == 0) {
+      *mult = suffixes[i].mult;
+      return 0;
+    }
+  }
+  return CHORUS_EINVAL;
+}
+
+/* An integer within the option's bounds, with a size suffix when sized. */
+static int parse_bounded(const opt_t *o, const char *v, bool sized, uint64_t *out, char *want,
+                         size_t wantlen) {
+  const char *end;
+  uint64_t x, mult = 1;
+  bool ok = parse_decimal(v, &x, &end) == 0 && (sized ? parse_suffix(end, &mult) == 0 : *end == '\0') &&
+            x <= UINT64_MAX / mult && x * mult >= o->min && x * mult <= o->max;
+  if (!ok) {
+    snprintf(want, wantlen, "an integer in %" PRIu64 "..%" PRIu64 "%s", o->min, o->max,
+             sized ? ", optionally with suffix K, KB, KiB, M, MB or MiB" : "");
+    return CHORUS_EINVAL;
+  }
+  *out = x * mult;
+  return 0;
+}
+
+static int set_u16(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  uint64_t x;
+  int rc = parse_bounded(o, v, false, &x, want, wantlen);
+  if (rc == 0) *(uint16_t *)field(c, o) = (uint16_t)x;
+  return rc;
+}
+
+static int set_int(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  uint64_t x;
+  int rc = parse_bounded(o, v, false, &x, want, wantlen);
+  if (rc == 0) *(int *)field(c, o) = (int)x;
+  return rc;
+}
+
+static int set_u64(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  return parse_bounded(o, v, false, field(c, o), want, wantlen);
+}
+
+static int set_bytes(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  return parse_bounded(o, v, true, field(c, o), want, wantlen);
+}
+
+static int set_fsync(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  for (size_t i = 0; i < FSYNC_COUNT; i++) {
+    if (strcasecmp(v, fsync_names[i]) == 0) {
+      *(fsync_mode_t *)field(c, o) = (fsync_mode_t)i;
+      return 0;
+    }
+  }
+  want[0] = '\0';
+  for (size_t i = 0; i < FSYNC_COUNT; i++)
+    append_choice(want, wantlen, fsync_names[i]);
+  return CHORUS_EINVAL;
+}
+
+static int set_log_level(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  if (log_level_parse(v, field(c, o)) == 0) return 0;
+  want[0] = '\0';
+  for (int l = LOG_DEBUG; l <= LOG_ERROR; l++)
+    append_choice(want, wantlen, log_level_name((log_level_t)l));
+  return CHORUS_EINVAL;
+}
+
+/* ---- defaults and parsing ---- */
+
+static void derive_data_dir(config_t *c) {
+  snprintf(c->data_dir, sizeof c->data_dir, "./data/%s", c->node_id[0] ? c->node_id : "node");
+}
+
+void config_defaults(config_t *c) {
+  char want[WANT_MAX];
+  memset(c, 0, sizeof *c);
+  for (size_t i = 0; i < OPTION_COUNT; i++) {
+    /* Defaults are constants; the unit tests check that each one parses. */
+    if (options[i].set && options[i].def)
+      (void)options[i].set(&options[i], c, options[i].def, want, sizeof want);
+  }
+  derive_data_dir(c);
+}
+
+/* A value repeated in an error: at most QUOTE_MAX bytes, control bytes as '?'. */
+static void quote_value(char *dst, size_t cap, const char *v) {
+  size_t n = 0;
+  for (; *v && n < QUOTE_MAX && n + 1 < cap; v++) {
+    unsigned char ch = (unsigned char)*v;
+    dst[n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+  }
+  dst[n] = '\0';
+  if (*v) snprintf(dst + n, cap - n, "...");
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+  if (err && errlen > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return CHORUS_EINVAL;
+}
+
+/* The option arg names ("--port", "--port=80", "-h"); *value gets the text
+ * after '=' or NULL. */
+static const opt_t *find_flag(const char *arg, const char **value) {
+  const char *eq = strchr(arg, '=');
+  size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+  *value = eq ? eq + 1 : NULL;
+  for (size_t i = 0; i < OPTION_COUNT; i++) {
+    const opt_t *o = &options[i];
+    bool long_match =
+        len == strlen(o->name) + 2 && strncmp(arg, "--", 2) == 0 && strncmp(arg + 2, o->name, len - 2) == 0;
+    bool alias_match = o->alias && len == strlen(o->alias) && strncmp(arg, o->alias, len) == 0;
+    if (long_match || alias_match) return o;
+  }
+  return NULL;
+}
+
+/* The first "name=value" of envp; NULL when absent or empty. */
+static const char *env_lookup(char *const envp[], const char *name) {
+  size_t len = strlen(name);
+  for (size_t i = 0; envp && envp[i]; i++) {
+    if (strncmp(envp[i], name, len) == 0 && envp[i][len] == '=')
+      return envp[i][len + 1] ? envp[i] + len + 1 : NULL;
+  }
+  return NULL;
+}
+
+/* Collects flag values into flags[] (the last one of a flag wins). Stops at an
+ * action flag, which *action gets. A flag's value is the next argument unless
+ * that starts with '-': "--node-id --port 1" is a missing id, not the id
+ * "--port"; such values need the --name=value form. */
+static int scan_argv(int argc, char *const argv[], const char *flags[], config_action_t *action, char *err,
+                     size_t errlen) {
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i], *value;
+    const opt_t *o = arg[0] == '-' ? find_flag(arg, &value) : NULL;
+    char shown[QUOTE_MAX + 4];
+    quote_value(shown, sizeof shown, arg);
+    if (!o && arg[0] == '-') {
+      shown[strcspn(shown, "=")] = '\0';
+      return fail(err, errlen, "unknown flag '%s' (see --help)", shown);
+    }
+    if (!o) return fail(err, errlen, "unexpected argument '%s' (see --help)", shown);
+    if (!o->set) {
+      if (value) return fail(err, errlen, "--%s takes no value", o->name);
+      *action = o->action;
+      return 0;
+    }
+    if (!value && i + 1 < argc && argv[i + 1][0] != '-') value = argv[++i];
+    if (!value) return fail(err, errlen, "--%s: missing value (use --%s=%s)", o->name, o->name, o->meta);
+    flags[o - options] = value;
+  }
+  return 0;
+}
+
+/* Applies flag values, else environment values, over the defaults in c. */
+static int apply(config_t *c, const char *flags[], char *const envp[], char *err, size_t errlen) {
+  for (size_t i = 0; i < OPTION_COUNT; i++) {
+    const opt_t *o = &options[i];
+    const char *v = flags[i] ? flags[i] : o->env ? env_lookup(envp, o->env) : NULL;
+    char want[WANT_MAX], shown[QUOTE_MAX + 4];
+    if (!v || o->set(o, c, v, want, sizeof want) == 0) continue;
+    quote_value(shown, sizeof shown, v);
+    const char *dashes = flags[i] ? "--" : "";
+    const char *source = flags[i] ? o->name : o->env;
+    if (o->secret)
+      return fail(err, errlen, "%s%s: expected %s, got %zu bytes", dashes, source, want, strlen(v));
+    return fail(err, errlen, "%s%s: expected %s, got '%s'", dashes, source, want, shown);
+  }
+  return 0;
+}
+
+int config_parse(config_t *c, int argc, char *const argv[], char *const envp[], config_action_t *action,
+                 char *err, size_t errlen) {
+  config_t tmp;
+  const char *flags[OPTION_COUNT] = {0};
+  config_action_t act = CONFIG_RUN;
+  if (err && errlen > 0) err[0] = '\0';
+  config_defaults(&tmp);
+  int rc = scan_argv(argc, argv, flags, &act, err, errlen);
+  if (rc == 0 && act == CONFIG_RUN) {
+    tmp.data_dir[0] = '\0';
+    rc = apply(&tmp, flags, envp, err, errlen);
+    if (rc == 0 && tmp.data_dir[0] == '\0') derive_data_dir(&tmp);
+  }
+  if (rc != 0) return rc;
+  *c = tmp;
+  *action = act;
+  return 0;
+}
+
+/* ---- --help ---- */
+
+typedef struct {
+  char *buf;
+  size_t cap, len, col;
+} text_t;
+
+static void put(text_t *t, const char *s, size_t n) {
+  if (t->len + n >= t->cap) n = t->len < t->cap ? t->cap - t->len - 1 : 0;
+  memcpy(t->buf + t->len, s, n);
+  t->len += n;
+  t->buf[t->len] = '\0';
+  size_t tail = n;
+  while (tail > 0 && s[tail - 1] != '\n')
+    tail--;
+  t->col = tail > 0 ? n - tail : t->col + n;
+}
+
+static void pad_to(text_t *t, size_t col) {
+  while (t->col < col)
+    put(t, " ", 1);
+}
+
+/* Appends words, breaking lines before USAGE_WIDTH and indenting to col. */
+static void put_wrapped(text_t *t, const char *words, size_t col) {
+  while (*words) {
+    size_t n = strcspn(words, " ");
+    if (t->col > col && t->col + 1 + n > USAGE_WIDTH) {
+      put(t, "\n", 1);
+      pad_to(t, col);
+    } else if (t->col > col) {
+      put(t, " ", 1);
+    }
+    pad_to(t, col);
+    put(t, words, n);
+    words += n + strspn(words + n, " ");
+  }
+}
+
+static void put_option(text_t *t, const opt_t *o) {
+  char flag[64], desc[256], range[48] = "", def[64] = "", env[48] = "";
+  snprintf(flag, sizeof flag, "  %s%s--%s%s%s", o->alias ? o->alias : "", o->alias ? ", " : "", o->name,
+           o->meta ? "=" : "", o->meta ? o->meta : "");
+  if (o->max) snprintf(range, sizeof range, "%" PRIu64 "..%" PRIu64 "; ", o->min, o->max);
+  if (o->def || o->def_note) snprintf(def, sizeof def, "default %s; ", o->def ? o->def : o->def_note);
+  if (o->env) snprintf(env, sizeof env, "env %s", o->env);
+  if (o->env) {
+    snprintf(desc, sizeof desc, "%s (%s%s%s)", o->help, range, def, env);
+  } else {
+    snprintf(desc, sizeof desc, "%s", o->help);
+  }
+  put(t, flag, strlen(flag));
+  if (t->col >= USAGE_DESC_COLUMN - 1) put(t, "\n", 1);
+  put_wrapped(t, desc, USAGE_DESC_COLUMN);
+  put(t, "\n", 1);
+}
+
+static char usage_text[4096];
+static pthread_once_t usage_once = PTHREAD_ONCE_INIT;
+
+static void build_usage(void) {
+  static const char head[] = "usage: chorusd [flag...]\n\n"
+                             "Every flag is also accepted as --name VALUE. A flag overrides its\n"
+                             "environment variable, which overrides the default.\n\n";
+  text_t t = {.buf = usage_text, .cap = sizeof usage_text};
+  put(&t, head, sizeof head - 1);
+  for (size_t i = 0; i < OPTION_COUNT; i++)
+    put_option(&t, &options[i]);
+}
+
+const char *config_usage(void) {
+  pthread_once(&usage_once, build_usage);
+  return usage_text;
+}

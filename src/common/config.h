@@ -1,0 +1,54 @@
+/*
+ * config.h - the node's configuration: command-line flags, CHORUS_*
+ * environment variables and defaults, parsed and validated in one place.
+ *
+ * Precedence: flag > environment variable > default. Every flag is accepted
+ * as --name=value or --name value. config_parse is pure (the environment is
+ * passed in) so it is unit-testable; it never prints or exits.
+ */
+#ifndef CHORUS_CONFIG_H
+#define CHORUS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+typedef enum { FSYNC_ALWAYS = 0, FSYNC_BATCH = 1, FSYNC_NEVER = 2 } fsync_mode_t;
+
+typedef struct {
+  char node_id[65];         /* --node-id; "" = generate / load from data dir */
+  uint16_t port;            /* --port, HTTP API (TCP), default 8081 */
+  char bind[64];            /* --bind, default "0.0.0.0" */
+  char data_dir[4096];      /* --data-dir, default "./data/<node-id>" or "./data/node" */
+  fsync_mode_t fsync;       /* --fsync=always|batch|never, default always */
+  uint64_t max_value_bytes; /* --max-value-bytes, default 1 MiB; accepts K, M, KiB, MiB suffixes */
+  uint64_t event_retention; /* --event-retention, default 10000 events, >= 1 */
+  log_level_t log_level;    /* --log-level=debug|info|warn|error, default info */
+  char api_token[256];      /* --api-token, "" = no authentication */
+  int http_threads;         /* --http-threads, default 2, 1..64 */
+} config_t;
+
+typedef enum {
+  CONFIG_RUN = 0,     /* start the node */
+  CONFIG_HELP = 1,    /* --help was given: print config_usage() and exit 0 */
+  CONFIG_VERSION = 2, /* --version was given */
+} config_action_t;
+
+void config_defaults(config_t *c);
+/* Parses argv (argv[0] is the program) over the CHORUS_* variables found in
+ * envp (NULL-terminated "NAME=value" strings; may be NULL). On error returns
+ * CHORUS_EINVAL and writes one line naming the flag (or variable) and the
+ * problem into err (errlen bytes), e.g.
+ * "--port: expected an integer in 1..65535, got 'abc'". *action is set on success. */
+int config_parse(config_t *c, int argc, char *const argv[], char *const envp[], config_action_t *action,
+                 char *err, size_t errlen);
+/* Static text of --help. */
+const char *config_usage(void);
+const char *config_fsync_name(fsync_mode_t m);
+/* Node ids: 1..64 bytes of [A-Za-z0-9._:-] (the rule vv_node_valid applies in
+ * storage, restated here so that src/common depends on nothing). */
+bool config_node_id_valid(const char *s, size_t len);
+
+#endif

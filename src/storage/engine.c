@@ -1,0 +1,828 @@
+/*
+ * engine.c - LevelDB store, writer thread and group commit (see engine.h).
+ *
+ * The writer thread is the only code that changes LevelDB, the event
+ * sequence and the node clock. A group is applied in three steps: every job
+ * computes its result against LevelDB overlaid by the group's earlier jobs
+ * (so two writes to one key in one group see each other), the whole group is
+ * written in one WriteBatch (synced once when the fsync mode asks for it),
+ * and only then are jobs completed. If the write fails, the event sequence
+ * and the clock are rolled back and every job of the group fails: nothing a
+ * client was told succeeded is missing from disk.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <leveldb/c.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "record.h"
+
+#define KEY_DATA 'd'
+#define KEY_EVENT 'e'
+#define KEY_CONFLICT 'c'
+#define KEY_REQUEST 'r'
+#define KEY_REQSEQ 'q'
+#define KEY_META 'm'
+#define STORE_FORMAT "1"
+
+/* A LevelDB key: prefix byte + up to ENGINE_KEY_MAX bytes. */
+typedef struct {
+  char b[1 + ENGINE_KEY_MAX];
+  size_t len;
+} dbkey_t;
+
+struct engine {
+  engine_opts_t opts;
+  char node_id[VV_NODE_MAX + 1];
+  leveldb_t *db;
+  leveldb_options_t *options;
+  leveldb_cache_t *cache;
+  leveldb_filterpolicy_t *filter;
+  leveldb_writeoptions_t *wsync, *wnosync;
+  leveldb_readoptions_t *ropts;
+  leveldb_writebatch_t *wb;
+
+  /* queue: mu guards head, tail and closing */
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  engine_job_t *head, *tail;
+  bool closing;
+  pthread_t thread;
+  bool thread_started;
+
+  /* writer-thread state */
+  uint64_t event_seq;   /* id of the newest committed event */
+  uint64_t request_seq; /* sequence of the newest request-log entry */
+  vv_t clock;           /* node clock, Fidge/Mattern */
+  bool unsynced;        /* fsync=batch: writes since the last synced write */
+  uint64_t last_sync_ms;
+
+  /* clock_mu guards published_clock, the clock as of the last committed group */
+  pthread_mutex_t clock_mu;
+  vv_t published_clock;
+  atomic_uint_fast64_t event_count;
+
+  engine_stats_t stats;
+};
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void dbkey_bytes(dbkey_t *k, char prefix, const void *p, size_t n) {
+  k->b[0] = prefix;
+  memcpy(k->b + 1, p, n);
+  k->len = n + 1;
+}
+
+static void dbkey_u64(dbkey_t *k, char prefix, uint64_t v) {
+  k->b[0] = prefix;
+  for (int i = 0; i < 8; i++) k->b[1 + i] = (char)(v >> (56 - 8 * i));
+  k->len = 9;
+}
+
+static uint64_t u64_from_be(const char *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = v << 8 | (uint8_t)p[i];
+  return v;
+}
+
+/* Logs a LevelDB error once and maps it to a code; frees the message. */
+static int ldb_err(char *err, const char *what, bool *no_space) {
+  if (!err) return 0;
+  if (no_space) *no_space = strstr(err, "No space") != NULL;
+  log_error("storage: %s: %s", what, err);
+  leveldb_free(err);
+  return CHORUS_EIO;
+}
+
+static void stat_max(atomic_uint_fast64_t *a, uint64_t v) {
+  uint64_t cur = atomic_load_explicit(a, memory_order_relaxed);
+  while (v > cur && !atomic_compare_exchange_weak(a, &cur, v)) {
+  }
+}
+
+/* ---- per-group overlay: the pending results of earlier jobs ---- */
+
+typedef struct {
+  engine_job_t **jobs; /* jobs of this group that wrote or read a key, newest last */
+  size_t n;
+} overlay_t;
+
+/* The newest earlier job in the group for this key, or NULL. O(group size):
+ * groups are at most ENGINE_MAX_BATCH jobs. */
+static engine_job_t *overlay_find_key(const overlay_t *o, const char *key, size_t len) {
+  for (size_t i = o->n; i-- > 0;) {
+    engine_job_t *j = o->jobs[i];
+    if (j->key_len == len && memcmp(j->key, key, len) == 0) return j;
+  }
+  return NULL;
+}
+
+static engine_job_t *overlay_find_request(const overlay_t *o, const char *rid) {
+  for (size_t i = o->n; i-- > 0;) {
+    engine_job_t *j = o->jobs[i];
+    if (j->replay && strcmp(j->request_id, rid) == 0) return j;
+  }
+  return NULL;
+}
+
+/* ---- reading state ---- */
+
+static int load_state(engine_t *e, const overlay_t *o, const engine_job_t *job, dvv_t *out) {
+  engine_job_t *prev = overlay_find_key(o, job->key, job->key_len);
+  if (prev) return dvv_copy(out, &prev->state);
+  dbkey_t k;
+  dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
+  char *err = NULL;
+  size_t vlen = 0;
+  char *v = leveldb_get(e->db, e->ropts, k.b, k.len, &vlen, &err);
+  if (err) return ldb_err(err, "read", NULL);
+  atomic_fetch_add_explicit(&e->stats.reads, 1, memory_order_relaxed);
+  if (!v) return 0;
+  int rc = record_decode(v, vlen, out);
+  leveldb_free(v);
+  if (rc == CHORUS_ECORRUPT) log_error("storage: record of a key (%zu bytes) is corrupt", job->key_len);
+  return rc;
+}
+
+/* A stored response for this request id, from the group or from disk. */
+static int find_replay(engine_t *e, const overlay_t *o, engine_job_t *job) {
+  engine_job_t *prev = overlay_find_request(o, job->request_id);
+  if (prev) {
+    const uint8_t *src = prev->replay;
+    size_t len = prev->replay_len;
+    job->replay = malloc(len ? len : 1);
+    if (!job->replay) return CHORUS_ENOMEM;
+    memcpy(job->replay, src, len);
+    job->replay_len = len;
+    job->replay_status = prev->replay_status;
+    return 1;
+  }
+  dbkey_t k;
+  dbkey_bytes(&k, KEY_REQUEST, job->request_id, strlen(job->request_id));
+  char *err = NULL;
+  size_t vlen = 0;
+  char *v = leveldb_get(e->db, e->ropts, k.b, k.len, &vlen, &err);
+  if (err) return ldb_err(err, "read request log", NULL);
+  if (!v) return 0;
+  int rc = CHORUS_ECORRUPT;
+  if (vlen >= 2) {
+    job->replay = malloc(vlen - 2 ? vlen - 2 : 1);
+    if (!job->replay) {
+      rc = CHORUS_ENOMEM;
+    } else {
+      memcpy(job->replay, v + 2, vlen - 2);
+      job->replay_len = vlen - 2;
+      job->replay_status = (uint8_t)v[0] << 8 | (uint8_t)v[1];
+      rc = 1;
+    }
+  }
+  leveldb_free(v);
+  return rc;
+}
+
+/* ---- writing ---- */
+
+typedef struct {
+  bool has_writes;
+  buf_t scratch;
+} group_t;
+
+static int put_record(engine_t *e, group_t *g, const engine_job_t *job) {
+  buf_reset(&g->scratch);
+  int rc = record_encode(&job->state, &g->scratch);
+  if (rc) return rc;
+  if (g->scratch.err) return g->scratch.err;
+  dbkey_t k;
+  dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
+  leveldb_writebatch_put(e->wb, k.b, k.len, (const char *)g->scratch.data, g->scratch.len);
+  g->has_writes = true;
+  atomic_fetch_add_explicit(&e->stats.writes, 1, memory_order_relaxed);
+  return 0;
+}
+
+/* Keeps the conflict index ('c' key -> sibling count) in step with the state. */
+static void update_conflict_index(engine_t *e, const engine_job_t *job, bool had_conflict) {
+  bool conflict = dvv_has_conflict(&job->state);
+  if (!conflict && !had_conflict) return;
+  dbkey_t k;
+  dbkey_bytes(&k, KEY_CONFLICT, job->key, job->key_len);
+  if (conflict) {
+    char cnt[4] = {(char)(job->state.n >> 24), (char)(job->state.n >> 16), (char)(job->state.n >> 8),
+                   (char)job->state.n};
+    leveldb_writebatch_put(e->wb, k.b, k.len, cnt, sizeof cnt);
+  } else {
+    leveldb_writebatch_delete(e->wb, k.b, k.len);
+  }
+  if (conflict != had_conflict) {
+    if (conflict)
+      atomic_fetch_add_explicit(&e->stats.conflicts_now, 1, memory_order_relaxed);
+    else
+      atomic_fetch_sub_explicit(&e->stats.conflicts_now, 1, memory_order_relaxed);
+  }
+}
+
+static event_type_t event_type_of(engine_op_t op) {
+  switch (op) {
+  case ENGINE_PUT: return EVENT_PUT;
+  case ENGINE_DELETE: return EVENT_DELETE;
+  default: return EVENT_GET;
+  }
+}
+
+/* Ticks the clock and adds the job's event to the group, pruning the event
+ * that falls out of the retention window so the log stays bounded. */
+static int record_event(engine_t *e, group_t *g, engine_job_t *job, uint64_t ts) {
+  event_t ev;
+  event_init(&ev);
+  int rc = vv_tick(&e->clock, e->node_id, NULL);
+  if (rc) return rc;
+  ev.id = e->event_seq + 1;
+  ev.type = event_type_of(job->op);
+  ev.ts_ms = ts;
+  memcpy(ev.node, e->node_id, sizeof ev.node);
+  ev.key = (char *)job->key; /* borrowed for encoding only */
+  ev.key_len = job->key_len;
+  const dvv_sibling_t *live = job->op == ENGINE_PUT ? NULL : dvv_newest_live(&job->state);
+  if (job->op == ENGINE_PUT)
+    rc = event_set_preview(&ev, job->value, job->value_len);
+  else if (live && job->op == ENGINE_GET)
+    rc = event_set_preview(&ev, live->value, live->value_len);
+  if (!rc) rc = vv_copy(&ev.clock, &e->clock);
+  if (!rc) {
+    buf_reset(&g->scratch);
+    rc = event_encode(&ev, &g->scratch);
+    if (!rc) rc = g->scratch.err;
+  }
+  ev.key = NULL;
+  ev.key_len = 0;
+  event_free(&ev);
+  if (rc) return rc;
+  dbkey_t k;
+  dbkey_u64(&k, KEY_EVENT, e->event_seq + 1);
+  leveldb_writebatch_put(e->wb, k.b, k.len, (const char *)g->scratch.data, g->scratch.len);
+  e->event_seq++;
+  if (e->event_seq > e->opts.event_retention) {
+    dbkey_u64(&k, KEY_EVENT, e->event_seq - e->opts.event_retention);
+    leveldb_writebatch_delete(e->wb, k.b, k.len);
+  }
+  job->event_id = e->event_seq;
+  return 0;
+}
+
+/* Stores the formatted response of a job carrying a request id, and drops
+ * the entry that falls out of the request-log window. */
+static int record_request(engine_t *e, group_t *g, engine_job_t *job) {
+  buf_reset(&g->scratch);
+  buf_put_u16be(&g->scratch, 0);
+  int status = e->opts.format(job, &g->scratch, e->opts.state);
+  if (g->scratch.err) return g->scratch.err;
+  g->scratch.data[0] = (uint8_t)(status >> 8);
+  g->scratch.data[1] = (uint8_t)status;
+  /* keep a copy on the job so a retry later in this group gets the same answer */
+  job->replay = malloc(g->scratch.len - 2 ? g->scratch.len - 2 : 1);
+  if (!job->replay) return CHORUS_ENOMEM;
+  memcpy(job->replay, g->scratch.data + 2, g->scratch.len - 2);
+  job->replay_len = g->scratch.len - 2;
+  job->replay_status = status;
+
+  size_t idlen = strlen(job->request_id);
+  dbkey_t k;
+  dbkey_bytes(&k, KEY_REQUEST, job->request_id, idlen);
+  leveldb_writebatch_put(e->wb, k.b, k.len, (const char *)g->scratch.data, g->scratch.len);
+  e->request_seq++;
+  dbkey_u64(&k, KEY_REQSEQ, e->request_seq);
+  leveldb_writebatch_put(e->wb, k.b, k.len, job->request_id, idlen);
+  g->has_writes = true;
+  if (e->request_seq <= ENGINE_REQUEST_LOG_RETENTION) return 0;
+  dbkey_u64(&k, KEY_REQSEQ, e->request_seq - ENGINE_REQUEST_LOG_RETENTION);
+  char *err = NULL;
+  size_t vlen = 0;
+  char *old = leveldb_get(e->db, e->ropts, k.b, k.len, &vlen, &err);
+  if (err) return ldb_err(err, "read request log", NULL);
+  leveldb_writebatch_delete(e->wb, k.b, k.len);
+  if (old && vlen <= ENGINE_REQUEST_ID_MAX) {
+    dbkey_t rk;
+    dbkey_bytes(&rk, KEY_REQUEST, old, vlen);
+    leveldb_writebatch_delete(e->wb, rk.b, rk.len);
+  }
+  leveldb_free(old);
+  return 0;
+}
+
+/* Computes one job's result and adds its writes to the group. Client-level
+ * outcomes (not found) are set in job->err and are not failures of the group. */
+static int apply_job(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts) {
+  bool has_rid = e->opts.format && job->request_id && job->request_id[0] && job->op != ENGINE_GET;
+  if (has_rid) {
+    int found = find_replay(e, o, job);
+    if (found < 0) return found;
+    if (found) {
+      atomic_fetch_add_explicit(&e->stats.replays, 1, memory_order_relaxed);
+      return 0;
+    }
+  }
+  int rc = load_state(e, o, job, &job->state);
+  if (rc) return rc;
+  bool had_conflict = dvv_has_conflict(&job->state);
+  if (job->op == ENGINE_GET || job->op == ENGINE_DELETE) {
+    if (dvv_live_count(&job->state) == 0) job->err = CHORUS_ENOTFOUND;
+  }
+  if (!job->err && job->op != ENGINE_GET) {
+    bool tomb = job->op == ENGINE_DELETE;
+    rc = dvv_update(&job->state, job->ctx, e->node_id, tomb ? NULL : job->value, tomb ? 0 : job->value_len,
+                    tomb, ts, NULL);
+    if (!rc) rc = put_record(e, g, job);
+    if (rc) return rc;
+    update_conflict_index(e, job, had_conflict);
+  }
+  rc = record_event(e, g, job, ts);
+  if (!rc && has_rid) rc = record_request(e, g, job);
+  if (rc) return rc;
+  o->jobs[o->n++] = job;
+  return 0;
+}
+
+static void publish_clock(engine_t *e) {
+  pthread_mutex_lock(&e->clock_mu);
+  int rc = vv_copy(&e->published_clock, &e->clock);
+  pthread_mutex_unlock(&e->clock_mu);
+  if (rc) log_warn("storage: cannot publish the node clock: %s", chorus_strerror(rc));
+  atomic_store(&e->event_count, e->event_seq);
+}
+
+static void fail_group(engine_job_t *jobs, int rc, bool no_space) {
+  for (engine_job_t *j = jobs; j; j = j->next) {
+    j->err = rc;
+    j->no_space = no_space;
+  }
+}
+
+/* Applies and commits one group, then completes its jobs. */
+static void run_group(engine_t *e, engine_job_t *jobs, size_t count, overlay_t *o, group_t *g) {
+  uint64_t saved_seq = e->event_seq, saved_req = e->request_seq;
+  vv_t saved_clock;
+  vv_init(&saved_clock);
+  int rc = vv_copy(&saved_clock, &e->clock);
+  bool saved = rc == 0;
+  uint64_t ts = now_ms();
+  o->n = 0;
+  g->has_writes = false;
+  leveldb_writebatch_clear(e->wb);
+  for (engine_job_t *j = jobs; j && !rc; j = j->next) rc = apply_job(e, g, o, j, ts);
+
+  bool no_space = false;
+  bool sync = false;
+  if (!rc) {
+    uint64_t now = mono_ms();
+    if (e->opts.fsync == FSYNC_ALWAYS) sync = g->has_writes;
+    if (e->opts.fsync == FSYNC_BATCH) {
+      e->unsynced |= g->has_writes;
+      sync = e->unsynced && now - e->last_sync_ms >= ENGINE_BATCH_SYNC_MS;
+    }
+    char *err = NULL;
+    leveldb_write(e->db, sync ? e->wsync : e->wnosync, e->wb, &err);
+    rc = ldb_err(err, "write", &no_space);
+    if (!rc && sync) {
+      e->unsynced = false;
+      e->last_sync_ms = now;
+      atomic_fetch_add_explicit(&e->stats.fsyncs, 1, memory_order_relaxed);
+    }
+  }
+  if (rc) {
+    /* nothing of the group reached disk: undo its effect on the sequences and clock */
+    e->event_seq = saved_seq;
+    e->request_seq = saved_req;
+    if (saved) vv_copy(&e->clock, &saved_clock);
+    fail_group(jobs, rc, no_space);
+    atomic_fetch_add_explicit(&e->stats.errors, 1, memory_order_relaxed);
+  }
+  vv_free(&saved_clock);
+  publish_clock(e);
+  atomic_fetch_add_explicit(&e->stats.batches, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&e->stats.jobs, count, memory_order_relaxed);
+  atomic_store(&e->stats.events, e->event_seq);
+  stat_max(&e->stats.batch_jobs_max, count);
+  while (jobs) {
+    engine_job_t *next = jobs->next;
+    jobs->next = NULL;
+    e->opts.on_done(jobs, e->opts.state);
+    jobs = next;
+  }
+}
+
+static void sync_now(engine_t *e) {
+  leveldb_writebatch_t *empty = leveldb_writebatch_create();
+  char *err = NULL;
+  leveldb_write(e->db, e->wsync, empty, &err);
+  leveldb_writebatch_destroy(empty);
+  if (!ldb_err(err, "sync", NULL)) {
+    e->unsynced = false;
+    e->last_sync_ms = mono_ms();
+    atomic_fetch_add_explicit(&e->stats.fsyncs, 1, memory_order_relaxed);
+  }
+}
+
+static void deadline_in(struct timespec *ts, uint64_t ms) {
+  clock_gettime(CLOCK_MONOTONIC, ts);
+  ts->tv_sec += (time_t)(ms / 1000);
+  ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts->tv_nsec >= 1000000000L) {
+    ts->tv_sec++;
+    ts->tv_nsec -= 1000000000L;
+  }
+}
+
+static void *writer_main(void *arg) {
+  engine_t *e = arg;
+  engine_job_t *slots[ENGINE_MAX_BATCH];
+  overlay_t o = {.jobs = slots, .n = 0};
+  group_t g = {.has_writes = false};
+  buf_init(&g.scratch);
+  pthread_mutex_lock(&e->mu);
+  for (;;) {
+    while (!e->head && !e->closing) {
+      if (e->unsynced) {
+        struct timespec dl;
+        deadline_in(&dl, ENGINE_BATCH_SYNC_MS);
+        if (pthread_cond_timedwait(&e->cond, &e->mu, &dl) == ETIMEDOUT && !e->head) {
+          pthread_mutex_unlock(&e->mu);
+          sync_now(e);
+          pthread_mutex_lock(&e->mu);
+        }
+      } else {
+        pthread_cond_wait(&e->cond, &e->mu);
+      }
+    }
+    if (!e->head) break; /* closing and drained */
+    engine_job_t *jobs = e->head, *last = jobs;
+    size_t count = 1;
+    while (last->next && count < ENGINE_MAX_BATCH) {
+      last = last->next;
+      count++;
+    }
+    e->head = last->next;
+    if (!e->head) e->tail = NULL;
+    last->next = NULL;
+    pthread_mutex_unlock(&e->mu);
+    run_group(e, jobs, count, &o, &g);
+    pthread_mutex_lock(&e->mu);
+  }
+  pthread_mutex_unlock(&e->mu);
+  if (e->unsynced) sync_now(e);
+  buf_free(&g.scratch);
+  return NULL;
+}
+
+/* ---- open: recover sequences and clock from the newest entries ---- */
+
+/* The newest LevelDB key with this prefix byte, as an iterator positioned on
+ * it, or NULL when there is none. */
+static leveldb_iterator_t *seek_last(engine_t *e, char prefix) {
+  leveldb_iterator_t *it = leveldb_create_iterator(e->db, e->ropts);
+  char next = (char)(prefix + 1);
+  leveldb_iter_seek(it, &next, 1);
+  if (leveldb_iter_valid(it))
+    leveldb_iter_prev(it);
+  else
+    leveldb_iter_seek_to_last(it);
+  size_t klen = 0;
+  if (leveldb_iter_valid(it)) {
+    const char *k = leveldb_iter_key(it, &klen);
+    if (klen >= 1 && k[0] == prefix) return it;
+  }
+  leveldb_iter_destroy(it);
+  return NULL;
+}
+
+static int recover_events(engine_t *e) {
+  leveldb_iterator_t *it = seek_last(e, KEY_EVENT);
+  if (!it) return 0;
+  size_t klen = 0, vlen = 0;
+  const char *k = leveldb_iter_key(it, &klen);
+  const char *v = leveldb_iter_value(it, &vlen);
+  event_t ev;
+  event_init(&ev);
+  int rc = klen == 9 ? event_decode(v, vlen, &ev) : CHORUS_ECORRUPT;
+  if (!rc && ev.id == u64_from_be(k + 1)) {
+    e->event_seq = ev.id;
+    rc = vv_copy(&e->clock, &ev.clock);
+  } else if (!rc) {
+    rc = CHORUS_ECORRUPT;
+  }
+  event_free(&ev);
+  leveldb_iter_destroy(it);
+  if (rc) log_error("storage: the newest event log entry is unreadable: %s", chorus_strerror(rc));
+  return rc;
+}
+
+/* Deletes events older than the retention window (it may have shrunk since
+ * the last run), in batches so a huge backlog does not build one giant batch. */
+static int prune_events(engine_t *e) {
+  if (e->event_seq <= e->opts.event_retention) return 0;
+  uint64_t cutoff = e->event_seq - e->opts.event_retention; /* delete ids <= cutoff */
+  leveldb_iterator_t *it = leveldb_create_iterator(e->db, e->ropts);
+  dbkey_t k;
+  dbkey_u64(&k, KEY_EVENT, 0);
+  leveldb_iter_seek(it, k.b, k.len);
+  leveldb_writebatch_t *wb = leveldb_writebatch_create();
+  int rc = 0, n = 0;
+  for (; leveldb_iter_valid(it) && !rc; leveldb_iter_next(it)) {
+    size_t klen = 0;
+    const char *key = leveldb_iter_key(it, &klen);
+    if (klen != 9 || key[0] != KEY_EVENT || u64_from_be(key + 1) > cutoff) break;
+    leveldb_writebatch_delete(wb, key, klen);
+    if (++n % 10000 == 0) {
+      char *err = NULL;
+      leveldb_write(e->db, e->wnosync, wb, &err);
+      rc = ldb_err(err, "prune events", NULL);
+      leveldb_writebatch_clear(wb);
+    }
+  }
+  if (!rc) {
+    char *err = NULL;
+    leveldb_write(e->db, e->wnosync, wb, &err);
+    rc = ldb_err(err, "prune events", NULL);
+  }
+  leveldb_writebatch_destroy(wb);
+  leveldb_iter_destroy(it);
+  if (!rc && n) log_info("storage: pruned %d events beyond the retention of %llu", n,
+                         (unsigned long long)e->opts.event_retention);
+  return rc;
+}
+
+static int recover_requests(engine_t *e) {
+  leveldb_iterator_t *it = seek_last(e, KEY_REQSEQ);
+  if (!it) return 0;
+  size_t klen = 0;
+  const char *k = leveldb_iter_key(it, &klen);
+  int rc = klen == 9 ? 0 : CHORUS_ECORRUPT;
+  if (!rc) e->request_seq = u64_from_be(k + 1);
+  leveldb_iter_destroy(it);
+  return rc;
+}
+
+static int count_conflicts(engine_t *e) {
+  leveldb_iterator_t *it = leveldb_create_iterator(e->db, e->ropts);
+  char p = KEY_CONFLICT;
+  uint64_t n = 0;
+  for (leveldb_iter_seek(it, &p, 1); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+    size_t klen = 0;
+    const char *k = leveldb_iter_key(it, &klen);
+    if (!klen || k[0] != KEY_CONFLICT) break;
+    n++;
+  }
+  leveldb_iter_destroy(it);
+  atomic_store(&e->stats.conflicts_now, n);
+  return 0;
+}
+
+/* Refuses a store written in a format this build does not know; stamps a new one. */
+static int check_format(engine_t *e) {
+  const char key[] = {KEY_META, 'f', 'o', 'r', 'm', 'a', 't'};
+  char *err = NULL;
+  size_t vlen = 0;
+  char *v = leveldb_get(e->db, e->ropts, key, sizeof key, &vlen, &err);
+  if (err) return ldb_err(err, "read format", NULL);
+  if (v) {
+    bool ok = vlen == strlen(STORE_FORMAT) && memcmp(v, STORE_FORMAT, vlen) == 0;
+    if (!ok) log_error("storage: %s holds data in an unknown format '%.*s'", e->opts.dir, (int)vlen, v);
+    leveldb_free(v);
+    return ok ? 0 : CHORUS_ECORRUPT;
+  }
+  leveldb_put(e->db, e->wsync, key, sizeof key, STORE_FORMAT, strlen(STORE_FORMAT), &err);
+  return ldb_err(err, "write format", NULL);
+}
+
+static int open_db(engine_t *e) {
+  e->options = leveldb_options_create();
+  e->cache = leveldb_cache_create_lru(64u << 20);
+  e->filter = leveldb_filterpolicy_create_bloom(10);
+  e->wsync = leveldb_writeoptions_create();
+  e->wnosync = leveldb_writeoptions_create();
+  e->ropts = leveldb_readoptions_create();
+  e->wb = leveldb_writebatch_create();
+  if (!e->options || !e->cache || !e->filter || !e->wsync || !e->wnosync || !e->ropts || !e->wb)
+    return CHORUS_ENOMEM;
+  leveldb_options_set_create_if_missing(e->options, 1);
+  leveldb_options_set_cache(e->options, e->cache);
+  leveldb_options_set_filter_policy(e->options, e->filter);
+  leveldb_options_set_write_buffer_size(e->options, 16u << 20);
+  leveldb_writeoptions_set_sync(e->wsync, 1);
+  leveldb_writeoptions_set_sync(e->wnosync, 0);
+  char *err = NULL;
+  e->db = leveldb_open(e->options, e->opts.dir, &err);
+  if (err) {
+    log_error("storage: cannot open %s: %s", e->opts.dir, err);
+    leveldb_free(err);
+    return CHORUS_EIO;
+  }
+  return 0;
+}
+
+static void destroy(engine_t *e) {
+  if (e->db) leveldb_close(e->db);
+  if (e->wb) leveldb_writebatch_destroy(e->wb);
+  if (e->ropts) leveldb_readoptions_destroy(e->ropts);
+  if (e->wsync) leveldb_writeoptions_destroy(e->wsync);
+  if (e->wnosync) leveldb_writeoptions_destroy(e->wnosync);
+  if (e->options) leveldb_options_destroy(e->options);
+  if (e->filter) leveldb_filterpolicy_destroy(e->filter);
+  if (e->cache) leveldb_cache_destroy(e->cache);
+  vv_free(&e->clock);
+  vv_free(&e->published_clock);
+  pthread_mutex_destroy(&e->mu);
+  pthread_mutex_destroy(&e->clock_mu);
+  pthread_cond_destroy(&e->cond);
+  free(e);
+}
+
+int engine_open(const engine_opts_t *opts, engine_t **out) {
+  if (!opts || !opts->node_id || !opts->dir || !opts->on_done || !opts->event_retention ||
+      !vv_node_valid(opts->node_id, strlen(opts->node_id)))
+    return CHORUS_EINVAL;
+  engine_t *e = calloc(1, sizeof *e);
+  if (!e) return CHORUS_ENOMEM;
+  e->opts = *opts;
+  snprintf(e->node_id, sizeof e->node_id, "%s", opts->node_id);
+  e->opts.node_id = e->node_id;
+  vv_init(&e->clock);
+  vv_init(&e->published_clock);
+  pthread_mutex_init(&e->mu, NULL);
+  pthread_mutex_init(&e->clock_mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&e->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  e->last_sync_ms = mono_ms();
+
+  int rc = open_db(e);
+  if (!rc) rc = check_format(e);
+  if (!rc) rc = recover_events(e);
+  if (!rc) rc = prune_events(e);
+  if (!rc) rc = recover_requests(e);
+  if (!rc) rc = count_conflicts(e);
+  if (!rc) publish_clock(e);
+  if (!rc && pthread_create(&e->thread, NULL, writer_main, e) != 0) rc = CHORUS_ENOMEM;
+  if (rc) {
+    destroy(e);
+    return rc;
+  }
+  e->thread_started = true;
+  atomic_store(&e->stats.events, e->event_seq);
+  *out = e;
+  return 0;
+}
+
+void engine_close(engine_t *e) {
+  if (!e) return;
+  pthread_mutex_lock(&e->mu);
+  e->closing = true;
+  pthread_cond_signal(&e->cond);
+  pthread_mutex_unlock(&e->mu);
+  if (e->thread_started) pthread_join(e->thread, NULL);
+  destroy(e);
+}
+
+int engine_submit(engine_t *e, engine_job_t *job) {
+  if (!job->key || job->key_len == 0 || job->key_len > ENGINE_KEY_MAX) return CHORUS_EINVAL;
+  if (job->request_id && strlen(job->request_id) > ENGINE_REQUEST_ID_MAX) return CHORUS_EINVAL;
+  job->next = NULL;
+  pthread_mutex_lock(&e->mu);
+  if (e->closing) {
+    pthread_mutex_unlock(&e->mu);
+    return CHORUS_ESHUTDOWN;
+  }
+  bool was_empty = e->head == NULL;
+  if (e->tail)
+    e->tail->next = job;
+  else
+    e->head = job;
+  e->tail = job;
+  if (was_empty) pthread_cond_signal(&e->cond);
+  pthread_mutex_unlock(&e->mu);
+  return 0;
+}
+
+void engine_job_init(engine_job_t *job) {
+  memset(job, 0, sizeof *job);
+  dvv_init(&job->state);
+}
+
+void engine_job_release(engine_job_t *job) {
+  dvv_free(&job->state);
+  free(job->replay);
+  job->replay = NULL;
+  job->replay_len = 0;
+}
+
+const engine_stats_t *engine_stats(const engine_t *e) {
+  return &e->stats;
+}
+
+uint64_t engine_event_count(const engine_t *e) {
+  return atomic_load(&e->event_count);
+}
+
+int engine_clock(engine_t *e, vv_t *out) {
+  pthread_mutex_lock(&e->clock_mu);
+  int rc = vv_copy(out, &e->published_clock);
+  pthread_mutex_unlock(&e->clock_mu);
+  return rc;
+}
+
+int engine_events(engine_t *e, uint64_t since, size_t limit, event_t **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (limit == 0) return 0;
+  event_t *evs = calloc(limit, sizeof *evs);
+  if (!evs) return CHORUS_ENOMEM;
+  leveldb_iterator_t *it = leveldb_create_iterator(e->db, e->ropts);
+  dbkey_t k;
+  dbkey_u64(&k, KEY_EVENT, since == UINT64_MAX ? since : since + 1);
+  int rc = 0;
+  size_t cnt = 0;
+  for (leveldb_iter_seek(it, k.b, k.len); leveldb_iter_valid(it) && cnt < limit; leveldb_iter_next(it)) {
+    size_t klen = 0, vlen = 0;
+    const char *key = leveldb_iter_key(it, &klen);
+    if (klen != 9 || key[0] != KEY_EVENT) break;
+    const char *v = leveldb_iter_value(it, &vlen);
+    event_init(&evs[cnt]);
+    rc = event_decode(v, vlen, &evs[cnt]);
+    if (rc) {
+      log_error("storage: event %llu is unreadable: %s", (unsigned long long)u64_from_be(key + 1),
+                chorus_strerror(rc));
+      break;
+    }
+    cnt++;
+  }
+  leveldb_iter_destroy(it);
+  if (rc) {
+    for (size_t i = 0; i < cnt; i++) event_free(&evs[i]);
+    free(evs);
+    return rc;
+  }
+  *out = evs;
+  *n = cnt;
+  return 0;
+}
+
+int engine_conflicts(engine_t *e, size_t limit, engine_conflict_t **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (limit == 0) return 0;
+  engine_conflict_t *cs = calloc(limit, sizeof *cs);
+  if (!cs) return CHORUS_ENOMEM;
+  leveldb_iterator_t *it = leveldb_create_iterator(e->db, e->ropts);
+  char p = KEY_CONFLICT;
+  int rc = 0;
+  size_t cnt = 0;
+  for (leveldb_iter_seek(it, &p, 1); leveldb_iter_valid(it) && cnt < limit; leveldb_iter_next(it)) {
+    size_t klen = 0, vlen = 0;
+    const char *key = leveldb_iter_key(it, &klen);
+    if (!klen || key[0] != KEY_CONFLICT) break;
+    const char *v = leveldb_iter_value(it, &vlen);
+    cs[cnt].key = malloc(klen);
+    if (!cs[cnt].key) {
+      rc = CHORUS_ENOMEM;
+      break;
+    }
+    memcpy(cs[cnt].key, key + 1, klen - 1);
+    cs[cnt].key[klen - 1] = '\0';
+    cs[cnt].key_len = klen - 1;
+    cs[cnt].siblings = vlen == 4 ? (uint32_t)((uint8_t)v[0] << 24 | (uint8_t)v[1] << 16 | (uint8_t)v[2] << 8 |
+                                              (uint8_t)v[3])
+                                 : 0;
+    cnt++;
+  }
+  leveldb_iter_destroy(it);
+  if (rc) {
+    for (size_t i = 0; i < cnt; i++) free(cs[i].key);
+    free(cs);
+    return rc;
+  }
+  *out = cs;
+  *n = cnt;
+  return 0;
+}
+
+char *engine_property(engine_t *e, const char *name) {
+  return leveldb_property_value(e->db, name);
+}

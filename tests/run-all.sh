@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# run-all.sh - every test suite of Chorus, as `make test` runs it:
+#   1. release build: unit tests (ctest) and the HTTP suite against build/chorusd
+#   2. ASan+UBSan build: unit tests, and the HTTP suite against that chorusd
+#   3. TSan build: unit tests
+#   4. clang libFuzzer build: each fuzz target for FUZZ_SECONDS (default 15)
+# Ends with one line "N passed, N failed" counting test cases over all suites.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+JOBS=$(nproc)
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+passed=0 failed=0
+failures=()
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# tally SUITE LOG RC: adds the counts a suite printed; a crashed suite counts as one failure
+tally() {
+  local suite=$1 out=$2 rc=$3 p f
+  read -r p f < <(awk '
+    /% tests passed, [0-9]+ tests failed out of [0-9]+/ { tp += $9 - $4; tf += $4; found = 1 }
+    /^[0-9]+ passed, [0-9]+ failed/ { tp += $1; tf += $3; found = 1 }
+    END { if (!found) { tp = 0; tf = 0 } print tp + 0, tf + 0 }' "$out")
+  if ((rc != 0 && f == 0)); then f=1; fi
+  passed=$((passed + p)) failed=$((failed + f))
+  ((f > 0)) && failures+=("$suite")
+  echo "--- $suite: $p passed, $f failed"
+}
+
+configure_build() { # DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" "$@" >/dev/null && cmake --build "$dir" -j "$JOBS" 2>&1 | grep -E 'error|warning' ; return "${PIPESTATUS[0]}"
+}
+
+run_ctest() { # SUITE DIR [env...]
+  local suite=$1 dir=$2 out; shift 2
+  out=$(mktemp)
+  (cd "$dir" && env "$@" ctest --output-on-failure --timeout 300) >"$out" 2>&1
+  local rc=$?
+  tail -n 25 "$out"
+  tally "$suite" "$out" $rc
+  rm -f "$out"
+}
+
+run_http() { # SUITE BINARY [env...]
+  local suite=$1 bin=$2 out; shift 2
+  out=$(mktemp)
+  env "$@" tests/http/run.sh "$bin" 2>&1 | tee "$out" | grep -vE '^ok ' 
+  local rc=${PIPESTATUS[0]}
+  tally "$suite" "$out" "$rc"
+  rm -f "$out"
+}
+
+# Build failures are test failures: nothing below can be trusted without the build.
+build_or_fail() { # SUITE DIR [cmake args...]
+  local suite=$1; shift
+  if ! configure_build "$@"; then
+    echo "--- $suite: build failed"; failed=$((failed + 1)); failures+=("$suite (build)"); return 1
+  fi
+}
+
+log "release build"
+if build_or_fail release build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+  run_ctest unit build
+  run_http http build/chorusd
+fi
+
+log "AddressSanitizer + UndefinedBehaviorSanitizer build"
+if build_or_fail asan build-asan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=address; then
+  run_ctest unit-asan build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  run_http http-asan build-asan/chorusd CHORUS_HTTP_TEST_ASAN=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+fi
+
+log "ThreadSanitizer build"
+if build_or_fail tsan build-tsan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=thread; then
+  run_ctest unit-tsan build-tsan TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+fi
+
+log "libFuzzer targets (${FUZZ_SECONDS}s each)"
+if build_or_fail fuzz build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHORUS_FUZZ=ON -DCHORUS_SANITIZE=address; then
+  out=$(mktemp)
+  FUZZ_SECONDS=$FUZZ_SECONDS tests/fuzz/run.sh build-fuzz >"$out" 2>&1
+  rc=$?
+  grep -E '^(ok|FAIL)' "$out"
+  ((rc != 0)) && tail -n 40 "$out"
+  tally fuzz "$out" $rc
+  rm -f "$out"
+fi
+
+echo
+((${#failures[@]})) && echo "failed suites: ${failures[*]}"
+echo "$passed passed, $failed failed"
+((failed == 0))

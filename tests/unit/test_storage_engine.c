@@ -1,0 +1,375 @@
+/*
+ * test_storage_engine.c - the LevelDB engine on a real store in a temp dir:
+ * ordering, group commit, recovery after reopen, request-log replays, event
+ * retention and the conflict index. Runs under TSan too (submitters on
+ * several threads, completions on the writer thread).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "storage/context.h"
+#include "storage/engine.h"
+
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  int done;
+} waiter_t;
+
+static waiter_t W = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+static char dir[256];
+
+static void on_done(engine_job_t *job, void *state) {
+  pthread_mutex_lock(&W.mu);
+  W.done++;
+  pthread_cond_broadcast(&W.cond);
+  pthread_mutex_unlock(&W.mu);
+}
+
+static void wait_done(int n) {
+  pthread_mutex_lock(&W.mu);
+  while (W.done < n) pthread_cond_wait(&W.cond, &W.mu);
+  W.done -= n;
+  pthread_mutex_unlock(&W.mu);
+}
+
+/* The stored reply of a request id: the op and the event id, so a replay is recognisable. */
+static int format(const engine_job_t *job, buf_t *out, void *state) {
+  char text[64];
+  int n = snprintf(text, sizeof text, "op=%d event=%llu", job->op, (unsigned long long)job->event_id);
+  buf_put(out, text, (size_t)n);
+  return job->err ? 404 : 200;
+}
+
+static engine_t *open_engine(uint64_t retention, fsync_mode_t fsync) {
+  engine_opts_t o = {.node_id = "n1", .dir = dir, .fsync = fsync, .event_retention = retention,
+                     .on_done = on_done, .format = format, .state = NULL};
+  engine_t *e = NULL;
+  assert_int_equal(engine_open(&o, &e), 0);
+  return e;
+}
+
+static int setup(void **state) {
+  const char *base = getenv("CHORUS_TEST_TMP");
+  if (!base || !*base) base = "/tmp";
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", base);
+  if (system(cmd) != 0) return -1;
+  snprintf(dir, sizeof dir, "%s/engine-XXXXXX", base);
+  return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Runs one job to completion; the caller releases it. */
+static void run(engine_t *e, engine_job_t *j, engine_op_t op, const char *key, const char *value, const vv_t *ctx,
+                const char *rid) {
+  engine_job_init(j);
+  j->op = op;
+  j->key = key;
+  j->key_len = strlen(key);
+  j->value = (const uint8_t *)value;
+  j->value_len = value ? strlen(value) : 0;
+  j->ctx = ctx;
+  j->request_id = rid;
+  assert_int_equal(engine_submit(e, j), 0);
+  wait_done(1);
+}
+
+static void test_put_then_get_returns_the_value(void **state) {
+  engine_t *e = open_engine(100, FSYNC_ALWAYS);
+  engine_job_t put, get;
+  run(e, &put, ENGINE_PUT, "k", "v1", NULL, NULL);
+  assert_int_equal(put.err, 0);
+  assert_int_equal(put.event_id, 1);
+  run(e, &get, ENGINE_GET, "k", NULL, NULL, NULL);
+  assert_int_equal(get.err, 0);
+  assert_int_equal(get.state.n, 1);
+  assert_memory_equal(get.state.s[0].value, "v1", 2);
+  assert_int_equal(get.event_id, 2);
+  engine_job_release(&put);
+  engine_job_release(&get);
+  engine_close(e);
+}
+
+static void test_get_and_delete_of_a_missing_key_are_not_found(void **state) {
+  engine_t *e = open_engine(100, FSYNC_ALWAYS);
+  engine_job_t get, del;
+  run(e, &get, ENGINE_GET, "nope", NULL, NULL, NULL);
+  assert_int_equal(get.err, CHORUS_ENOTFOUND);
+  run(e, &del, ENGINE_DELETE, "nope", NULL, NULL, NULL);
+  assert_int_equal(del.err, CHORUS_ENOTFOUND);
+  engine_job_release(&get);
+  engine_job_release(&del);
+  engine_close(e);
+}
+
+/* Two writes to one key queued together land in one group and the second sees the first. */
+static void test_writes_in_one_group_see_each_other(void **state) {
+  engine_t *e = open_engine(100, FSYNC_ALWAYS);
+  engine_job_t a, b;
+  engine_job_init(&a);
+  engine_job_init(&b);
+  a.op = b.op = ENGINE_PUT;
+  a.key = b.key = "same";
+  a.key_len = b.key_len = 4;
+  a.value = (const uint8_t *)"1";
+  b.value = (const uint8_t *)"2";
+  a.value_len = b.value_len = 1;
+  assert_int_equal(engine_submit(e, &a), 0);
+  assert_int_equal(engine_submit(e, &b), 0);
+  wait_done(2);
+  assert_int_equal(b.err, 0);
+  assert_int_equal(b.state.n, 1);
+  assert_int_equal(b.state.s[0].counter, 2);
+  assert_memory_equal(b.state.s[0].value, "2", 1);
+  engine_job_release(&a);
+  engine_job_release(&b);
+  engine_close(e);
+}
+
+#define THREADS 4
+#define PER_THREAD 300
+
+typedef struct {
+  engine_t *e;
+  int id;
+  engine_job_t jobs[PER_THREAD];
+  char keys[PER_THREAD][32];
+} submitter_t;
+
+static void *submit_many(void *arg) {
+  submitter_t *s = arg;
+  for (int i = 0; i < PER_THREAD; i++) {
+    engine_job_t *j = &s->jobs[i];
+    engine_job_init(j);
+    snprintf(s->keys[i], sizeof s->keys[i], "t%d-k%d", s->id, i);
+    j->op = ENGINE_PUT;
+    j->key = s->keys[i];
+    j->key_len = strlen(s->keys[i]);
+    j->value = (const uint8_t *)s->keys[i];
+    j->value_len = j->key_len;
+    if (engine_submit(s->e, j) != 0) return (void *)1;
+  }
+  return NULL;
+}
+
+/* Concurrent writers with fsync=always share fsyncs (group commit), every
+ * write completes, and all are there after a reopen. */
+static void test_concurrent_writes_are_grouped_and_durable(void **state) {
+  engine_t *e = open_engine(100000, FSYNC_ALWAYS);
+  static submitter_t subs[THREADS];
+  pthread_t th[THREADS];
+  for (int t = 0; t < THREADS; t++) {
+    subs[t].e = e;
+    subs[t].id = t;
+    assert_int_equal(pthread_create(&th[t], NULL, submit_many, &subs[t]), 0);
+  }
+  for (int t = 0; t < THREADS; t++) {
+    void *rv = NULL;
+    pthread_join(th[t], &rv);
+    assert_null(rv);
+  }
+  wait_done(THREADS * PER_THREAD);
+  const engine_stats_t *st = engine_stats(e);
+  uint64_t fsyncs = atomic_load(&st->fsyncs);
+  assert_true(fsyncs >= 1);
+  assert_true(fsyncs <= atomic_load(&st->batches));
+  assert_int_equal(atomic_load(&st->writes), THREADS * PER_THREAD);
+  assert_int_equal(engine_event_count(e), THREADS * PER_THREAD);
+  for (int t = 0; t < THREADS; t++)
+    for (int i = 0; i < PER_THREAD; i++) {
+      assert_int_equal(subs[t].jobs[i].err, 0);
+      engine_job_release(&subs[t].jobs[i]);
+    }
+  engine_close(e);
+
+  e = open_engine(100000, FSYNC_ALWAYS);
+  for (int t = 0; t < THREADS; t++)
+    for (int i = 0; i < PER_THREAD; i += 37) {
+      engine_job_t g;
+      run(e, &g, ENGINE_GET, subs[t].keys[i], NULL, NULL, NULL);
+      assert_int_equal(g.err, 0);
+      assert_int_equal(g.state.s[0].value_len, strlen(subs[t].keys[i]));
+      assert_memory_equal(g.state.s[0].value, subs[t].keys[i], g.state.s[0].value_len);
+      engine_job_release(&g);
+    }
+  engine_close(e);
+}
+
+static void test_reopen_continues_event_ids_and_clock(void **state) {
+  engine_t *e = open_engine(100, FSYNC_NEVER);
+  engine_job_t j;
+  for (int i = 0; i < 3; i++) {
+    run(e, &j, ENGINE_PUT, "k", "v", NULL, NULL);
+    engine_job_release(&j);
+  }
+  engine_close(e);
+  e = open_engine(100, FSYNC_NEVER);
+  assert_int_equal(engine_event_count(e), 3);
+  vv_t clock;
+  vv_init(&clock);
+  assert_int_equal(engine_clock(e, &clock), 0);
+  assert_int_equal(vv_get(&clock, "n1"), 3);
+  run(e, &j, ENGINE_PUT, "k", "v", NULL, NULL);
+  assert_int_equal(j.event_id, 4);
+  assert_int_equal(j.state.s[0].counter, 4);
+  engine_job_release(&j);
+  assert_int_equal(engine_clock(e, &clock), 0);
+  assert_int_equal(vv_get(&clock, "n1"), 4);
+  vv_free(&clock);
+  engine_close(e);
+}
+
+static void test_request_id_replays_the_first_answer_after_reopen(void **state) {
+  engine_t *e = open_engine(100, FSYNC_ALWAYS);
+  engine_job_t a, b;
+  run(e, &a, ENGINE_PUT, "k", "v", NULL, "req-1");
+  assert_int_equal(a.err, 0);
+  assert_non_null(a.replay);
+  assert_int_equal(a.replay_status, 200);
+  run(e, &b, ENGINE_PUT, "k", "v", NULL, "req-1");
+  assert_int_equal(b.replay_len, a.replay_len);
+  assert_memory_equal(b.replay, a.replay, a.replay_len);
+  assert_int_equal(b.event_id, 0);
+  assert_int_equal(engine_event_count(e), 1);
+  engine_job_release(&b);
+  engine_close(e);
+
+  e = open_engine(100, FSYNC_ALWAYS);
+  run(e, &b, ENGINE_PUT, "k", "other", NULL, "req-1");
+  assert_int_equal(b.replay_status, 200);
+  assert_memory_equal(b.replay, a.replay, a.replay_len);
+  engine_job_release(&b);
+  run(e, &b, ENGINE_GET, "k", NULL, NULL, NULL);
+  assert_int_equal(b.state.n, 1);
+  assert_int_equal(b.state.s[0].counter, 1);
+  engine_job_release(&b);
+  engine_job_release(&a);
+  engine_close(e);
+}
+
+static void test_event_log_keeps_only_the_retention_window(void **state) {
+  engine_t *e = open_engine(5, FSYNC_NEVER);
+  engine_job_t j;
+  for (int i = 0; i < 12; i++) {
+    run(e, &j, i % 2 ? ENGINE_GET : ENGINE_PUT, "k", "v", NULL, NULL);
+    engine_job_release(&j);
+  }
+  event_t *evs = NULL;
+  size_t n = 0;
+  assert_int_equal(engine_events(e, 0, 100, &evs, &n), 0);
+  assert_int_equal(n, 5);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(evs[i].id, 8 + i);
+    assert_int_equal(vv_get(&evs[i].clock, "n1"), 8 + i);
+    event_free(&evs[i]);
+  }
+  free(evs);
+  assert_int_equal(engine_events(e, 10, 100, &evs, &n), 0);
+  assert_int_equal(n, 2);
+  for (size_t i = 0; i < n; i++) event_free(&evs[i]);
+  free(evs);
+  engine_close(e);
+
+  /* a smaller retention on restart prunes the backlog */
+  e = open_engine(2, FSYNC_NEVER);
+  assert_int_equal(engine_events(e, 0, 100, &evs, &n), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(evs[0].id, 11);
+  for (size_t i = 0; i < n; i++) event_free(&evs[i]);
+  free(evs);
+  engine_close(e);
+}
+
+static void test_conflict_index_follows_siblings(void **state) {
+  engine_t *e = open_engine(100, FSYNC_NEVER);
+  engine_job_t j;
+  vv_t ctx;
+  vv_init(&ctx);
+  run(e, &j, ENGINE_PUT, "c", "base", NULL, NULL);
+  assert_int_equal(dvv_context(&j.state, &ctx), 0);
+  engine_job_release(&j);
+  run(e, &j, ENGINE_PUT, "c", "a", &ctx, NULL);
+  engine_job_release(&j);
+  run(e, &j, ENGINE_PUT, "c", "b", &ctx, NULL);
+  assert_int_equal(j.state.n, 2);
+  assert_int_equal(dvv_context(&j.state, &ctx), 0);
+  engine_job_release(&j);
+
+  engine_conflict_t *cs = NULL;
+  size_t n = 0;
+  assert_int_equal(engine_conflicts(e, 10, &cs, &n), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(cs[0].key, "c");
+  assert_int_equal(cs[0].siblings, 2);
+  free(cs[0].key);
+  free(cs);
+  assert_int_equal(atomic_load(&engine_stats(e)->conflicts_now), 1);
+
+  run(e, &j, ENGINE_PUT, "c", "resolved", &ctx, NULL);
+  assert_int_equal(j.state.n, 1);
+  engine_job_release(&j);
+  assert_int_equal(engine_conflicts(e, 10, &cs, &n), 0);
+  assert_int_equal(n, 0);
+  free(cs);
+  assert_int_equal(atomic_load(&engine_stats(e)->conflicts_now), 0);
+  vv_free(&ctx);
+  engine_close(e);
+}
+
+static void test_delete_leaves_a_tombstone_and_get_is_not_found(void **state) {
+  engine_t *e = open_engine(100, FSYNC_ALWAYS);
+  engine_job_t j;
+  run(e, &j, ENGINE_PUT, "d", "v", NULL, NULL);
+  engine_job_release(&j);
+  run(e, &j, ENGINE_DELETE, "d", NULL, NULL, NULL);
+  assert_int_equal(j.err, 0);
+  assert_int_equal(j.state.n, 1);
+  assert_true(j.state.s[0].tombstone);
+  engine_job_release(&j);
+  run(e, &j, ENGINE_GET, "d", NULL, NULL, NULL);
+  assert_int_equal(j.err, CHORUS_ENOTFOUND);
+  assert_int_equal(j.state.n, 1); /* the tombstone's context is still there for the client */
+  engine_job_release(&j);
+  engine_close(e);
+}
+
+static void test_a_second_open_of_the_same_store_is_refused(void **state) {
+  engine_t *e = open_engine(100, FSYNC_NEVER);
+  engine_opts_t o = {.node_id = "n1", .dir = dir, .fsync = FSYNC_NEVER, .event_retention = 100, .on_done = on_done};
+  engine_t *second = NULL;
+  assert_int_equal(engine_open(&o, &second), CHORUS_EIO);
+  assert_null(second);
+  engine_close(e);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_put_then_get_returns_the_value, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_get_and_delete_of_a_missing_key_are_not_found, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_writes_in_one_group_see_each_other, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_writes_are_grouped_and_durable, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reopen_continues_event_ids_and_clock, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_request_id_replays_the_first_answer_after_reopen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_event_log_keeps_only_the_retention_window, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_conflict_index_follows_siblings, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_delete_leaves_a_tombstone_and_get_is_not_found, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_second_open_of_the_same_store_is_refused, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
