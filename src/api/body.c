@@ -61,7 +61,7 @@ int api_request_id_check(const char *id, api_error_t *err) {
 
 int api_body_parse(const char *p, size_t len, size_t max_value, api_body_t *b, api_error_t *err) {
   json_error_t jerr;
-  json_t *root = json_loadb(p, len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &jerr);
+  json_t *root = json_loadb(p, len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
   if (!root) {
     if (len == 0) return fail(err, 400, "missing_value", "the body must be a JSON object with a \"value\" string");
     return fail(err, 400, "malformed_json", "the body is not valid JSON");

@@ -116,6 +116,11 @@ enum MHD_Result api_data_begin(api_req_t *r, const char *rest) {
 
 /* ---- replies ---- */
 
+/* A stored value as a JSON string; values were validated as UTF-8 when written. */
+static json_t *value_json(const uint8_t *v, size_t len) {
+  return json_stringn_nocheck(v ? (const char *)v : "", len);
+}
+
 static json_t *self_list(const api_server_t *s) {
   return json_pack("[s]", s->node_id);
 }
@@ -143,7 +148,7 @@ static json_t *write_reply(const engine_job_t *j, const api_server_t *s) {
                         "required", MEMBERS, "event_count", (json_int_t)j->event_id);
   if (!o) return NULL;
   if (j->op == ENGINE_PUT) {
-    json_object_set_new(o, "value", json_stringn_nocheck((const char *)j->value, j->value_len));
+    json_object_set_new(o, "value", value_json(j->value, j->value_len));
     json_object_set_new(o, "conflict", json_boolean(dvv_has_conflict(&j->state)));
     json_object_set_new(o, "siblings", json_integer((json_int_t)j->state.n));
   } else {
@@ -155,7 +160,7 @@ static json_t *write_reply(const engine_job_t *j, const api_server_t *s) {
 static json_t *sibling_json(const dvv_sibling_t *sib) {
   char ts[32];
   api_iso_time(sib->ts_ms, ts);
-  json_t *value = sib->tombstone ? json_null() : json_stringn_nocheck((const char *)sib->value, sib->value_len);
+  json_t *value = sib->tombstone ? json_null() : value_json(sib->value, sib->value_len);
   return json_pack("{s:o,s:s,s:I,s:s,s:b}", "value", value, "node", sib->node, "counter", (json_int_t)sib->counter,
                    "timestamp", ts, "deleted", sib->tombstone);
 }
@@ -164,8 +169,8 @@ static json_t *read_reply(const engine_job_t *j, const api_server_t *s) {
   const dvv_sibling_t *newest = dvv_newest_live(&j->state);
   json_t *sibs = json_array();
   for (size_t i = 0; sibs && i < j->state.n; i++) json_array_append_new(sibs, sibling_json(&j->state.s[i]));
-  json_t *o = json_pack("{s:s%,s:s%,s:o,s:b,s:s,s:o,s:{s:o,s:[],s:b,s:[]}}", "key", j->key, j->key_len, "value",
-                        (const char *)newest->value, newest->value_len, "siblings", sibs, "conflict",
+  json_t *o = json_pack("{s:s%,s:o,s:o,s:b,s:s,s:o,s:{s:o,s:[],s:b,s:[]}}", "key", j->key, j->key_len, "value",
+                        value_json(newest->value, newest->value_len), "siblings", sibs, "conflict",
                         dvv_has_conflict(&j->state), "responsible_node", s->node_id, "replication_nodes",
                         self_list(s), "read_result", "successful_nodes", self_list(s), "failed_nodes",
                         "quorum_achieved", 1, "repaired_nodes");
@@ -185,6 +190,10 @@ int api_data_format(const engine_job_t *j, buf_t *out, const api_server_t *s, in
   if (j->err == CHORUS_ENOTFOUND) {
     *status = 404;
     o = not_found_reply(j);
+  } else if (j->request_reused) {
+    *status = 409;
+    o = json_pack("{s:{s:s,s:s}}", "error", "code", "request_id_reused", "message",
+                  "this X-Request-Id was already used for a different operation or key");
   } else if (j->err) {
     *status = j->no_space ? 507 : j->err == CHORUS_ESHUTDOWN ? 503 : 500;
     o = json_pack("{s:{s:s,s:s}}", "error", "code",

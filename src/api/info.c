@@ -24,14 +24,15 @@ enum MHD_Result api_status(api_req_t *r) {
   const engine_stats_t *st = engine_stats(s->engine);
   char started[32];
   api_iso_time(s->started_ms, started);
-  double uptime = (double)(api_now_ns() - s->started_mono_ns) / 1e9;
+  json_int_t uptime = (json_int_t)((api_now_ns() - s->started_mono_ns) / 1000000000u);
   json_t *o = json_pack(
-      "{s:s,s:s,s:s,s:s,s:f,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:s},s:{s:i,s:i,s:b}}", "node_id", s->node_id, "status",
+      "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:s,s:b},s:{s:i,s:i,s:b}}", "node_id", s->node_id, "status",
       "running", "version", s->version, "started_at", started, "uptime_seconds", uptime, "fsync",
       config_fsync_name(s->cfg->fsync), "data_dir", s->cfg->data_dir, "storage", "events",
       (json_int_t)engine_event_count(s->engine), "event_retention", (json_int_t)s->cfg->event_retention,
       "conflicts", (json_int_t)atomic_load(&st->conflicts_now), "writes", (json_int_t)atomic_load(&st->writes),
-      "batches", (json_int_t)atomic_load(&st->batches), "engine", "leveldb", "cluster", "size", 1, "alive", 1,
+      "batches", (json_int_t)atomic_load(&st->batches), "engine", "leveldb", "writable",
+      !atomic_load(&st->read_only), "cluster", "size", 1, "alive", 1,
       "under_replicated", 1);
   return api_send_json(r, 200, o);
 }

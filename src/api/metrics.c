@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const int STATUSES[] = {200, 400, 401, 404, 405, 413, 500, 503, 507, 0 /* other */};
+static const int STATUSES[] = {200, 400, 401, 404, 405, 409, 413, 500, 503, 507, 0 /* other */};
 #define NSTATUS (sizeof STATUSES / sizeof STATUSES[0])
 static const double BUCKETS[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                  0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   2.5};
@@ -126,6 +126,8 @@ static void render_storage(buf_t *out, engine_t *e) {
                  load(&st->replays));
   render_counter(out, "chorus_storage_batch_jobs_max", "gauge", "Largest write group so far.",
                  load(&st->batch_jobs_max));
+  render_counter(out, "chorus_storage_read_only", "gauge", "1 after a failed write: writes refused until restart.",
+                 load(&st->read_only));
   render_counter(out, "chorus_events_total", "counter", "Events recorded by this node.", engine_event_count(e));
   render_counter(out, "chorus_conflicts", "gauge", "Keys holding concurrent siblings.", load(&st->conflicts_now));
   char *mem = engine_property(e, "leveldb.approximate-memory-usage");

@@ -98,7 +98,7 @@ static int resolve_node_id(config_t *cfg) {
       log_error("%s holds an invalid node id", path);
       return CHORUS_ECORRUPT;
     }
-    snprintf(cfg->node_id, sizeof cfg->node_id, "%s", stored);
+    memcpy(cfg->node_id, stored, strlen(stored) + 1); /* valid ids fit: at most 64 bytes */
     return 0;
   }
   if (!cfg->node_id[0]) {

@@ -23,6 +23,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "record.h"
+#include "reqlog.h"
 
 #define KEY_DATA 'd'
 #define KEY_EVENT 'e'
@@ -62,6 +63,8 @@ struct engine {
   uint64_t request_seq; /* sequence of the newest request-log entry */
   vv_t clock;           /* node clock, Fidge/Mattern */
   bool unsynced;        /* fsync=batch: writes since the last synced write */
+  bool read_only;       /* a write failed: no further writes until restart */
+  bool read_only_no_space;
   uint64_t last_sync_ms;
 
   /* clock_mu guards published_clock, the clock as of the last committed group */
@@ -144,9 +147,12 @@ static engine_job_t *overlay_find_request(const overlay_t *o, const char *rid) {
 
 /* ---- reading state ---- */
 
-static int load_state(engine_t *e, const overlay_t *o, const engine_job_t *job, dvv_t *out) {
+static int load_state(engine_t *e, const overlay_t *o, engine_job_t *job, dvv_t *out) {
   engine_job_t *prev = overlay_find_key(o, job->key, job->key_len);
-  if (prev) return dvv_copy(out, &prev->state);
+  if (prev) {
+    job->overlaid = true;
+    return dvv_copy(out, &prev->state);
+  }
   dbkey_t k;
   dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
   char *err = NULL;
@@ -161,19 +167,34 @@ static int load_state(engine_t *e, const overlay_t *o, const engine_job_t *job, 
   return rc;
 }
 
-/* A stored response for this request id, from the group or from disk. */
-static int find_replay(engine_t *e, const overlay_t *o, engine_job_t *job) {
-  engine_job_t *prev = overlay_find_request(o, job->request_id);
-  if (prev) {
-    const uint8_t *src = prev->replay;
-    size_t len = prev->replay_len;
-    job->replay = malloc(len ? len : 1);
-    if (!job->replay) return CHORUS_ENOMEM;
-    memcpy(job->replay, src, len);
-    job->replay_len = len;
-    job->replay_status = prev->replay_status;
+static int copy_replay(engine_job_t *job, int status, const uint8_t *body, size_t len) {
+  job->replay = malloc(len ? len : 1);
+  if (!job->replay) return CHORUS_ENOMEM;
+  memcpy(job->replay, body, len);
+  job->replay_len = len;
+  job->replay_status = status;
+  return 0;
+}
+
+/* A retry of the same operation on the same key gets the stored reply; the
+ * id used for anything else is refused rather than answered with a reply
+ * that belongs to another request. */
+static int use_stored(engine_job_t *job, engine_op_t op, const char *key, size_t key_len, int status,
+                      const uint8_t *body, size_t len) {
+  if (op != job->op || key_len != job->key_len || memcmp(key, job->key, key_len) != 0) {
+    job->err = CHORUS_EINVAL;
+    job->request_reused = true;
     return 1;
   }
+  int rc = copy_replay(job, status, body, len);
+  return rc ? rc : 1;
+}
+
+/* 1 when this request id was seen before (job answered), 0 when it is new. */
+static int find_replay(engine_t *e, const overlay_t *o, engine_job_t *job) {
+  engine_job_t *prev = overlay_find_request(o, job->request_id);
+  if (prev)
+    return use_stored(job, prev->op, prev->key, prev->key_len, prev->replay_status, prev->replay, prev->replay_len);
   dbkey_t k;
   dbkey_bytes(&k, KEY_REQUEST, job->request_id, strlen(job->request_id));
   char *err = NULL;
@@ -181,18 +202,10 @@ static int find_replay(engine_t *e, const overlay_t *o, engine_job_t *job) {
   char *v = leveldb_get(e->db, e->ropts, k.b, k.len, &vlen, &err);
   if (err) return ldb_err(err, "read request log", NULL);
   if (!v) return 0;
-  int rc = CHORUS_ECORRUPT;
-  if (vlen >= 2) {
-    job->replay = malloc(vlen - 2 ? vlen - 2 : 1);
-    if (!job->replay) {
-      rc = CHORUS_ENOMEM;
-    } else {
-      memcpy(job->replay, v + 2, vlen - 2);
-      job->replay_len = vlen - 2;
-      job->replay_status = (uint8_t)v[0] << 8 | (uint8_t)v[1];
-      rc = 1;
-    }
-  }
+  reqlog_entry_t entry;
+  int rc = reqlog_decode(v, vlen, &entry);
+  if (!rc) rc = use_stored(job, (engine_op_t)entry.op, entry.key, entry.key_len, entry.status, entry.body, entry.body_len);
+  else log_error("storage: the request-log entry of a request id is corrupt");
   leveldb_free(v);
   return rc;
 }
@@ -201,7 +214,8 @@ static int find_replay(engine_t *e, const overlay_t *o, engine_job_t *job) {
 
 typedef struct {
   bool has_writes;
-  buf_t scratch;
+  buf_t scratch; /* the encoding being added to the batch */
+  buf_t reply;   /* a reply being stored in the request log */
 } group_t;
 
 static int put_record(engine_t *e, group_t *g, const engine_job_t *job) {
@@ -289,18 +303,17 @@ static int record_event(engine_t *e, group_t *g, engine_job_t *job, uint64_t ts)
 /* Stores the formatted response of a job carrying a request id, and drops
  * the entry that falls out of the request-log window. */
 static int record_request(engine_t *e, group_t *g, engine_job_t *job) {
+  buf_reset(&g->reply);
+  int status = e->opts.format(job, &g->reply, e->opts.state);
+  if (g->reply.err) return g->reply.err;
+  reqlog_entry_t entry = {.status = status, .op = (uint8_t)job->op, .key = job->key, .key_len = job->key_len,
+                          .body = g->reply.data, .body_len = g->reply.len};
   buf_reset(&g->scratch);
-  buf_put_u16be(&g->scratch, 0);
-  int status = e->opts.format(job, &g->scratch, e->opts.state);
-  if (g->scratch.err) return g->scratch.err;
-  g->scratch.data[0] = (uint8_t)(status >> 8);
-  g->scratch.data[1] = (uint8_t)status;
+  int rc = reqlog_encode(&entry, &g->scratch);
+  if (rc) return rc;
   /* keep a copy on the job so a retry later in this group gets the same answer */
-  job->replay = malloc(g->scratch.len - 2 ? g->scratch.len - 2 : 1);
-  if (!job->replay) return CHORUS_ENOMEM;
-  memcpy(job->replay, g->scratch.data + 2, g->scratch.len - 2);
-  job->replay_len = g->scratch.len - 2;
-  job->replay_status = status;
+  rc = copy_replay(job, status, g->reply.data, g->reply.len);
+  if (rc) return rc;
 
   size_t idlen = strlen(job->request_id);
   dbkey_t k;
@@ -334,7 +347,7 @@ static int apply_job(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, u
     int found = find_replay(e, o, job);
     if (found < 0) return found;
     if (found) {
-      atomic_fetch_add_explicit(&e->stats.replays, 1, memory_order_relaxed);
+      if (job->replay) atomic_fetch_add_explicit(&e->stats.replays, 1, memory_order_relaxed);
       return 0;
     }
   }
@@ -367,15 +380,68 @@ static void publish_clock(engine_t *e) {
   atomic_store(&e->event_count, e->event_seq);
 }
 
+/* The group's batch did not reach disk. Writes fail; a read fails only if
+ * it saw a write of this group, otherwise its answer came from disk and
+ * stands (only its event is lost), so reads keep working on a full disk. */
 static void fail_group(engine_job_t *jobs, int rc, bool no_space) {
   for (engine_job_t *j = jobs; j; j = j->next) {
+    j->event_id = 0;
+    if (j->op == ENGINE_GET && !j->overlaid && !j->replay) continue;
     j->err = rc;
     j->no_space = no_space;
   }
 }
 
+/* After a failed write LevelDB's log may end in a partial record; writing
+ * on past it could put acknowledged records behind it that recovery would
+ * skip. So the engine stops writing (reads go on, without events) until a
+ * restart recovers the log cleanly. */
+static void run_read_only(engine_t *e, engine_job_t *jobs, overlay_t *o) {
+  o->n = 0;
+  for (engine_job_t *j = jobs; j; j = j->next) {
+    if (j->op != ENGINE_GET) {
+      j->err = CHORUS_EIO;
+      j->no_space = e->read_only_no_space;
+      continue;
+    }
+    int rc = load_state(e, o, j, &j->state);
+    if (rc)
+      j->err = rc;
+    else if (dvv_live_count(&j->state) == 0)
+      j->err = CHORUS_ENOTFOUND;
+  }
+}
+
+static void enter_read_only(engine_t *e, bool no_space) {
+  if (e->read_only) return;
+  e->read_only = true;
+  e->read_only_no_space = no_space;
+  e->unsynced = false;
+  atomic_store(&e->stats.read_only, 1);
+  log_error("storage: writes are disabled after a failed write%s; restart the node to resume writing",
+            no_space ? " (the disk is full)" : "");
+}
+
+static void complete_group(engine_t *e, engine_job_t *jobs, size_t count) {
+  atomic_fetch_add_explicit(&e->stats.batches, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&e->stats.jobs, count, memory_order_relaxed);
+  atomic_store(&e->stats.events, e->event_seq);
+  stat_max(&e->stats.batch_jobs_max, count);
+  while (jobs) {
+    engine_job_t *next = jobs->next;
+    jobs->next = NULL;
+    e->opts.on_done(jobs, e->opts.state);
+    jobs = next;
+  }
+}
+
 /* Applies and commits one group, then completes its jobs. */
 static void run_group(engine_t *e, engine_job_t *jobs, size_t count, overlay_t *o, group_t *g) {
+  if (e->read_only) {
+    run_read_only(e, jobs, o);
+    complete_group(e, jobs, count);
+    return;
+  }
   uint64_t saved_seq = e->event_seq, saved_req = e->request_seq;
   vv_t saved_clock;
   vv_init(&saved_clock);
@@ -412,19 +478,11 @@ static void run_group(engine_t *e, engine_job_t *jobs, size_t count, overlay_t *
     if (saved) vv_copy(&e->clock, &saved_clock);
     fail_group(jobs, rc, no_space);
     atomic_fetch_add_explicit(&e->stats.errors, 1, memory_order_relaxed);
+    if (rc == CHORUS_EIO) enter_read_only(e, no_space);
   }
   vv_free(&saved_clock);
   publish_clock(e);
-  atomic_fetch_add_explicit(&e->stats.batches, 1, memory_order_relaxed);
-  atomic_fetch_add_explicit(&e->stats.jobs, count, memory_order_relaxed);
-  atomic_store(&e->stats.events, e->event_seq);
-  stat_max(&e->stats.batch_jobs_max, count);
-  while (jobs) {
-    engine_job_t *next = jobs->next;
-    jobs->next = NULL;
-    e->opts.on_done(jobs, e->opts.state);
-    jobs = next;
-  }
+  complete_group(e, jobs, count);
 }
 
 static void sync_now(engine_t *e) {
@@ -432,7 +490,10 @@ static void sync_now(engine_t *e) {
   char *err = NULL;
   leveldb_write(e->db, e->wsync, empty, &err);
   leveldb_writebatch_destroy(empty);
-  if (!ldb_err(err, "sync", NULL)) {
+  bool no_space = false;
+  if (ldb_err(err, "sync", &no_space)) {
+    enter_read_only(e, no_space);
+  } else {
     e->unsynced = false;
     e->last_sync_ms = mono_ms();
     atomic_fetch_add_explicit(&e->stats.fsyncs, 1, memory_order_relaxed);
@@ -455,6 +516,7 @@ static void *writer_main(void *arg) {
   overlay_t o = {.jobs = slots, .n = 0};
   group_t g = {.has_writes = false};
   buf_init(&g.scratch);
+  buf_init(&g.reply);
   pthread_mutex_lock(&e->mu);
   for (;;) {
     while (!e->head && !e->closing) {
@@ -487,6 +549,7 @@ static void *writer_main(void *arg) {
   pthread_mutex_unlock(&e->mu);
   if (e->unsynced) sync_now(e);
   buf_free(&g.scratch);
+  buf_free(&g.reply);
   return NULL;
 }
 

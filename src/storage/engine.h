@@ -5,7 +5,7 @@
  *   'd' key             -> record (record.h): the versions of a key
  *   'e' u64be id        -> event (event.h): the node's event log
  *   'c' key             -> u32be sibling count: keys holding concurrent siblings
- *   'r' request id      -> u16be http status, response body: idempotent retries
+ *   'r' request id      -> request-log entry (reqlog.h): the reply, for retries
  *   'q' u64be seq       -> request id: request-log order, for pruning
  *   'm' name            -> node metadata ("format")
  *
@@ -70,6 +70,7 @@ struct engine_job {
   /* outputs, set by the engine before on_done */
   int err;          /* 0, CHORUS_ENOTFOUND (get/delete of a key with no live value), CHORUS_EIO, CHORUS_ENOSPC-like: see err_detail */
   bool no_space;    /* the disk is full (err is CHORUS_EIO) */
+  bool request_reused; /* the request id was used before for another op or key (err is CHORUS_EINVAL) */
   dvv_t state;      /* the key's versions after the operation (empty if none) */
   uint64_t event_id; /* the event recorded for this job (0 if none) */
   uint8_t *replay;  /* a repeated request id: the stored body (malloc'd, job owns) */
@@ -79,6 +80,7 @@ struct engine_job {
   /* plumbing */
   void *user;
   engine_job_t *next;
+  bool overlaid; /* engine-private: the state came from an earlier job of the same group */
 };
 
 typedef struct {
@@ -94,6 +96,7 @@ typedef struct {
 typedef struct {
   atomic_uint_fast64_t batches, writes, reads, fsyncs, jobs, errors, events, conflicts_now;
   atomic_uint_fast64_t batch_jobs_max, replays;
+  atomic_uint_fast64_t read_only; /* 1 after a failed write: writes refused until restart */
 } engine_stats_t;
 
 typedef struct engine engine_t;

@@ -64,5 +64,10 @@ void vv_encode(const vv_t *v, buf_t *out);
  * entries, invalid or unsorted/duplicate node ids, zero counters. On error
  * v is left empty. v must be initialised. */
 int vv_decode(buf_reader_t *r, vv_t *v);
+/* One node id in the same form (lbytes), for the codecs that embed node ids.
+ * The decoder copies it NUL-terminated into out; CHORUS_ECORRUPT unless it is
+ * a valid id (so an id with a NUL inside cannot pass for a shorter one). */
+void vv_encode_node(const char *node, buf_t *out);
+int vv_decode_node(buf_reader_t *r, char out[VV_NODE_MAX + 1]);
 
 #endif
