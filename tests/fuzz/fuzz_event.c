@@ -14,6 +14,8 @@
 #include "common/buf.h"
 #include "storage/event.h"
 
+#include "sealed.h"
+
 static bool same_event(const event_t *a, const event_t *b) {
   return a->id == b->id && a->type == b->type && a->ts_ms == b->ts_ms && strcmp(a->node, b->node) == 0 &&
          a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len + 1) == 0 &&
@@ -44,13 +46,6 @@ static void check(const uint8_t *data, size_t size) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  check(data, size);
-  if (size < 4) return 0;
-  buf_t sealed;
-  buf_init(&sealed);
-  buf_put(&sealed, data, size - 4);
-  buf_put_crc32c(&sealed, 0);
-  if (!sealed.err) check(sealed.data, sealed.len);
-  buf_free(&sealed);
+  fuzz_plain_and_sealed(data, size, check);
   return 0;
 }

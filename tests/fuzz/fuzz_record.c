@@ -13,6 +13,8 @@
 #include "common/buf.h"
 #include "storage/record.h"
 
+#include "sealed.h"
+
 static void check(const uint8_t *data, size_t size) {
   dvv_t d, again;
   buf_t out;
@@ -32,13 +34,6 @@ static void check(const uint8_t *data, size_t size) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  check(data, size);
-  if (size < 4) return 0;
-  buf_t sealed;
-  buf_init(&sealed);
-  buf_put(&sealed, data, size - 4);
-  buf_put_crc32c(&sealed, 0);
-  if (!sealed.err) check(sealed.data, sealed.len);
-  buf_free(&sealed);
+  fuzz_plain_and_sealed(data, size, check);
   return 0;
 }

@@ -9,12 +9,20 @@
 
 #include "storage/reqlog.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+#include "sealed.h"
+
+static void check(const uint8_t *data, size_t size) {
   reqlog_entry_t e;
-  if (reqlog_decode(data, size, &e) != 0) return 0;
+  if (reqlog_decode(data, size, &e) != 0) return;
   buf_t out;
   buf_init(&out);
   if (reqlog_encode(&e, &out) != 0 || out.len != size || memcmp(out.data, data, size) != 0) abort();
   buf_free(&out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_plain_and_sealed(data, size, check);
   return 0;
 }
