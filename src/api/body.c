@@ -42,8 +42,7 @@ int api_context_parse(const char *s, size_t len, vv_t *ctx, api_error_t *err) {
 }
 
 int api_key_check(const char *key, size_t len, api_error_t *err) {
-  if (len == 0 || len > ENGINE_KEY_MAX)
-    return fail(err, 400, "bad_key", "a key is 1 to 1024 bytes of UTF-8");
+  if (len == 0 || len > ENGINE_KEY_MAX) return fail(err, 400, "bad_key", "a key is 1 to 1024 bytes of UTF-8");
   if (memchr(key, '\0', len) || !utf8_valid(key, len))
     return fail(err, 400, "bad_key", "a key must be valid UTF-8 without NUL characters");
   return 0;
@@ -63,7 +62,8 @@ int api_body_parse(const char *p, size_t len, size_t max_value, api_body_t *b, a
   json_error_t jerr;
   json_t *root = json_loadb(p, len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
   if (!root) {
-    if (len == 0) return fail(err, 400, "missing_value", "the body must be a JSON object with a \"value\" string");
+    if (len == 0)
+      return fail(err, 400, "missing_value", "the body must be a JSON object with a \"value\" string");
     return fail(err, 400, "malformed_json", "the body is not valid JSON");
   }
   int rc = 0;

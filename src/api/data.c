@@ -77,7 +77,8 @@ static int read_inputs(api_req_t *r, const char *key, size_t key_len, api_error_
     if (!rc) snprintf(r->request_id, sizeof r->request_id, "%s", rid);
   }
   if (!rc && r->method == METHOD_PUT)
-    rc = api_body_parse((const char *)r->body.data, r->body.len, r->srv->cfg->max_value_bytes, &r->input, err);
+    rc =
+        api_body_parse((const char *)r->body.data, r->body.len, r->srv->cfg->max_value_bytes, &r->input, err);
   const char *hctx = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Chorus-Context");
   if (!rc && hctx && !r->input.has_ctx) {
     rc = api_context_parse(hctx, strlen(hctx), &r->input.ctx, err);
@@ -142,10 +143,11 @@ static json_t *version_fields(json_t *o, const dvv_t *state) {
 }
 
 static json_t *write_reply(const engine_job_t *j, const api_server_t *s) {
-  json_t *o = json_pack("{s:s%,s:s,s:o,s:{s:o,s:[],s:[],s:b,s:i},s:I}", "key", j->key, j->key_len,
-                        "responsible_node", s->node_id, "replication_nodes", self_list(s), "replication_result",
-                        "successful_nodes", self_list(s), "failed_nodes", "hinted_nodes", "quorum_achieved", 1,
-                        "required", MEMBERS, "event_count", (json_int_t)j->event_id);
+  json_t *o =
+      json_pack("{s:s%,s:s,s:o,s:{s:o,s:[],s:[],s:b,s:i},s:I}", "key", j->key, j->key_len, "responsible_node",
+                s->node_id, "replication_nodes", self_list(s), "replication_result", "successful_nodes",
+                self_list(s), "failed_nodes", "hinted_nodes", "quorum_achieved", 1, "required", MEMBERS,
+                "event_count", (json_int_t)j->event_id);
   if (!o) return NULL;
   if (j->op == ENGINE_PUT) {
     json_object_set_new(o, "value", value_json(j->value, j->value_len));
@@ -161,16 +163,17 @@ static json_t *sibling_json(const dvv_sibling_t *sib) {
   char ts[32];
   api_iso_time(sib->ts_ms, ts);
   json_t *value = sib->tombstone ? json_null() : value_json(sib->value, sib->value_len);
-  return json_pack("{s:o,s:s,s:I,s:s,s:b}", "value", value, "node", sib->node, "counter", (json_int_t)sib->counter,
-                   "timestamp", ts, "deleted", sib->tombstone);
+  return json_pack("{s:o,s:s,s:I,s:s,s:b}", "value", value, "node", sib->node, "counter",
+                   (json_int_t)sib->counter, "timestamp", ts, "deleted", sib->tombstone);
 }
 
 static json_t *read_reply(const engine_job_t *j, const api_server_t *s) {
   const dvv_sibling_t *newest = dvv_newest_live(&j->state);
   json_t *sibs = json_array();
-  for (size_t i = 0; sibs && i < j->state.n; i++) json_array_append_new(sibs, sibling_json(&j->state.s[i]));
-  json_t *o = json_pack("{s:s%,s:o,s:o,s:b,s:s,s:o,s:{s:o,s:[],s:b,s:[]}}", "key", j->key, j->key_len, "value",
-                        value_json(newest->value, newest->value_len), "siblings", sibs, "conflict",
+  for (size_t i = 0; sibs && i < j->state.n; i++)
+    json_array_append_new(sibs, sibling_json(&j->state.s[i]));
+  json_t *o = json_pack("{s:s%,s:o,s:o,s:b,s:s,s:o,s:{s:o,s:[],s:b,s:[]}}", "key", j->key, j->key_len,
+                        "value", value_json(newest->value, newest->value_len), "siblings", sibs, "conflict",
                         dvv_has_conflict(&j->state), "responsible_node", s->node_id, "replication_nodes",
                         self_list(s), "read_result", "successful_nodes", self_list(s), "failed_nodes",
                         "quorum_achieved", 1, "repaired_nodes");
@@ -197,9 +200,10 @@ int api_data_format(const engine_job_t *j, buf_t *out, const api_server_t *s, in
   } else if (j->err) {
     *status = j->no_space ? 507 : j->err == CHORUS_ESHUTDOWN ? 503 : 500;
     o = json_pack("{s:{s:s,s:s}}", "error", "code",
-                  j->no_space ? "insufficient_storage" : j->err == CHORUS_ESHUTDOWN ? "shutting_down" : "storage_error",
-                  "message",
-                  j->no_space ? "the disk is full; nothing was written" : chorus_strerror(j->err));
+                  j->no_space                  ? "insufficient_storage"
+                  : j->err == CHORUS_ESHUTDOWN ? "shutting_down"
+                                               : "storage_error",
+                  "message", j->no_space ? "the disk is full; nothing was written" : chorus_strerror(j->err));
   } else {
     *status = 200;
     o = j->op == ENGINE_GET ? read_reply(j, s) : write_reply(j, s);

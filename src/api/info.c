@@ -25,15 +25,15 @@ enum MHD_Result api_status(api_req_t *r) {
   char started[32];
   api_iso_time(s->started_ms, started);
   json_int_t uptime = (json_int_t)((api_now_ns() - s->started_mono_ns) / 1000000000u);
-  json_t *o = json_pack(
-      "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:s,s:b},s:{s:i,s:i,s:b}}", "node_id", s->node_id, "status",
-      "running", "version", s->version, "started_at", started, "uptime_seconds", uptime, "fsync",
-      config_fsync_name(s->cfg->fsync), "data_dir", s->cfg->data_dir, "storage", "events",
-      (json_int_t)engine_event_count(s->engine), "event_retention", (json_int_t)s->cfg->event_retention,
-      "conflicts", (json_int_t)atomic_load(&st->conflicts_now), "writes", (json_int_t)atomic_load(&st->writes),
-      "batches", (json_int_t)atomic_load(&st->batches), "engine", "leveldb", "writable",
-      !atomic_load(&st->read_only), "cluster", "size", 1, "alive", 1,
-      "under_replicated", 1);
+  json_t *o =
+      json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:s,s:b},s:{s:i,s:i,s:b}}", "node_id",
+                s->node_id, "status", "running", "version", s->version, "started_at", started,
+                "uptime_seconds", uptime, "fsync", config_fsync_name(s->cfg->fsync), "data_dir",
+                s->cfg->data_dir, "storage", "events", (json_int_t)engine_event_count(s->engine),
+                "event_retention", (json_int_t)s->cfg->event_retention, "conflicts",
+                (json_int_t)atomic_load(&st->conflicts_now), "writes", (json_int_t)atomic_load(&st->writes),
+                "batches", (json_int_t)atomic_load(&st->batches), "engine", "leveldb", "writable",
+                !atomic_load(&st->read_only), "cluster", "size", 1, "alive", 1, "under_replicated", 1);
   return api_send_json(r, 200, o);
 }
 
@@ -54,9 +54,9 @@ static json_t *event_json(const event_t *ev) {
   api_iso_time(ev->ts_ms, ts);
   event_causal_hash(ev, hash);
   return json_pack("{s:I,s:s,s:s%,s:s%,s:o,s:s,s:s,s:s}", "id", (json_int_t)ev->id, "type",
-                   event_type_name(ev->type), "key", ev->key, ev->key_len, "value", ev->preview ? ev->preview : "",
-                   ev->preview ? ev->preview_len : 0, "vector_clock", api_vv_json(&ev->clock), "causal_hash", hash,
-                   "timestamp", ts, "node_id", ev->node);
+                   event_type_name(ev->type), "key", ev->key, ev->key_len, "value",
+                   ev->preview ? ev->preview : "", ev->preview ? ev->preview_len : 0, "vector_clock",
+                   api_vv_json(&ev->clock), "causal_hash", hash, "timestamp", ts, "node_id", ev->node);
 }
 
 static json_t *events_json(engine_t *e, uint64_t since, uint64_t limit) {
@@ -78,8 +78,9 @@ static json_t *conflicts_json(engine_t *e) {
   if (engine_conflicts(e, CONFLICTS_MAX, &cs, &n)) return NULL;
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
-    if (arr) json_array_append_new(arr, json_pack("{s:s%,s:i}", "key", cs[i].key, cs[i].key_len, "siblings",
-                                                  (int)cs[i].siblings));
+    if (arr)
+      json_array_append_new(
+          arr, json_pack("{s:s%,s:i}", "key", cs[i].key, cs[i].key_len, "siblings", (int)cs[i].siblings));
     free(cs[i].key);
   }
   free(cs);
@@ -91,15 +92,17 @@ enum MHD_Result api_vector_clock(api_req_t *r) {
   uint64_t since = 0, limit = EVENTS_DEFAULT;
   if (query_u64(r->conn, "since", &since) < 0 || query_u64(r->conn, "limit", &limit) < 0 || limit == 0 ||
       limit > EVENTS_MAX)
-    return api_send_error3(r, 400, "bad_request", "since must be an event id and limit an integer in 1..1000");
+    return api_send_error3(r, 400, "bad_request",
+                           "since must be an event id and limit an integer in 1..1000");
   vv_t clock;
   vv_init(&clock);
   if (engine_clock(s->engine, &clock)) return api_send_error3(r, 500, "internal", "out of memory");
   json_t *events = events_json(s->engine, since, limit);
   json_t *conflicts = conflicts_json(s->engine);
-  json_t *o = json_pack("{s:s,s:o,s:{s:o*,s:I,s:I},s:o*}", "node_id", s->node_id, "vector_clock", api_vv_json(&clock),
-                        "event_log", "events", events, "total", (json_int_t)engine_event_count(s->engine),
-                        "retention", (json_int_t)s->cfg->event_retention, "conflicts", conflicts);
+  json_t *o =
+      json_pack("{s:s,s:o,s:{s:o*,s:I,s:I},s:o*}", "node_id", s->node_id, "vector_clock", api_vv_json(&clock),
+                "event_log", "events", events, "total", (json_int_t)engine_event_count(s->engine),
+                "retention", (json_int_t)s->cfg->event_retention, "conflicts", conflicts);
   vv_free(&clock);
   if (!events || !conflicts) {
     json_decref(o);

@@ -23,7 +23,8 @@ static atomic_uint_fast64_t requests[ROUTE_COUNT][METHOD_COUNT][NSTATUS];
 static atomic_uint_fast64_t buckets[ROUTE_COUNT][NBUCKET + 1]; /* non-cumulative; last = +Inf */
 static atomic_uint_fast64_t sum_ns[ROUTE_COUNT];
 
-static const char *ROUTE_NAMES[ROUTE_COUNT] = {"data", "status", "vector_clock", "health", "metrics", "unknown"};
+static const char *ROUTE_NAMES[ROUTE_COUNT] = {"data",   "status",  "vector_clock",
+                                               "health", "metrics", "unknown"};
 static const char *METHOD_NAMES[METHOD_COUNT] = {"GET", "PUT", "DELETE", "POST", "HEAD", "OTHER"};
 
 api_method_t metrics_method(const char *m) {
@@ -51,7 +52,8 @@ void metrics_observe(api_route_t r, api_method_t m, int status, uint64_t duratio
   atomic_fetch_add_explicit(&requests[r][m][status_index(status)], 1, memory_order_relaxed);
   double s = (double)duration_ns / 1e9;
   size_t b = 0;
-  while (b < NBUCKET && s > BUCKETS[b]) b++;
+  while (b < NBUCKET && s > BUCKETS[b])
+    b++;
   atomic_fetch_add_explicit(&buckets[r][b], 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&sum_ns[r], duration_ns, memory_order_relaxed);
 }
@@ -89,15 +91,17 @@ static void render_requests(buf_t *out) {
 }
 
 static void render_latency(buf_t *out) {
-  put_text(out, "# HELP chorus_http_request_duration_seconds Time from the first byte of a request to its answer.\n"
-                "# TYPE chorus_http_request_duration_seconds histogram\n");
+  put_text(
+      out,
+      "# HELP chorus_http_request_duration_seconds Time from the first byte of a request to its answer.\n"
+      "# TYPE chorus_http_request_duration_seconds histogram\n");
   for (int r = 0; r < ROUTE_COUNT; r++) {
     uint64_t cum = 0;
     for (size_t b = 0; b <= NBUCKET; b++) {
       cum += load(&buckets[r][b]);
       if (b < NBUCKET)
-        put_text(out, "chorus_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", ROUTE_NAMES[r],
-                 BUCKETS[b], (unsigned long long)cum);
+        put_text(out, "chorus_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                 ROUTE_NAMES[r], BUCKETS[b], (unsigned long long)cum);
       else
         put_text(out, "chorus_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
                  ROUTE_NAMES[r], (unsigned long long)cum);
@@ -115,21 +119,26 @@ static void render_counter(buf_t *out, const char *name, const char *type, const
 
 static void render_storage(buf_t *out, engine_t *e) {
   engine_stats_t *st = (engine_stats_t *)engine_stats(e);
-  render_counter(out, "chorus_storage_batches_total", "counter", "Write groups committed (one WriteBatch each).",
-                 load(&st->batches));
-  render_counter(out, "chorus_storage_jobs_total", "counter", "Operations applied by the writer.", load(&st->jobs));
+  render_counter(out, "chorus_storage_batches_total", "counter",
+                 "Write groups committed (one WriteBatch each).", load(&st->batches));
+  render_counter(out, "chorus_storage_jobs_total", "counter", "Operations applied by the writer.",
+                 load(&st->jobs));
   render_counter(out, "chorus_storage_writes_total", "counter", "Key records written.", load(&st->writes));
-  render_counter(out, "chorus_storage_reads_total", "counter", "Key records read from LevelDB.", load(&st->reads));
+  render_counter(out, "chorus_storage_reads_total", "counter", "Key records read from LevelDB.",
+                 load(&st->reads));
   render_counter(out, "chorus_storage_fsyncs_total", "counter", "Synced LevelDB writes.", load(&st->fsyncs));
-  render_counter(out, "chorus_storage_errors_total", "counter", "Write groups that failed.", load(&st->errors));
-  render_counter(out, "chorus_storage_replays_total", "counter", "Retried requests answered from the request log.",
-                 load(&st->replays));
+  render_counter(out, "chorus_storage_errors_total", "counter", "Write groups that failed.",
+                 load(&st->errors));
+  render_counter(out, "chorus_storage_replays_total", "counter",
+                 "Retried requests answered from the request log.", load(&st->replays));
   render_counter(out, "chorus_storage_batch_jobs_max", "gauge", "Largest write group so far.",
                  load(&st->batch_jobs_max));
-  render_counter(out, "chorus_storage_read_only", "gauge", "1 after a failed write: writes refused until restart.",
-                 load(&st->read_only));
-  render_counter(out, "chorus_events_total", "counter", "Events recorded by this node.", engine_event_count(e));
-  render_counter(out, "chorus_conflicts", "gauge", "Keys holding concurrent siblings.", load(&st->conflicts_now));
+  render_counter(out, "chorus_storage_read_only", "gauge",
+                 "1 after a failed write: writes refused until restart.", load(&st->read_only));
+  render_counter(out, "chorus_events_total", "counter", "Events recorded by this node.",
+                 engine_event_count(e));
+  render_counter(out, "chorus_conflicts", "gauge", "Keys holding concurrent siblings.",
+                 load(&st->conflicts_now));
   char *mem = engine_property(e, "leveldb.approximate-memory-usage");
   if (mem) {
     render_counter(out, "chorus_storage_leveldb_memory_bytes", "gauge", "LevelDB's approximate memory use.",

@@ -24,7 +24,15 @@ typedef enum {
   ROUTE_COUNT
 } api_route_t;
 
-typedef enum { METHOD_GET, METHOD_PUT, METHOD_DELETE, METHOD_POST, METHOD_HEAD, METHOD_OTHER, METHOD_COUNT } api_method_t;
+typedef enum {
+  METHOD_GET,
+  METHOD_PUT,
+  METHOD_DELETE,
+  METHOD_POST,
+  METHOD_HEAD,
+  METHOD_OTHER,
+  METHOD_COUNT
+} api_method_t;
 
 api_method_t metrics_method(const char *m);
 const char *metrics_route_name(api_route_t r);

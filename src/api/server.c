@@ -46,8 +46,8 @@ json_t *api_vv_json(const vv_t *v) {
 }
 
 enum MHD_Result api_send(api_req_t *r, int status, char *body, size_t len, const char *content_type) {
-  struct MHD_Response *resp =
-      MHD_create_response_from_buffer(len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
   if (!resp) {
     free(body);
     return MHD_NO;
@@ -61,7 +61,12 @@ enum MHD_Result api_send(api_req_t *r, int status, char *body, size_t len, const
   enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
   MHD_destroy_response(resp);
   r->answered = true;
-  metrics_observe(r->route, r->method, status, api_now_ns() - r->t0_ns);
+  uint64_t took = api_now_ns() - r->t0_ns;
+  metrics_observe(r->route, r->method, status, took);
+  log_debug("http: %s %s%s%.*s -> %d in %.3f ms", metrics_method_name(r->method),
+            metrics_route_name(r->route), r->key ? " key=" : "",
+            r->key ? (int)(r->key_len > 80 ? 80 : r->key_len) : 0, r->key ? r->key : "", status,
+            (double)took / 1e6);
   return ret;
 }
 
@@ -107,7 +112,8 @@ static bool token_ok(const api_server_t *s, struct MHD_Connection *c) {
   got += 7;
   size_t wl = strlen(want), gl = strlen(got);
   unsigned diff = (unsigned)(wl ^ gl);
-  for (size_t i = 0; i < wl; i++) diff |= (unsigned)(want[i] ^ (i < gl ? got[i] : 0));
+  for (size_t i = 0; i < wl; i++)
+    diff |= (unsigned)(want[i] ^ (i < gl ? got[i] : 0));
   return diff == 0;
 }
 
@@ -116,7 +122,8 @@ static enum MHD_Result dispatch(api_req_t *r, const char *url) {
   if (atomic_load(&s->draining)) return api_send_error3(r, 503, "shutting_down", "the node is shutting down");
   bool open_route = r->route == ROUTE_HEALTH || r->route == ROUTE_METRICS;
   if (s->cfg->api_token[0] && !open_route && !token_ok(s, r->conn))
-    return api_send_error3(r, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required");
+    return api_send_error3(r, 401, "unauthorized",
+                           "a valid 'Authorization: Bearer <token>' header is required");
   bool get = r->method == METHOD_GET || r->method == METHOD_HEAD;
   switch (r->route) {
   case ROUTE_DATA:
@@ -134,8 +141,7 @@ static enum MHD_Result dispatch(api_req_t *r, const char *url) {
   case ROUTE_VECTOR_CLOCK:
     if (get) return api_vector_clock(r);
     break;
-  default:
-    return api_send_error3(r, 404, "not_found", "no such route");
+  default: return api_send_error3(r, 404, "not_found", "no such route");
   }
   return api_send_error3(r, 405, "method_not_allowed", "this route does not accept that method");
 }
@@ -175,7 +181,8 @@ static bool declared_too_big(api_req_t *r) {
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+                                  const char *version, const char *upload, size_t *upload_size,
+                                  void **con_cls) {
   api_server_t *s = cls;
   api_req_t *r = *con_cls;
   if (!r) {
@@ -201,7 +208,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   return dispatch(r, url);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
   api_server_t *s = cls;
   api_req_t *r = *con_cls;
   if (!r) return;
@@ -245,7 +253,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   char line[512];
   vsnprintf(line, sizeof line, fmt, ap);
   size_t n = strlen(line);
-  while (n && line[n - 1] == '\n') line[--n] = '\0';
+  while (n && line[n - 1] == '\n')
+    line[--n] = '\0';
   log_warn("http: %s", line);
 }
 
@@ -270,7 +279,8 @@ int api_server_start(api_server_t *s, engine_t *engine, loop_t *loop) {
   s->loop = loop;
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+  unsigned flags =
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
   struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
   if (inet_pton(AF_INET, s->cfg->bind, &v4->sin_addr) == 1) {
@@ -284,11 +294,12 @@ int api_server_start(api_server_t *s, engine_t *engine, loop_t *loop) {
     log_error("http: --bind %s is not an IP address", s->cfg->bind);
     return CHORUS_EINVAL;
   }
-  s->daemon = MHD_start_daemon(
-      flags, s->cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-      MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg->http_threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-      MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
+  s->daemon =
+      MHD_start_daemon(flags, s->cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                       NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+                       (unsigned)s->cfg->http_threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                       MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+                       (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
   if (!s->daemon) {
     log_error("http: cannot listen on %s:%u (in use, or no permission)", s->cfg->bind, s->cfg->port);
     return CHORUS_EIO;

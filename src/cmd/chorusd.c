@@ -24,6 +24,7 @@
 #include "../common/config.h"
 #include "../common/err.h"
 #include "../common/log.h"
+#include "../common/node_id.h"
 #include "../storage/engine.h"
 
 #define CHORUS_VERSION "0.1.0"
@@ -73,7 +74,8 @@ static int lock_data_dir(const char *dir) {
   }
   char pid[32];
   int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) log_warn("cannot record the pid in %s", path);
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+    log_warn("cannot record the pid in %s", path);
   return 0; /* fd stays open: the lock lasts until exit */
 }
 
@@ -94,7 +96,7 @@ static int resolve_node_id(config_t *cfg) {
       log_error("data dir %s belongs to node '%s', not '%s'", cfg->data_dir, stored, cfg->node_id);
       return CHORUS_EINVAL;
     }
-    if (!config_node_id_valid(stored, strlen(stored))) {
+    if (!node_id_valid(stored, strlen(stored))) {
       log_error("%s holds an invalid node id", path);
       return CHORUS_ECORRUPT;
     }
@@ -126,8 +128,9 @@ static void on_drain_tick(uv_timer_t *t) {
   node_t *n = t->data;
   uint64_t left = api_server_inflight(n->server);
   if (left == 0 || uv_now(loop_uv(n->loop)) - n->drain_started > DRAIN_TIMEOUT_MS) {
-    if (left) log_warn("%llu requests still in flight after %d ms; stopping anyway", (unsigned long long)left,
-                       DRAIN_TIMEOUT_MS);
+    if (left)
+      log_warn("%llu requests still in flight after %d ms; stopping anyway", (unsigned long long)left,
+               DRAIN_TIMEOUT_MS);
     uv_timer_stop(t);
     loop_stop(n->loop);
   }

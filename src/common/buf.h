@@ -23,7 +23,7 @@ typedef struct {
 } buf_t;
 
 void buf_init(buf_t *b);
-void buf_free(buf_t *b); /* frees data and re-initialises */
+void buf_free(buf_t *b);  /* frees data and re-initialises */
 void buf_reset(buf_t *b); /* len = 0, keeps the allocation, clears err */
 int buf_reserve(buf_t *b, size_t extra);
 void buf_put(buf_t *b, const void *p, size_t n);

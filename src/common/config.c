@@ -17,6 +17,8 @@
  */
 #include "config.h"
 
+#include "node_id.h"
+
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -156,17 +158,6 @@ static void *field(config_t *c, const opt_t *o) {
   return (char *)c + o->off;
 }
 
-bool config_node_id_valid(const char *s, size_t len) {
-  if (!s || len == 0 || len > sizeof(((config_t *)0)->node_id) - 1) return false;
-  for (size_t i = 0; i < len; i++) {
-    char ch = s[i];
-    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              (ch != '\0' && strchr("._:-", ch) != NULL);
-    if (!ok) return false;
-  }
-  return true;
-}
-
 const char *config_fsync_name(fsync_mode_t m) {
   return (unsigned)m < FSYNC_COUNT ? fsync_names[m] : "unknown";
 }
@@ -184,7 +175,7 @@ static void append_choice(char *buf, size_t cap, const char *name) {
 
 static int set_node_id(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
   size_t len = strlen(v);
-  if (!config_node_id_valid(v, len)) {
+  if (!node_id_valid(v, len)) {
     snprintf(want, wantlen, "1..%zu characters of [A-Za-z0-9._:-]", o->size - 1);
     return CHORUS_EINVAL;
   }

@@ -47,8 +47,5 @@ int config_parse(config_t *c, int argc, char *const argv[], char *const envp[], 
 /* Static text of --help. */
 const char *config_usage(void);
 const char *config_fsync_name(fsync_mode_t m);
-/* Node ids: 1..64 bytes of [A-Za-z0-9._:-] (the rule vv_node_valid applies in
- * storage, restated here so that src/common depends on nothing). */
-bool config_node_id_valid(const char *s, size_t len);
 
 #endif

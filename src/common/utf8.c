@@ -27,7 +27,7 @@ static size_t seq_len(const uint8_t *p, size_t i, size_t len) {
     cp = cp << 6 | (p[i + k] & 0x3F);
   }
   if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) return 0; /* overlong */
-  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;                        /* surrogate */
+  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;                       /* surrogate */
   if (cp > 0x10FFFF) return 0;
   return n;
 }
@@ -45,7 +45,10 @@ bool utf8_valid(const void *p, size_t len) {
 size_t utf8_prefix(const void *p, size_t len, size_t max) {
   const uint8_t *s = p;
   if (len <= max) return len;
+  /* back off to the start of the character the cut would split: at most 3
+   * continuation bytes; more means the bytes are not UTF-8, so cut at max */
   size_t cut = max;
-  while (cut > 0 && (s[cut] & 0xC0) == 0x80) cut--;
-  return cut;
+  for (int k = 0; k < 3 && cut > 0 && (s[cut] & 0xC0) == 0x80; k++)
+    cut--;
+  return (s[cut] & 0xC0) == 0x80 ? max : cut;
 }

@@ -7,7 +7,7 @@
 
 bool utf8_valid(const void *p, size_t len);
 /* The longest prefix of p[0..len) that is at most max bytes and ends on a
- * character boundary (p is assumed valid UTF-8). */
+ * character boundary; bytes that are not UTF-8 are cut at max. */
 size_t utf8_prefix(const void *p, size_t len, size_t max);
 
 #endif

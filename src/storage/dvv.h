@@ -49,7 +49,7 @@ typedef struct {
 } dvv_t;
 
 void dvv_init(dvv_t *d);
-void dvv_free(dvv_t *d); /* frees and re-initialises */
+void dvv_free(dvv_t *d);                    /* frees and re-initialises */
 int dvv_copy(dvv_t *dst, const dvv_t *src); /* dst initialised; replaced */
 
 /* out = join of every sibling's context and dot: what a reader of this state

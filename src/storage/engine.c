@@ -95,13 +95,15 @@ static void dbkey_bytes(dbkey_t *k, char prefix, const void *p, size_t n) {
 
 static void dbkey_u64(dbkey_t *k, char prefix, uint64_t v) {
   k->b[0] = prefix;
-  for (int i = 0; i < 8; i++) k->b[1 + i] = (char)(v >> (56 - 8 * i));
+  for (int i = 0; i < 8; i++)
+    k->b[1 + i] = (char)(v >> (56 - 8 * i));
   k->len = 9;
 }
 
 static uint64_t u64_from_be(const char *p) {
   uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v = v << 8 | (uint8_t)p[i];
+  for (int i = 0; i < 8; i++)
+    v = v << 8 | (uint8_t)p[i];
   return v;
 }
 
@@ -194,7 +196,8 @@ static int use_stored(engine_job_t *job, engine_op_t op, const char *key, size_t
 static int find_replay(engine_t *e, const overlay_t *o, engine_job_t *job) {
   engine_job_t *prev = overlay_find_request(o, job->request_id);
   if (prev)
-    return use_stored(job, prev->op, prev->key, prev->key_len, prev->replay_status, prev->replay, prev->replay_len);
+    return use_stored(job, prev->op, prev->key, prev->key_len, prev->replay_status, prev->replay,
+                      prev->replay_len);
   dbkey_t k;
   dbkey_bytes(&k, KEY_REQUEST, job->request_id, strlen(job->request_id));
   char *err = NULL;
@@ -204,8 +207,11 @@ static int find_replay(engine_t *e, const overlay_t *o, engine_job_t *job) {
   if (!v) return 0;
   reqlog_entry_t entry;
   int rc = reqlog_decode(v, vlen, &entry);
-  if (!rc) rc = use_stored(job, (engine_op_t)entry.op, entry.key, entry.key_len, entry.status, entry.body, entry.body_len);
-  else log_error("storage: the request-log entry of a request id is corrupt");
+  if (!rc)
+    rc = use_stored(job, (engine_op_t)entry.op, entry.key, entry.key_len, entry.status, entry.body,
+                    entry.body_len);
+  else
+    log_error("storage: the request-log entry of a request id is corrupt");
   leveldb_free(v);
   return rc;
 }
@@ -306,8 +312,12 @@ static int record_request(engine_t *e, group_t *g, engine_job_t *job) {
   buf_reset(&g->reply);
   int status = e->opts.format(job, &g->reply, e->opts.state);
   if (g->reply.err) return g->reply.err;
-  reqlog_entry_t entry = {.status = status, .op = (uint8_t)job->op, .key = job->key, .key_len = job->key_len,
-                          .body = g->reply.data, .body_len = g->reply.len};
+  reqlog_entry_t entry = {.status = status,
+                          .op = (uint8_t)job->op,
+                          .key = job->key,
+                          .key_len = job->key_len,
+                          .body = g->reply.data,
+                          .body_len = g->reply.len};
   buf_reset(&g->scratch);
   int rc = reqlog_encode(&entry, &g->scratch);
   if (rc) return rc;
@@ -451,7 +461,8 @@ static void run_group(engine_t *e, engine_job_t *jobs, size_t count, overlay_t *
   o->n = 0;
   g->has_writes = false;
   leveldb_writebatch_clear(e->wb);
-  for (engine_job_t *j = jobs; j && !rc; j = j->next) rc = apply_job(e, g, o, j, ts);
+  for (engine_job_t *j = jobs; j && !rc; j = j->next)
+    rc = apply_job(e, g, o, j, ts);
 
   bool no_space = false;
   bool sync = false;
@@ -625,8 +636,9 @@ static int prune_events(engine_t *e) {
   }
   leveldb_writebatch_destroy(wb);
   leveldb_iter_destroy(it);
-  if (!rc && n) log_info("storage: pruned %d events beyond the retention of %llu", n,
-                         (unsigned long long)e->opts.event_retention);
+  if (!rc && n)
+    log_info("storage: pruned %d events beyond the retention of %llu", n,
+             (unsigned long long)e->opts.event_retention);
   return rc;
 }
 
@@ -838,7 +850,8 @@ int engine_events(engine_t *e, uint64_t since, size_t limit, event_t **out, size
   }
   leveldb_iter_destroy(it);
   if (rc) {
-    for (size_t i = 0; i < cnt; i++) event_free(&evs[i]);
+    for (size_t i = 0; i < cnt; i++)
+      event_free(&evs[i]);
     free(evs);
     return rc;
   }
@@ -870,14 +883,15 @@ int engine_conflicts(engine_t *e, size_t limit, engine_conflict_t **out, size_t 
     memcpy(cs[cnt].key, key + 1, klen - 1);
     cs[cnt].key[klen - 1] = '\0';
     cs[cnt].key_len = klen - 1;
-    cs[cnt].siblings = vlen == 4 ? (uint32_t)((uint8_t)v[0] << 24 | (uint8_t)v[1] << 16 | (uint8_t)v[2] << 8 |
-                                              (uint8_t)v[3])
-                                 : 0;
+    cs[cnt].siblings =
+        vlen == 4 ? (uint32_t)((uint8_t)v[0] << 24 | (uint8_t)v[1] << 16 | (uint8_t)v[2] << 8 | (uint8_t)v[3])
+                  : 0;
     cnt++;
   }
   leveldb_iter_destroy(it);
   if (rc) {
-    for (size_t i = 0; i < cnt; i++) free(cs[i].key);
+    for (size_t i = 0; i < cnt; i++)
+      free(cs[i].key);
     free(cs);
     return rc;
   }

@@ -68,12 +68,13 @@ struct engine_job {
   const char *request_id; /* NULL or "" = none */
 
   /* outputs, set by the engine before on_done */
-  int err;          /* 0, CHORUS_ENOTFOUND (get/delete of a key with no live value), CHORUS_EIO, CHORUS_ENOSPC-like: see err_detail */
-  bool no_space;    /* the disk is full (err is CHORUS_EIO) */
+  int err; /* 0, CHORUS_ENOTFOUND (get/delete of a key with no live value), CHORUS_EIO, CHORUS_ENOSPC-like:
+              see err_detail */
+  bool no_space;       /* the disk is full (err is CHORUS_EIO) */
   bool request_reused; /* the request id was used before for another op or key (err is CHORUS_EINVAL) */
-  dvv_t state;      /* the key's versions after the operation (empty if none) */
-  uint64_t event_id; /* the event recorded for this job (0 if none) */
-  uint8_t *replay;  /* a repeated request id: the stored body (malloc'd, job owns) */
+  dvv_t state;         /* the key's versions after the operation (empty if none) */
+  uint64_t event_id;   /* the event recorded for this job (0 if none) */
+  uint8_t *replay;     /* a repeated request id: the stored body (malloc'd, job owns) */
   size_t replay_len;
   int replay_status;
 

@@ -14,11 +14,10 @@
 #include <string.h>
 
 #include "../common/err.h"
+#include "../common/utf8.h"
 
 #define EVENT_VERSION 1
 #define EVENT_HASH_BYTES 8
-/* Continuation bytes a UTF-8 character can have; more means it is not UTF-8. */
-#define UTF8_MAX_CONTINUATION 3
 
 static const uint8_t event_magic[3] = {'C', 'E', EVENT_VERSION};
 
@@ -59,14 +58,7 @@ static char *dup_bytes(const void *p, size_t len) {
 int event_set_preview(event_t *ev, const void *value, size_t len) {
   const uint8_t *v = value;
   if (len && !v) return CHORUS_EINVAL;
-  size_t n = len;
-  if (n > EVENT_PREVIEW_MAX) {
-    /* Back off to the start of the character the cut would split. */
-    n = EVENT_PREVIEW_MAX;
-    for (size_t k = 0; k < UTF8_MAX_CONTINUATION && n > 0 && (v[n] & 0xC0) == 0x80; k++)
-      n--;
-    if ((v[n] & 0xC0) == 0x80) n = EVENT_PREVIEW_MAX;
-  }
+  size_t n = utf8_prefix(v, len, EVENT_PREVIEW_MAX);
   char *p = n ? dup_bytes(v, n) : NULL;
   if (n && !p) return CHORUS_ENOMEM;
   free(ev->preview);

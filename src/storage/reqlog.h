@@ -21,8 +21,8 @@
 #define REQLOG_BODY_MAX (16u * 1024 * 1024)
 
 typedef struct {
-  int status; /* HTTP status, 100..599 */
-  uint8_t op; /* engine_op_t */
+  int status;      /* HTTP status, 100..599 */
+  uint8_t op;      /* engine_op_t */
   const char *key; /* points into the decoded bytes */
   size_t key_len;
   const uint8_t *body; /* points into the decoded bytes */

@@ -13,19 +13,13 @@
 #include <string.h>
 
 #include "../common/err.h"
+#include "../common/node_id.h"
 
 /* Smallest encoded entry: a 1-byte length, a 1-byte node id, a 1-byte counter. */
 #define VV_MIN_ENTRY_BYTES 3
 
 bool vv_node_valid(const char *s, size_t len) {
-  if (!s || len == 0 || len > VV_NODE_MAX) return false;
-  for (size_t i = 0; i < len; i++) {
-    char c = s[i];
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
+  return node_id_valid(s, len);
 }
 
 /* A NUL-terminated node id that is valid; the scan stops past VV_NODE_MAX. */

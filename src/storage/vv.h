@@ -16,8 +16,8 @@
 
 #include "../common/buf.h"
 
-#define VV_NODE_MAX 64        /* longest node id, bytes */
-#define VV_MAX_ENTRIES 4096   /* decoders reject vectors with more entries */
+#define VV_NODE_MAX 64      /* longest node id, bytes */
+#define VV_MAX_ENTRIES 4096 /* decoders reject vectors with more entries */
 
 typedef struct {
   char node[VV_NODE_MAX + 1]; /* NUL-terminated */
@@ -36,9 +36,9 @@ typedef enum { VV_EQUAL, VV_BEFORE, VV_AFTER, VV_CONCURRENT } vv_order_t;
 bool vv_node_valid(const char *s, size_t len);
 
 void vv_init(vv_t *v);
-void vv_free(vv_t *v); /* frees and re-initialises */
-void vv_clear(vv_t *v); /* n = 0, keeps the allocation */
-int vv_copy(vv_t *dst, const vv_t *src); /* dst must be initialised; replaced */
+void vv_free(vv_t *v);                            /* frees and re-initialises */
+void vv_clear(vv_t *v);                           /* n = 0, keeps the allocation */
+int vv_copy(vv_t *dst, const vv_t *src);          /* dst must be initialised; replaced */
 uint64_t vv_get(const vv_t *v, const char *node); /* 0 when absent */
 /* Sets node's counter (inserting in order). counter 0 removes the entry.
  * CHORUS_EINVAL for an invalid node id. Here and in vv_max_with, vv_tick and

@@ -12,7 +12,8 @@
 
 #include "common/buf.h"
 
-static inline void fuzz_plain_and_sealed(const uint8_t *data, size_t size, void (*check)(const uint8_t *, size_t)) {
+static inline void fuzz_plain_and_sealed(const uint8_t *data, size_t size,
+                                         void (*check)(const uint8_t *, size_t)) {
   check(data, size);
   if (size < 4) return;
   buf_t sealed;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "common/node_id.h"
 #include "common/err.h"
 
 #define MAX_ARGS 16
@@ -461,17 +462,17 @@ static void test_node_id_accepts_64_characters(void **state) {
   assert_string_equal(cfg.node_id, id);
 }
 
-static void test_node_id_valid_follows_storage_rule(void **state) {
-  assert_true(config_node_id_valid("node-1", 6));
-  assert_true(config_node_id_valid("A.z_0:9-", 8));
-  assert_true(config_node_id_valid("abc", 1));
-  assert_false(config_node_id_valid("", 0));
-  assert_false(config_node_id_valid(NULL, 0));
-  assert_false(config_node_id_valid("a\0b", 3));
-  assert_false(config_node_id_valid("a/b", 3));
-  assert_false(config_node_id_valid("a b", 3));
-  assert_false(config_node_id_valid(long_node_id, 65));
-  assert_true(config_node_id_valid(long_node_id, 64));
+static void test_node_id_rule(void **state) {
+  assert_true(node_id_valid("node-1", 6));
+  assert_true(node_id_valid("A.z_0:9-", 8));
+  assert_true(node_id_valid("abc", 1));
+  assert_false(node_id_valid("", 0));
+  assert_false(node_id_valid(NULL, 0));
+  assert_false(node_id_valid("a\0b", 3));
+  assert_false(node_id_valid("a/b", 3));
+  assert_false(node_id_valid("a b", 3));
+  assert_false(node_id_valid(long_node_id, 65));
+  assert_true(node_id_valid(long_node_id, 64));
 }
 
 /* ---- actions and help ---- */
@@ -582,7 +583,7 @@ int main(void) {
       cmocka_unit_test(test_data_dir_default_derived_from_node_id),
       cmocka_unit_test(test_explicit_data_dir_wins_over_derived_one),
       cmocka_unit_test(test_node_id_accepts_64_characters),
-      cmocka_unit_test(test_node_id_valid_follows_storage_rule),
+      cmocka_unit_test(test_node_id_rule),
       cmocka_unit_test(test_help_and_version_set_the_action),
       cmocka_unit_test(test_help_wins_over_later_and_env_errors),
       cmocka_unit_test(test_help_after_an_unknown_flag_is_an_error),

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <pthread.h>
@@ -38,7 +39,8 @@ static void on_done(engine_job_t *job, void *state) {
 
 static void wait_done(int n) {
   pthread_mutex_lock(&W.mu);
-  while (W.done < n) pthread_cond_wait(&W.cond, &W.mu);
+  while (W.done < n)
+    pthread_cond_wait(&W.cond, &W.mu);
   W.done -= n;
   pthread_mutex_unlock(&W.mu);
 }
@@ -52,8 +54,13 @@ static int format(const engine_job_t *job, buf_t *out, void *state) {
 }
 
 static engine_t *open_engine(uint64_t retention, fsync_mode_t fsync) {
-  engine_opts_t o = {.node_id = "n1", .dir = dir, .fsync = fsync, .event_retention = retention,
-                     .on_done = on_done, .format = format, .state = NULL};
+  engine_opts_t o = {.node_id = "n1",
+                     .dir = dir,
+                     .fsync = fsync,
+                     .event_retention = retention,
+                     .on_done = on_done,
+                     .format = format,
+                     .state = NULL};
   engine_t *e = NULL;
   assert_int_equal(engine_open(&o, &e), 0);
   return e;
@@ -76,8 +83,8 @@ static int teardown(void **state) {
 }
 
 /* Runs one job to completion; the caller releases it. */
-static void run(engine_t *e, engine_job_t *j, engine_op_t op, const char *key, const char *value, const vv_t *ctx,
-                const char *rid) {
+static void run(engine_t *e, engine_job_t *j, engine_op_t op, const char *key, const char *value,
+                const vv_t *ctx, const char *rid) {
   engine_job_init(j);
   j->op = op;
   j->key = key;
@@ -282,7 +289,8 @@ static void test_event_log_keeps_only_the_retention_window(void **state) {
   free(evs);
   assert_int_equal(engine_events(e, 10, 100, &evs, &n), 0);
   assert_int_equal(n, 2);
-  for (size_t i = 0; i < n; i++) event_free(&evs[i]);
+  for (size_t i = 0; i < n; i++)
+    event_free(&evs[i]);
   free(evs);
   engine_close(e);
 
@@ -291,7 +299,8 @@ static void test_event_log_keeps_only_the_retention_window(void **state) {
   assert_int_equal(engine_events(e, 0, 100, &evs, &n), 0);
   assert_int_equal(n, 2);
   assert_int_equal(evs[0].id, 11);
-  for (size_t i = 0; i < n; i++) event_free(&evs[i]);
+  for (size_t i = 0; i < n; i++)
+    event_free(&evs[i]);
   free(evs);
   engine_close(e);
 }
@@ -351,7 +360,8 @@ static void test_delete_leaves_a_tombstone_and_get_is_not_found(void **state) {
 
 static void test_a_second_open_of_the_same_store_is_refused(void **state) {
   engine_t *e = open_engine(100, FSYNC_NEVER);
-  engine_opts_t o = {.node_id = "n1", .dir = dir, .fsync = FSYNC_NEVER, .event_retention = 100, .on_done = on_done};
+  engine_opts_t o = {
+      .node_id = "n1", .dir = dir, .fsync = FSYNC_NEVER, .event_retention = 100, .on_done = on_done};
   engine_t *second = NULL;
   assert_int_equal(engine_open(&o, &second), CHORUS_EIO);
   assert_null(second);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <string.h>
@@ -16,7 +17,11 @@
 static const char BODY[] = "{\"key\":\"k\",\"value\":\"v\"}";
 
 static void encode_sample(buf_t *b) {
-  reqlog_entry_t e = {.status = 200, .op = 1, .key = "user:1", .key_len = 6, .body = (const uint8_t *)BODY,
+  reqlog_entry_t e = {.status = 200,
+                      .op = 1,
+                      .key = "user:1",
+                      .key_len = 6,
+                      .body = (const uint8_t *)BODY,
                       .body_len = sizeof BODY - 1};
   buf_init(b);
   assert_int_equal(reqlog_encode(&e, b), 0);
@@ -66,7 +71,8 @@ static void test_every_truncation_is_rejected(void **state) {
   buf_t b;
   encode_sample(&b);
   reqlog_entry_t d;
-  for (size_t n = 0; n < b.len; n++) assert_int_equal(reqlog_decode(b.data, n, &d), CHORUS_ECORRUPT);
+  for (size_t n = 0; n < b.len; n++)
+    assert_int_equal(reqlog_decode(b.data, n, &d), CHORUS_ECORRUPT);
   buf_free(&b);
 }
 
@@ -96,9 +102,12 @@ static void test_trailing_bytes_are_rejected(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_round_trip_keeps_every_field),  cmocka_unit_test(test_empty_body_round_trips),
-      cmocka_unit_test(test_out_of_range_fields_are_not_encoded), cmocka_unit_test(test_every_truncation_is_rejected),
-      cmocka_unit_test(test_every_bit_flip_is_rejected),    cmocka_unit_test(test_trailing_bytes_are_rejected),
+      cmocka_unit_test(test_round_trip_keeps_every_field),
+      cmocka_unit_test(test_empty_body_round_trips),
+      cmocka_unit_test(test_out_of_range_fields_are_not_encoded),
+      cmocka_unit_test(test_every_truncation_is_rejected),
+      cmocka_unit_test(test_every_bit_flip_is_rejected),
+      cmocka_unit_test(test_trailing_bytes_are_rejected),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
