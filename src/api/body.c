@@ -1,13 +1,13 @@
 /*
  * body.c - client input validation (see body.h).
  *
- * jansson parses the body with JSON_ALLOW_NUL so a value may carry any
- * Unicode text; jansson has already checked it is valid UTF-8. Unknown
- * fields are ignored, as clients may send more than this version reads.
+ * The body is read with jsonr (one pass, no tree): any valid JSON is
+ * accepted as long as its top level is an object with a "value" string; a
+ * value may carry any Unicode text, NUL included. Unknown members are
+ * ignored, as clients may send more than this version reads.
  */
 #include "body.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +15,7 @@
 #include "../common/utf8.h"
 #include "../storage/context.h"
 #include "../storage/engine.h"
+#include "jsonr.h"
 
 static int fail(api_error_t *err, int status, const char *code, const char *message) {
   err->status = status;
@@ -59,41 +60,35 @@ int api_request_id_check(const char *id, api_error_t *err) {
 }
 
 int api_body_parse(const char *p, size_t len, size_t max_value, api_body_t *b, api_error_t *err) {
-  json_error_t jerr;
-  json_t *root = json_loadb(p, len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-  if (!root) {
-    if (len == 0)
-      return fail(err, 400, "missing_value", "the body must be a JSON object with a \"value\" string");
-    return fail(err, 400, "malformed_json", "the body is not valid JSON");
-  }
+  jsonr_field_t f[2] = {{.name = "value"}, {.name = "context"}};
+  jsonr_field_t *value = &f[0], *ctx = &f[1];
+  jsonr_result_t res = len ? jsonr_object_strings(p, len, f, 2) : JSONR_NOT_OBJECT;
+  if (res == JSONR_MALFORMED || res == JSONR_DUPLICATE)
+    return fail(err, 400, "malformed_json", "the body is not valid JSON (or names a field twice)");
+  if (res == JSONR_NOT_OBJECT || value->kind == JSONR_ABSENT)
+    return fail(err, 400, "missing_value", "the body must be a JSON object with a \"value\" string");
+  if (value->kind != JSONR_STRING) return fail(err, 400, "bad_value", "\"value\" must be a string");
+  if (value->decoded_len > max_value)
+    return fail(err, 413, "value_too_large", "the value is larger than the node's --max-value-bytes");
+  if (ctx->kind == JSONR_OTHER) return fail(err, 400, "bad_context", "\"context\" must be a string");
   int rc = 0;
-  json_t *value = json_is_object(root) ? json_object_get(root, "value") : NULL;
-  json_t *ctx = json_is_object(root) ? json_object_get(root, "context") : NULL;
-  if (!value) {
-    rc = fail(err, 400, "missing_value", "the body must be a JSON object with a \"value\" string");
-  } else if (!json_is_string(value)) {
-    rc = fail(err, 400, "bad_value", "\"value\" must be a string");
-  } else if (json_string_length(value) > max_value) {
-    rc = fail(err, 413, "value_too_large", "the value is larger than the node's --max-value-bytes");
-  } else if (ctx && !json_is_string(ctx) && !json_is_null(ctx)) {
-    rc = fail(err, 400, "bad_context", "\"context\" must be a string");
-  }
-  if (!rc && ctx && json_is_string(ctx)) {
-    rc = api_context_parse(json_string_value(ctx), json_string_length(ctx), &b->ctx, err);
+  if (ctx->kind == JSONR_STRING && ctx->decoded_len) {
+    char small[512], *text = ctx->decoded_len < sizeof small ? small : malloc(ctx->decoded_len + 1);
+    if (!text) return fail(err, 500, "internal", "out of memory");
+    jsonr_unescape(ctx, text);
+    rc = api_context_parse(text, ctx->decoded_len, &b->ctx, err);
+    if (text != small) free(text);
     b->has_ctx = rc == 0;
   }
   if (!rc) {
-    size_t n = json_string_length(value);
-    b->value = malloc(n + 1);
+    b->value = malloc(value->decoded_len + 1);
     if (!b->value) {
       rc = fail(err, 500, "internal", "out of memory");
     } else {
-      memcpy(b->value, json_string_value(value), n);
-      b->value[n] = '\0';
-      b->value_len = n;
+      jsonr_unescape(value, b->value);
+      b->value_len = value->decoded_len;
     }
   }
-  json_decref(root);
   if (rc) api_body_free(b);
   return rc;
 }

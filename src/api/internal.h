@@ -15,7 +15,6 @@
 #include "../common/config.h"
 #include "../storage/engine.h"
 #include "body.h"
-#include "loop.h"
 #include "metrics.h"
 #include "server.h"
 
@@ -26,7 +25,6 @@ struct api_server {
   uint64_t started_ms; /* wall clock */
   uint64_t started_mono_ns;
   engine_t *engine;
-  loop_t *loop;
   struct MHD_Daemon *daemon;
   atomic_bool draining;
   atomic_uint_fast64_t inflight;
@@ -50,7 +48,6 @@ typedef struct {
   api_body_t input;
   char request_id[ENGINE_REQUEST_ID_MAX + 1];
   engine_job_t job;
-  loop_task_t task;
   atomic_int state; /* req_state_t */
 } api_req_t;
 

@@ -8,7 +8,7 @@
  * as that is known, so it is never buffered, and the connection closes.
  *
  * Per-request state (api_req_t) lives from the first call of the access
- * handler to the completion callback; a request handed to the loop is
+ * handler to the completion callback; a request handed to the engine is
  * counted in-flight for exactly that span, which is what shutdown waits for.
  */
 #include <arpa/inet.h>
@@ -274,13 +274,12 @@ int api_server_create(const config_t *cfg, const char *node_id, const char *vers
   return 0;
 }
 
-int api_server_start(api_server_t *s, engine_t *engine, loop_t *loop) {
+int api_server_start(api_server_t *s, engine_t *engine) {
   s->engine = engine;
-  s->loop = loop;
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   unsigned flags =
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
   struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
   if (inet_pton(AF_INET, s->cfg->bind, &v4->sin_addr) == 1) {
@@ -299,7 +298,7 @@ int api_server_start(api_server_t *s, engine_t *engine, loop_t *loop) {
                        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
                        (unsigned)s->cfg->http_threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-                       (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
+                       (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
   if (!s->daemon) {
     log_error("http: cannot listen on %s:%u (in use, or no permission)", s->cfg->bind, s->cfg->port);
     return CHORUS_EIO;

@@ -1,7 +1,7 @@
 /*
  * server.h - the node's HTTP API: libmicrohttpd threads that parse and
- * validate requests, hand storage work to the loop, suspend the connection,
- * and answer when the loop resumes it.
+ * validate requests, hand storage work to the engine's writer thread,
+ * suspend the connection, and answer when the writer resumes it.
  *
  * Lifecycle: api_server_create, then engine_open with api_engine_done /
  * api_format_stored and the server as state, then api_server_start. On
@@ -17,16 +17,15 @@
 #include "../common/buf.h"
 #include "../common/config.h"
 #include "../storage/engine.h"
-#include "loop.h"
 
 typedef struct api_server api_server_t;
 
 int api_server_create(const config_t *cfg, const char *node_id, const char *version, api_server_t **out);
-/* Starts listening. The engine and loop must outlive the server. */
-int api_server_start(api_server_t *s, engine_t *engine, loop_t *loop);
+/* Starts listening. The engine must outlive the server. */
+int api_server_start(api_server_t *s, engine_t *engine);
 /* From now on new requests are answered 503. */
 void api_server_drain(api_server_t *s);
-/* Requests handed to the loop and not yet answered. */
+/* Requests handed to the engine and not yet answered. */
 uint64_t api_server_inflight(const api_server_t *s);
 void api_server_stop(api_server_t *s); /* stops the daemon and frees s */
 

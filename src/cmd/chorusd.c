@@ -175,7 +175,7 @@ static int run(config_t *cfg) {
                         .state = n.server};
     rc = engine_open(&eo, &engine);
   }
-  if (!rc) rc = api_server_start(n.server, engine, n.loop);
+  if (!rc) rc = api_server_start(n.server, engine);
   if (!rc) {
     log_info("chorusd %s serving http://%s:%u (data %s, fsync %s)", CHORUS_VERSION, cfg->bind, cfg->port,
              cfg->data_dir, config_fsync_name(cfg->fsync));
