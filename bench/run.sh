@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # run.sh - single-node throughput and latency of chorusd (loopback only).
 #
-# usage: bench/run.sh [PHASE...]     (default: dsync never always batch)
+# usage: bench/run.sh [PHASE...]     (default: dsync never always batch group)
 #   never    --fsync=never:  PUT of random keys, then GET of existing keys
 #   always   --fsync=always: PUT (group commit)
 #   batch    --fsync=batch:  PUT
 #   dsync    one append + fdatasync per operation on the data disk, single-threaded:
 #            the rate of one fsync per request, without group commit
+#   group    --fsync=always PUT at 1, 8 and 64 connections, with writes per fsync
+#            from /metrics: group commit at work
 # env: REPS=3 DUR=10 (s) CONNS=64 THREADS=2 KEYS=100000 READ_KEYS=10000
 #      VALUE_SIZE=128 PORT=18381 CHORUSD=build/chorusd BENCH_DIR=/tmp (data dirs)
 # Prints one row per run and a table of medians (rps, p50, p99).
@@ -90,20 +92,38 @@ PY
   rm -rf -- "$d"
 }
 
-for ph in "${@:-dsync never always batch}"; do
+metric() { # NAME: its value in /metrics
+  curl -s -m 5 "http://127.0.0.1:$PORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+}
+
+phase_group() {
+  local c w0 f0 w1 f1 line
+  start_node always || return 1
+  for c in 1 8 64; do
+    w0=$(metric chorus_storage_writes_total) f0=$(metric chorus_storage_fsyncs_total)
+    line=$(OP=put wrk -t1 -c"$c" -d"${DUR}s" -s bench/wrk.lua "http://127.0.0.1:$PORT" | grep '^RESULT')
+    w1=$(metric chorus_storage_writes_total) f1=$(metric chorus_storage_fsyncs_total)
+    echo "group.c$c $line writes_per_fsync=$(awk -v w=$((w1 - w0)) -v f=$((f1 - f0)) 'BEGIN { printf "%.1f", f ? w / f : 0 }')" |
+      tee -a "$ROWS" >&2
+  done
+  stop_node
+}
+
+for ph in "${@:-dsync never always batch group}"; do
   for p in $ph; do
     case $p in
       never) phase_fsync never 1 ;;
       always) phase_fsync always 0 ;;
       batch) phase_fsync batch 0 ;;
       dsync) phase_dsync ;;
+      group) phase_group ;;
       *) echo "bench: unknown phase $p" >&2; exit 2 ;;
     esac
   done
 done
 
 echo "# $(date -Is) $(nproc) cores, REPS=$REPS DUR=${DUR}s CONNS=$CONNS VALUE_SIZE=$VALUE_SIZE (medians)"
-printf '%-20s %10s %9s %9s %8s\n' phase rps p50_ms p99_ms non2xx
+printf '%-20s %10s %9s %9s %8s %8s\n' phase rps p50_ms p99_ms non2xx w/fsync
 awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[$1, kv[1]] = v[$1, kv[1]] " " kv[2] } ; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
   function med(s,   a, k, i, j, t) { k = split(s, a, " "); for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((k + 1) / 2)] }
-  END { for (i = 1; i <= n; i++) { p = order[i]; printf "%-20s %10.0f %9.3f %9.3f %8d\n", p, med(v[p, "rps"]), med(v[p, "p50_ms"]), med(v[p, "p99_ms"]), med(v[p, "non2xx"]) } }' "$ROWS"
+  END { for (i = 1; i <= n; i++) { p = order[i]; printf "%-20s %10.0f %9.3f %9.3f %8d %8s\n", p, med(v[p, "rps"]), med(v[p, "p50_ms"]), med(v[p, "p99_ms"]), med(v[p, "non2xx"]), (v[p, "writes_per_fsync"] == "" ? "-" : med(v[p, "writes_per_fsync"])) } }' "$ROWS"

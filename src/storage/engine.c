@@ -362,6 +362,12 @@ static int apply_job(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, u
     }
   }
   int rc = load_state(e, o, job, &job->state);
+  if (rc == CHORUS_ECORRUPT) {
+    /* this key's record is damaged: fail this job alone, never overwrite the
+     * record blindly, and let the rest of the group commit */
+    job->err = rc;
+    return 0;
+  }
   if (rc) return rc;
   bool had_conflict = dvv_has_conflict(&job->state);
   if (job->op == ENGINE_GET || job->op == ENGINE_DELETE) {

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <leveldb/c.h>
+
 #include "common/err.h"
 #include "storage/context.h"
 #include "storage/engine.h"
@@ -358,6 +360,55 @@ static void test_delete_leaves_a_tombstone_and_get_is_not_found(void **state) {
   engine_close(e);
 }
 
+/* A damaged record fails the operations on its key, with a clean error,
+ * and nothing else: the rest keeps working and the record is not overwritten. */
+static void test_a_corrupt_record_fails_only_its_own_key(void **state) {
+  engine_t *e = open_engine(100, FSYNC_ALWAYS);
+  engine_job_t j;
+  run(e, &j, ENGINE_PUT, "good", "v", NULL, NULL);
+  engine_job_release(&j);
+  engine_close(e);
+
+  leveldb_options_t *o = leveldb_options_create();
+  char *err = NULL;
+  leveldb_t *db = leveldb_open(o, dir, &err);
+  assert_null(err);
+  leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
+  leveldb_put(db, wo, "dbad", 4, "CR\x01garbage", 10, &err);
+  assert_null(err);
+  leveldb_writeoptions_destroy(wo);
+  leveldb_close(db);
+  leveldb_options_destroy(o);
+
+  e = open_engine(100, FSYNC_ALWAYS);
+  engine_job_t a, b, c;
+  engine_job_init(&a);
+  engine_job_init(&b);
+  engine_job_init(&c);
+  a.op = ENGINE_GET;
+  b.op = ENGINE_PUT;
+  c.op = ENGINE_PUT;
+  a.key = b.key = "bad";
+  a.key_len = b.key_len = 3;
+  c.key = "good";
+  c.key_len = 4;
+  b.value = c.value = (const uint8_t *)"w";
+  b.value_len = c.value_len = 1;
+  assert_int_equal(engine_submit(e, &a), 0);
+  assert_int_equal(engine_submit(e, &b), 0);
+  assert_int_equal(engine_submit(e, &c), 0);
+  wait_done(3);
+  assert_int_equal(a.err, CHORUS_ECORRUPT);
+  assert_int_equal(b.err, CHORUS_ECORRUPT);
+  assert_int_equal(c.err, 0);
+  assert_int_equal(c.state.n, 1);
+  assert_int_equal(atomic_load(&engine_stats(e)->read_only), 0);
+  engine_job_release(&a);
+  engine_job_release(&b);
+  engine_job_release(&c);
+  engine_close(e);
+}
+
 static void test_a_second_open_of_the_same_store_is_refused(void **state) {
   engine_t *e = open_engine(100, FSYNC_NEVER);
   engine_opts_t o = {
@@ -379,6 +430,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_event_log_keeps_only_the_retention_window, setup, teardown),
       cmocka_unit_test_setup_teardown(test_conflict_index_follows_siblings, setup, teardown),
       cmocka_unit_test_setup_teardown(test_delete_leaves_a_tombstone_and_get_is_not_found, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_corrupt_record_fails_only_its_own_key, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_second_open_of_the_same_store_is_refused, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
