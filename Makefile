@@ -16,9 +16,11 @@ all: build
 deps:
 	@scripts/install-deps.sh
 
+# The build's own output is kept in build/build.log and shown only if it fails.
 build:
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build build -j $(JOBS)
+	@MAKEFLAGS= cmake --build build -j $(JOBS) >build/build.log 2>&1 || { cat build/build.log; exit 1; }
+	@echo "built build/chorusd"
 
 test: deps
 	@tests/run-all.sh

@@ -2,7 +2,7 @@
 # run-all.sh - every test suite of Chorus, as `make test` runs it:
 #   1. release build: unit tests (ctest) and the HTTP suite against build/chorusd
 #   2. ASan+UBSan build: unit tests, and the HTTP suite against that chorusd
-#   3. TSan build: unit tests
+#   3. TSan build: unit tests, and the HTTP suite against that chorusd
 #   4. clang libFuzzer build: each fuzz target for FUZZ_SECONDS (default 15)
 # Ends with one line "N passed, N failed" counting test cases over all suites.
 set -uo pipefail
@@ -68,12 +68,13 @@ fi
 log "AddressSanitizer + UndefinedBehaviorSanitizer build"
 if build_or_fail asan build-asan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=address; then
   run_ctest unit-asan build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-  run_http http-asan build-asan/chorusd CHORUS_HTTP_TEST_ASAN=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+  run_http http-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 fi
 
 log "ThreadSanitizer build"
 if build_or_fail tsan build-tsan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=thread; then
   run_ctest unit-tsan build-tsan TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  run_http http-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
 fi
 
 log "libFuzzer targets (${FUZZ_SECONDS}s each)"

@@ -23,7 +23,7 @@ import urllib.parse
 SOCKET_TIMEOUT = 10.0  # every socket operation of the suite
 HEALTH_TIMEOUT = 20.0  # node start: /health must answer 200 within this
 STOP_TIMEOUT = 15.0  # SIGTERM: the process must exit within this
-SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "WARNING: ThreadSanitizer")
 
 SHARED_NODE_ID = "http-test-node"
 
@@ -64,7 +64,7 @@ def _short(v, limit=300):
 
 
 def asan_enabled():
-    return os.environ.get("CHORUS_HTTP_TEST_ASAN") == "1"
+    return os.environ.get("CHORUS_HTTP_TEST_SANITIZERS") == "1"
 
 
 def sanitizer_findings(text):
@@ -284,7 +284,7 @@ class Node:
     def environment(self):
         env = dict(os.environ)
         for k in list(env):
-            if k.startswith("CHORUS_") and k not in ("CHORUS_TEST_WRAPPER", "CHORUS_HTTP_TEST_ASAN"):
+            if k.startswith("CHORUS_") and k != "CHORUS_HTTP_TEST_SANITIZERS":
                 del env[k]  # no stray configuration from the caller's shell
         if self.port_via_env:
             env["CHORUS_PORT"] = str(self.port)
@@ -482,7 +482,7 @@ def run_cli(binary, args, env_extra=None, timeout=STOP_TIMEOUT):
         raise TestFailure("server binary %s does not exist" % binary)
     env = dict(os.environ)
     for k in list(env):
-        if k.startswith("CHORUS_") and k not in ("CHORUS_TEST_WRAPPER", "CHORUS_HTTP_TEST_ASAN"):
+        if k.startswith("CHORUS_") and k != "CHORUS_HTTP_TEST_SANITIZERS":
             del env[k]
     env.update(env_extra or {})
     tmp = tempfile.mkdtemp(prefix="chorus-cli-")

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Black-box HTTP tests of chorusd.
 #   tests/http/run.sh [path/to/chorusd] [-k substring ...]
-# CHORUS_HTTP_TEST_ASAN=1: the binary is a sanitizer build; sanitizer reports in
+# CHORUS_HTTP_TEST_SANITIZERS=1: the binary is a sanitizer build; sanitizer reports in
 # a node's stderr fail the test that ran it.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

@@ -5,7 +5,7 @@
 
 Prints one line per test ("ok name" / "FAIL name: reason") and ends with
 "N passed, N failed". Exit code 0 only if nothing failed.
-CHORUS_HTTP_TEST_ASAN=1: the binary is a sanitizer build; a node whose
+CHORUS_HTTP_TEST_SANITIZERS=1: the binary is a sanitizer build; a node whose
 stderr reports an AddressSanitizer/LeakSanitizer/UBSan error fails the test.
 """
 
