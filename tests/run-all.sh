@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # run-all.sh - every test suite of Chorus, as `make test` runs it:
+#   0. cppcheck over src/
 #   1. release build: unit tests (ctest) and the HTTP suite against build/chorusd
 #   2. ASan+UBSan build: unit tests, and the HTTP suite against that chorusd
 #   3. TSan build: unit tests, and the HTTP suite against that chorusd
@@ -58,6 +59,17 @@ build_or_fail() { # SUITE DIR [cmake args...]
     echo "--- $suite: build failed"; failed=$((failed + 1)); failures+=("$suite (build)"); return 1
   fi
 }
+
+log "static analysis (cppcheck)"
+out=$(mktemp)
+if cppcheck --quiet --enable=warning,performance,portability --std=c11 -I src --suppress=missingIncludeSystem \
+  --error-exitcode=1 src >"$out" 2>&1; then
+  echo "1 passed, 0 failed" >>"$out"
+else
+  cat "$out"; echo "0 passed, 1 failed" >>"$out"
+fi
+tally cppcheck "$out" 0
+rm -f "$out"
 
 log "release build"
 if build_or_fail release build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then

@@ -132,6 +132,24 @@ static int version_fields(jw_t *w, const dvv_t *state) {
   return rc;
 }
 
+static void empty_list(jw_t *w, const char *key) {
+  jw_key(w, key);
+  jw_array(w);
+  jw_array_end(w);
+}
+
+/* Opens "replication_result" or "read_result": on a single node this node
+ * alone answered. The caller adds its own fields and closes the object. */
+static void result_open(jw_t *w, const char *key, const api_server_t *s) {
+  jw_key(w, key);
+  jw_object(w);
+  jw_key(w, "successful_nodes");
+  self_list(w, s);
+  empty_list(w, "failed_nodes");
+  jw_key(w, "quorum_achieved");
+  jw_bool(w, true);
+}
+
 static void placement_fields(jw_t *w, const api_server_t *s) {
   jw_key(w, "responsible_node");
   jw_cstring(w, s->node_id);
@@ -151,18 +169,8 @@ static int write_reply(jw_t *w, const engine_job_t *j, const api_server_t *s) {
     jw_bool(w, true);
   }
   placement_fields(w, s);
-  jw_key(w, "replication_result");
-  jw_object(w);
-  jw_key(w, "successful_nodes");
-  self_list(w, s);
-  jw_key(w, "failed_nodes");
-  jw_array(w);
-  jw_array_end(w);
-  jw_key(w, "hinted_nodes");
-  jw_array(w);
-  jw_array_end(w);
-  jw_key(w, "quorum_achieved");
-  jw_bool(w, true);
+  result_open(w, "replication_result", s);
+  empty_list(w, "hinted_nodes");
   jw_key(w, "required");
   jw_uint(w, MEMBERS);
   jw_object_end(w);
@@ -215,18 +223,8 @@ static int read_reply(jw_t *w, const engine_job_t *j, const api_server_t *s) {
   jw_bool(w, dvv_has_conflict(&j->state));
   int rc = version_fields(w, &j->state);
   placement_fields(w, s);
-  jw_key(w, "read_result");
-  jw_object(w);
-  jw_key(w, "successful_nodes");
-  self_list(w, s);
-  jw_key(w, "failed_nodes");
-  jw_array(w);
-  jw_array_end(w);
-  jw_key(w, "quorum_achieved");
-  jw_bool(w, true);
-  jw_key(w, "repaired_nodes");
-  jw_array(w);
-  jw_array_end(w);
+  result_open(w, "read_result", s);
+  empty_list(w, "repaired_nodes");
   jw_object_end(w);
   jw_object_end(w);
   return rc;
