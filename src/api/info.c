@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../common/err.h"
+#include "../gossip/gossip.h"
 #include "internal.h"
 
 #define EVENTS_DEFAULT 100
@@ -19,21 +20,44 @@ enum MHD_Result api_health(api_req_t *r) {
   return api_send_json(r, 200, json_pack("{s:s,s:s}", "status", "ok", "node_id", r->srv->node_id));
 }
 
+/* Membership counts; a standalone node (--gossip=false) is a cluster of one. */
+static json_t *cluster_json(api_server_t *s) {
+  size_t alive = 1, suspected = 0, dead = 0, left = 0;
+  bool joined = true;
+  gossip_view_t v;
+  if (s->gossip && gossip_view(s->gossip, &v) == 0) {
+    alive = 0;
+    for (size_t i = 0; i < v.n; i++) {
+      swim_status_t st = v.members[i].status;
+      alive += st == SWIM_ALIVE;
+      suspected += st == SWIM_SUSPECT;
+      dead += st == SWIM_DEAD;
+      left += st == SWIM_LEFT;
+    }
+    joined = v.joined;
+    gossip_view_free(&v);
+  }
+  size_t size = alive + suspected + dead;
+  return json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:b,s:b}", "size", (json_int_t)size, "alive", (json_int_t)alive,
+                   "suspected", (json_int_t)suspected, "dead", (json_int_t)dead, "left", (json_int_t)left,
+                   "gossip", s->gossip != NULL, "joined", joined, "under_replicated", size < 3);
+}
+
 enum MHD_Result api_status(api_req_t *r) {
   api_server_t *s = r->srv;
   const engine_stats_t *st = engine_stats(s->engine);
   char started[32];
   api_iso_time(s->started_ms, started);
   json_int_t uptime = (json_int_t)((api_now_ns() - s->started_mono_ns) / 1000000000u);
-  json_t *o =
-      json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:s,s:b},s:{s:i,s:i,s:b}}", "node_id",
-                s->node_id, "status", "running", "version", s->version, "started_at", started,
-                "uptime_seconds", uptime, "fsync", config_fsync_name(s->cfg->fsync), "data_dir",
-                s->cfg->data_dir, "storage", "events", (json_int_t)engine_event_count(s->engine),
-                "event_retention", (json_int_t)s->cfg->event_retention, "conflicts",
-                (json_int_t)atomic_load(&st->conflicts_now), "writes", (json_int_t)atomic_load(&st->writes),
-                "batches", (json_int_t)atomic_load(&st->batches), "engine", "leveldb", "writable",
-                !atomic_load(&st->read_only), "cluster", "size", 1, "alive", 1, "under_replicated", 1);
+  json_t *cluster = cluster_json(s);
+  json_t *o = json_pack(
+      "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:s,s:b},s:o*}", "node_id", s->node_id, "status",
+      "running", "version", s->version, "started_at", started, "uptime_seconds", uptime, "fsync",
+      config_fsync_name(s->cfg->fsync), "data_dir", s->cfg->data_dir, "storage", "events",
+      (json_int_t)engine_event_count(s->engine), "event_retention", (json_int_t)s->cfg->event_retention,
+      "conflicts", (json_int_t)atomic_load(&st->conflicts_now), "writes",
+      (json_int_t)atomic_load(&st->writes), "batches", (json_int_t)atomic_load(&st->batches), "engine",
+      "leveldb", "writable", !atomic_load(&st->read_only), "cluster", cluster);
   return api_send_json(r, 200, o);
 }
 
@@ -114,7 +138,7 @@ enum MHD_Result api_vector_clock(api_req_t *r) {
 enum MHD_Result api_metrics(api_req_t *r) {
   buf_t out;
   buf_init(&out);
-  metrics_render(&out, r->srv->engine);
+  metrics_render(&out, r->srv->engine, r->srv->gossip);
   if (out.err) {
     buf_free(&out);
     return api_send_error3(r, 500, "internal", "out of memory");

@@ -25,6 +25,7 @@ struct api_server {
   uint64_t started_ms; /* wall clock */
   uint64_t started_mono_ns;
   engine_t *engine;
+  struct gossip *gossip; /* NULL with --gossip=false */
   struct MHD_Daemon *daemon;
   atomic_bool draining;
   atomic_uint_fast64_t inflight;
@@ -41,6 +42,7 @@ typedef struct {
   buf_t body;
   uint64_t body_cap;
   bool answered;
+  const char *allow; /* Allow header of a 405; NULL: the route's usual methods */
 
   /* data requests */
   char *key; /* copy of the decoded key, NUL-terminated */
@@ -51,7 +53,8 @@ typedef struct {
   atomic_int state; /* req_state_t */
 } api_req_t;
 
-uint64_t api_now_ns(void);
+uint64_t api_now_ns(void);  /* monotonic */
+uint64_t api_wall_ms(void); /* wall clock, ms since the epoch */
 /* Queues a response whose body (malloc'd, or NULL) the response takes over. */
 enum MHD_Result api_send(api_req_t *r, int status, char *body, size_t len, const char *content_type);
 /* Serialises and sends a JSON value (stolen). */
@@ -67,6 +70,9 @@ void api_iso_time(uint64_t ms, char out[32]);
 enum MHD_Result api_data_begin(api_req_t *r, const char *url);
 enum MHD_Result api_data_answer(api_req_t *r);
 int api_data_format(const engine_job_t *job, buf_t *out, const api_server_t *srv, int *status);
+
+/* cluster.c */
+enum MHD_Result api_gossip(api_req_t *r, const char *url);
 
 /* info.c */
 enum MHD_Result api_health(api_req_t *r);

@@ -7,6 +7,8 @@
  */
 #include "metrics.h"
 
+#include "../gossip/gossip.h"
+
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,8 +25,8 @@ static atomic_uint_fast64_t requests[ROUTE_COUNT][METHOD_COUNT][NSTATUS];
 static atomic_uint_fast64_t buckets[ROUTE_COUNT][NBUCKET + 1]; /* non-cumulative; last = +Inf */
 static atomic_uint_fast64_t sum_ns[ROUTE_COUNT];
 
-static const char *ROUTE_NAMES[ROUTE_COUNT] = {"data",   "status",  "vector_clock",
-                                               "health", "metrics", "unknown"};
+static const char *ROUTE_NAMES[ROUTE_COUNT] = {"data",    "status", "vector_clock", "health",
+                                               "metrics", "gossip", "unknown"};
 static const char *METHOD_NAMES[METHOD_COUNT] = {"GET", "PUT", "DELETE", "POST", "HEAD", "OTHER"};
 
 api_method_t metrics_method(const char *m) {
@@ -147,8 +149,49 @@ static void render_storage(buf_t *out, engine_t *e) {
   }
 }
 
-void metrics_render(buf_t *out, engine_t *engine) {
+static void render_gossip(buf_t *out, gossip_t *g) {
+  gossip_counters_t *c = (gossip_counters_t *)gossip_counters(g);
+  render_counter(out, "chorus_gossip_packets_in_total", "counter", "UDP packets received.",
+                 load(&c->packets_in));
+  render_counter(out, "chorus_gossip_packets_out_total", "counter", "UDP packets sent.",
+                 load(&c->packets_out));
+  render_counter(out, "chorus_gossip_bytes_in_total", "counter", "Bytes of UDP packets received.",
+                 load(&c->bytes_in));
+  render_counter(out, "chorus_gossip_bytes_out_total", "counter", "Bytes of UDP packets sent.",
+                 load(&c->bytes_out));
+  render_counter(out, "chorus_gossip_dropped_malformed_total", "counter",
+                 "Packets or frames that did not decode.", load(&c->dropped_malformed));
+  render_counter(out, "chorus_gossip_dropped_auth_total", "counter",
+                 "Packets or frames that failed authentication (--cluster-key).", load(&c->dropped_auth));
+  render_counter(out, "chorus_gossip_dropped_oversize_total", "counter",
+                 "Packets or frames over the size limit.", load(&c->dropped_oversize));
+  render_counter(out, "chorus_gossip_send_errors_total", "counter", "Packets that could not be sent.",
+                 load(&c->send_errors));
+  render_counter(out, "chorus_gossip_push_pulls_total", "counter", "Member-table exchanges that completed.",
+                 load(&c->push_pulls_ok));
+  render_counter(out, "chorus_gossip_push_pulls_failed_total", "counter",
+                 "Member-table exchanges that failed.", load(&c->push_pulls_failed));
+  gossip_view_t v;
+  if (gossip_view(g, &v) != 0) return;
+  const swim_stats_t *s = &v.stats;
+  render_counter(out, "chorus_swim_probes_total", "counter", "Direct probes sent.", s->probes);
+  render_counter(out, "chorus_swim_acks_total", "counter", "Acks received.", s->acks);
+  render_counter(out, "chorus_swim_nacks_total", "counter", "Nacks received.", s->nacks);
+  render_counter(out, "chorus_swim_ping_reqs_total", "counter", "Indirect probe requests sent.",
+                 s->ping_reqs);
+  render_counter(out, "chorus_swim_suspects_total", "counter", "Members this node suspected.", s->suspects);
+  render_counter(out, "chorus_swim_refutes_total", "counter", "Suspicions of this node it refuted.",
+                 s->refutes);
+  render_counter(out, "chorus_swim_deads_total", "counter", "Members declared dead.", s->deads);
+  render_counter(out, "chorus_swim_health_score", "gauge", "Lifeguard local health (0 = healthy).",
+                 (uint64_t)v.health);
+  render_counter(out, "chorus_swim_members", "gauge", "Members known, this node included.", v.n);
+  gossip_view_free(&v);
+}
+
+void metrics_render(buf_t *out, engine_t *engine, gossip_t *gossip) {
   render_requests(out);
   render_latency(out);
   if (engine) render_storage(out, engine);
+  if (gossip) render_gossip(out, gossip);
 }

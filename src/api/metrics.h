@@ -20,6 +20,7 @@ typedef enum {
   ROUTE_VECTOR_CLOCK,
   ROUTE_HEALTH,
   ROUTE_METRICS,
+  ROUTE_GOSSIP,
   ROUTE_UNKNOWN,
   ROUTE_COUNT
 } api_route_t;
@@ -39,8 +40,9 @@ const char *metrics_route_name(api_route_t r);
 const char *metrics_method_name(api_method_t m);
 /* Records one answered request. */
 void metrics_observe(api_route_t r, api_method_t m, int status, uint64_t duration_ns);
+struct gossip;
 /* Appends the Prometheus text exposition of every metric to out; the engine
- * (may be NULL) adds the storage section. */
-void metrics_render(buf_t *out, engine_t *engine);
+ * and the gossip shell (either may be NULL) add their sections. */
+void metrics_render(buf_t *out, engine_t *engine, struct gossip *gossip);
 
 #endif

@@ -24,6 +24,12 @@
 
 #define DATA_PREFIX "/api/v1/data"
 
+uint64_t api_wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 uint64_t api_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -54,7 +60,7 @@ enum MHD_Result api_send(api_req_t *r, int status, char *body, size_t len, const
   }
   MHD_add_response_header(resp, "Content-Type", content_type);
   if (status == 405) {
-    const char *allow = r->route == ROUTE_DATA ? "GET, PUT, DELETE" : "GET";
+    const char *allow = r->allow ? r->allow : r->route == ROUTE_DATA ? "GET, PUT, DELETE" : "GET";
     MHD_add_response_header(resp, "Allow", allow);
   }
   if (status == 401) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
@@ -94,6 +100,7 @@ static api_route_t route_of(const char *url) {
   if (strcmp(url, "/metrics") == 0) return ROUTE_METRICS;
   if (strcmp(url, "/api/v1/status") == 0) return ROUTE_STATUS;
   if (strcmp(url, "/api/v1/vector-clock") == 0) return ROUTE_VECTOR_CLOCK;
+  if (strncmp(url, "/gossip/", 8) == 0) return ROUTE_GOSSIP;
   if (strncmp(url, DATA_PREFIX, strlen(DATA_PREFIX)) == 0 &&
       (url[strlen(DATA_PREFIX)] == '/' || url[strlen(DATA_PREFIX)] == '\0'))
     return ROUTE_DATA;
@@ -141,6 +148,7 @@ static enum MHD_Result dispatch(api_req_t *r, const char *url) {
   case ROUTE_VECTOR_CLOCK:
     if (get) return api_vector_clock(r);
     break;
+  case ROUTE_GOSSIP: return api_gossip(r, url);
   default: return api_send_error3(r, 404, "not_found", "no such route");
   }
   return api_send_error3(r, 405, "method_not_allowed", "this route does not accept that method");
@@ -264,9 +272,7 @@ int api_server_create(const config_t *cfg, const char *node_id, const char *vers
   s->cfg = cfg;
   snprintf(s->node_id, sizeof s->node_id, "%s", node_id);
   s->version = version;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  s->started_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  s->started_ms = api_wall_ms();
   s->started_mono_ns = api_now_ns();
   atomic_init(&s->draining, false);
   atomic_init(&s->inflight, 0);
@@ -274,12 +280,13 @@ int api_server_create(const config_t *cfg, const char *node_id, const char *vers
   return 0;
 }
 
-int api_server_start(api_server_t *s, engine_t *engine) {
+int api_server_start(api_server_t *s, engine_t *engine, struct gossip *gossip) {
   s->engine = engine;
+  s->gossip = gossip;
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
-  unsigned flags =
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                   MHD_USE_ERROR_LOG | MHD_USE_TURBO;
   struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
   if (inet_pton(AF_INET, s->cfg->bind, &v4->sin_addr) == 1) {
@@ -298,7 +305,8 @@ int api_server_start(api_server_t *s, engine_t *engine) {
                        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
                        (unsigned)s->cfg->http_threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-                       (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
+                       (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+                       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
   if (!s->daemon) {
     log_error("http: cannot listen on %s:%u (in use, or no permission)", s->cfg->bind, s->cfg->port);
     return CHORUS_EIO;

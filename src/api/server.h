@@ -21,8 +21,10 @@
 typedef struct api_server api_server_t;
 
 int api_server_create(const config_t *cfg, const char *node_id, const char *version, api_server_t **out);
-/* Starts listening. The engine must outlive the server. */
-int api_server_start(api_server_t *s, engine_t *engine);
+struct gossip;
+/* Starts listening. The engine and the gossip shell (NULL with
+ * --gossip=false) must outlive the server. */
+int api_server_start(api_server_t *s, engine_t *engine, struct gossip *gossip);
 /* From now on new requests are answered 503. */
 void api_server_drain(api_server_t *s);
 /* Requests handed to the engine and not yet answered. */

@@ -25,6 +25,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/node_id.h"
+#include "../gossip/gossip.h"
 #include "../storage/engine.h"
 
 #define CHORUS_VERSION "0.1.0"
@@ -33,8 +34,10 @@
 extern char **environ;
 
 typedef struct {
+  const config_t *cfg;
   api_server_t *server;
   loop_t *loop;
+  gossip_t *gossip; /* NULL with --gossip=false */
   uv_timer_t drain_timer;
   uint64_t drain_started;
   bool draining;
@@ -50,6 +53,25 @@ static int mkdir_p(const char *path) {
     *p = '/';
   }
   if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return CHORUS_EIO;
+  return 0;
+}
+
+/* Replaces path with text: written to path.tmp, synced, renamed over path,
+ * so a crash leaves the old content or the new one, never a torn file. */
+static int write_file_durably(const char *path, const char *text) {
+  char tmp[4300];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f || fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    if (f) fclose(f);
+    log_error("cannot write %s: %s", tmp, strerror(errno));
+    return CHORUS_EIO;
+  }
+  fclose(f);
+  if (rename(tmp, path) != 0) {
+    log_error("cannot write %s: %s", path, strerror(errno));
+    return CHORUS_EIO;
+  }
   return 0;
 }
 
@@ -108,20 +130,46 @@ static int resolve_node_id(config_t *cfg) {
     uuid_generate(u);
     uuid_unparse_lower(u, cfg->node_id);
   }
-  char tmp[4300];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  f = fopen(tmp, "w");
-  if (!f || fprintf(f, "%s\n", cfg->node_id) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-    if (f) fclose(f);
-    log_error("cannot write %s: %s", tmp, strerror(errno));
-    return CHORUS_EIO;
+  char text[80];
+  snprintf(text, sizeof text, "%s\n", cfg->node_id);
+  return write_file_durably(path, text);
+}
+
+/* The incarnation this node last announced, kept in <data-dir>/incarnation
+ * so that a restart announces a higher one than any its peers remember. */
+static uint64_t read_incarnation(const char *dir) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/incarnation", dir);
+  FILE *f = fopen(path, "r");
+  unsigned long long v = 0;
+  if (f) {
+    if (fscanf(f, "%llu", &v) != 1) v = 0;
+    fclose(f);
   }
-  fclose(f);
-  if (rename(tmp, path) != 0) {
-    log_error("cannot write %s: %s", path, strerror(errno));
-    return CHORUS_EIO;
-  }
-  return 0;
+  return v;
+}
+
+static int write_incarnation(const char *dir, uint64_t inc) {
+  char path[4200], text[32];
+  snprintf(path, sizeof path, "%s/incarnation", dir);
+  snprintf(text, sizeof text, "%llu\n", (unsigned long long)inc);
+  return write_file_durably(path, text);
+}
+
+static void on_incarnation(uint64_t inc, void *state) {
+  node_t *n = state;
+  write_incarnation(n->cfg->data_dir, inc);
+}
+
+static int start_gossip(node_t *n) {
+  const config_t *cfg = n->cfg;
+  if (!cfg->gossip) return 0;
+  uint64_t inc = read_incarnation(cfg->data_dir);
+  int rc = write_incarnation(cfg->data_dir, inc + 1); /* the core announces inc + 1 */
+  gossip_opts_t o = {
+      .cfg = cfg, .node_id = cfg->node_id, .incarnation = inc, .on_incarnation = on_incarnation, .state = n};
+  if (!rc) rc = gossip_start(loop_uv(n->loop), &o, &n->gossip);
+  return rc;
 }
 
 static void on_drain_tick(uv_timer_t *t) {
@@ -141,6 +189,7 @@ static void on_signal(loop_t *l, int signum, void *state) {
   if (n->draining) return;
   n->draining = true;
   log_info("received %s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+  gossip_announce_shutdown(n->gossip); /* peers mark this node dead at once */
   api_server_drain(n->server);
   n->drain_started = uv_now(loop_uv(l));
   uv_timer_init(loop_uv(l), &n->drain_timer);
@@ -159,7 +208,7 @@ static int prepare(config_t *cfg) {
 }
 
 static int run(config_t *cfg) {
-  node_t n = {0};
+  node_t n = {.cfg = cfg};
   engine_t *engine = NULL;
   char dbdir[4200];
   snprintf(dbdir, sizeof dbdir, "%s/db", cfg->data_dir);
@@ -175,7 +224,8 @@ static int run(config_t *cfg) {
                         .state = n.server};
     rc = engine_open(&eo, &engine);
   }
-  if (!rc) rc = api_server_start(n.server, engine);
+  if (!rc) rc = start_gossip(&n);
+  if (!rc) rc = api_server_start(n.server, engine, n.gossip);
   if (!rc) {
     log_info("chorusd %s serving http://%s:%u (data %s, fsync %s)", CHORUS_VERSION, cfg->bind, cfg->port,
              cfg->data_dir, config_fsync_name(cfg->fsync));
@@ -183,6 +233,7 @@ static int run(config_t *cfg) {
   }
   api_server_stop(n.server); /* every request is answered by now */
   engine_close(engine);      /* drains the writer and syncs */
+  gossip_close(n.gossip);    /* after the HTTP threads are gone: they read its snapshot */
   loop_destroy(n.loop);
   if (!rc) log_info("stopped cleanly");
   return rc;

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "err.h"
 
 #define USAGE_WIDTH 80
@@ -52,6 +53,7 @@ struct opt {
   size_t off, size;  /* the field in config_t */
   uint64_t min, max; /* bounds of integer options; max 0 means not an integer */
   bool secret;       /* never echo the value */
+  bool repeatable;   /* every occurrence of the flag is applied, in order */
 };
 
 #define FIELD(f) .off = offsetof(config_t, f), .size = sizeof(((config_t *)0)->f)
@@ -65,6 +67,13 @@ static int set_u64(const opt_t *o, config_t *c, const char *v, char *want, size_
 static int set_bytes(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
 static int set_fsync(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
 static int set_log_level(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+static int set_bool(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+static int set_duration(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+static int set_seeds(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+static int set_host(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+static int set_key(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen);
+
+#define HOUR_MS (3600ull * 1000)
 
 static const opt_t options[] = {
     {.name = "node-id",
@@ -146,6 +155,126 @@ static const opt_t options[] = {
      .min = 1,
      .max = 64,
      .help = "threads serving HTTP requests"},
+    {.name = "gossip",
+     .env = "CHORUS_GOSSIP",
+     .meta = "BOOL",
+     .def = "true",
+     .set = set_bool,
+     FIELD(gossip),
+     .help = "take part in a cluster; false runs a standalone node"},
+    {.name = "seed-node",
+     .env = "CHORUS_SEED_NODE",
+     .meta = "HOST:PORT",
+     .set = set_seeds,
+     FIELD(seeds),
+     .repeatable = true,
+     .help = "HTTP address of a member to join through; repeatable or comma-separated",
+     .def_note = "none: start a new cluster"},
+    {.name = "advertise",
+     .env = "CHORUS_ADVERTISE",
+     .meta = "HOST",
+     .set = set_host,
+     FIELD(advertise),
+     .help = "address other members reach this node at",
+     .def_note = "--bind, or 127.0.0.1 when binding all addresses"},
+    {.name = "peer-port",
+     .env = "CHORUS_PEER_PORT",
+     .meta = "PORT",
+     .set = set_u16,
+     FIELD(peer_port),
+     .min = 1,
+     .max = 65535,
+     .help = "TCP port of the peer transport (membership sync)",
+     .def_note = "--port + 1000"},
+    {.name = "probe-interval",
+     .env = "CHORUS_PROBE_INTERVAL",
+     .meta = "DURATION",
+     .def = "1s",
+     .set = set_duration,
+     FIELD(probe_interval_ms),
+     .min = 10,
+     .max = HOUR_MS,
+     .help = "time between failure-detection probes"},
+    {.name = "probe-timeout",
+     .env = "CHORUS_PROBE_TIMEOUT",
+     .meta = "DURATION",
+     .def = "500ms",
+     .set = set_duration,
+     FIELD(probe_timeout_ms),
+     .min = 5,
+     .max = HOUR_MS,
+     .help = "wait for a probe's ack before asking others to probe"},
+    {.name = "suspicion-mult",
+     .env = "CHORUS_SUSPICION_MULT",
+     .meta = "N",
+     .def = "4",
+     .set = set_int,
+     FIELD(suspicion_mult),
+     .min = 1,
+     .max = 100,
+     .help = "suspicion timeout = N x log10(members) x probe interval, at least"},
+    {.name = "indirect-checks",
+     .env = "CHORUS_INDIRECT_CHECKS",
+     .meta = "N",
+     .def = "3",
+     .set = set_int,
+     FIELD(indirect_checks),
+     .min = 0,
+     .max = 16,
+     .help = "members asked to probe a member that missed an ack"},
+    {.name = "retransmit-mult",
+     .env = "CHORUS_RETRANSMIT_MULT",
+     .meta = "N",
+     .def = "4",
+     .set = set_int,
+     FIELD(retransmit_mult),
+     .min = 1,
+     .max = 100,
+     .help = "an update is sent N x ceil(log10(members + 1)) times"},
+    {.name = "gossip-interval",
+     .env = "CHORUS_GOSSIP_INTERVAL",
+     .meta = "DURATION",
+     .def = "200ms",
+     .set = set_duration,
+     FIELD(gossip_interval_ms),
+     .min = 10,
+     .max = HOUR_MS,
+     .help = "time between gossip rounds"},
+    {.name = "gossip-nodes",
+     .env = "CHORUS_GOSSIP_NODES",
+     .meta = "N",
+     .def = "3",
+     .set = set_int,
+     FIELD(gossip_nodes),
+     .min = 1,
+     .max = 64,
+     .help = "members each gossip round sends to"},
+    {.name = "push-pull-interval",
+     .env = "CHORUS_PUSH_PULL_INTERVAL",
+     .meta = "DURATION",
+     .def = "30s",
+     .set = set_duration,
+     FIELD(push_pull_interval_ms),
+     .min = 100,
+     .max = 24 * HOUR_MS,
+     .help = "time between full member-table exchanges with a random member"},
+    {.name = "reap-after",
+     .env = "CHORUS_REAP_AFTER",
+     .meta = "DURATION",
+     .def = "24h",
+     .set = set_duration,
+     FIELD(reap_after_ms),
+     .min = 1000,
+     .max = 365 * 24 * HOUR_MS,
+     .help = "dead members are forgotten after this long"},
+    {.name = "cluster-key",
+     .env = "CHORUS_CLUSTER_KEY",
+     .meta = "BASE64",
+     .set = set_key,
+     FIELD(cluster_key),
+     .secret = true,
+     .help = "32-byte key (base64) encrypting and authenticating membership traffic",
+     .def_note = "none: not encrypted"},
     {.name = "help", .alias = "-h", .action = CONFIG_HELP, .help = "print this help and exit"},
     {.name = "version", .action = CONFIG_VERSION, .help = "print the version and exit"},
 };
@@ -302,8 +431,110 @@ static int set_log_level(const opt_t *o, config_t *c, const char *v, char *want,
 
 /* ---- defaults and parsing ---- */
 
-static void derive_data_dir(config_t *c) {
-  snprintf(c->data_dir, sizeof c->data_dir, "./data/%s", c->node_id[0] ? c->node_id : "node");
+static int set_bool(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  static const char *const yes[] = {"true", "1", "yes", "on"}, *const no[] = {"false", "0", "no", "off"};
+  for (size_t i = 0; i < 4; i++) {
+    if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+      *(bool *)field(c, o) = strcasecmp(v, yes[i]) == 0;
+      return 0;
+    }
+  }
+  snprintf(want, wantlen, "true or false");
+  return CHORUS_EINVAL;
+}
+
+/* "<number><unit>" with unit ms, s, m or h; stored in milliseconds. */
+static int set_duration(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  static const struct {
+    const char *unit;
+    uint64_t ms;
+  } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+  uint64_t n;
+  const char *end;
+  snprintf(want, wantlen, "a duration from %" PRIu64 "ms to %" PRIu64 "h, like 500ms, 1s, 2m or 24h", o->min,
+           o->max / 3600000);
+  if (parse_decimal(v, &n, &end) != 0) return CHORUS_EINVAL;
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    if (strcmp(end, units[i].unit) != 0) continue;
+    if (n > o->max / units[i].ms || n * units[i].ms < o->min) return CHORUS_EINVAL;
+    *(uint64_t *)field(c, o) = n * units[i].ms;
+    return 0;
+  }
+  return CHORUS_EINVAL;
+}
+
+/* A host peers can resolve: an IP literal or a DNS name. */
+static bool host_valid(const char *h, size_t len) {
+  unsigned char addr[sizeof(struct in6_addr)];
+  char tmp[64];
+  if (len == 0 || len >= sizeof tmp) return false;
+  memcpy(tmp, h, len);
+  tmp[len] = '\0';
+  if (inet_pton(AF_INET6, tmp, addr) == 1) return true;
+  for (size_t i = 0; i < len; i++) {
+    char ch = tmp[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+          ch == '-'))
+      return false;
+  }
+  return true;
+}
+
+static int set_host(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  if (!host_valid(v, strlen(v)) || strlen(v) >= o->size) {
+    snprintf(want, wantlen, "an IP address or a host name");
+    return CHORUS_EINVAL;
+  }
+  snprintf(field(c, o), o->size, "%s", v);
+  return 0;
+}
+
+/* Appends each "host:port" (or "[v6]:port") of a comma-separated list. */
+static int set_seeds(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  snprintf(want, wantlen, "host:port[,host:port...], at most %d", CONFIG_MAX_SEEDS);
+  while (*v) {
+    size_t len = strcspn(v, ",");
+    const char *colon = len ? memrchr(v, ':', len) : NULL;
+    bool bracketed = len && v[0] == '[';
+    if (!colon || c->n_seeds == CONFIG_MAX_SEEDS || len >= CONFIG_HOSTPORT_MAX) return CHORUS_EINVAL;
+    const char *host = bracketed ? v + 1 : v;
+    size_t host_len = (size_t)(colon - host) - (bracketed ? 1 : 0);
+    if (bracketed && colon[-1] != ']') return CHORUS_EINVAL;
+    uint64_t port;
+    const char *end;
+    if (!host_valid(host, host_len) || parse_decimal(colon + 1, &port, &end) != 0 || end != v + len ||
+        port == 0 || port > 65535)
+      return CHORUS_EINVAL;
+    snprintf(c->seeds[c->n_seeds++], CONFIG_HOSTPORT_MAX, "%.*s", (int)len, v);
+    if (v[len] == ',' && v[len + 1] == '\0') return CHORUS_EINVAL; /* a trailing comma names nothing */
+    v += len + (v[len] == ',');
+  }
+  return 0;
+}
+
+/* Only checks the shape (32 bytes of base64); the key itself is for gossip. */
+static int set_key(const opt_t *o, config_t *c, const char *v, char *want, size_t wantlen) {
+  uint8_t key[33];
+  size_t n = 0;
+  if (strlen(v) >= o->size || base64_decode(v, strlen(v), key, sizeof key, &n) != 0 || n != 32) {
+    snprintf(want, wantlen, "32 bytes in base64 (e.g. from 'head -c32 /dev/urandom | base64')");
+    return CHORUS_EINVAL;
+  }
+  snprintf(field(c, o), o->size, "%s", v);
+  return 0;
+}
+
+/* Values derived from others when not given: the data dir from the node id,
+ * the peer port from the HTTP port, the advertised address from --bind. */
+static void derive(config_t *c, bool data_dir_given) {
+  if (!data_dir_given)
+    snprintf(c->data_dir, sizeof c->data_dir, "./data/%s", c->node_id[0] ? c->node_id : "node");
+  if (!c->peer_port)
+    c->peer_port = c->port <= 64535 ? (uint16_t)(c->port + 1000) : (uint16_t)(c->port - 1000);
+  if (!c->advertise[0]) {
+    bool wildcard = strcmp(c->bind, "0.0.0.0") == 0 || strcmp(c->bind, "::") == 0;
+    snprintf(c->advertise, sizeof c->advertise, "%s", wildcard ? "127.0.0.1" : c->bind);
+  }
 }
 
 void config_defaults(config_t *c) {
@@ -314,7 +545,7 @@ void config_defaults(config_t *c) {
     if (options[i].set && options[i].def)
       (void)options[i].set(&options[i], c, options[i].def, want, sizeof want);
   }
-  derive_data_dir(c);
+  derive(c, false);
 }
 
 /* A value repeated in an error: at most QUOTE_MAX bytes, control bytes as '?'. */
@@ -393,19 +624,43 @@ static int scan_argv(int argc, char *const argv[], const char *flags[], config_a
   return 0;
 }
 
+static int apply_one(const opt_t *o, config_t *c, const char *v, bool from_flag, char *err, size_t errlen) {
+  char want[WANT_MAX], shown[QUOTE_MAX + 4];
+  if (o->set(o, c, v, want, sizeof want) == 0) return 0;
+  quote_value(shown, sizeof shown, v);
+  const char *dashes = from_flag ? "--" : "";
+  const char *source = from_flag ? o->name : o->env;
+  if (o->secret)
+    return fail(err, errlen, "%s%s: expected %s, got %zu bytes", dashes, source, want, strlen(v));
+  return fail(err, errlen, "%s%s: expected %s, got '%s'", dashes, source, want, shown);
+}
+
+/* Every value a repeatable flag was given, in command-line order. */
+static int apply_repeated(const opt_t *o, config_t *c, int argc, char *const argv[], char *err,
+                          size_t errlen) {
+  for (int i = 1; i < argc; i++) {
+    const char *value;
+    if (argv[i][0] != '-' || find_flag(argv[i], &value) != o) continue;
+    if (!value) value = argv[++i]; /* scan_argv checked it is there */
+    int rc = apply_one(o, c, value, true, err, errlen);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 /* Applies flag values, else environment values, over the defaults in c. */
-static int apply(config_t *c, const char *flags[], char *const envp[], char *err, size_t errlen) {
+static int apply(config_t *c, int argc, char *const argv[], const char *flags[], char *const envp[],
+                 char *err, size_t errlen) {
   for (size_t i = 0; i < OPTION_COUNT; i++) {
     const opt_t *o = &options[i];
-    const char *v = flags[i] ? flags[i] : o->env ? env_lookup(envp, o->env) : NULL;
-    char want[WANT_MAX], shown[QUOTE_MAX + 4];
-    if (!v || o->set(o, c, v, want, sizeof want) == 0) continue;
-    quote_value(shown, sizeof shown, v);
-    const char *dashes = flags[i] ? "--" : "";
-    const char *source = flags[i] ? o->name : o->env;
-    if (o->secret)
-      return fail(err, errlen, "%s%s: expected %s, got %zu bytes", dashes, source, want, strlen(v));
-    return fail(err, errlen, "%s%s: expected %s, got '%s'", dashes, source, want, shown);
+    int rc = 0;
+    if (flags[i] && o->repeatable)
+      rc = apply_repeated(o, c, argc, argv, err, errlen);
+    else if (flags[i])
+      rc = apply_one(o, c, flags[i], true, err, errlen);
+    else if (o->env && env_lookup(envp, o->env))
+      rc = apply_one(o, c, env_lookup(envp, o->env), false, err, errlen);
+    if (rc) return rc;
   }
   return 0;
 }
@@ -419,9 +674,12 @@ int config_parse(config_t *c, int argc, char *const argv[], char *const envp[], 
   config_defaults(&tmp);
   int rc = scan_argv(argc, argv, flags, &act, err, errlen);
   if (rc == 0 && act == CONFIG_RUN) {
+    /* derived values are derived again from what was given */
     tmp.data_dir[0] = '\0';
-    rc = apply(&tmp, flags, envp, err, errlen);
-    if (rc == 0 && tmp.data_dir[0] == '\0') derive_data_dir(&tmp);
+    tmp.advertise[0] = '\0';
+    tmp.peer_port = 0;
+    rc = apply(&tmp, argc, argv, flags, envp, err, errlen);
+    if (rc == 0) derive(&tmp, tmp.data_dir[0] != '\0');
   }
   if (rc != 0) return rc;
   *c = tmp;
@@ -472,7 +730,8 @@ static void put_option(text_t *t, const opt_t *o) {
   char flag[64], desc[256], range[48] = "", def[64] = "", env[48] = "";
   snprintf(flag, sizeof flag, "  %s%s--%s%s%s", o->alias ? o->alias : "", o->alias ? ", " : "", o->name,
            o->meta ? "=" : "", o->meta ? o->meta : "");
-  if (o->max) snprintf(range, sizeof range, "%" PRIu64 "..%" PRIu64 "; ", o->min, o->max);
+  if (o->max && o->set != set_duration)
+    snprintf(range, sizeof range, "%" PRIu64 "..%" PRIu64 "; ", o->min, o->max);
   if (o->def || o->def_note) snprintf(def, sizeof def, "default %s; ", o->def ? o->def : o->def_note);
   if (o->env) snprintf(env, sizeof env, "env %s", o->env);
   if (o->env) {
@@ -486,7 +745,7 @@ static void put_option(text_t *t, const opt_t *o) {
   put(t, "\n", 1);
 }
 
-static char usage_text[4096];
+static char usage_text[8192];
 static pthread_once_t usage_once = PTHREAD_ONCE_INIT;
 
 static void build_usage(void) {

@@ -17,6 +17,9 @@
 
 typedef enum { FSYNC_ALWAYS = 0, FSYNC_BATCH = 1, FSYNC_NEVER = 2 } fsync_mode_t;
 
+#define CONFIG_MAX_SEEDS 16
+#define CONFIG_HOSTPORT_MAX 128
+
 typedef struct {
   char node_id[65];         /* --node-id; "" = generate / load from data dir */
   uint16_t port;            /* --port, HTTP API (TCP), default 8081 */
@@ -28,6 +31,17 @@ typedef struct {
   log_level_t log_level;    /* --log-level=debug|info|warn|error, default info */
   char api_token[256];      /* --api-token, "" = no authentication */
   int http_threads;         /* --http-threads, default 2, 1..64 */
+
+  /* membership (SWIM); durations in milliseconds */
+  bool gossip;                                       /* --gossip=true|false, default true */
+  char seeds[CONFIG_MAX_SEEDS][CONFIG_HOSTPORT_MAX]; /* --seed-node host:port, repeatable, comma-separated */
+  size_t n_seeds;
+  char advertise[64]; /* --advertise: address peers reach this node at; "" = --bind, or 127.0.0.1 for a
+                         wildcard bind */
+  uint16_t peer_port; /* --peer-port, TCP (push-pull, later replication); 0 = port + 1000 */
+  uint64_t probe_interval_ms, probe_timeout_ms, gossip_interval_ms, push_pull_interval_ms, reap_after_ms;
+  int suspicion_mult, indirect_checks, retransmit_mult, gossip_nodes;
+  char cluster_key[64]; /* --cluster-key: base64 of 32 bytes; "" = gossip is not encrypted */
 } config_t;
 
 typedef enum {

@@ -550,6 +550,92 @@ static void test_fsync_names(void **state) {
   assert_string_equal(config_fsync_name((fsync_mode_t)7), "unknown");
 }
 
+/* ---- membership flags ---- */
+
+static void test_membership_defaults(void **state) {
+  assert_int_equal(parse(NULL, NULL), 0);
+  assert_true(cfg.gossip);
+  assert_int_equal(cfg.n_seeds, 0);
+  assert_int_equal(cfg.probe_interval_ms, 1000);
+  assert_int_equal(cfg.probe_timeout_ms, 500);
+  assert_int_equal(cfg.gossip_interval_ms, 200);
+  assert_int_equal(cfg.push_pull_interval_ms, 30000);
+  assert_int_equal(cfg.reap_after_ms, 24ull * 3600 * 1000);
+  assert_int_equal(cfg.suspicion_mult, 4);
+  assert_int_equal(cfg.indirect_checks, 3);
+  assert_int_equal(cfg.retransmit_mult, 4);
+  assert_int_equal(cfg.gossip_nodes, 3);
+  assert_int_equal(cfg.peer_port, 9081);
+  assert_string_equal(cfg.advertise, "127.0.0.1");
+  assert_string_equal(cfg.cluster_key, "");
+}
+
+static void test_durations_take_units(void **state) {
+  assert_int_equal(
+      parse(NULL, "--probe-interval=250ms", "--reap-after=2h", "--push-pull-interval", "1m", NULL), 0);
+  assert_int_equal(cfg.probe_interval_ms, 250);
+  assert_int_equal(cfg.reap_after_ms, 2ull * 3600 * 1000);
+  assert_int_equal(cfg.push_pull_interval_ms, 60000);
+  const char *bad[] = {"--probe-interval=1",  "--probe-interval=1x",  "--probe-interval=-1s",
+                       "--probe-interval=ms", "--probe-interval=5ms", "--probe-interval=2h"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(parse(NULL, bad[i], NULL), CHORUS_EINVAL);
+    assert_non_null(strstr(err, "--probe-interval: expected a duration"));
+  }
+}
+
+static void test_gossip_switch_takes_booleans(void **state) {
+  assert_int_equal(parse(NULL, "--gossip=false", NULL), 0);
+  assert_false(cfg.gossip);
+  assert_int_equal(parse(NULL, "--gossip=TRUE", NULL), 0);
+  assert_true(cfg.gossip);
+  assert_int_equal(parse(NULL, "--gossip=maybe", NULL), CHORUS_EINVAL);
+  assert_string_equal(err, "--gossip: expected true or false, got 'maybe'");
+}
+
+static void test_seed_nodes_repeat_and_split_on_commas(void **state) {
+  assert_int_equal(parse(NULL, "--seed-node=localhost:8081", "--seed-node", "10.0.0.2:8082,[::1]:8083", NULL),
+                   0);
+  assert_int_equal(cfg.n_seeds, 3);
+  assert_string_equal(cfg.seeds[0], "localhost:8081");
+  assert_string_equal(cfg.seeds[1], "10.0.0.2:8082");
+  assert_string_equal(cfg.seeds[2], "[::1]:8083");
+  char *env[] = {"CHORUS_SEED_NODE=a:1,b:2", NULL};
+  assert_int_equal(parse(env, NULL), 0);
+  assert_int_equal(cfg.n_seeds, 2);
+  assert_int_equal(parse(env, "--seed-node=c:3", NULL), 0); /* a flag replaces the variable */
+  assert_int_equal(cfg.n_seeds, 1);
+  assert_string_equal(cfg.seeds[0], "c:3");
+  const char *bad[] = {"--seed-node=host",   "--seed-node=host:0", "--seed-node=host:70000",
+                       "--seed-node=:80",    "--seed-node=a b:80", "--seed-node=a:80,",
+                       "--seed-node=[::1:80"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(parse(NULL, bad[i], NULL), CHORUS_EINVAL);
+    assert_non_null(strstr(err, "--seed-node: expected host:port"));
+  }
+}
+
+static void test_peer_port_and_advertise_are_derived(void **state) {
+  assert_int_equal(parse(NULL, "--port=8082", "--bind=10.1.2.3", NULL), 0);
+  assert_int_equal(cfg.peer_port, 9082);
+  assert_string_equal(cfg.advertise, "10.1.2.3");
+  assert_int_equal(parse(NULL, "--port=8082", "--peer-port=7000", "--advertise=node-a.example", NULL), 0);
+  assert_int_equal(cfg.peer_port, 7000);
+  assert_string_equal(cfg.advertise, "node-a.example");
+  assert_int_equal(parse(NULL, "--advertise=not a host", NULL), CHORUS_EINVAL);
+}
+
+static void test_cluster_key_must_be_32_bytes_and_is_never_echoed(void **state) {
+  const char *key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; /* 32 bytes */
+  char flag[96];
+  snprintf(flag, sizeof flag, "--cluster-key=%s", key);
+  assert_int_equal(parse(NULL, flag, NULL), 0);
+  assert_string_equal(cfg.cluster_key, key);
+  assert_int_equal(parse(NULL, "--cluster-key=c2hvcnQ=", NULL), CHORUS_EINVAL);
+  assert_null(strstr(err, "c2hvcnQ"));
+  assert_non_null(strstr(err, "--cluster-key: expected 32 bytes in base64"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults_match_documented_values),
@@ -589,6 +675,12 @@ int main(void) {
       cmocka_unit_test(test_help_after_an_unknown_flag_is_an_error),
       cmocka_unit_test(test_action_flag_rejects_a_value),
       cmocka_unit_test(test_usage_lists_every_flag_with_env_and_default),
+      cmocka_unit_test(test_membership_defaults),
+      cmocka_unit_test(test_durations_take_units),
+      cmocka_unit_test(test_gossip_switch_takes_booleans),
+      cmocka_unit_test(test_seed_nodes_repeat_and_split_on_commas),
+      cmocka_unit_test(test_peer_port_and_advertise_are_derived),
+      cmocka_unit_test(test_cluster_key_must_be_32_bytes_and_is_never_echoed),
       cmocka_unit_test(test_fsync_names),
   };
   return cmocka_run_group_tests(tests, fill_long_values, NULL);

@@ -1,0 +1,822 @@
+/*
+ * gossip.c - libuv shell around the SWIM core (see gossip.h).
+ *
+ * Every input to the core (a packet, a push-pull table, a timer, an operator
+ * command) is followed by flush(), which acts on the core's outputs: it
+ * encodes and seals messages and sends them with uv_udp_try_send (a packet
+ * the kernel cannot take right now is dropped, which SWIM tolerates), starts
+ * push-pull exchanges, reacts to events, and re-arms the one timer at the
+ * core's next deadline. Readers on other threads get a snapshot rebuilt at
+ * most every SNAPSHOT_MS after a change.
+ *
+ * Push-pull over TCP: the initiator connects to the peer port and sends its
+ * table as one frame (u32be length, then the sealed or plain encoding); the
+ * responder answers with its own table; each side hands the other's table
+ * to the core. Frames are bounded (FRAME_MAX) and every connection has a
+ * deadline (PUSH_PULL_TIMEOUT_MS).
+ *
+ * Joining: a seed is named by its HTTP address only, so its peer port is
+ * unknown. The joiner announces itself over UDP (the gossip port is the
+ * HTTP port number) with an ALIVE update about itself, which carries its
+ * own peer port; a node that learns of a member from the member's own
+ * announcement answers with a push-pull to it, which hands the joiner the
+ * whole table. The joiner retries with backoff until a push-pull completes.
+ */
+#include "gossip.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "swim_codec.h"
+#include "swim_seal.h"
+
+#define SNAPSHOT_MS 100
+#define PUSH_PULL_TIMEOUT_MS 5000
+#define FRAME_MAX (8u << 20)
+#define JOIN_BACKOFF_MIN_MS 1000
+#define JOIN_BACKOFF_MAX_MS 30000
+#define RESOLVE_SLOTS 64
+#define RECV_BUF 65536
+
+typedef enum { CMD_JOIN, CMD_LEAVE, CMD_REMOVE } cmd_type_t;
+
+typedef struct cmd {
+  cmd_type_t type;
+  char arg[CONFIG_HOSTPORT_MAX];
+  struct cmd *next;
+} cmd_t;
+
+typedef struct {
+  char host[SWIM_HOST_MAX + 1];
+  struct sockaddr_storage sa; /* port 0: filled per use */
+  bool ok, pending;
+} resolved_t;
+
+struct gossip {
+  uv_loop_t *loop;
+  const config_t *cfg;
+  swim_t *swim;
+  swim_out_t out;
+  uint8_t key[SWIM_KEY_BYTES];
+  bool has_key;
+  uv_udp_t udp;
+  uv_tcp_t listener;
+  uv_timer_t timer, snap_timer, join_timer;
+  uv_async_t cmd_async;
+  int handles; /* open handles, connections and lookups; g is freed when the last one is done */
+  bool closing;
+  bool joined;
+  uint64_t join_backoff_ms;
+  swim_addr_t seeds[CONFIG_MAX_SEEDS];
+  size_t n_seeds;
+  gossip_incarnation_fn on_incarnation;
+  void *state;
+  buf_t scratch, sealed;
+  resolved_t cache[RESOLVE_SLOTS];
+  struct pp *pps;
+  size_t cache_next;
+  uint8_t rbuf[RECV_BUF];
+
+  pthread_mutex_t cmd_mu; /* guards cmd_head, cmd_tail */
+  cmd_t *cmd_head, *cmd_tail;
+
+  pthread_mutex_t snap_mu; /* guards snap */
+  gossip_view_t snap;
+  bool dirty;
+
+  gossip_counters_t counters;
+};
+
+static void flush(gossip_t *g);
+static void release(gossip_t *g);
+static void start_push_pull(gossip_t *g, const swim_push_pull_t *req);
+
+static uint64_t now_ms(gossip_t *g) {
+  uv_update_time(g->loop);
+  return uv_now(g->loop);
+}
+
+static void count(atomic_uint_fast64_t *c, uint64_t n) {
+  atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* ---- addresses ---- */
+
+/* "host:port" or "[v6]:port" into an address whose peer port is the default
+ * offset (a seed is named by its HTTP address only). */
+static int parse_host_port(const char *s, swim_addr_t *a) {
+  const char *colon = strrchr(s, ':');
+  if (!colon) return CHORUS_EINVAL;
+  const char *host = s;
+  size_t len = (size_t)(colon - s);
+  if (s[0] == '[') {
+    if (len < 2 || colon[-1] != ']') return CHORUS_EINVAL;
+    host++;
+    len -= 2;
+  }
+  char *end = NULL;
+  long port = strtol(colon + 1, &end, 10);
+  if (len == 0 || len > SWIM_HOST_MAX || *end || port < 1 || port > 65535) return CHORUS_EINVAL;
+  memset(a, 0, sizeof *a);
+  memcpy(a->host, host, len);
+  a->port = (uint16_t)port;
+  a->peer_port = port <= 64535 ? (uint16_t)(port + 1000) : (uint16_t)(port - 1000);
+  return 0;
+}
+
+static void set_port(struct sockaddr_storage *sa, uint16_t port) {
+  if (sa->ss_family == AF_INET6)
+    ((struct sockaddr_in6 *)sa)->sin6_port = htons(port);
+  else
+    ((struct sockaddr_in *)sa)->sin_port = htons(port);
+}
+
+static resolved_t *cache_find(gossip_t *g, const char *host) {
+  for (size_t i = 0; i < RESOLVE_SLOTS; i++)
+    if (g->cache[i].host[0] && strcmp(g->cache[i].host, host) == 0) return &g->cache[i];
+  return NULL;
+}
+
+typedef struct {
+  uv_getaddrinfo_t req;
+  gossip_t *g;
+  resolved_t *slot;
+} resolve_req_t;
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  resolve_req_t *r = (resolve_req_t *)req;
+  gossip_t *g = r->g;
+  r->slot->pending = false;
+  if (status == 0 && res) {
+    memcpy(&r->slot->sa, res->ai_addr, res->ai_addrlen);
+    r->slot->ok = true;
+  } else {
+    log_warn("gossip: cannot resolve %s: %s", r->slot->host, uv_strerror(status));
+    r->slot->host[0] = '\0'; /* try again next time */
+  }
+  if (res) uv_freeaddrinfo(res);
+  free(r);
+  release(g);
+}
+
+/* The socket address of host:port: at once for IP literals and hosts already
+ * resolved, else CHORUS_EBUSY while an asynchronous lookup runs. */
+static int resolve(gossip_t *g, const char *host, uint16_t port, struct sockaddr_storage *sa) {
+  memset(sa, 0, sizeof *sa);
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)sa) == 0) return 0;
+  if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)sa) == 0) return 0;
+  resolved_t *slot = cache_find(g, host);
+  if (slot && slot->ok) {
+    *sa = slot->sa;
+    set_port(sa, port);
+    return 0;
+  }
+  if (slot || g->closing) return CHORUS_EBUSY;
+  slot = &g->cache[g->cache_next++ % RESOLVE_SLOTS]; /* the oldest entry makes room */
+  memset(slot, 0, sizeof *slot);
+  snprintf(slot->host, sizeof slot->host, "%s", host);
+  resolve_req_t *r = calloc(1, sizeof *r);
+  if (!r) return CHORUS_ENOMEM;
+  r->g = g;
+  r->slot = slot;
+  slot->pending = true;
+  struct addrinfo hints = {.ai_socktype = SOCK_DGRAM};
+  if (uv_getaddrinfo(g->loop, &r->req, on_resolved, host, NULL, &hints) != 0) {
+    free(r);
+    slot->host[0] = '\0';
+    return CHORUS_EIO;
+  }
+  g->handles++; /* g must outlive the lookup */
+  return CHORUS_EBUSY;
+}
+
+/* ---- UDP ---- */
+
+/* Encodes (and seals) into g->sealed / g->scratch; returns the bytes to send. */
+static const buf_t *wire_bytes(gossip_t *g, const buf_t *plain) {
+  if (!g->has_key) return plain;
+  buf_reset(&g->sealed);
+  return swim_seal(g->key, plain->data, plain->len, &g->sealed) == 0 ? &g->sealed : NULL;
+}
+
+static void send_msg(gossip_t *g, const swim_send_t *s) {
+  buf_reset(&g->scratch);
+  if (swim_msg_encode(&s->msg, &g->scratch) != 0 || g->scratch.err) {
+    count(&g->counters.send_errors, 1);
+    return;
+  }
+  const buf_t *bytes = wire_bytes(g, &g->scratch);
+  struct sockaddr_storage sa;
+  if (!bytes || resolve(g, s->to.host, s->to.port, &sa) != 0) {
+    count(&g->counters.send_errors, 1);
+    return;
+  }
+  uv_buf_t b = uv_buf_init((char *)bytes->data, (unsigned)bytes->len);
+  if (uv_udp_try_send(&g->udp, &b, 1, (const struct sockaddr *)&sa) < 0) {
+    count(&g->counters.send_errors, 1);
+    return;
+  }
+  count(&g->counters.packets_out, 1);
+  count(&g->counters.bytes_out, bytes->len);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  gossip_t *g = h->data;
+  *buf = uv_buf_init((char *)g->rbuf, sizeof g->rbuf);
+}
+
+static void on_udp(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
+                   unsigned flags) {
+  gossip_t *g = u->data;
+  if (nread <= 0 || !from || g->closing) return;
+  count(&g->counters.packets_in, 1);
+  count(&g->counters.bytes_in, (uint64_t)nread);
+  if ((flags & UV_UDP_PARTIAL) || nread > SWIM_PACKET_MAX) {
+    count(&g->counters.dropped_oversize, 1);
+    return;
+  }
+  const uint8_t *p = (const uint8_t *)buf->base;
+  size_t len = (size_t)nread;
+  if (g->has_key) {
+    buf_reset(&g->sealed);
+    if (swim_open(g->key, p, len, &g->sealed) != 0) {
+      count(&g->counters.dropped_auth, 1);
+      return;
+    }
+    p = g->sealed.data;
+    len = g->sealed.len;
+  }
+  swim_msg_t m;
+  if (swim_msg_decode(p, len, &m) != 0) {
+    count(&g->counters.dropped_malformed, 1);
+    return;
+  }
+  bool stranger = swim_find(g->swim, m.from) == NULL;
+  if (swim_on_message(g->swim, &m, now_ms(g), &g->out) != 0) return;
+  const swim_member_t *newcomer = stranger ? swim_find(g->swim, m.from) : NULL;
+  if (newcomer && newcomer->status == SWIM_ALIVE) {
+    /* it announced itself: give it the whole table (see "Joining" above) */
+    swim_push_pull_t pp = {.to = newcomer->addr, .join = false};
+    start_push_pull(g, &pp);
+  }
+  flush(g);
+}
+
+/* ---- push-pull over TCP ---- */
+
+typedef struct pp {
+  gossip_t *g;
+  struct pp *next, *prev; /* g->pps: connections in progress */
+  uv_tcp_t tcp;
+  uv_timer_t deadline;
+  uv_connect_t connect;
+  uv_write_t write;
+  bool initiator, join, got_state, wrote, failed;
+  int closing; /* handles still to close */
+  swim_addr_t peer;
+  buf_t in;  /* frame being read */
+  buf_t out; /* frame being written */
+} pp_t;
+
+static void pp_free_handle(uv_handle_t *h) {
+  pp_t *pp = h->data;
+  if (--pp->closing > 0) return;
+  gossip_t *g = pp->g;
+  buf_free(&pp->in);
+  buf_free(&pp->out);
+  free(pp);
+  release(g);
+}
+
+static void pp_end(pp_t *pp, bool ok) {
+  if (pp->closing) return;
+  gossip_t *g = pp->g;
+  if (ok) {
+    count(&g->counters.push_pulls_ok, 1);
+    if (!g->joined) {
+      g->joined = true;
+      g->dirty = true;
+      uv_timer_stop(&g->join_timer);
+      log_info("gossip: joined the cluster (member table from %s)", pp->initiator ? pp->peer.host : "a peer");
+    }
+  } else {
+    count(&g->counters.push_pulls_failed, 1);
+    log_debug("gossip: push-pull with %s:%u failed", pp->peer.host, pp->peer.peer_port);
+  }
+  if (pp->prev)
+    pp->prev->next = pp->next;
+  else
+    g->pps = pp->next;
+  if (pp->next) pp->next->prev = pp->prev;
+  pp->closing = 2;
+  uv_close((uv_handle_t *)&pp->tcp, pp_free_handle);
+  uv_close((uv_handle_t *)&pp->deadline, pp_free_handle);
+}
+
+static void pp_on_timeout(uv_timer_t *t) {
+  pp_end(t->data, false);
+}
+
+/* Our table as one frame: u32be length, then the (sealed) state encoding. */
+static int pp_frame(pp_t *pp) {
+  gossip_t *g = pp->g;
+  swim_state_t st;
+  int rc = swim_local_state(g->swim, pp->join && pp->initiator, &st);
+  if (rc) return rc;
+  buf_reset(&g->scratch);
+  rc = swim_state_encode(&st, &g->scratch);
+  free(st.members);
+  if (rc || g->scratch.err) return rc ? rc : g->scratch.err;
+  const buf_t *bytes = wire_bytes(g, &g->scratch);
+  if (!bytes) return CHORUS_EIO;
+  buf_reset(&pp->out);
+  buf_put_u32be(&pp->out, (uint32_t)bytes->len);
+  buf_put(&pp->out, bytes->data, bytes->len);
+  return pp->out.err;
+}
+
+static void pp_maybe_done(pp_t *pp) {
+  if (pp->got_state && pp->wrote) pp_end(pp, true);
+}
+
+static void pp_on_written(uv_write_t *w, int status) {
+  pp_t *pp = w->data;
+  if (status < 0) {
+    pp_end(pp, false);
+    return;
+  }
+  pp->wrote = true;
+  pp_maybe_done(pp);
+}
+
+static int pp_send(pp_t *pp) {
+  int rc = pp_frame(pp);
+  if (rc) return rc;
+  uv_buf_t b = uv_buf_init((char *)pp->out.data, (unsigned)pp->out.len);
+  pp->write.data = pp;
+  return uv_write(&pp->write, (uv_stream_t *)&pp->tcp, &b, 1, pp_on_written) == 0 ? 0 : CHORUS_EIO;
+}
+
+/* A whole frame arrived: open it, decode the table, hand it to the core. */
+static int pp_on_frame(pp_t *pp, const uint8_t *p, size_t len) {
+  gossip_t *g = pp->g;
+  if (g->has_key) {
+    buf_reset(&g->sealed);
+    if (swim_open(g->key, p, len, &g->sealed) != 0) {
+      count(&g->counters.dropped_auth, 1);
+      return CHORUS_ECORRUPT;
+    }
+    p = g->sealed.data;
+    len = g->sealed.len;
+  }
+  swim_state_t st;
+  if (swim_state_decode(p, len, &st) != 0) {
+    count(&g->counters.dropped_malformed, 1);
+    return CHORUS_ECORRUPT;
+  }
+  int rc = swim_on_state(g->swim, &st, now_ms(g), &g->out);
+  free(st.members);
+  if (rc == 0) flush(g);
+  pp->got_state = true;
+  return rc;
+}
+
+static void pp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  pp_t *pp = h->data;
+  if (buf_reserve(&pp->in, 65536) != 0) {
+    *buf = uv_buf_init(NULL, 0);
+    return;
+  }
+  *buf = uv_buf_init((char *)pp->in.data + pp->in.len, (unsigned)(pp->in.cap - pp->in.len));
+}
+
+static void pp_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  pp_t *pp = s->data;
+  if (nread < 0) {
+    pp_end(pp, false);
+    return;
+  }
+  pp->in.len += (size_t)nread;
+  if (pp->in.len < 4) return;
+  uint32_t flen = (uint32_t)pp->in.data[0] << 24 | (uint32_t)pp->in.data[1] << 16 |
+                  (uint32_t)pp->in.data[2] << 8 | pp->in.data[3];
+  if (flen > FRAME_MAX || pp->in.len > 4 + (size_t)flen) {
+    count(&pp->g->counters.dropped_oversize, 1);
+    pp_end(pp, false);
+    return;
+  }
+  if (pp->in.len < 4 + (size_t)flen) return;
+  uv_read_stop(s);
+  if (pp_on_frame(pp, pp->in.data + 4, flen) != 0 || (!pp->initiator && pp_send(pp) != 0)) {
+    pp_end(pp, false);
+    return;
+  }
+  pp_maybe_done(pp);
+}
+
+static pp_t *pp_new(gossip_t *g, bool initiator) {
+  pp_t *pp = calloc(1, sizeof *pp);
+  if (!pp) return NULL;
+  pp->g = g;
+  pp->initiator = initiator;
+  buf_init(&pp->in);
+  buf_init(&pp->out);
+  uv_tcp_init(g->loop, &pp->tcp);
+  uv_timer_init(g->loop, &pp->deadline);
+  pp->tcp.data = pp->deadline.data = pp;
+  pp->next = g->pps;
+  if (g->pps) g->pps->prev = pp;
+  g->pps = pp;
+  g->handles++;
+  uv_timer_start(&pp->deadline, pp_on_timeout, PUSH_PULL_TIMEOUT_MS, 0);
+  return pp;
+}
+
+static void pp_on_connect(uv_connect_t *c, int status) {
+  pp_t *pp = c->data;
+  if (status < 0 || pp_send(pp) != 0 || uv_read_start((uv_stream_t *)&pp->tcp, pp_alloc, pp_on_read) != 0)
+    pp_end(pp, false);
+}
+
+/* A GOSSIP packet carrying ALIVE about this node to a seed's gossip port. */
+static void announce_to(gossip_t *g, const swim_addr_t *seed) {
+  const swim_member_t *self = swim_self(g->swim);
+  swim_send_t s;
+  memset(&s, 0, sizeof s);
+  s.to = *seed;
+  s.msg.type = SWIM_MSG_GOSSIP;
+  memcpy(s.msg.from, self->id, sizeof s.msg.from);
+  s.msg.from_addr = self->addr;
+  s.msg.n_updates = 1;
+  s.msg.updates[0] =
+      (swim_update_t){.status = SWIM_ALIVE, .incarnation = self->incarnation, .addr = self->addr};
+  memcpy(s.msg.updates[0].id, self->id, sizeof s.msg.updates[0].id);
+  send_msg(g, &s);
+}
+
+static void start_push_pull(gossip_t *g, const swim_push_pull_t *req) {
+  if (req->join) {
+    announce_to(g, &req->to); /* the seed answers with a push-pull */
+    return;
+  }
+  struct sockaddr_storage sa;
+  if (resolve(g, req->to.host, req->to.peer_port, &sa) != 0) {
+    count(&g->counters.push_pulls_failed, 1); /* retried on the next round or join attempt */
+    return;
+  }
+  pp_t *pp = pp_new(g, true);
+  if (!pp) return;
+  pp->join = req->join;
+  pp->peer = req->to;
+  pp->connect.data = pp;
+  if (uv_tcp_connect(&pp->connect, &pp->tcp, (const struct sockaddr *)&sa, pp_on_connect) != 0)
+    pp_end(pp, false);
+}
+
+static void on_peer_connection(uv_stream_t *server, int status) {
+  gossip_t *g = server->data;
+  if (status < 0 || g->closing) return;
+  pp_t *pp = pp_new(g, false);
+  if (!pp) return;
+  pp->wrote = false;
+  if (uv_accept(server, (uv_stream_t *)&pp->tcp) != 0 ||
+      uv_read_start((uv_stream_t *)&pp->tcp, pp_alloc, pp_on_read) != 0)
+    pp_end(pp, false);
+}
+
+/* ---- core outputs ---- */
+
+static void on_event(gossip_t *g, const swim_event_t *ev) {
+  const swim_member_t *m = &ev->member;
+  g->dirty = true;
+  if (ev->type == SWIM_EV_INCARNATION) {
+    log_info("gossip: refuted a suspicion of this node; incarnation is now %llu",
+             (unsigned long long)m->incarnation);
+    if (g->on_incarnation) g->on_incarnation(m->incarnation, g->state);
+  } else if (ev->type == SWIM_EV_REMOVED) {
+    log_info("gossip: member %s removed", m->id);
+  } else if (ev->old_status != m->status) {
+    log_info("gossip: member %s (%s:%u) is %s (incarnation %llu)", m->id, m->addr.host, m->addr.port,
+             swim_status_name(m->status), (unsigned long long)m->incarnation);
+  }
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void flush(gossip_t *g) {
+  swim_out_t *o = &g->out;
+  for (size_t i = 0; i < o->n_sends; i++)
+    send_msg(g, &o->sends[i]);
+  for (size_t i = 0; i < o->n_push_pulls; i++)
+    start_push_pull(g, &o->push_pulls[i]);
+  for (size_t i = 0; i < o->n_events; i++)
+    on_event(g, &o->events[i]);
+  swim_out_clear(o);
+  if (g->closing) return;
+  uint64_t now = now_ms(g), next = swim_next_deadline(g->swim);
+  uv_timer_start(&g->timer, on_timer, next > now ? next - now : 0, 0);
+}
+
+static void on_timer(uv_timer_t *t) {
+  gossip_t *g = t->data;
+  if (swim_tick(g->swim, now_ms(g), &g->out) == 0) flush(g);
+  g->dirty = true; /* last_seen and the rumor queue move with time */
+}
+
+/* ---- joining ---- */
+
+static void on_join_timer(uv_timer_t *t) {
+  gossip_t *g = t->data;
+  if (g->joined || g->closing) return;
+  log_info("gossip: no seed answered yet; trying again (%zu seeds)", g->n_seeds);
+  if (swim_join(g->swim, g->seeds, g->n_seeds, now_ms(g), &g->out) == 0) flush(g);
+  g->join_backoff_ms =
+      g->join_backoff_ms * 2 > JOIN_BACKOFF_MAX_MS ? JOIN_BACKOFF_MAX_MS : g->join_backoff_ms * 2;
+  uv_timer_start(&g->join_timer, on_join_timer, g->join_backoff_ms, 0);
+}
+
+static void join_seeds(gossip_t *g) {
+  g->joined = g->n_seeds == 0;
+  if (g->joined) return;
+  if (swim_join(g->swim, g->seeds, g->n_seeds, now_ms(g), &g->out) == 0) flush(g);
+  g->join_backoff_ms = JOIN_BACKOFF_MIN_MS;
+  uv_timer_start(&g->join_timer, on_join_timer, g->join_backoff_ms, 0);
+}
+
+/* ---- operator commands ---- */
+
+static int queue_cmd(gossip_t *g, cmd_type_t type, const char *arg) {
+  cmd_t *c = calloc(1, sizeof *c);
+  if (!c) return CHORUS_ENOMEM;
+  c->type = type;
+  snprintf(c->arg, sizeof c->arg, "%s", arg ? arg : "");
+  pthread_mutex_lock(&g->cmd_mu);
+  if (g->cmd_tail)
+    g->cmd_tail->next = c;
+  else
+    g->cmd_head = c;
+  g->cmd_tail = c;
+  pthread_mutex_unlock(&g->cmd_mu);
+  uv_async_send(&g->cmd_async);
+  return 0;
+}
+
+static void run_cmd(gossip_t *g, const cmd_t *c) {
+  uint64_t now = now_ms(g);
+  int rc = 0;
+  if (c->type == CMD_JOIN) {
+    swim_addr_t a;
+    rc = parse_host_port(c->arg, &a);
+    if (!rc) rc = swim_join(g->swim, &a, 1, now, &g->out);
+  } else if (c->type == CMD_LEAVE) {
+    log_info("gossip: leaving the cluster for good");
+    rc = swim_leave(g->swim, now, &g->out);
+    g->dirty = true;
+  } else {
+    rc = swim_remove(g->swim, c->arg, now, &g->out);
+    if (!rc) log_info("gossip: member %s removed by the operator", c->arg);
+  }
+  if (rc) log_warn("gossip: command failed: %s", chorus_strerror(rc));
+  flush(g);
+}
+
+static void on_cmd(uv_async_t *a) {
+  gossip_t *g = a->data;
+  pthread_mutex_lock(&g->cmd_mu);
+  cmd_t *c = g->cmd_head;
+  g->cmd_head = g->cmd_tail = NULL;
+  pthread_mutex_unlock(&g->cmd_mu);
+  while (c) {
+    cmd_t *next = c->next;
+    if (!g->closing) run_cmd(g, c);
+    free(c);
+    c = next;
+  }
+}
+
+/* ---- snapshot for other threads ---- */
+
+static void view_clear(gossip_view_t *v) {
+  free(v->members);
+  free(v->rumors);
+  memset(v, 0, sizeof *v);
+}
+
+static int build_view(gossip_t *g, gossip_view_t *v) {
+  memset(v, 0, sizeof *v);
+  size_t n = swim_member_count(g->swim);
+  v->members = calloc(n ? n : 1, sizeof *v->members);
+  v->rumors = calloc(256, sizeof *v->rumors);
+  if (!v->members || !v->rumors) {
+    view_clear(v);
+    return CHORUS_ENOMEM;
+  }
+  v->members[v->n++] = *swim_self(g->swim);
+  for (size_t i = 0; i < n; i++) {
+    const swim_member_t *m = swim_member_at(g->swim, i);
+    if (strcmp(m->id, v->members[0].id) != 0 && v->n < n) v->members[v->n++] = *m;
+  }
+  v->n_rumors = swim_rumors(g->swim, v->rumors, 256);
+  v->stats = *swim_stats(g->swim);
+  v->health = swim_health(g->swim);
+  v->joined = g->joined;
+  v->left = swim_self(g->swim)->status == SWIM_LEFT;
+  return 0;
+}
+
+static void on_snap_timer(uv_timer_t *t) {
+  gossip_t *g = t->data;
+  if (!g->dirty) return;
+  gossip_view_t v;
+  if (build_view(g, &v) != 0) return;
+  g->dirty = false;
+  pthread_mutex_lock(&g->snap_mu);
+  gossip_view_t old = g->snap;
+  g->snap = v;
+  pthread_mutex_unlock(&g->snap_mu);
+  view_clear(&old);
+}
+
+int gossip_view(gossip_t *g, gossip_view_t *out) {
+  pthread_mutex_lock(&g->snap_mu);
+  gossip_view_t *s = &g->snap;
+  *out = *s;
+  out->members = malloc((s->n ? s->n : 1) * sizeof *out->members);
+  out->rumors = malloc((s->n_rumors ? s->n_rumors : 1) * sizeof *out->rumors);
+  if (out->members) memcpy(out->members, s->members, s->n * sizeof *out->members);
+  if (out->rumors) memcpy(out->rumors, s->rumors, s->n_rumors * sizeof *out->rumors);
+  pthread_mutex_unlock(&g->snap_mu);
+  if (!out->members || !out->rumors) {
+    view_clear(out);
+    return CHORUS_ENOMEM;
+  }
+  return 0;
+}
+
+void gossip_view_free(gossip_view_t *v) {
+  view_clear(v);
+}
+
+const gossip_counters_t *gossip_counters(const gossip_t *g) {
+  return &g->counters;
+}
+
+int gossip_request_join(gossip_t *g, const char *host_port) {
+  swim_addr_t a;
+  if (parse_host_port(host_port, &a) != 0) return CHORUS_EINVAL;
+  return queue_cmd(g, CMD_JOIN, host_port);
+}
+
+int gossip_request_leave(gossip_t *g) {
+  return queue_cmd(g, CMD_LEAVE, NULL);
+}
+
+int gossip_request_remove(gossip_t *g, const char *node_id) {
+  return queue_cmd(g, CMD_REMOVE, node_id);
+}
+
+/* ---- lifecycle ---- */
+
+static void swim_config_from(const config_t *c, swim_config_t *s, bool keyed) {
+  swim_config_default(s);
+  s->probe_interval_ms = (uint32_t)c->probe_interval_ms;
+  s->probe_timeout_ms = (uint32_t)c->probe_timeout_ms;
+  s->suspicion_mult = (uint32_t)c->suspicion_mult;
+  s->indirect_checks = (uint32_t)c->indirect_checks;
+  s->retransmit_mult = (uint32_t)c->retransmit_mult;
+  s->gossip_interval_ms = (uint32_t)c->gossip_interval_ms;
+  s->gossip_nodes = (uint32_t)c->gossip_nodes;
+  s->push_pull_interval_ms = (uint32_t)c->push_pull_interval_ms;
+  s->reap_after_ms = c->reap_after_ms;
+  s->packet_overhead = keyed ? SWIM_SEAL_OVERHEAD : 0;
+}
+
+static int bind_sockets(gossip_t *g) {
+  const config_t *c = g->cfg;
+  struct sockaddr_storage sa;
+  memset(&sa, 0, sizeof sa);
+  if (uv_ip4_addr(c->bind, c->port, (struct sockaddr_in *)&sa) != 0 &&
+      uv_ip6_addr(c->bind, c->port, (struct sockaddr_in6 *)&sa) != 0)
+    return CHORUS_EINVAL;
+  int rc = uv_udp_bind(&g->udp, (const struct sockaddr *)&sa, UV_UDP_REUSEADDR);
+  if (rc == 0) rc = uv_udp_recv_start(&g->udp, on_alloc, on_udp);
+  if (rc) {
+    log_error("gossip: cannot listen on UDP %s:%u: %s", c->bind, c->port, uv_strerror(rc));
+    return CHORUS_EIO;
+  }
+  set_port(&sa, c->peer_port);
+  rc = uv_tcp_bind(&g->listener, (const struct sockaddr *)&sa, 0);
+  if (rc == 0) rc = uv_listen((uv_stream_t *)&g->listener, 128, on_peer_connection);
+  if (rc) {
+    log_error("gossip: cannot listen on TCP %s:%u (--peer-port): %s", c->bind, c->peer_port, uv_strerror(rc));
+    return CHORUS_EIO;
+  }
+  return 0;
+}
+
+static void release(gossip_t *g) {
+  if (--g->handles > 0) return;
+  swim_out_free(&g->out);
+  swim_destroy(g->swim);
+  buf_free(&g->scratch);
+  buf_free(&g->sealed);
+  view_clear(&g->snap);
+  pthread_mutex_destroy(&g->cmd_mu);
+  pthread_mutex_destroy(&g->snap_mu);
+  free(g);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  release(h->data);
+}
+
+static void init_handle(gossip_t *g, uv_handle_t *h) {
+  h->data = g;
+  g->handles++;
+}
+
+int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
+  gossip_t *g = calloc(1, sizeof *g);
+  if (!g) return CHORUS_ENOMEM;
+  g->loop = loop;
+  g->cfg = o->cfg;
+  g->on_incarnation = o->on_incarnation;
+  g->state = o->state;
+  pthread_mutex_init(&g->cmd_mu, NULL);
+  pthread_mutex_init(&g->snap_mu, NULL);
+  buf_init(&g->scratch);
+  buf_init(&g->sealed);
+  swim_out_init(&g->out);
+  int rc = 0;
+  if (o->cfg->cluster_key[0]) {
+    rc = swim_key_parse(o->cfg->cluster_key, g->key);
+    g->has_key = rc == 0;
+  }
+  for (size_t i = 0; !rc && i < o->cfg->n_seeds; i++)
+    rc = parse_host_port(o->cfg->seeds[i], &g->seeds[g->n_seeds++]);
+  swim_config_t sc;
+  swim_config_from(o->cfg, &sc, g->has_key);
+  swim_addr_t self = {.port = o->cfg->port, .peer_port = o->cfg->peer_port};
+  snprintf(self.host, sizeof self.host, "%s", o->cfg->advertise);
+  uint64_t seed = uv_hrtime() ^ (uint64_t)(uintptr_t)g;
+  if (!rc) rc = swim_create(&sc, o->node_id, &self, o->incarnation, seed, uv_now(loop), &g->swim);
+  if (rc) {
+    swim_out_free(&g->out);
+    buf_free(&g->scratch);
+    buf_free(&g->sealed);
+    pthread_mutex_destroy(&g->cmd_mu);
+    pthread_mutex_destroy(&g->snap_mu);
+    free(g);
+    return rc;
+  }
+  uv_udp_init(loop, &g->udp);
+  uv_tcp_init(loop, &g->listener);
+  uv_timer_init(loop, &g->timer);
+  uv_timer_init(loop, &g->snap_timer);
+  uv_timer_init(loop, &g->join_timer);
+  uv_async_init(loop, &g->cmd_async, on_cmd);
+  init_handle(g, (uv_handle_t *)&g->udp);
+  init_handle(g, (uv_handle_t *)&g->listener);
+  init_handle(g, (uv_handle_t *)&g->timer);
+  init_handle(g, (uv_handle_t *)&g->snap_timer);
+  init_handle(g, (uv_handle_t *)&g->join_timer);
+  init_handle(g, (uv_handle_t *)&g->cmd_async);
+  g->dirty = true;
+  rc = bind_sockets(g);
+  if (rc) {
+    gossip_close(g);
+    return rc;
+  }
+  on_snap_timer(&g->snap_timer);
+  uv_timer_start(&g->snap_timer, on_snap_timer, SNAPSHOT_MS, SNAPSHOT_MS);
+  log_info("gossip: listening on UDP %s:%u and TCP %s:%u, advertising %s%s", o->cfg->bind, o->cfg->port,
+           o->cfg->bind, o->cfg->peer_port, o->cfg->advertise, g->has_key ? ", encrypted" : "");
+  join_seeds(g);
+  flush(g);
+  *out = g;
+  return 0;
+}
+
+void gossip_announce_shutdown(gossip_t *g) {
+  if (!g || g->closing) return;
+  if (swim_shutdown(g->swim, now_ms(g), &g->out) == 0) flush(g);
+}
+
+void gossip_close(gossip_t *g) {
+  if (!g || g->closing) return;
+  g->closing = true;
+  while (g->pps)
+    pp_end(g->pps, false);
+  uv_close((uv_handle_t *)&g->udp, on_handle_closed);
+  uv_close((uv_handle_t *)&g->listener, on_handle_closed);
+  uv_close((uv_handle_t *)&g->timer, on_handle_closed);
+  uv_close((uv_handle_t *)&g->snap_timer, on_handle_closed);
+  uv_close((uv_handle_t *)&g->join_timer, on_handle_closed);
+  uv_close((uv_handle_t *)&g->cmd_async, on_handle_closed);
+}

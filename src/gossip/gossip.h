@@ -1,0 +1,74 @@
+/*
+ * gossip.h - the I/O shell of SWIM membership: drives the pure protocol
+ * core (swim.h) from the node's libuv loop.
+ *
+ * It owns the UDP socket on --port (probes and gossip), the TCP listener on
+ * --peer-port (push-pull exchanges of the member table), the timer that
+ * wakes the core at its next deadline, name resolution of member hosts, and
+ * the sealing of every packet and frame with --cluster-key. Everything here
+ * runs on the loop thread except the functions marked "any thread", which
+ * read a snapshot (one mutex guards it) or queue a command for the loop.
+ */
+#ifndef CHORUS_GOSSIP_H
+#define CHORUS_GOSSIP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "../common/config.h"
+#include "swim.h"
+
+typedef struct gossip gossip_t;
+
+/* Called on the loop thread when this node's incarnation rises: the caller
+ * persists it so a restart rejoins with a higher one. */
+typedef void (*gossip_incarnation_fn)(uint64_t incarnation, void *state);
+
+typedef struct {
+  const config_t *cfg;
+  const char *node_id;
+  uint64_t incarnation; /* persisted by the last run; 0 on first start */
+  gossip_incarnation_fn on_incarnation;
+  void *state;
+} gossip_opts_t;
+
+typedef struct {
+  atomic_uint_fast64_t packets_in, packets_out, bytes_in, bytes_out;
+  atomic_uint_fast64_t dropped_malformed, dropped_auth, dropped_oversize, send_errors;
+  atomic_uint_fast64_t push_pulls_ok, push_pulls_failed;
+} gossip_counters_t;
+
+/* A copy of the membership state for readers on other threads. */
+typedef struct {
+  swim_member_t *members; /* self first */
+  size_t n;
+  swim_rumor_t *rumors;
+  size_t n_rumors;
+  swim_stats_t stats;
+  int health;
+  bool joined; /* some seed answered (or there were no seeds) */
+  bool left;
+} gossip_view_t;
+
+/* Loop thread. Binds the sockets and starts joining the seeds of cfg. */
+int gossip_start(uv_loop_t *loop, const gossip_opts_t *opts, gossip_t **out);
+/* Loop thread: graceful stop. Tells every live member this node is going
+ * down (they mark it dead at once); call gossip_close afterwards. */
+void gossip_announce_shutdown(gossip_t *g);
+/* Loop thread: closes every handle; g is freed once the loop has run the
+ * close callbacks (loop_destroy runs them). */
+void gossip_close(gossip_t *g);
+
+/* Any thread. */
+int gossip_view(gossip_t *g, gossip_view_t *out);
+void gossip_view_free(gossip_view_t *v);
+const gossip_counters_t *gossip_counters(const gossip_t *g);
+/* Queue an operator command for the loop; CHORUS_EINVAL for a malformed
+ * address, CHORUS_ENOMEM. Results show in later views and in the log. */
+int gossip_request_join(gossip_t *g, const char *host_port);
+int gossip_request_leave(gossip_t *g);
+int gossip_request_remove(gossip_t *g, const char *node_id);
+
+#endif

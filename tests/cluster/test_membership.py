@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""Membership with real chorusd processes on loopback (SWIM over UDP/TCP).
+
+    python3 tests/cluster/test_membership.py --bin build/chorusd [-k substring]
+
+Each test starts its own nodes (fast protocol timings from the flags, never
+from special builds), drives faults with signals, and asserts on what every
+node reports at /gossip/members. Every process is stopped by its PID.
+Ends with "N passed, N failed".
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http"))
+
+from harness import (TestFailure, check, eq, free_port, http_request, main, sanitizer_findings,  # noqa: E402
+                     test)
+
+# Timings for tests: a probe every 200 ms, suspicion min = 3 x log10(N) x 200 ms.
+FAST = ["--probe-interval=200ms", "--probe-timeout=100ms", "--gossip-interval=50ms", "--suspicion-mult=3",
+        "--push-pull-interval=2s"]
+
+
+class Member:
+    """One chorusd process (and its restarts) with a fixed node id, ports and data dir."""
+
+    def __init__(self, binary, tmp, idx, extra):
+        self.binary, self.idx, self.extra = binary, idx, list(extra)
+        self.id = "n%d" % idx
+        self.port, self.peer_port = free_port(), free_port()
+        self.data = os.path.join(tmp, self.id)
+        self.log = os.path.join(tmp, self.id + ".log")
+        self.proc = None
+
+    def start(self, seed=None, extra=()):
+        cmd = [self.binary, "--node-id=" + self.id, "--port=%d" % self.port, "--peer-port=%d" % self.peer_port,
+               "--bind=127.0.0.1", "--data-dir=" + self.data, "--log-level=debug"] + self.extra + list(extra)
+        if seed:
+            cmd.append("--seed-node=127.0.0.1:%d" % seed.port)
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            check(self.proc.poll() is None, "%s exited at start: %s" % (self.id, self.tail()))
+            try:
+                if http_request(self.port, "GET", "/health", timeout=1).status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise TestFailure("%s did not start: %s" % (self.id, self.tail()))
+
+    def tail(self, n=8):
+        try:
+            with open(self.log, "rb") as f:
+                return " | ".join(f.read().decode("utf-8", "replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def members(self):
+        """{id: (status, incarnation)} as this node sees them; {} if it does not answer."""
+        try:
+            r = http_request(self.port, "GET", "/gossip/members", timeout=2)
+        except OSError:
+            return {}
+        if r.status != 200:
+            return {}
+        return {k: (v["status"], v["incarnation"]) for k, v in json.loads(r.body)["cluster_members"].items()}
+
+    def signal(self, sig):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+
+    def stop(self, timeout=15):
+        if not self.proc or self.proc.poll() is not None:
+            return None
+        self.signal(signal.SIGCONT)
+        self.signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.proc.wait()
+            return "timeout"
+
+    def kill(self):
+        self.signal(signal.SIGKILL)
+        if self.proc:
+            self.proc.wait()
+
+
+class Cluster:
+    def __init__(self, ctx, n, extra=FAST):
+        self.tmp = tempfile.mkdtemp(prefix="chorus-cluster-")
+        self.nodes = [Member(ctx.runner.binary, self.tmp, i, extra) for i in range(n)]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        problems = []
+        for m in self.nodes:
+            rc = m.stop()
+            if rc not in (None, 0):
+                problems.append("%s exited %s on SIGTERM" % (m.id, rc))
+            try:
+                with open(m.log, "rb") as f:
+                    found = sanitizer_findings(f.read().decode("utf-8", "replace"))
+            except OSError:
+                found = []
+            if found:
+                problems.append("%s: %s" % (m.id, found[0]))
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if problems and exc_type is None:
+            raise TestFailure("; ".join(problems))
+
+    def start_all(self):
+        self.nodes[0].start()
+        for m in self.nodes[1:]:
+            m.start(seed=self.nodes[0])
+        return self
+
+    def wait(self, what, cond, timeout, observers=None):
+        """Polls every 100 ms until cond(view) holds for every observer's view."""
+        observers = observers or self.nodes
+        deadline = time.time() + timeout
+        views = {}
+        while time.time() < deadline:
+            views = {m.id: m.members() for m in observers}
+            if all(cond(v) for v in views.values()):
+                return time.time()
+            time.sleep(0.1)
+        raise TestFailure("%s not reached within %.0f s; views: %s" % (what, timeout, views))
+
+    def converged(self, timeout=20, ids=None):
+        ids = ids or [m.id for m in self.nodes]
+        return self.wait("all alive", lambda v: all(v.get(i, ("", 0))[0] == "alive" for i in ids), timeout,
+                         [m for m in self.nodes if m.id in ids])
+
+
+def status_of(target):
+    return lambda v: v.get(target.id, ("absent", 0))[0]
+
+
+@test
+def test_five_nodes_converge(ctx):
+    with Cluster(ctx, 5) as c:
+        c.start_all()
+        c.converged(timeout=20)
+
+
+@test
+def test_kill_9_is_suspected_then_dead_everywhere_and_rejoins_with_higher_incarnation(ctx):
+    with Cluster(ctx, 5) as c:
+        c.start_all().converged()
+        victim, others = c.nodes[3], [m for m in c.nodes if m is not c.nodes[3]]
+        inc_before = others[0].members()[victim.id][1]
+        victim.kill()
+        t0 = time.time()
+        c.wait("victim dead", lambda v: status_of(victim)(v) == "dead", 15, others)
+        took = time.time() - t0
+        # bound: probe interval + max suspicion timeout (6 x 3 x log10(5) x 0.2 s) + dissemination slack
+        check(took < 0.2 + 6 * 3 * 0.699 * 0.2 + 3.0, "dead everywhere after %.1f s" % took)
+        victim.start(seed=c.nodes[0])
+        c.converged()
+        inc_after = others[0].members()[victim.id][1]
+        check(inc_after > inc_before, "incarnation %d after restart, %d before" % (inc_after, inc_before))
+
+
+@test
+def test_sigstop_for_3_s_is_never_declared_dead(ctx):
+    with Cluster(ctx, 5, extra=["--probe-interval=1s", "--gossip-interval=200ms", "--push-pull-interval=5s"]) as c:
+        c.start_all().converged(timeout=30)
+        victim, others = c.nodes[2], [m for m in c.nodes if m is not c.nodes[2]]
+        victim.signal(signal.SIGSTOP)
+        deadline = time.time() + 3
+        seen_dead = set()
+        while time.time() < deadline:
+            for m in others:
+                if status_of(victim)(m.members()) == "dead":
+                    seen_dead.add(m.id)
+            time.sleep(0.1)
+        victim.signal(signal.SIGCONT)
+        end = time.time() + 8
+        while time.time() < end:
+            for m in others:
+                if status_of(victim)(m.members()) == "dead":
+                    seen_dead.add(m.id)
+            time.sleep(0.1)
+        check(not seen_dead, "paused node declared dead by %s" % sorted(seen_dead))
+        c.converged(timeout=10)
+
+
+@test
+def test_sigterm_is_dead_everywhere_within_a_second_and_alive_after_restart(ctx):
+    with Cluster(ctx, 5) as c:
+        c.start_all().converged()
+        victim, others = c.nodes[1], [m for m in c.nodes if m is not c.nodes[1]]
+        t0 = time.time()
+        eq(victim.stop(), 0, "exit code on SIGTERM")
+        c.wait("victim dead after SIGTERM", lambda v: status_of(victim)(v) == "dead", 1.0, others)
+        check(time.time() - t0 < 1.5, "took %.2f s" % (time.time() - t0))
+        victim.start(seed=c.nodes[0])
+        c.converged()
+
+
+@test
+def test_leave_is_left_everywhere(ctx):
+    with Cluster(ctx, 4) as c:
+        c.start_all().converged()
+        leaver, others = c.nodes[2], [m for m in c.nodes if m is not c.nodes[2]]
+        r = http_request(leaver.port, "POST", "/gossip/leave", body="")
+        eq(r.status, 202, "POST /gossip/leave")
+        c.wait("left everywhere", lambda v: status_of(leaver)(v) == "left", 10, others)
+        time.sleep(1.5)  # a left node is not probed, so it can never turn dead
+        for m in others:
+            eq(status_of(leaver)(m.members()), "left", "status of the leaver at " + m.id)
+
+
+@test
+def test_operator_removes_a_dead_member(ctx):
+    with Cluster(ctx, 3) as c:
+        c.start_all().converged()
+        victim, others = c.nodes[2], c.nodes[:2]
+        r = http_request(others[0].port, "POST", "/gossip/remove", body=json.dumps({"node_id": victim.id}))
+        eq(r.status, 409, "removing a live member")
+        victim.kill()
+        c.wait("victim dead", lambda v: status_of(victim)(v) == "dead", 15, others)
+        r = http_request(others[0].port, "POST", "/gossip/remove", body=json.dumps({"node_id": victim.id}))
+        eq(r.status, 202, "removing a dead member")
+        c.wait("victim removed", lambda v: victim.id not in v, 5, others[:1])
+
+
+@test
+def test_wrong_cluster_key_never_joins_and_does_not_disturb(ctx):
+    key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+    other = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
+    with Cluster(ctx, 4, extra=FAST + ["--cluster-key=" + key]) as c:
+        for m in c.nodes[:3]:
+            m.start(seed=c.nodes[0] if m is not c.nodes[0] else None)
+        c.converged(ids=[m.id for m in c.nodes[:3]])
+        intruder = c.nodes[3]
+        intruder.extra = FAST + ["--cluster-key=" + other]
+        intruder.start(seed=c.nodes[0])
+        time.sleep(3)
+        for m in c.nodes[:3]:
+            v = m.members()
+            check(intruder.id not in v, "%s lets the intruder in: %s" % (m.id, v))
+            eq(sorted(s for s, _ in v.values()), ["alive"] * 3, "view of " + m.id)
+        check(set(intruder.members()) == {intruder.id}, "the intruder sees %s" % intruder.members())
+        r = http_request(c.nodes[0].port, "GET", "/metrics")
+        dropped = [l for l in r.body.decode().splitlines() if l.startswith("chorus_gossip_dropped_auth_total ")]
+        check(dropped and int(dropped[0].split()[1]) > 0, "no dropped_auth counted: %s" % dropped)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
