@@ -2,7 +2,8 @@
 # run-all.sh - every test suite of Chorus, as `make test` runs it:
 #   0. cppcheck over src/
 #   1. release build: unit tests and the SWIM simulator's small suite (ctest),
-#      the HTTP suite against build/chorusd, the membership cluster tests
+#      the HTTP suite against build/chorusd, the membership cluster tests, and
+#      (as root) loss and partition tests in network namespaces
 #   2. ASan+UBSan build: unit tests, and the HTTP suite against that chorusd
 #   3. TSan build: unit tests, and the HTTP suite against that chorusd
 #   4. clang libFuzzer build: each fuzz target for FUZZ_SECONDS (default 15)
@@ -77,6 +78,11 @@ if build_or_fail release build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   run_ctest unit build
   run_http http build/chorusd
   SUITE_SCRIPT=tests/cluster/run.sh run_http cluster build/chorusd
+  if [[ $(id -u) == 0 ]]; then
+    SUITE_SCRIPT=tests/cluster/run-netns.sh run_http netns build/chorusd
+  else
+    echo "--- netns: not run (network namespaces need root)"
+  fi
 fi
 
 log "AddressSanitizer + UndefinedBehaviorSanitizer build"

@@ -234,7 +234,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 static void on_udp(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
                    unsigned flags) {
   gossip_t *g = u->data;
-  if (nread <= 0 || !from || g->closing) return;
+  if (nread < 0 || !from || g->closing) return; /* nread 0 without a sender: nothing was read */
   count(&g->counters.packets_in, 1);
   count(&g->counters.bytes_in, (uint64_t)nread);
   if ((flags & UV_UDP_PARTIAL) || nread > SWIM_PACKET_MAX) {

@@ -261,5 +261,40 @@ def test_wrong_cluster_key_never_joins_and_does_not_disturb(ctx):
         check(dropped and int(dropped[0].split()[1]) > 0, "no dropped_auth counted: %s" % dropped)
 
 
+def metric(m, name):
+    body = http_request(m.port, "GET", "/metrics").body.decode()
+    for line in body.splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[1])
+    raise TestFailure("no metric %s" % name)
+
+
+@test
+def test_garbage_truncated_and_oversized_packets_are_dropped_and_counted(ctx):
+    import random
+    import socket
+    with Cluster(ctx, 3) as c:
+        c.start_all().converged()
+        target = c.nodes[0]
+        before = metric(target, "chorus_gossip_dropped_malformed_total")
+        over_before = metric(target, "chorus_gossip_dropped_oversize_total")
+        rnd = random.Random(7)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            payloads = [bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 600))) for _ in range(200)]
+            payloads += [b"\x01", b"\x01\x97", b"\x01\x97\x01\x00"]  # version byte, then truncated msgpack
+            for p in payloads:
+                s.sendto(p, ("127.0.0.1", target.port))
+            s.sendto(b"\x01" * 3000, ("127.0.0.1", target.port))
+        finally:
+            s.close()
+        time.sleep(0.5)
+        check(metric(target, "chorus_gossip_dropped_malformed_total") - before == len(payloads),
+              "malformed packets counted: %d" % (metric(target, "chorus_gossip_dropped_malformed_total") - before))
+        check(metric(target, "chorus_gossip_dropped_oversize_total") > over_before, "oversized packet not counted")
+        eq(http_request(target.port, "GET", "/health").status, 200, "health after garbage")
+        c.converged(timeout=5)
+
+
 if __name__ == "__main__":
     sys.exit(main())

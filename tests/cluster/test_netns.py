@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Membership across a private network of namespaces: packet loss and a partition.
+
+    python3 tests/cluster/test_netns.py --bin build/chorusd [-k substring]
+
+Needs root (ip netns, veth, a bridge, iptables-legacy). The test creates
+its own namespaces (a hub holding a bridge, one namespace per node on
+10.77.0.0/24), drops packets with iptables' statistic match inside each
+node's namespace (this kernel has no netem), polls each node over its own
+loopback, and deletes everything it created. Ends with "N passed, N failed".
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http"))
+
+from harness import TestFailure, check, main, sanitizer_findings, test  # noqa: E402
+
+SUBNET = "10.77.0"
+PORT = 8081
+IPT = "iptables-legacy"
+
+
+def sh(*args, ns=None, check_rc=True):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    if check_rc and r.returncode != 0:
+        raise TestFailure("%s failed: %s" % (" ".join(cmd), r.stderr.strip()))
+    return r.stdout
+
+
+class Net:
+    """A hub namespace with a bridge and n node namespaces, each linked to it by a veth pair."""
+
+    def __init__(self, n):
+        tag = "%x" % (os.getpid() & 0xfff)
+        self.hub = "chub" + tag
+        self.nodes = ["cn%s-%d" % (tag, i) for i in range(n)]
+        self.created = []
+
+    def __enter__(self):
+        if os.geteuid() != 0:
+            raise TestFailure("needs root for network namespaces")
+        sh("ip", "netns", "add", self.hub)
+        self.created.append(self.hub)
+        sh("ip", "-n", self.hub, "link", "add", "br0", "type", "bridge")
+        sh("ip", "-n", self.hub, "link", "set", "br0", "up")
+        for i, ns in enumerate(self.nodes):
+            sh("ip", "netns", "add", ns)
+            self.created.append(ns)
+            sh("ip", "-n", self.hub, "link", "add", "h%d" % i, "type", "veth", "peer", "name", "eth0", "netns", ns)
+            sh("ip", "-n", self.hub, "link", "set", "h%d" % i, "master", "br0", "up")
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+            sh("ip", "-n", ns, "addr", "add", "%s.%d/24" % (SUBNET, i + 1), "dev", "eth0")
+            sh("ip", "-n", ns, "link", "set", "eth0", "up")
+        return self
+
+    def __exit__(self, *exc):
+        for ns in reversed(self.created):
+            sh("ip", "netns", "del", ns, check_rc=False)
+
+    def ip(self, i):
+        return "%s.%d" % (SUBNET, i + 1)
+
+    def loss(self, pct):
+        """Drops pct% of what every node receives from the others (0 removes it)."""
+        for ns in self.nodes:
+            sh(IPT, "-F", "INPUT", ns=ns)
+            if pct:
+                sh(IPT, "-A", "INPUT", "-i", "eth0", "-m", "statistic", "--mode", "random", "--probability",
+                   "%.4f" % (pct / 100.0), "-j", "DROP", ns=ns)
+
+    def partition(self, groups):
+        """Drops everything between nodes of different groups (lists of indexes)."""
+        for g in groups:
+            for i in g:
+                for other in groups:
+                    if other is g:
+                        continue
+                    for j in other:
+                        sh(IPT, "-A", "INPUT", "-s", self.ip(j), "-j", "DROP", ns=self.nodes[i])
+
+    def heal(self):
+        for ns in self.nodes:
+            sh(IPT, "-F", "INPUT", ns=ns)
+
+
+class NsNode:
+    def __init__(self, net, i, binary, tmp):
+        self.net, self.i, self.binary = net, i, binary
+        self.id = "n%d" % i
+        self.data = os.path.join(tmp, self.id)
+        self.log = os.path.join(tmp, self.id + ".log")
+        self.proc = None
+
+    def start(self):
+        cmd = ["ip", "netns", "exec", self.net.nodes[self.i], self.binary, "--node-id=" + self.id,
+               "--port=%d" % PORT, "--bind=0.0.0.0", "--advertise=" + self.net.ip(self.i), "--data-dir=" + self.data]
+        if self.i:
+            cmd.append("--seed-node=%s:%d" % (self.net.ip(0), PORT))
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+
+    def members(self):
+        """{id: status} from this node over its own loopback; {} if it does not answer."""
+        r = subprocess.run(["ip", "netns", "exec", self.net.nodes[self.i], "curl", "-s", "-m", "2",
+                            "http://127.0.0.1:%d/gossip/members" % PORT], capture_output=True, text=True)
+        try:
+            return {k: v["status"] for k, v in json.loads(r.stdout)["cluster_members"].items()}
+        except (ValueError, KeyError):
+            return {}
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return "timeout"
+        return None
+
+
+class Cluster:
+    def __init__(self, ctx, n):
+        self.n = n
+        self.binary = ctx.runner.binary
+        self.net = Net(n)
+        self.tmp = tempfile.mkdtemp(prefix="chorus-netns-")
+        self.nodes = []
+
+    def __enter__(self):
+        self.net.__enter__()
+        self.nodes = [NsNode(self.net, i, self.binary, self.tmp) for i in range(self.n)]
+        for m in self.nodes:
+            m.start()
+            time.sleep(0.2)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        problems = []
+        for m in self.nodes:
+            rc = m.stop()
+            if rc not in (None, 0):
+                problems.append("%s exited %s on SIGTERM" % (m.id, rc))
+            with open(m.log, "rb") as f:
+                found = sanitizer_findings(f.read().decode("utf-8", "replace"))
+            if found:
+                problems.append("%s: %s" % (m.id, found[0]))
+        self.net.__exit__()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if problems and exc_type is None:
+            raise TestFailure("; ".join(problems))
+
+    def views(self):
+        return {m.id: m.members() for m in self.nodes}
+
+    def wait_one_view(self, timeout):
+        deadline = time.time() + timeout
+        v = {}
+        while time.time() < deadline:
+            v = self.views()
+            if all(len(x) == self.n and set(x.values()) == {"alive"} for x in v.values()):
+                return
+            time.sleep(0.5)
+        raise TestFailure("no single %d-member view within %.0f s: %s" % (self.n, timeout, v))
+
+
+@test
+def test_ten_percent_loss_for_60_s_gives_no_false_dead(ctx):
+    with Cluster(ctx, 5) as c:
+        c.wait_one_view(30)
+        c.net.loss(10)
+        dead_seen = []
+        end = time.time() + 60
+        while time.time() < end:
+            for observer, view in c.views().items():
+                dead_seen += ["%s saw %s dead" % (observer, k) for k, s in view.items() if s == "dead"]
+            time.sleep(1)
+        c.net.loss(0)
+        check(not dead_seen, "false dead verdicts under 10%% loss: %s" % dead_seen[:5])
+        c.wait_one_view(20)
+
+
+@test
+def test_partition_2_3_for_20_s_heals_into_one_view_within_60_s(ctx):
+    with Cluster(ctx, 5) as c:
+        c.wait_one_view(30)
+        c.net.partition([[0, 1], [2, 3, 4]])
+        time.sleep(20)
+        v = c.views()
+        check(v["n0"].get("n3") in ("dead", "suspected"), "n0 still sees n3 as %s during the partition"
+              % v["n0"].get("n3"))
+        c.net.heal()
+        c.wait_one_view(60)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
