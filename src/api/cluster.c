@@ -84,9 +84,24 @@ static enum MHD_Result gossip_status(api_req_t *r) {
   return api_send_json(r, 200, o);
 }
 
+/* ?format=list: {"members": [{"id", "status", "incarnation", "address"}]}, the
+ * shape generic membership tools read. */
+static enum MHD_Result gossip_members_list(api_req_t *r, gossip_view_t *v) {
+  json_t *arr = json_array();
+  for (size_t i = 0; arr && i < v->n; i++) {
+    const swim_member_t *m = &v->members[i];
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s}", "id", m->id, "status", swim_status_name(m->status),
+                                         "incarnation", (json_int_t)m->incarnation, "host", m->addr.host));
+  }
+  gossip_view_free(v);
+  return api_send_json(r, 200, json_pack("{s:o*}", "members", arr));
+}
+
 static enum MHD_Result gossip_members(api_req_t *r) {
   gossip_view_t v;
   if (!get_view(r, &v)) return MHD_YES;
+  const char *format = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "format");
+  if (format && strcmp(format, "list") == 0) return gossip_members_list(r, &v);
   json_t *members = json_object();
   for (size_t i = 0; members && i < v.n; i++) {
     const swim_member_t *m = &v.members[i];
