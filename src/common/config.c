@@ -212,7 +212,7 @@ static const opt_t options[] = {
      FIELD(suspicion_mult),
      .min = 1,
      .max = 100,
-     .help = "suspicion timeout = N x log10(members) x probe interval, at least"},
+     .help = "suspicion timeout = N x log10(members + 1) x probe interval, at least"},
     {.name = "indirect-checks",
      .env = "CHORUS_INDIRECT_CHECKS",
      .meta = "N",

@@ -20,7 +20,7 @@
  *  - Suspicion: SUSPECT(id, incarnation) is disseminated; the suspect
  *    refutes by raising its incarnation (ALIVE with the new number). The
  *    suspicion timeout starts at max = 6 x min and shrinks toward
- *    min = suspicion_mult x log10(max(N, 1)) x probe_interval as independent
+ *    min = suspicion_mult x log10(max(N, 1) + 1) x probe_interval as independent
  *    confirmations (SUSPECT from other members) arrive, following
  *    timeout = max - (max - min) x log(c + 1) / log(k + 1), k = suspicion_mult - 2.
  *    At its expiry the member is DEAD (disseminated as DEAD).

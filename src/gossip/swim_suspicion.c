@@ -2,7 +2,7 @@
  * swim_suspicion.c - the Lifeguard suspicion timer of one suspected member.
  *
  * With N live members (at least 1):
- *   min = floor(suspicion_mult x log10(N) x probe_interval)   ms
+ *   min = floor(suspicion_mult x log10(N + 1) x probe_interval)   ms
  *   max = SWIM_SUSPICION_MAX_MULT x min
  *   k   = suspicion_mult - 2                  (confirmations expected)
  *   timeout(c) = max(min, floor(max - (max - min) x ln(c + 1) / ln(k + 1)))
@@ -24,7 +24,7 @@
 
 uint64_t swim_suspicion_min_ms(uint32_t suspicion_mult, size_t n_live, uint32_t probe_interval_ms) {
   double n = n_live < 1 ? 1.0 : (double)n_live;
-  return (uint64_t)floor((double)suspicion_mult * log10(n) * (double)probe_interval_ms);
+  return (uint64_t)floor((double)suspicion_mult * log10(n + 1.0) * (double)probe_interval_ms);
 }
 
 uint64_t swim_suspicion_timeout_ms(uint64_t min_ms, uint64_t max_ms, uint32_t k, uint32_t c) {

