@@ -21,7 +21,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http"))
 
-from harness import (TestFailure, check, eq, free_port, http_request, main, sanitizer_findings,  # noqa: E402
+from harness import (TestFailure, check, eq, free_port, http_request, main, stop_problems,  # noqa: E402
                      test)
 
 # Timings for tests: a probe every 200 ms, suspicion min = 3 x log10(N + 1) x 200 ms.
@@ -106,18 +106,7 @@ class Cluster:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        problems = []
-        for m in self.nodes:
-            rc = m.stop()
-            if rc not in (None, 0):
-                problems.append("%s exited %s on SIGTERM" % (m.id, rc))
-            try:
-                with open(m.log, "rb") as f:
-                    found = sanitizer_findings(f.read().decode("utf-8", "replace"))
-            except OSError:
-                found = []
-            if found:
-                problems.append("%s: %s" % (m.id, found[0]))
+        problems = stop_problems(self.nodes)
         shutil.rmtree(self.tmp, ignore_errors=True)
         if problems and exc_type is None:
             raise TestFailure("; ".join(problems))

@@ -22,7 +22,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http"))
 
-from harness import TestFailure, check, main, sanitizer_findings, test  # noqa: E402
+from harness import TestFailure, check, main, stop_problems, test  # noqa: E402
 
 SUBNET = "10.77.0"
 PORT = 8081
@@ -147,15 +147,7 @@ class Cluster:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        problems = []
-        for m in self.nodes:
-            rc = m.stop()
-            if rc not in (None, 0):
-                problems.append("%s exited %s on SIGTERM" % (m.id, rc))
-            with open(m.log, "rb") as f:
-                found = sanitizer_findings(f.read().decode("utf-8", "replace"))
-            if found:
-                problems.append("%s: %s" % (m.id, found[0]))
+        problems = stop_problems(self.nodes)
         self.net.__exit__()
         shutil.rmtree(self.tmp, ignore_errors=True)
         if problems and exc_type is None:

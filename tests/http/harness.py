@@ -74,6 +74,24 @@ def sanitizer_findings(text):
     return [l for l in text.splitlines() if any(p in l for p in SANITIZER_PATTERNS)]
 
 
+def stop_problems(nodes):
+    """Stops each node (.stop() returns its exit code or None) and lists what
+    went wrong: a non-zero exit on SIGTERM, a sanitizer report in its .log."""
+    problems = []
+    for m in nodes:
+        rc = m.stop()
+        if rc not in (None, 0):
+            problems.append("%s exited %s on SIGTERM" % (m.id, rc))
+        try:
+            with open(m.log, "rb") as f:
+                found = sanitizer_findings(f.read().decode("utf-8", "replace"))
+        except OSError:
+            found = []
+        if found:
+            problems.append("%s: %s" % (m.id, found[0]))
+    return problems
+
+
 def tail(text, lines=15):
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
