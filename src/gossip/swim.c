@@ -161,6 +161,7 @@ int swim_create(const swim_config_t *cfg, const char *self_id, const swim_addr_t
   s->next_seq = (uint32_t)rng_next(&s->rng);
   s->next_probe_at = now_ms + rng_below(&s->rng, cfg->probe_interval_ms);
   s->next_gossip_at = now_ms + rng_below(&s->rng, cfg->gossip_interval_ms);
+  s->last_gossip_at = now_ms;
   s->next_push_pull_at = now_ms + cfg->push_pull_interval_ms;
   s->next_reconnect_at = now_ms + cfg->reconnect_interval_ms;
   *out = s;

@@ -242,6 +242,9 @@ struct swim {
   size_t *gossip_picks; /* scratch, cfg.gossip_nodes slots */
   uint32_t next_seq;
   uint64_t next_probe_at, next_gossip_at, next_push_pull_at, next_reconnect_at;
+  uint64_t last_gossip_at; /* when the last gossip round ran */
+  bool gossip_hastened;    /* the next gossip round was brought forward */
+  bool gossip_eager_spent; /* the last round was brought forward: the next one is not */
   bool left;            /* swim_leave ran */
   bool leave_done;      /* its LEFT rumor is out: gossip stops */
   uint64_t leave_until; /* gossip stops by then in any case */
@@ -293,6 +296,8 @@ uint64_t swim_probe_deadline(const swim_t *s);
 
 /* swim_rounds.c */
 int swim_rounds_tick(swim_t *s, uint64_t now, swim_out_t *out);
+/* A fresh rumor was queued: bring the next gossip round forward. */
+void swim_rounds_hasten(swim_t *s);
 
 /* swim_relay.c */
 void swim_relays_free(swim_relays_t *r);

@@ -73,6 +73,7 @@ static void queue_rumor(swim_t *s, const swim_member_t *m, const char *from) {
   if (m->status == SWIM_ALIVE) u.addr = m->addr;
   if (m->status == SWIM_SUSPECT || m->status == SWIM_DEAD) strncpy(u.from, from, NODE_ID_MAX);
   swim_queue_push(&s->queue, &u);
+  swim_rounds_hasten(s);
 }
 
 /* Everything a transition to st may allocate, before anything changes. */

@@ -1343,6 +1343,49 @@ static void test_gossip_reaches_gossip_nodes_members_while_rumors_remain(void **
   node_free(&n);
 }
 
+/* Ticks every ms from the node's clock to until; the time of the first tick
+ * that sends GOSSIP, or 0. */
+static uint64_t next_gossip_round(node_t *n, uint64_t until) {
+  for (uint64_t t = n->now + 1; t <= until; t++) {
+    tick_acking(n, t);
+    if (count_sends(&n->out, SWIM_MSG_GOSSIP)) return t;
+  }
+  return 0;
+}
+
+static void test_fresh_rumor_brings_the_gossip_round_forward_once(void **state) {
+  swim_config_t c = quiet_config();
+  c.retransmit_mult = 1; /* rumors are spent in one round */
+  c.probe_interval_ms = 100000; /* no probes, so only gossip carries rumors */
+  node_t n;
+  node_init_with(&n, &c, 5);
+  node_join(&n, 3);
+  /* Drain what the join queued. */
+  while (next_gossip_round(&n, n.now + 1000))
+    ;
+  uint64_t last = n.now;
+  /* A fresh rumor: the next round comes a quarter interval after the last. */
+  swim_update_t u = make_update(SWIM_ALIVE, id_of(4), 1, NULL);
+  u.addr = addr_of(4);
+  deliver_update(&n, 1, &u);
+  uint64_t t1 = next_gossip_round(&n, n.now + 1000);
+  assert_true(t1 > 0);
+  assert_true(t1 - last <= c.gossip_interval_ms / 4 + 1);
+  /* Another right after: this round is the regular one, a full interval on. */
+  u = make_update(SWIM_ALIVE, id_of(5), 1, NULL);
+  u.addr = addr_of(5);
+  deliver_update(&n, 1, &u);
+  uint64_t t2 = next_gossip_round(&n, n.now + 1000);
+  assert_int_equal(t2 - t1, c.gossip_interval_ms);
+  /* After a regular round, news may hasten it again. */
+  u = make_update(SWIM_ALIVE, id_of(6), 1, NULL);
+  u.addr = addr_of(6);
+  deliver_update(&n, 1, &u);
+  uint64_t t3 = next_gossip_round(&n, n.now + 1000);
+  assert_int_equal(t3 - t2, c.gossip_interval_ms / 4);
+  node_free(&n);
+}
+
 static void test_dead_member_gets_gossip_only_for_dead_gossip_ms(void **state) {
   swim_config_t c = quiet_config();
   c.gossip_nodes = 1;
@@ -1489,6 +1532,7 @@ int main(void) {
       cmocka_unit_test(test_newer_update_replaces_queued_rumor_about_member),
       cmocka_unit_test(test_every_packet_fits_the_budget_with_long_ids_and_hosts),
       cmocka_unit_test(test_gossip_reaches_gossip_nodes_members_while_rumors_remain),
+      cmocka_unit_test(test_fresh_rumor_brings_the_gossip_round_forward_once),
       cmocka_unit_test(test_dead_member_gets_gossip_only_for_dead_gossip_ms),
       cmocka_unit_test(test_same_seed_and_inputs_give_identical_outputs),
   };
