@@ -45,10 +45,10 @@ run_ctest() { # SUITE DIR [env...]   (CTEST_EXCLUDE: a regex of tests to leave o
   rm -f "$out"
 }
 
-run_http() { # SUITE BINARY [env...]   (SUITE_SCRIPT: another runner than tests/http/run.sh)
-  local suite=$1 bin=$2 out; shift 2
+run_suite() { # KIND NAME BINARY [env...]   KIND: a suite of tests/run-suite.sh
+  local kind=$1 suite=$2 bin=$3 out; shift 3
   out=$(mktemp)
-  env "$@" "${SUITE_SCRIPT:-tests/http/run.sh}" "$bin" 2>&1 | tee "$out" | grep -vE '^ok ' 
+  env "$@" tests/run-suite.sh "$kind" "$bin" 2>&1 | tee "$out" | grep -vE '^ok ' 
   local rc=${PIPESTATUS[0]}
   tally "$suite" "$out" "$rc"
   rm -f "$out"
@@ -76,10 +76,10 @@ rm -f "$out"
 log "release build"
 if build_or_fail release build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   run_ctest unit build
-  run_http http build/chorusd
-  SUITE_SCRIPT=tests/cluster/run.sh run_http cluster build/chorusd
+  run_suite http http build/chorusd
+  run_suite cluster cluster build/chorusd
   if [[ $(id -u) == 0 ]]; then
-    SUITE_SCRIPT=tests/cluster/run-netns.sh run_http netns build/chorusd
+    run_suite netns netns build/chorusd
   else
     echo "--- netns: not run (network namespaces need root)"
   fi
@@ -88,15 +88,15 @@ fi
 log "AddressSanitizer + UndefinedBehaviorSanitizer build"
 if build_or_fail asan build-asan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=address; then
   run_ctest unit-asan build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-  run_http http-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
-  SUITE_SCRIPT=tests/cluster/run.sh run_http cluster-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
+  run_suite http http-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+  run_suite cluster cluster-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
 fi
 
 log "ThreadSanitizer build"
 if build_or_fail tsan build-tsan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=thread; then
   # the simulator is single-threaded: TSan would only make it slow
   CTEST_EXCLUDE=swim_sim run_ctest unit-tsan build-tsan TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-  run_http http-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
+  run_suite http http-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
 fi
 
 log "libFuzzer targets (${FUZZ_SECONDS}s each)"

@@ -3,7 +3,8 @@
  *
  * Statuses are counted per exact code from a short list of the codes the API
  * answers, plus "other"; latency buckets follow the Prometheus defaults
- * shifted down, as a node answers in micro- to milliseconds.
+ * shifted down, as a node answers in micro- to milliseconds. Storage, gossip
+ * and SWIM figures are tables of struct fields, one row per metric.
  */
 #include "metrics.h"
 
@@ -11,6 +12,8 @@
 
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,77 +118,100 @@ static void render_latency(buf_t *out) {
   }
 }
 
-static void render_counter(buf_t *out, const char *name, const char *type, const char *help, uint64_t v) {
-  put_text(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, (unsigned long long)v);
+/* One exported figure read from a field of a stats struct. */
+typedef struct {
+  const char *name;
+  const char *help;
+  bool gauge;
+  size_t offset; /* of the field in the struct the table describes */
+} metric_field_t;
+
+static void render_value(buf_t *out, const char *name, bool gauge, const char *help, uint64_t v) {
+  put_text(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, gauge ? "gauge" : "counter", name,
+           (unsigned long long)v);
 }
 
+/* Fields of atomics (shared with the threads that count). */
+static void render_atomics(buf_t *out, const metric_field_t *t, size_t n, const void *base) {
+  for (size_t i = 0; i < n; i++)
+    render_value(out, t[i].name, t[i].gauge, t[i].help,
+                 load((atomic_uint_fast64_t *)((const char *)base + t[i].offset)));
+}
+
+/* Fields of plain uint64_t (a snapshot). */
+static void render_plain(buf_t *out, const metric_field_t *t, size_t n, const void *base) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t v;
+    memcpy(&v, (const char *)base + t[i].offset, sizeof(v));
+    render_value(out, t[i].name, t[i].gauge, t[i].help, v);
+  }
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static const metric_field_t STORAGE_FIELDS[] = {
+    {"chorus_storage_batches_total", "Write groups committed (one WriteBatch each).", false,
+     offsetof(engine_stats_t, batches)},
+    {"chorus_storage_jobs_total", "Operations applied by the writer.", false, offsetof(engine_stats_t, jobs)},
+    {"chorus_storage_writes_total", "Key records written.", false, offsetof(engine_stats_t, writes)},
+    {"chorus_storage_reads_total", "Key records read from LevelDB.", false, offsetof(engine_stats_t, reads)},
+    {"chorus_storage_fsyncs_total", "Synced LevelDB writes.", false, offsetof(engine_stats_t, fsyncs)},
+    {"chorus_storage_errors_total", "Write groups that failed.", false, offsetof(engine_stats_t, errors)},
+    {"chorus_storage_replays_total", "Retried requests answered from the request log.", false,
+     offsetof(engine_stats_t, replays)},
+    {"chorus_storage_batch_jobs_max", "Largest write group so far.", true, offsetof(engine_stats_t, batch_jobs_max)},
+    {"chorus_storage_read_only", "1 after a failed write: writes refused until restart.", true,
+     offsetof(engine_stats_t, read_only)},
+    {"chorus_conflicts", "Keys holding concurrent siblings.", true, offsetof(engine_stats_t, conflicts_now)},
+};
+
+static const metric_field_t GOSSIP_FIELDS[] = {
+    {"chorus_gossip_packets_in_total", "UDP packets received.", false, offsetof(gossip_counters_t, packets_in)},
+    {"chorus_gossip_packets_out_total", "UDP packets sent.", false, offsetof(gossip_counters_t, packets_out)},
+    {"chorus_gossip_bytes_in_total", "Bytes of UDP packets received.", false, offsetof(gossip_counters_t, bytes_in)},
+    {"chorus_gossip_bytes_out_total", "Bytes of UDP packets sent.", false, offsetof(gossip_counters_t, bytes_out)},
+    {"chorus_gossip_dropped_malformed_total", "Packets or frames that did not decode.", false,
+     offsetof(gossip_counters_t, dropped_malformed)},
+    {"chorus_gossip_dropped_auth_total", "Packets or frames that failed authentication (--cluster-key).", false,
+     offsetof(gossip_counters_t, dropped_auth)},
+    {"chorus_gossip_dropped_oversize_total", "Packets or frames over the size limit.", false,
+     offsetof(gossip_counters_t, dropped_oversize)},
+    {"chorus_gossip_send_errors_total", "Packets that could not be sent.", false,
+     offsetof(gossip_counters_t, send_errors)},
+    {"chorus_gossip_push_pulls_total", "Member-table exchanges that completed.", false,
+     offsetof(gossip_counters_t, push_pulls_ok)},
+    {"chorus_gossip_push_pulls_failed_total", "Member-table exchanges that failed.", false,
+     offsetof(gossip_counters_t, push_pulls_failed)},
+};
+
+static const metric_field_t SWIM_FIELDS[] = {
+    {"chorus_swim_probes_total", "Direct probes sent.", false, offsetof(swim_stats_t, probes)},
+    {"chorus_swim_acks_total", "Acks received.", false, offsetof(swim_stats_t, acks)},
+    {"chorus_swim_nacks_total", "Nacks received.", false, offsetof(swim_stats_t, nacks)},
+    {"chorus_swim_ping_reqs_total", "Indirect probe requests sent.", false, offsetof(swim_stats_t, ping_reqs)},
+    {"chorus_swim_suspects_total", "Members this node suspected.", false, offsetof(swim_stats_t, suspects)},
+    {"chorus_swim_refutes_total", "Suspicions of this node it refuted.", false, offsetof(swim_stats_t, refutes)},
+    {"chorus_swim_deads_total", "Members declared dead.", false, offsetof(swim_stats_t, deads)},
+};
+
 static void render_storage(buf_t *out, engine_t *e) {
-  engine_stats_t *st = (engine_stats_t *)engine_stats(e);
-  render_counter(out, "chorus_storage_batches_total", "counter",
-                 "Write groups committed (one WriteBatch each).", load(&st->batches));
-  render_counter(out, "chorus_storage_jobs_total", "counter", "Operations applied by the writer.",
-                 load(&st->jobs));
-  render_counter(out, "chorus_storage_writes_total", "counter", "Key records written.", load(&st->writes));
-  render_counter(out, "chorus_storage_reads_total", "counter", "Key records read from LevelDB.",
-                 load(&st->reads));
-  render_counter(out, "chorus_storage_fsyncs_total", "counter", "Synced LevelDB writes.", load(&st->fsyncs));
-  render_counter(out, "chorus_storage_errors_total", "counter", "Write groups that failed.",
-                 load(&st->errors));
-  render_counter(out, "chorus_storage_replays_total", "counter",
-                 "Retried requests answered from the request log.", load(&st->replays));
-  render_counter(out, "chorus_storage_batch_jobs_max", "gauge", "Largest write group so far.",
-                 load(&st->batch_jobs_max));
-  render_counter(out, "chorus_storage_read_only", "gauge",
-                 "1 after a failed write: writes refused until restart.", load(&st->read_only));
-  render_counter(out, "chorus_events_total", "counter", "Events recorded by this node.",
-                 engine_event_count(e));
-  render_counter(out, "chorus_conflicts", "gauge", "Keys holding concurrent siblings.",
-                 load(&st->conflicts_now));
+  render_atomics(out, STORAGE_FIELDS, NELEM(STORAGE_FIELDS), engine_stats(e));
+  render_value(out, "chorus_events_total", false, "Events recorded by this node.", engine_event_count(e));
   char *mem = engine_property(e, "leveldb.approximate-memory-usage");
   if (mem) {
-    render_counter(out, "chorus_storage_leveldb_memory_bytes", "gauge", "LevelDB's approximate memory use.",
-                   strtoull(mem, NULL, 10));
+    render_value(out, "chorus_storage_leveldb_memory_bytes", true, "LevelDB's approximate memory use.",
+                 strtoull(mem, NULL, 10));
     free(mem);
   }
 }
 
 static void render_gossip(buf_t *out, gossip_t *g) {
-  gossip_counters_t *c = (gossip_counters_t *)gossip_counters(g);
-  render_counter(out, "chorus_gossip_packets_in_total", "counter", "UDP packets received.",
-                 load(&c->packets_in));
-  render_counter(out, "chorus_gossip_packets_out_total", "counter", "UDP packets sent.",
-                 load(&c->packets_out));
-  render_counter(out, "chorus_gossip_bytes_in_total", "counter", "Bytes of UDP packets received.",
-                 load(&c->bytes_in));
-  render_counter(out, "chorus_gossip_bytes_out_total", "counter", "Bytes of UDP packets sent.",
-                 load(&c->bytes_out));
-  render_counter(out, "chorus_gossip_dropped_malformed_total", "counter",
-                 "Packets or frames that did not decode.", load(&c->dropped_malformed));
-  render_counter(out, "chorus_gossip_dropped_auth_total", "counter",
-                 "Packets or frames that failed authentication (--cluster-key).", load(&c->dropped_auth));
-  render_counter(out, "chorus_gossip_dropped_oversize_total", "counter",
-                 "Packets or frames over the size limit.", load(&c->dropped_oversize));
-  render_counter(out, "chorus_gossip_send_errors_total", "counter", "Packets that could not be sent.",
-                 load(&c->send_errors));
-  render_counter(out, "chorus_gossip_push_pulls_total", "counter", "Member-table exchanges that completed.",
-                 load(&c->push_pulls_ok));
-  render_counter(out, "chorus_gossip_push_pulls_failed_total", "counter",
-                 "Member-table exchanges that failed.", load(&c->push_pulls_failed));
+  render_atomics(out, GOSSIP_FIELDS, NELEM(GOSSIP_FIELDS), gossip_counters(g));
   gossip_view_t v;
   if (gossip_view(g, &v) != 0) return;
-  const swim_stats_t *s = &v.stats;
-  render_counter(out, "chorus_swim_probes_total", "counter", "Direct probes sent.", s->probes);
-  render_counter(out, "chorus_swim_acks_total", "counter", "Acks received.", s->acks);
-  render_counter(out, "chorus_swim_nacks_total", "counter", "Nacks received.", s->nacks);
-  render_counter(out, "chorus_swim_ping_reqs_total", "counter", "Indirect probe requests sent.",
-                 s->ping_reqs);
-  render_counter(out, "chorus_swim_suspects_total", "counter", "Members this node suspected.", s->suspects);
-  render_counter(out, "chorus_swim_refutes_total", "counter", "Suspicions of this node it refuted.",
-                 s->refutes);
-  render_counter(out, "chorus_swim_deads_total", "counter", "Members declared dead.", s->deads);
-  render_counter(out, "chorus_swim_health_score", "gauge", "Lifeguard local health (0 = healthy).",
-                 (uint64_t)v.health);
-  render_counter(out, "chorus_swim_members", "gauge", "Members known, this node included.", v.n);
+  render_plain(out, SWIM_FIELDS, NELEM(SWIM_FIELDS), &v.stats);
+  render_value(out, "chorus_swim_health_score", true, "Lifeguard local health (0 = healthy).", (uint64_t)v.health);
+  render_value(out, "chorus_swim_members", true, "Members known, this node included.", v.n);
   gossip_view_free(&v);
 }
 

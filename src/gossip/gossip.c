@@ -501,6 +501,10 @@ static void on_event(gossip_t *g, const swim_event_t *ev) {
     if (g->on_incarnation) g->on_incarnation(m->incarnation, g->state);
   } else if (ev->type == SWIM_EV_REMOVED) {
     log_info("gossip: member %s removed", m->id);
+  } else if ((m->status == SWIM_DEAD || m->status == SWIM_LEFT) && strcmp(m->id, swim_self(g->swim)->id) == 0) {
+    /* This node's own DEAD (shutdown) or LEFT (leave) as it goes out. */
+    log_info("gossip: announcing to the cluster that this node is %s",
+             m->status == SWIM_LEFT ? "leaving for good" : "shutting down");
   } else if (ev->old_status != m->status) {
     log_info("gossip: member %s (%s:%u) is %s (incarnation %llu)", m->id, m->addr.host, m->addr.port,
              swim_status_name(m->status), (unsigned long long)m->incarnation);

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Runs one black-box suite against a chorusd binary (real processes, Python
+# stdlib harness in tests/http/harness.py).
+#   tests/run-suite.sh SUITE [path/to/chorusd] [-k substring ...]
+# SUITE: http     the HTTP API of one node            (tests/http/test_api.py)
+#        cluster  membership, real processes on loopback (tests/cluster/test_membership.py)
+#        netns    loss and partitions in network namespaces, root only (tests/cluster/test_netns.py)
+# CHORUS_HTTP_TEST_SANITIZERS=1: the binary is a sanitizer build; sanitizer
+# reports in a node's stderr fail the test that ran it.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+case "${1:-}" in
+  http) suite=$root/tests/http/test_api.py ;;
+  cluster) suite=$root/tests/cluster/test_membership.py ;;
+  netns) suite=$root/tests/cluster/test_netns.py ;;
+  *) echo "usage: tests/run-suite.sh http|cluster|netns [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
+esac
+shift
+bin="$root/build/chorusd"
+case "${1:-}" in
+  ""|-*) ;;
+  *) bin=$1; shift ;;
+esac
+exec python3 "$suite" --bin "$bin" "$@"
