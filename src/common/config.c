@@ -275,6 +275,69 @@ static const opt_t options[] = {
      .secret = true,
      .help = "32-byte key (base64) encrypting and authenticating membership traffic",
      .def_note = "none: not encrypted"},
+    {.name = "replicas",
+     .env = "CHORUS_REPLICAS",
+     .meta = "N",
+     .def = "3",
+     .set = set_int,
+     FIELD(replicas),
+     .min = 1,
+     .max = 15,
+     .help = "copies of each key (N)"},
+    {.name = "read-quorum",
+     .env = "CHORUS_READ_QUORUM",
+     .meta = "R",
+     .def_note = "a majority of --replicas (2 of 3)",
+     .set = set_int,
+     FIELD(read_quorum),
+     .min = 1,
+     .max = 15,
+     .help = "replies a read waits for (R, at most N)"},
+    {.name = "write-quorum",
+     .env = "CHORUS_WRITE_QUORUM",
+     .meta = "W",
+     .def_note = "a majority of --replicas (2 of 3)",
+     .set = set_int,
+     FIELD(write_quorum),
+     .min = 1,
+     .max = 15,
+     .help = "durable acks a write waits for (W, at most N)"},
+    {.name = "vnodes",
+     .env = "CHORUS_VNODES",
+     .meta = "N",
+     .def = "150",
+     .set = set_int,
+     FIELD(vnodes),
+     .min = 1,
+     .max = 1024,
+     .help = "ring tokens per member (every member must use the same)"},
+    {.name = "request-timeout",
+     .env = "CHORUS_REQUEST_TIMEOUT",
+     .meta = "DURATION",
+     .def = "5s",
+     .set = set_duration,
+     FIELD(request_timeout_ms),
+     .min = 10,
+     .max = HOUR_MS,
+     .help = "a coordinated request answers 503 when its quorum is not met by then"},
+    {.name = "max-hints",
+     .env = "CHORUS_MAX_HINTS",
+     .meta = "N",
+     .def = "100000",
+     .set = set_u64,
+     FIELD(max_hints),
+     .min = 1,
+     .max = 100000000,
+     .help = "hints (writes kept for a down replica) this node stores at most"},
+    {.name = "hint-ttl",
+     .env = "CHORUS_HINT_TTL",
+     .meta = "DURATION",
+     .def = "3h",
+     .set = set_duration,
+     FIELD(hint_ttl_ms),
+     .min = 1000,
+     .max = 30 * 24 * HOUR_MS,
+     .help = "hints older than this are dropped (anti-entropy repairs what they carried)"},
     {.name = "help", .alias = "-h", .action = CONFIG_HELP, .help = "print this help and exit"},
     {.name = "version", .action = CONFIG_VERSION, .help = "print the version and exit"},
 };
@@ -531,6 +594,9 @@ static void derive(config_t *c, bool data_dir_given) {
     snprintf(c->data_dir, sizeof c->data_dir, "./data/%s", c->node_id[0] ? c->node_id : "node");
   if (!c->peer_port)
     c->peer_port = c->port <= 64535 ? (uint16_t)(c->port + 1000) : (uint16_t)(c->port - 1000);
+  /* Quorums not given are a majority of the replicas. */
+  if (!c->read_quorum) c->read_quorum = c->replicas / 2 + 1;
+  if (!c->write_quorum) c->write_quorum = c->replicas / 2 + 1;
   if (!c->advertise[0]) {
     bool wildcard = strcmp(c->bind, "0.0.0.0") == 0 || strcmp(c->bind, "::") == 0;
     snprintf(c->advertise, sizeof c->advertise, "%s", wildcard ? "127.0.0.1" : c->bind);
@@ -665,6 +731,16 @@ static int apply(config_t *c, int argc, char *const argv[], const char *flags[],
   return 0;
 }
 
+/* Checks between options: quorums cannot exceed the replicas. */
+static int check_quorums(const config_t *c, char *err, size_t errlen) {
+  const char *flag = c->read_quorum > c->replicas ? "--read-quorum" : c->write_quorum > c->replicas ? "--write-quorum" : NULL;
+  if (!flag) return 0;
+  if (err && errlen)
+    snprintf(err, errlen, "%s: must be at most --replicas (%d), got %d", flag, c->replicas,
+             flag[2] == 'r' ? c->read_quorum : c->write_quorum);
+  return CHORUS_EINVAL;
+}
+
 int config_parse(config_t *c, int argc, char *const argv[], char *const envp[], config_action_t *action,
                  char *err, size_t errlen) {
   config_t tmp;
@@ -678,8 +754,10 @@ int config_parse(config_t *c, int argc, char *const argv[], char *const envp[], 
     tmp.data_dir[0] = '\0';
     tmp.advertise[0] = '\0';
     tmp.peer_port = 0;
+    tmp.read_quorum = tmp.write_quorum = 0;
     rc = apply(&tmp, argc, argv, flags, envp, err, errlen);
     if (rc == 0) derive(&tmp, tmp.data_dir[0] != '\0');
+    if (rc == 0) rc = check_quorums(&tmp, err, errlen);
   }
   if (rc != 0) return rc;
   *c = tmp;

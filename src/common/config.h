@@ -42,6 +42,14 @@ typedef struct {
   uint64_t probe_interval_ms, probe_timeout_ms, gossip_interval_ms, push_pull_interval_ms, reap_after_ms;
   int suspicion_mult, indirect_checks, retransmit_mult, gossip_nodes;
   char cluster_key[64]; /* --cluster-key: base64 of 32 bytes; "" = gossip is not encrypted */
+
+  /* replication */
+  int replicas, read_quorum, write_quorum; /* --replicas N, --read-quorum R, --write-quorum W (R, W <= N;
+                                              default a majority of N) */
+  int vnodes;                              /* --vnodes, ring tokens per member */
+  uint64_t request_timeout_ms;             /* --request-timeout */
+  uint64_t max_hints;                      /* --max-hints */
+  uint64_t hint_ttl_ms;                    /* --hint-ttl */
 } config_t;
 
 typedef enum {

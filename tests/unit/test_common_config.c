@@ -286,6 +286,27 @@ static void check_invalid(const char *name, const char *value, int rc) {
   assert_one_line_starting_with(prefix);
 }
 
+static void test_quorums_default_to_a_majority_of_the_replicas(void **state) {
+  assert_int_equal(parse(NULL, NULL), 0);
+  assert_int_equal(cfg.replicas, 3);
+  assert_int_equal(cfg.read_quorum, 2);
+  assert_int_equal(cfg.write_quorum, 2);
+  assert_int_equal(parse(NULL, "--replicas=1", NULL), 0);
+  assert_int_equal(cfg.read_quorum, 1);
+  assert_int_equal(cfg.write_quorum, 1);
+  assert_int_equal(parse(NULL, "--replicas=5", "--write-quorum=5", NULL), 0);
+  assert_int_equal(cfg.read_quorum, 3);
+  assert_int_equal(cfg.write_quorum, 5);
+}
+
+static void test_quorum_above_the_replicas_is_rejected(void **state) {
+  assert_int_equal(parse(NULL, "--read-quorum=4", NULL), CHORUS_EINVAL);
+  assert_one_line_starting_with("--read-quorum: must be at most --replicas (3)");
+  char *env[] = {"CHORUS_REPLICAS=1", NULL};
+  assert_int_equal(parse(env, "--write-quorum=2", NULL), CHORUS_EINVAL);
+  assert_one_line_starting_with("--write-quorum: must be at most --replicas (1)");
+}
+
 static void test_every_invalid_flag_value_is_rejected_naming_the_flag(void **state) {
   for (size_t i = 0; i < INVALID_COUNT; i++) {
     const invalid_case_t *ic = &invalid_cases[i];
@@ -649,6 +670,8 @@ int main(void) {
       cmocka_unit_test(test_unknown_chorus_env_vars_are_ignored),
       cmocka_unit_test(test_empty_env_var_counts_as_unset),
       cmocka_unit_test(test_first_of_duplicate_env_vars_wins),
+      cmocka_unit_test(test_quorums_default_to_a_majority_of_the_replicas),
+      cmocka_unit_test(test_quorum_above_the_replicas_is_rejected),
       cmocka_unit_test(test_every_invalid_flag_value_is_rejected_naming_the_flag),
       cmocka_unit_test(test_every_invalid_env_value_is_rejected_naming_the_variable),
       cmocka_unit_test(test_empty_flag_value_is_rejected),
