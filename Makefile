@@ -1,13 +1,13 @@
 # Thin wrapper around CMake. Targets:
 #   make            build build/chorusd and the unit tests (RelWithDebInfo)
 #   make test       install missing packages, build, run every test suite
-#   make demo       install, build, start one node on :8081 in the foreground
+#   make demo       install, build, start a local cluster (N=3 nodes on :8081..) in the foreground
 #   make fuzz       run every fuzz target for FUZZ_SECONDS (default 300) each
 #   make bench      the single-node benchmark (bench/run.sh)
 #   make format     clang-format every C file
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 300
-PORT ?= 8081
+N ?= 3
 
 .PHONY: all build deps test demo fuzz bench format clean
 
@@ -26,10 +26,7 @@ test: deps
 	@tests/run-all.sh
 
 demo: deps build
-	@echo "Chorus node on http://localhost:$(PORT)  (Ctrl-C stops it)"
-	@echo "  curl -s -X PUT localhost:$(PORT)/api/v1/data/greeting -d '{\"value\":\"hello\"}'"
-	@echo "  curl -s localhost:$(PORT)/api/v1/data/greeting"
-	@./build/chorusd --node-id=node-1 --port=$(PORT) --data-dir=./data/node-1
+	@scripts/demo.sh $(N)
 
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh

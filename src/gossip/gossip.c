@@ -73,6 +73,7 @@ struct gossip {
   bool closing;
   bool joined;
   uint64_t join_backoff_ms;
+  int family; /* of the bound sockets: names resolve to this family only */
   swim_addr_t seeds[CONFIG_MAX_SEEDS];
   size_t n_seeds;
   gossip_incarnation_fn on_incarnation;
@@ -156,6 +157,9 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
   if (status == 0 && res) {
     memcpy(&r->slot->sa, res->ai_addr, res->ai_addrlen);
     r->slot->ok = true;
+    /* A join attempt waiting for this name need not wait for its retry. */
+    if (!g->joined && !g->closing && swim_join(g->swim, g->seeds, g->n_seeds, now_ms(g), &g->out) == 0)
+      flush(g);
   } else {
     log_warn("gossip: cannot resolve %s: %s", r->slot->host, uv_strerror(status));
     r->slot->host[0] = '\0'; /* try again next time */
@@ -186,7 +190,8 @@ static int resolve(gossip_t *g, const char *host, uint16_t port, struct sockaddr
   r->g = g;
   r->slot = slot;
   slot->pending = true;
-  struct addrinfo hints = {.ai_socktype = SOCK_DGRAM};
+  /* An IPv4 socket cannot send to ::1, the first answer for "localhost". */
+  struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_family = g->family};
   if (uv_getaddrinfo(g->loop, &r->req, on_resolved, host, NULL, &hints) != 0) {
     free(r);
     slot->host[0] = '\0';
@@ -708,6 +713,7 @@ static int bind_sockets(gossip_t *g) {
   if (uv_ip4_addr(c->bind, c->port, (struct sockaddr_in *)&sa) != 0 &&
       uv_ip6_addr(c->bind, c->port, (struct sockaddr_in6 *)&sa) != 0)
     return CHORUS_EINVAL;
+  g->family = sa.ss_family;
   int rc = uv_udp_bind(&g->udp, (const struct sockaddr *)&sa, UV_UDP_REUSEADDR);
   if (rc == 0) rc = uv_udp_recv_start(&g->udp, on_alloc, on_udp);
   if (rc) {
