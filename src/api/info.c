@@ -10,6 +10,7 @@
 
 #include "../common/err.h"
 #include "../gossip/gossip.h"
+#include "../replication/view.h"
 #include "internal.h"
 
 #define EVENTS_DEFAULT 100
@@ -38,9 +39,20 @@ static json_t *cluster_json(api_server_t *s) {
     gossip_view_free(&v);
   }
   size_t size = alive + suspected + dead;
-  return json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:b,s:b}", "size", (json_int_t)size, "alive", (json_int_t)alive,
-                   "suspected", (json_int_t)suspected, "dead", (json_int_t)dead, "left", (json_int_t)left,
-                   "gossip", s->gossip != NULL, "joined", joined, "under_replicated", size < 3);
+  view_t *view = view_acquire(s->view);
+  char version[RING_VERSION_HEX_LEN + 1];
+  ring_version_hex(ring_version(view->ring), version);
+  size_t ring_members = view_ring_members(view);
+  const config_t *c = s->cfg;
+  /* A cluster smaller than N keeps every key on every member, and fewer copies than N. */
+  json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:b,s:b,s:{s:s,s:I,s:i,s:i,s:i,s:i}}", "size", (json_int_t)size,
+                        "alive", (json_int_t)alive, "suspected", (json_int_t)suspected, "dead", (json_int_t)dead,
+                        "left", (json_int_t)left, "gossip", s->gossip != NULL, "joined", joined,
+                        "under_replicated", ring_members < (size_t)c->replicas, "ring", "version", version,
+                        "members", (json_int_t)ring_members, "replicas", c->replicas, "read_quorum",
+                        c->read_quorum, "write_quorum", c->write_quorum, "vnodes", c->vnodes);
+  view_release(view);
+  return o;
 }
 
 enum MHD_Result api_status(api_req_t *r) {

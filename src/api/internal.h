@@ -26,6 +26,7 @@ struct api_server {
   uint64_t started_mono_ns;
   engine_t *engine;
   struct gossip *gossip; /* NULL with --gossip=false */
+  struct view_holder *view;
   struct MHD_Daemon *daemon;
   atomic_bool draining;
   atomic_uint_fast64_t inflight;
@@ -74,6 +75,8 @@ int api_data_format(const engine_job_t *job, buf_t *out, const api_server_t *srv
 /* cluster.c */
 enum MHD_Result api_gossip(api_req_t *r, const char *url);
 
+/* ring.c: GET /api/v1/ring, /api/v1/ring/lookup/{key} */
+enum MHD_Result api_ring(api_req_t *r, const char *url);
 /* info.c */
 enum MHD_Result api_health(api_req_t *r);
 enum MHD_Result api_status(api_req_t *r);

@@ -21,6 +21,7 @@ typedef enum {
   ROUTE_HEALTH,
   ROUTE_METRICS,
   ROUTE_GOSSIP,
+  ROUTE_RING,
   ROUTE_UNKNOWN,
   ROUTE_COUNT
 } api_route_t;

@@ -101,6 +101,7 @@ static api_route_t route_of(const char *url) {
   if (strcmp(url, "/api/v1/status") == 0) return ROUTE_STATUS;
   if (strcmp(url, "/api/v1/vector-clock") == 0) return ROUTE_VECTOR_CLOCK;
   if (strncmp(url, "/gossip/", 8) == 0) return ROUTE_GOSSIP;
+  if (strcmp(url, "/api/v1/ring") == 0 || strncmp(url, "/api/v1/ring/", 13) == 0) return ROUTE_RING;
   if (strncmp(url, DATA_PREFIX, strlen(DATA_PREFIX)) == 0 &&
       (url[strlen(DATA_PREFIX)] == '/' || url[strlen(DATA_PREFIX)] == '\0'))
     return ROUTE_DATA;
@@ -149,6 +150,7 @@ static enum MHD_Result dispatch(api_req_t *r, const char *url) {
     if (get) return api_vector_clock(r);
     break;
   case ROUTE_GOSSIP: return api_gossip(r, url);
+  case ROUTE_RING: return api_ring(r, url);
   default: return api_send_error3(r, 404, "not_found", "no such route");
   }
   return api_send_error3(r, 405, "method_not_allowed", "this route does not accept that method");
@@ -280,9 +282,10 @@ int api_server_create(const config_t *cfg, const char *node_id, const char *vers
   return 0;
 }
 
-int api_server_start(api_server_t *s, engine_t *engine, struct gossip *gossip) {
-  s->engine = engine;
-  s->gossip = gossip;
+int api_server_start(api_server_t *s, const api_deps_t *deps) {
+  s->engine = deps->engine;
+  s->gossip = deps->gossip;
+  s->view = deps->view;
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |

@@ -22,9 +22,15 @@ typedef struct api_server api_server_t;
 
 int api_server_create(const config_t *cfg, const char *node_id, const char *version, api_server_t **out);
 struct gossip;
-/* Starts listening. The engine and the gossip shell (NULL with
- * --gossip=false) must outlive the server. */
-int api_server_start(api_server_t *s, engine_t *engine, struct gossip *gossip);
+struct view_holder;
+/* What the server serves from; each must outlive the server. */
+typedef struct {
+  engine_t *engine;
+  struct gossip *gossip;    /* NULL with --gossip=false */
+  struct view_holder *view; /* the published cluster view (ring, member statuses) */
+} api_deps_t;
+/* Starts listening. */
+int api_server_start(api_server_t *s, const api_deps_t *deps);
 /* From now on new requests are answered 503. */
 void api_server_drain(api_server_t *s);
 /* Requests handed to the engine and not yet answered. */

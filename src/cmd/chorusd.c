@@ -26,6 +26,7 @@
 #include "../common/log.h"
 #include "../common/node_id.h"
 #include "../gossip/gossip.h"
+#include "../replication/view.h"
 #include "../storage/engine.h"
 
 #define CHORUS_VERSION "0.1.0"
@@ -41,6 +42,7 @@ typedef struct {
   uv_timer_t drain_timer;
   uint64_t drain_started;
   bool draining;
+  view_holder_t *view;
 } node_t;
 
 static int mkdir_p(const char *path) {
@@ -161,13 +163,23 @@ static void on_incarnation(uint64_t inc, void *state) {
   write_incarnation(n->cfg->data_dir, inc);
 }
 
+/* Loop thread: the member table changed; the data path follows. */
+static void on_members(const swim_member_t *members, size_t count, void *state) {
+  node_t *n = state;
+  if (view_holder_publish(n->view, members, count) != 0) log_warn("cannot publish the cluster view: out of memory");
+}
+
 static int start_gossip(node_t *n) {
   const config_t *cfg = n->cfg;
   if (!cfg->gossip) return 0;
   uint64_t inc = read_incarnation(cfg->data_dir);
   int rc = write_incarnation(cfg->data_dir, inc + 1); /* the core announces inc + 1 */
-  gossip_opts_t o = {
-      .cfg = cfg, .node_id = cfg->node_id, .incarnation = inc, .on_incarnation = on_incarnation, .state = n};
+  gossip_opts_t o = {.cfg = cfg,
+                     .node_id = cfg->node_id,
+                     .incarnation = inc,
+                     .on_incarnation = on_incarnation,
+                     .on_members = on_members,
+                     .state = n};
   if (!rc) rc = gossip_start(loop_uv(n->loop), &o, &n->gossip);
   return rc;
 }
@@ -224,8 +236,14 @@ static int run(config_t *cfg) {
                         .state = n.server};
     rc = engine_open(&eo, &engine);
   }
+  if (!rc) {
+    swim_addr_t self = {.port = cfg->port, .peer_port = cfg->peer_port};
+    snprintf(self.host, sizeof self.host, "%s", cfg->advertise);
+    rc = view_holder_create(cfg->node_id, &self, (uint32_t)cfg->vnodes, (uint32_t)cfg->replicas, &n.view);
+  }
   if (!rc) rc = start_gossip(&n);
-  if (!rc) rc = api_server_start(n.server, engine, n.gossip);
+  api_deps_t deps = {.engine = engine, .gossip = n.gossip, .view = n.view};
+  if (!rc) rc = api_server_start(n.server, &deps);
   if (!rc) {
     log_info("chorusd %s serving http://%s:%u (data %s, fsync %s)", CHORUS_VERSION, cfg->bind, cfg->port,
              cfg->data_dir, config_fsync_name(cfg->fsync));
@@ -235,6 +253,7 @@ static int run(config_t *cfg) {
   engine_close(engine);      /* drains the writer and syncs */
   gossip_close(n.gossip);    /* after the HTTP threads are gone: they read its snapshot */
   loop_destroy(n.loop);
+  view_holder_destroy(n.view);
   if (!rc) log_info("stopped cleanly");
   return rc;
 }

@@ -77,6 +77,8 @@ struct gossip {
   swim_addr_t seeds[CONFIG_MAX_SEEDS];
   size_t n_seeds;
   gossip_incarnation_fn on_incarnation;
+  gossip_members_fn on_members;
+  bool members_changed; /* since on_members was last called */
   void *state;
   buf_t scratch, sealed;
   resolved_t cache[RESOLVE_SLOTS];
@@ -500,6 +502,7 @@ static void on_peer_connection(uv_stream_t *server, int status) {
 static void on_event(gossip_t *g, const swim_event_t *ev) {
   const swim_member_t *m = &ev->member;
   g->dirty = true;
+  g->members_changed |= ev->type != SWIM_EV_INCARNATION;
   if (ev->type == SWIM_EV_INCARNATION) {
     log_info("gossip: refuted a suspicion of this node; incarnation is now %llu",
              (unsigned long long)m->incarnation);
@@ -645,6 +648,8 @@ static void on_snap_timer(uv_timer_t *t) {
   gossip_view_t v;
   if (build_view(g, &v) != 0) return;
   g->dirty = false;
+  if (g->members_changed && g->on_members) g->on_members(v.members, v.n, g->state);
+  g->members_changed = false;
   pthread_mutex_lock(&g->snap_mu);
   gossip_view_t old = g->snap;
   g->snap = v;
@@ -757,6 +762,7 @@ int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
   g->loop = loop;
   g->cfg = o->cfg;
   g->on_incarnation = o->on_incarnation;
+  g->on_members = o->on_members;
   g->state = o->state;
   pthread_mutex_init(&g->cmd_mu, NULL);
   pthread_mutex_init(&g->snap_mu, NULL);

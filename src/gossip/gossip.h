@@ -26,12 +26,18 @@ typedef struct gossip gossip_t;
  * persists it so a restart rejoins with a higher one. */
 typedef void (*gossip_incarnation_fn)(uint64_t incarnation, void *state);
 
+/* Called on the loop thread, at most every snapshot period (100 ms), when
+ * a member appeared, changed status or address, or was removed: members[0..n)
+ * is the whole table, self first, valid during the call. */
+typedef void (*gossip_members_fn)(const swim_member_t *members, size_t n, void *state);
+
 typedef struct {
   const config_t *cfg;
   const char *node_id;
   uint64_t incarnation; /* persisted by the last run; 0 on first start */
   gossip_incarnation_fn on_incarnation;
-  void *state;
+  gossip_members_fn on_members; /* may be NULL */
+  void *state;                  /* passed to both callbacks */
 } gossip_opts_t;
 
 typedef struct {

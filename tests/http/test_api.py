@@ -167,6 +167,57 @@ def test_status_reports_node_storage_and_cluster(ctx):
 
 
 @test
+def test_status_reports_ring_and_under_replication_of_a_lone_node(ctx):
+    cl = ctx.node.status()["cluster"]
+    eq(cl.get("under_replicated"), True, "cluster.under_replicated with 1 member and N=3")
+    ring = cl.get("ring")
+    check(isinstance(ring, dict), "cluster.ring missing: %r" % (cl,))
+    check(HEX16_RE.match(ring.get("version", "")), "ring.version: %r" % (ring.get("version"),))
+    eq((ring.get("members"), ring.get("replicas"), ring.get("read_quorum"), ring.get("write_quorum"),
+        ring.get("vnodes")), (1, 3, 2, 2, 150), "ring members, replicas, R, W, vnodes")
+
+
+@test
+def test_ring_of_a_lone_node_has_all_its_vnodes_and_all_the_space(ctx):
+    doc = expect_json(ctx.node.get_path("/api/v1/ring"), 200, "GET /api/v1/ring")
+    eq((doc.get("replicas"), doc.get("vnodes_per_member"), doc.get("total_vnodes"), doc.get("under_replicated")),
+       (3, 150, 150, True), "replicas, vnodes_per_member, total_vnodes, under_replicated")
+    check(HEX16_RE.match(doc.get("version", "")), "version: %r" % (doc.get("version"),))
+    eq(doc["version"], ctx.node.status()["cluster"]["ring"]["version"], "same version as /api/v1/status")
+    members = doc.get("members")
+    eq([m.get("node_id") for m in members], [SHARED_NODE_ID], "members")
+    eq((members[0].get("status"), members[0].get("vnodes"), members[0].get("ownership")), ("alive", 150, 1.0),
+       "member status, vnodes, ownership")
+    tokens = [int(v["token"]) for v in doc["vnodes"]]
+    eq(tokens, sorted(tokens), "vnodes sorted by token")
+    check(all(0 <= t < 2 ** 64 for t in tokens), "tokens in the 64-bit space")
+    for v in doc["vnodes"][:5]:
+        check(abs(v["position"] - int(v["token"]) / 2.0 ** 64) < 1e-9, "position = token / 2^64: %r" % (v,))
+        eq(v["node_id"], SHARED_NODE_ID, "vnode owner")
+
+
+@test
+def test_ring_lookup_gives_token_preference_list_and_coordinator(ctx):
+    import hashlib
+    for key in ("greeting", "user:123", "caf\u00e9 \u2615"):
+        path = "/api/v1/ring/lookup/" + kpath(key)[len("/api/v1/data/"):]
+        doc = expect_json(ctx.node.get_path(path), 200, "lookup " + key)
+        want = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+        eq(doc.get("key"), key, "key")
+        eq(doc.get("token"), str(want), "token = first 8 bytes of SHA-256(key), big-endian")
+        eq((doc.get("preference_list"), doc.get("coordinator"), doc.get("fallbacks"), doc.get("replicas")),
+           ([SHARED_NODE_ID], SHARED_NODE_ID, [], 1), "preference list, coordinator, fallbacks, replicas")
+
+
+@test
+def test_ring_routes_reject_bad_keys_methods_and_paths(ctx):
+    expect_error(ctx.node.request("GET", "/api/v1/ring/lookup/"), 400, "bad_key", "empty key")
+    expect_error(ctx.node.request("GET", "/api/v1/ring/lookup/" + "k" * 1025), 400, "bad_key", "1025-byte key")
+    expect_error(ctx.node.request("POST", "/api/v1/ring"), 405, "method_not_allowed", "POST ring")
+    expect_error(ctx.node.request("GET", "/api/v1/ring/nope"), 404, "not_found", "GET /api/v1/ring/nope")
+
+
+@test
 def test_status_events_count_goes_up_with_operations(ctx):
     n = ctx.node
     before = n.status()["storage"]["events"]
