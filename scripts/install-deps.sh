@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libleveldb-dev libmicrohttpd-dev libjansson-dev uuid-dev libcmocka-dev libuv1-dev
   libssl-dev libmsgpack-dev libcurl4-openssl-dev python3 curl jq cppcheck iptables iproute2)
-[[ ${1:-} == --bench ]] && pkgs+=(wrk)
+[[ ${1:-} == --bench ]] && pkgs+=(wrk serf python3-msgpack)
 
 missing=()
 for p in "${pkgs[@]}"; do
