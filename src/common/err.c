@@ -12,6 +12,8 @@ const char *chorus_strerror(int err) {
   case CHORUS_ENOTFOUND: return "not found";
   case CHORUS_EBUSY: return "busy";
   case CHORUS_ESHUTDOWN: return "shutting down";
+  case CHORUS_EAGAIN: return "more input needed";
+  case CHORUS_ETIMEDOUT: return "timed out";
   default: return "unknown error";
   }
 }

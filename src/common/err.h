@@ -18,6 +18,8 @@ enum {
   CHORUS_ENOTFOUND = -6,
   CHORUS_EBUSY = -7,     /* the resource is held by someone else (data dir lock, full queue) */
   CHORUS_ESHUTDOWN = -8, /* the node is shutting down */
+  CHORUS_EAGAIN = -9,    /* not yet: more input is needed (a partial frame) */
+  CHORUS_ETIMEDOUT = -10, /* no answer in time */
 };
 
 /* Static string naming the code; never NULL. */

@@ -7,9 +7,9 @@
  * msgpack-c's unpacker: it allocates an array's objects from the count in its
  * header before looking at the bytes that follow (five bytes of input make it
  * ask for 8 GiB), and it cannot tell a shortest form from a longer one.
- * Instead a small reader over buf_reader_t accepts exactly the subset this
- * format uses - positive integers, str, arrays, bool - each in its shortest
- * form only, so every accepted input is what the encoder would write:
+ * Instead the bounded reader of common/mpack.h reads the subset this format
+ * uses - positive integers, str, arrays, bool - each in its shortest form
+ * only, so every accepted input is what the encoder would write:
  * decode(encode(m)) == m and encode(decode(b)) == b.
  *
  * Invariants:
@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "../common/err.h"
+#include "../common/mpack.h"
 
 #define MSG_FIELDS 7
 #define UPDATE_FIELDS 5
@@ -38,21 +39,13 @@
 #define STATE_FIELDS 2
 #define MEMBER_FIELDS 4
 
-/* msgpack tags of the forms the reader accepts. */
+/* Forms the size functions count. */
 #define MP_FIXINT_MAX 0x7f
-#define MP_FIXARRAY 0x90
 #define MP_FIXARRAY_MAX 15
-#define MP_FIXSTR 0xa0
 #define MP_FIXSTR_MAX 31
-#define MP_FALSE 0xc2
-#define MP_TRUE 0xc3
-#define MP_UINT8 0xcc
-#define MP_UINT64 0xcf
-#define MP_STR8 0xd9
-#define MP_ARRAY16 0xdc
 
-/* The longer str and array forms (str16/32, array32) can only carry lengths
- * and counts over these limits, so the reader rejects them outright. */
+/* Every string and count fits str8 and array16, so the longer forms (which
+ * the reader takes only for values the shorter cannot hold) never appear. */
 _Static_assert(NODE_ID_MAX <= UINT8_MAX && SWIM_HOST_MAX <= UINT8_MAX, "strings must fit str8");
 _Static_assert(SWIM_MAX_UPDATES <= UINT16_MAX && SWIM_STATE_MAX <= UINT16_MAX, "counts must fit array16");
 /* swim_msg_base_size counts the updates header as array16, its largest form. */
@@ -164,12 +157,6 @@ size_t swim_msg_base_size(const swim_msg_t *m) {
 
 /* ---- encoder ---- */
 
-static int packer_write(void *data, const char *p, size_t n) {
-  buf_t *b = data;
-  buf_put(b, p, n);
-  return b->err;
-}
-
 static void pack_cstr(msgpack_packer *pk, const char *s, size_t cap) {
   size_t n = strnlen(s, cap);
   msgpack_pack_str(pk, n);
@@ -200,21 +187,12 @@ static void pack_member(msgpack_packer *pk, const swim_member_info_t *mi) {
   msgpack_pack_uint64(pk, mi->incarnation);
 }
 
-/* On an allocation failure drops the partial encoding, so out holds either
- * all of it or what it held before. */
-static int finish(buf_t *out, size_t start) {
-  if (!out->err) return 0;
-  int err = out->err;
-  out->len = start;
-  return err;
-}
-
 int swim_msg_encode(const swim_msg_t *m, buf_t *out) {
   if (out->err) return out->err;
   if (!msg_valid(m)) return CHORUS_EINVAL;
   size_t start = out->len;
   msgpack_packer pk;
-  msgpack_packer_init(&pk, out, packer_write);
+  msgpack_packer_init(&pk, out, mpack_buf_write);
   buf_put_u8(out, SWIM_WIRE_VERSION);
   msgpack_pack_array(&pk, MSG_FIELDS);
   msgpack_pack_uint8(&pk, (uint8_t)m->type);
@@ -226,7 +204,7 @@ int swim_msg_encode(const swim_msg_t *m, buf_t *out) {
   msgpack_pack_array(&pk, m->n_updates);
   for (size_t i = 0; i < m->n_updates; i++)
     pack_update(&pk, &m->updates[i]);
-  return finish(out, start);
+  return mpack_buf_end(out, start);
 }
 
 int swim_state_encode(const swim_state_t *s, buf_t *out) {
@@ -234,7 +212,7 @@ int swim_state_encode(const swim_state_t *s, buf_t *out) {
   if (!state_valid(s)) return CHORUS_EINVAL;
   size_t start = out->len;
   msgpack_packer pk;
-  msgpack_packer_init(&pk, out, packer_write);
+  msgpack_packer_init(&pk, out, mpack_buf_write);
   buf_put_u8(out, SWIM_WIRE_VERSION);
   msgpack_pack_array(&pk, STATE_FIELDS);
   if (s->join)
@@ -244,145 +222,53 @@ int swim_state_encode(const swim_state_t *s, buf_t *out) {
   msgpack_pack_array(&pk, s->n);
   for (size_t i = 0; i < s->n; i++)
     pack_member(&pk, &s->members[i]);
-  return finish(out, start);
-}
-
-/* ---- bounded reader of the msgpack subset ----
- * Every function sets the reader's sticky error on anything outside the
- * subset or over its limit and then returns 0 / NULL; callers check the
- * error once per field group. */
-
-static void mp_fail(buf_reader_t *r) {
-  r->err = CHORUS_ECORRUPT;
-  r->left = 0;
-}
-
-static uint64_t read_be(buf_reader_t *r, size_t width) {
-  const uint8_t *p = buf_read_raw(r, width);
-  uint64_t v = 0;
-  for (size_t i = 0; p && i < width; i++)
-    v = v << 8 | p[i];
-  return v;
-}
-
-/* A positive integer <= max, in its shortest form. */
-static uint64_t mp_uint(buf_reader_t *r, uint64_t max) {
-  uint8_t tag = buf_read_u8(r);
-  uint64_t v = tag, min = 0;
-  if (tag > MP_FIXINT_MAX) {
-    if (tag < MP_UINT8 || tag > MP_UINT64) {
-      mp_fail(r);
-      return 0;
-    }
-    size_t width = (size_t)1 << (tag - MP_UINT8); /* 1, 2, 4, 8 */
-    /* Smaller values have a shorter form: fixint, or the half-width uint. */
-    min = width == 1 ? MP_FIXINT_MAX + 1 : (uint64_t)1 << (4 * width);
-    v = read_be(r, width);
-  }
-  if (r->err || v < min || v > max) {
-    mp_fail(r);
-    return 0;
-  }
-  return v;
-}
-
-/* A str length or array count <= max, in its shortest form: inside the tag
- * (fix .. fix + fix_max), else after the tag ext in width bytes. The forms
- * longer than ext only carry values past every limit of this format. */
-static size_t mp_len(buf_reader_t *r, uint8_t fix, size_t fix_max, uint8_t ext, size_t width, size_t max) {
-  uint8_t tag = buf_read_u8(r);
-  uint64_t n = tag >= fix ? (uint64_t)(tag - fix) : UINT64_MAX;
-  if (n > fix_max) {
-    n = tag == ext ? read_be(r, width) : 0;
-    if (n <= fix_max) mp_fail(r);
-  }
-  if (r->err || n > max) {
-    mp_fail(r);
-    return 0;
-  }
-  return (size_t)n;
-}
-
-static size_t mp_array(buf_reader_t *r, size_t max) {
-  return mp_len(r, MP_FIXARRAY, MP_FIXARRAY_MAX, MP_ARRAY16, 2, max);
-}
-
-static void mp_array_of(buf_reader_t *r, size_t n) {
-  if (mp_array(r, n) != n) mp_fail(r);
-}
-
-/* A str of at most max bytes: a pointer into the input (non-NULL even when
- * empty) or NULL on error. */
-static const uint8_t *mp_str(buf_reader_t *r, size_t max, size_t *len) {
-  size_t n = mp_len(r, MP_FIXSTR, MP_FIXSTR_MAX, MP_STR8, 1, max);
-  const uint8_t *p = r->err ? NULL : buf_read_raw(r, n);
-  *len = p ? n : 0;
-  return p;
-}
-
-static bool mp_bool(buf_reader_t *r) {
-  uint8_t tag = buf_read_u8(r);
-  if (tag != MP_FALSE && tag != MP_TRUE) mp_fail(r);
-  return tag == MP_TRUE;
+  return mpack_buf_end(out, start);
 }
 
 /* ---- decoder ---- */
 
-/* An id into out (NODE_ID_MAX + 1 bytes); the charset rules out NUL. */
-static void read_id(buf_reader_t *r, char *out, bool may_be_empty) {
-  size_t n;
-  const uint8_t *p = mp_str(r, NODE_ID_MAX, &n);
-  if (!p) return;
-  if (n == 0 ? !may_be_empty : !node_id_valid((const char *)p, n)) {
-    mp_fail(r);
-    return;
-  }
-  memcpy(out, p, n);
-  out[n] = '\0';
-}
-
 static void read_addr(buf_reader_t *r, swim_addr_t *a) {
   size_t n;
-  mp_array_of(r, ADDR_FIELDS);
-  const uint8_t *host = mp_str(r, SWIM_HOST_MAX, &n);
+  mpack_array_of(r, ADDR_FIELDS);
+  const uint8_t *host = mpack_str(r, SWIM_HOST_MAX, &n);
   if (!host) return;
   if (memchr(host, '\0', n)) {
-    mp_fail(r);
+    mpack_fail(r);
     return;
   }
   memcpy(a->host, host, n);
   a->host[n] = '\0';
-  a->port = (uint16_t)mp_uint(r, UINT16_MAX);
-  a->peer_port = (uint16_t)mp_uint(r, UINT16_MAX);
+  a->port = (uint16_t)mpack_uint(r, UINT16_MAX);
+  a->peer_port = (uint16_t)mpack_uint(r, UINT16_MAX);
 }
 
 static swim_status_t read_status(buf_reader_t *r) {
-  uint64_t s = mp_uint(r, SWIM_LEFT);
-  if (!status_valid(s)) mp_fail(r);
+  uint64_t s = mpack_uint(r, SWIM_LEFT);
+  if (!status_valid(s)) mpack_fail(r);
   return (swim_status_t)s;
 }
 
 static void read_update(buf_reader_t *r, swim_update_t *u) {
-  mp_array_of(r, UPDATE_FIELDS);
+  mpack_array_of(r, UPDATE_FIELDS);
   u->status = read_status(r);
-  read_id(r, u->id, false);
-  u->incarnation = mp_uint(r, UINT64_MAX);
+  mpack_node_id(r, u->id, false);
+  u->incarnation = mpack_uint(r, UINT64_MAX);
   read_addr(r, &u->addr);
-  read_id(r, u->from, true);
+  mpack_node_id(r, u->from, true);
 }
 
 static void read_msg(buf_reader_t *r, swim_msg_t *m) {
-  if (buf_read_u8(r) != SWIM_WIRE_VERSION) mp_fail(r);
-  mp_array_of(r, MSG_FIELDS);
-  uint64_t type = mp_uint(r, SWIM_MSG_GOSSIP);
-  if (!type_valid(type)) mp_fail(r);
+  if (buf_read_u8(r) != SWIM_WIRE_VERSION) mpack_fail(r);
+  mpack_array_of(r, MSG_FIELDS);
+  uint64_t type = mpack_uint(r, SWIM_MSG_GOSSIP);
+  if (!type_valid(type)) mpack_fail(r);
   m->type = (swim_msg_type_t)type;
-  m->seq = (uint32_t)mp_uint(r, UINT32_MAX);
-  read_id(r, m->from, false);
+  m->seq = (uint32_t)mpack_uint(r, UINT32_MAX);
+  mpack_node_id(r, m->from, false);
   read_addr(r, &m->from_addr);
-  read_id(r, m->target, true);
+  mpack_node_id(r, m->target, true);
   read_addr(r, &m->target_addr);
-  m->n_updates = mp_array(r, SWIM_MAX_UPDATES);
+  m->n_updates = mpack_array(r, SWIM_MAX_UPDATES);
   for (size_t i = 0; i < m->n_updates && !r->err; i++)
     read_update(r, &m->updates[i]);
 }
@@ -398,20 +284,20 @@ int swim_msg_decode(const void *p, size_t len, swim_msg_t *m) {
 }
 
 static void read_member(buf_reader_t *r, swim_member_info_t *mi) {
-  mp_array_of(r, MEMBER_FIELDS);
-  read_id(r, mi->id, false);
+  mpack_array_of(r, MEMBER_FIELDS);
+  mpack_node_id(r, mi->id, false);
   read_addr(r, &mi->addr);
   mi->status = read_status(r);
-  mi->incarnation = mp_uint(r, UINT64_MAX);
+  mi->incarnation = mpack_uint(r, UINT64_MAX);
 }
 
 /* Reads the members header and allocates them; the count is first checked
  * against the bytes left, so a short input cannot claim a large table. */
 static swim_member_info_t *read_members_header(buf_reader_t *r, size_t *n) {
-  *n = mp_array(r, SWIM_STATE_MAX);
+  *n = mpack_array(r, SWIM_STATE_MAX);
   if (r->err || *n == 0) return NULL;
   if (*n > r->left / MEMBER_MIN_BYTES) {
-    mp_fail(r);
+    mpack_fail(r);
     return NULL;
   }
   swim_member_info_t *members = calloc(*n, sizeof(*members));
@@ -424,13 +310,13 @@ int swim_state_decode(const void *p, size_t len, swim_state_t *s) {
   size_t n = 0;
   buf_reader_init(&r, p, len);
   memset(s, 0, sizeof(*s));
-  if (buf_read_u8(&r) != SWIM_WIRE_VERSION) mp_fail(&r);
-  mp_array_of(&r, STATE_FIELDS);
-  bool join = mp_bool(&r);
+  if (buf_read_u8(&r) != SWIM_WIRE_VERSION) mpack_fail(&r);
+  mpack_array_of(&r, STATE_FIELDS);
+  bool join = mpack_bool(&r);
   swim_member_info_t *members = read_members_header(&r, &n);
   for (size_t i = 0; i < n && !r.err; i++)
     read_member(&r, &members[i]);
-  if (!r.err && r.left) mp_fail(&r);
+  if (!r.err && r.left) mpack_fail(&r);
   if (r.err) {
     free(members);
     return r.err;

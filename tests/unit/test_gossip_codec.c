@@ -11,8 +11,7 @@
 
 #include <cmocka.h>
 
-#include <msgpack.h>
-
+#include "codec_check.h"
 #include "common/err.h"
 #include "gossip/swim_codec.h"
 
@@ -81,18 +80,6 @@ static void assert_same_msg(const swim_msg_t *a, const swim_msg_t *b) {
   }
 }
 
-/* The bytes after the version byte are one msgpack object, as msgpack-c reads it. */
-static void assert_one_msgpack_object(const buf_t *b) {
-  msgpack_unpacked obj;
-  size_t off = 0;
-  msgpack_unpacked_init(&obj);
-  assert_int_equal(msgpack_unpack_next(&obj, (const char *)b->data + 1, b->len - 1, &off),
-                   MSGPACK_UNPACK_SUCCESS);
-  assert_int_equal(off, b->len - 1);
-  assert_int_equal(obj.data.type, MSGPACK_OBJECT_ARRAY);
-  msgpack_unpacked_destroy(&obj);
-}
-
 static void encode_msg(const swim_msg_t *m, buf_t *b) {
   buf_init(b);
   assert_int_equal(swim_msg_encode(m, b), 0);
@@ -103,7 +90,7 @@ static void round_trip(const swim_msg_t *m) {
   static swim_msg_t back;
   buf_t b, again;
   encode_msg(m, &b);
-  assert_one_msgpack_object(&b);
+  assert_one_msgpack_object(b.data, b.len);
   assert_int_equal(swim_msg_decode(b.data, b.len, &back), 0);
   assert_same_msg(m, &back);
   encode_msg(&back, &again);
@@ -127,43 +114,6 @@ static void expect_state_corrupt(const void *p, size_t len) {
   assert_null(s.members);
   assert_int_equal(s.n, 0);
   assert_false(s.join);
-}
-
-typedef void (*expect_fn)(const void *p, size_t len);
-
-/* Checks in[0..in_len) with in[at..at + old_len) replaced by rep[0..rep_len). */
-static void expect_spliced(expect_fn expect, const uint8_t *in, size_t in_len, size_t at, size_t old_len,
-                           const void *rep, size_t rep_len) {
-  buf_t b;
-  buf_init(&b);
-  buf_put(&b, in, at);
-  buf_put(&b, rep, rep_len);
-  buf_put(&b, in + at + old_len, in_len - at - old_len);
-  assert_int_equal(b.err, 0);
-  expect(b.data, b.len);
-  buf_free(&b);
-}
-
-/* Every proper prefix of p[0..len) is rejected. */
-static void expect_truncations_corrupt(expect_fn expect, const uint8_t *p, size_t len) {
-  for (size_t n = 0; n < len; n++) {
-    uint8_t *copy = malloc(n ? n : 1); /* exact size, so ASan sees any read past the end */
-    assert_non_null(copy);
-    memcpy(copy, p, n);
-    expect(copy, n);
-    free(copy);
-  }
-}
-
-/* Replacement bytes given inline: REP(0xcd, 0x00, 0x07). */
-#define REP(...) (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
-
-/* Deterministic pseudo-random bytes (xorshift64). */
-static uint64_t next_random(uint64_t *x) {
-  *x ^= *x << 13;
-  *x ^= *x >> 7;
-  *x ^= *x << 17;
-  return *x;
 }
 
 /* The two samples of the documented layout (see the test below). */
@@ -420,19 +370,9 @@ static void test_garbage_never_decodes_to_another_encoding(void **state) {
   buf_t valid;
   sample_msg(&sample, SWIM_MSG_PING_REQ, 4, false);
   encode_msg(&sample, &valid);
+  static const uint8_t version[] = {SWIM_WIRE_VERSION};
   for (int iter = 0; iter < 200000; iter++) {
-    size_t len;
-    if (iter % 2) {
-      len = next_random(&x) % sizeof(junk);
-      for (size_t i = 0; i < len; i++)
-        junk[i] = (uint8_t)next_random(&x);
-      if (len) junk[0] = SWIM_WIRE_VERSION;
-    } else {
-      len = valid.len;
-      memcpy(junk, valid.data, len);
-      for (int flips = 1 + (int)(next_random(&x) % 3); flips > 0; flips--)
-        junk[next_random(&x) % len] ^= (uint8_t)(1u << (next_random(&x) % 8));
-    }
+    size_t len = garbage_input(&x, iter, junk, sizeof(junk), version, sizeof(version), &valid);
     if (swim_msg_decode(junk, len, &m) != 0) continue;
     buf_t again;
     encode_msg(&m, &again);
@@ -462,7 +402,7 @@ static void state_round_trip(const swim_state_t *s) {
   buf_init(&b);
   buf_init(&again);
   assert_int_equal(swim_state_encode(s, &b), 0);
-  assert_one_msgpack_object(&b);
+  assert_one_msgpack_object(b.data, b.len);
   assert_int_equal(swim_state_decode(b.data, b.len, &back), 0);
   assert_int_equal(back.join, s->join);
   assert_int_equal(back.n, s->n);

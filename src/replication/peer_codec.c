@@ -1,0 +1,433 @@
+/*
+ * peer_codec.c - frames and messages of the peer transport (layout in
+ * peer_codec.h).
+ *
+ * Encoding goes through msgpack-c's packer (shortest forms); decoding through
+ * the bounded reader of common/mpack.h, never msgpack-c's unpacker, which
+ * sizes allocations from headers it has not checked against the input.
+ *
+ * Invariants:
+ *  - the encoder refuses (out untouched) any message the decoder would
+ *    refuse, so whatever is sent can be received; msg_check and the read_*
+ *    functions state the same rules from the two sides;
+ *  - the decoder reads only through buf_reader_t, compares every length and
+ *    count from the wire with a limit of peer_codec.h before use, returns
+ *    views into the input instead of copies, and on error leaves m zeroed
+ *    with an empty clock, so the result depends on the bytes alone;
+ *  - the clock is the one allocation, and it grows per entry read, never
+ *    from the count in the map header.
+ */
+#include "peer_codec.h"
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "../common/err.h"
+#include "../common/mpack.h"
+#include "../gossip/swim_seal.h"
+
+#define MSG_FIELDS 5
+
+_Static_assert(VV_NODE_MAX == NODE_ID_MAX, "clock ids follow the node id rule");
+_Static_assert(PEER_CLOCK_MAX <= VV_MAX_ENTRIES, "a decoded clock must be a valid vv_t");
+_Static_assert(PEER_FRAME_MAX <= UINT32_MAX, "the length prefix is a u32");
+_Static_assert(PEER_RECORD_MAX >= RECORD_MAX_VALUE, "a record holds at least one value");
+/* The bytes of a sealed REPLICATE beyond its record, every field at its
+ * limit in its widest form: version, header, type, req_id, from, clock,
+ * body header, op, key, record header, hint_for, request_id, seal. */
+#define REPLICATE_OVERHEAD_MAX                                                                               \
+  (1 + 1 + 1 + 9 + (2 + NODE_ID_MAX) + 3 + PEER_CLOCK_MAX * (2 + NODE_ID_MAX + 9) + 1 + 1 +                  \
+   (3 + PEER_KEY_MAX) + 5 + (2 + NODE_ID_MAX) + (2 + PEER_REQUEST_ID_MAX) + SWIM_SEAL_OVERHEAD)
+_Static_assert(PEER_FRAME_MAX - PEER_RECORD_MAX >= REPLICATE_OVERHEAD_MAX,
+               "a frame holds the largest REPLICATE");
+
+/* Body arity per type (index: peer_type_t). */
+static const uint8_t body_fields[] = {
+    [PEER_REPLICATE] = 5, [PEER_REPLICATE_ACK] = 2, [PEER_READ] = 1,   [PEER_READ_REPLY] = 2,
+    [PEER_FORWARD] = 7,   [PEER_FORWARD_REPLY] = 2, [PEER_EVENTS] = 2, [PEER_EVENTS_REPLY] = 2,
+    [PEER_PING] = 0,      [PEER_PONG] = 0,
+};
+
+#define HTTP_STATUS_MIN 100
+#define HTTP_STATUS_MAX 599
+
+static bool type_valid(uint64_t t) {
+  return t >= PEER_REPLICATE && t <= PEER_PONG;
+}
+
+static bool op_valid(peer_type_t type, uint64_t op) {
+  return op >= PEER_OP_PUT && op <= (type == PEER_REPLICATE ? PEER_OP_HINT : PEER_OP_DELETE);
+}
+
+/* ---- encoder ---- */
+
+/* Accumulates the first failed rule; 0 while all hold. */
+typedef struct {
+  int rc;
+} check_t;
+
+static void require(check_t *c, bool ok, int rc) {
+  if (!ok && !c->rc) c->rc = rc;
+}
+
+static void check_bin(check_t *c, peer_bytes_t b, size_t max, bool nil_ok) {
+  require(c, b.p || nil_ok, CHORUS_EINVAL);
+  require(c, b.len <= max, CHORUS_ETOOBIG);
+}
+
+static void check_str(check_t *c, peer_bytes_t s, size_t max) {
+  check_bin(c, s, max, true);
+  require(c, !s.p || !memchr(s.p, '\0', s.len), CHORUS_EINVAL);
+}
+
+static void check_key(check_t *c, peer_bytes_t k) {
+  check_bin(c, k, PEER_KEY_MAX, false);
+  require(c, k.len > 0, CHORUS_EINVAL);
+}
+
+static void check_id(check_t *c, const char *id, bool may_be_empty) {
+  size_t n = strnlen(id, NODE_ID_MAX + 1);
+  require(c, n <= NODE_ID_MAX && (n == 0 ? may_be_empty : node_id_valid(id, n)), CHORUS_EINVAL);
+}
+
+static void check_body(check_t *c, const peer_msg_t *m) {
+  switch (m->type) {
+  case PEER_REPLICATE:
+    require(c, op_valid(m->type, m->replicate.op), CHORUS_EINVAL);
+    check_key(c, m->replicate.key);
+    check_bin(c, m->replicate.record, PEER_RECORD_MAX, false);
+    check_id(c, m->replicate.hint_for, true);
+    check_str(c, m->replicate.request_id, PEER_REQUEST_ID_MAX);
+    break;
+  case PEER_REPLICATE_ACK: require(c, m->replicate_ack.status <= 0, CHORUS_EINVAL); break;
+  case PEER_READ: check_key(c, m->read.key); break;
+  case PEER_READ_REPLY:
+    require(c, m->read_reply.status <= 0, CHORUS_EINVAL);
+    check_bin(c, m->read_reply.record, PEER_RECORD_MAX, true);
+    break;
+  case PEER_FORWARD:
+    require(c, op_valid(m->type, m->forward.op), CHORUS_EINVAL);
+    check_key(c, m->forward.key);
+    check_bin(c, m->forward.value, RECORD_MAX_VALUE, true);
+    check_str(c, m->forward.context, PEER_CONTEXT_MAX);
+    check_str(c, m->forward.request_id, PEER_REQUEST_ID_MAX);
+    break;
+  case PEER_FORWARD_REPLY:
+    require(
+        c, m->forward_reply.http_status >= HTTP_STATUS_MIN && m->forward_reply.http_status <= HTTP_STATUS_MAX,
+        CHORUS_EINVAL);
+    check_bin(c, m->forward_reply.body, PEER_RECORD_MAX, false);
+    break;
+  case PEER_EVENTS_REPLY:
+    require(c, m->events_reply.status <= 0, CHORUS_EINVAL);
+    check_bin(c, m->events_reply.events, PEER_RECORD_MAX, false);
+    break;
+  case PEER_EVENTS:
+  case PEER_PING:
+  case PEER_PONG: break;
+  default: require(c, false, CHORUS_EINVAL);
+  }
+}
+
+static int msg_check(const peer_msg_t *m) {
+  check_t c = {0};
+  require(&c, type_valid(m->type), CHORUS_EINVAL);
+  check_id(&c, m->from, false);
+  require(&c, m->clock.n <= PEER_CLOCK_MAX, CHORUS_ETOOBIG);
+  check_body(&c, m);
+  return c.rc;
+}
+
+static void pack_bytes(msgpack_packer *pk, peer_bytes_t b, bool is_str) {
+  if (!b.p) {
+    msgpack_pack_nil(pk);
+  } else if (is_str) {
+    msgpack_pack_str(pk, b.len);
+    msgpack_pack_str_body(pk, b.p, b.len);
+  } else {
+    msgpack_pack_bin(pk, b.len);
+    msgpack_pack_bin_body(pk, b.p, b.len);
+  }
+}
+
+static void pack_cstr(msgpack_packer *pk, const char *s) {
+  size_t n = strlen(s);
+  msgpack_pack_str(pk, n);
+  msgpack_pack_str_body(pk, s, n);
+}
+
+/* hint_for: "" is nil. */
+static void pack_opt_id(msgpack_packer *pk, const char *id) {
+  if (id[0])
+    pack_cstr(pk, id);
+  else
+    msgpack_pack_nil(pk);
+}
+
+static void pack_clock(msgpack_packer *pk, const vv_t *clock) {
+  msgpack_pack_map(pk, clock->n);
+  for (size_t i = 0; i < clock->n; i++) {
+    pack_cstr(pk, clock->e[i].node);
+    msgpack_pack_uint64(pk, clock->e[i].counter);
+  }
+}
+
+static void pack_body(msgpack_packer *pk, const peer_msg_t *m) {
+  msgpack_pack_array(pk, body_fields[m->type]);
+  switch (m->type) {
+  case PEER_REPLICATE:
+    msgpack_pack_uint8(pk, (uint8_t)m->replicate.op);
+    pack_bytes(pk, m->replicate.key, false);
+    pack_bytes(pk, m->replicate.record, false);
+    pack_opt_id(pk, m->replicate.hint_for);
+    pack_bytes(pk, m->replicate.request_id, true);
+    break;
+  case PEER_REPLICATE_ACK:
+    msgpack_pack_int32(pk, m->replicate_ack.status);
+    msgpack_pack_uint64(pk, m->replicate_ack.event_id);
+    break;
+  case PEER_READ: pack_bytes(pk, m->read.key, false); break;
+  case PEER_READ_REPLY:
+    msgpack_pack_int32(pk, m->read_reply.status);
+    pack_bytes(pk, m->read_reply.record, false);
+    break;
+  case PEER_FORWARD:
+    msgpack_pack_uint8(pk, (uint8_t)m->forward.op);
+    pack_bytes(pk, m->forward.key, false);
+    pack_bytes(pk, m->forward.value, false);
+    pack_bytes(pk, m->forward.context, true);
+    msgpack_pack_uint8(pk, m->forward.r);
+    msgpack_pack_uint8(pk, m->forward.w);
+    pack_bytes(pk, m->forward.request_id, true);
+    break;
+  case PEER_FORWARD_REPLY:
+    msgpack_pack_uint16(pk, m->forward_reply.http_status);
+    pack_bytes(pk, m->forward_reply.body, false);
+    break;
+  case PEER_EVENTS:
+    msgpack_pack_uint64(pk, m->events.since);
+    msgpack_pack_uint32(pk, m->events.limit);
+    break;
+  case PEER_EVENTS_REPLY:
+    msgpack_pack_int32(pk, m->events_reply.status);
+    pack_bytes(pk, m->events_reply.events, false);
+    break;
+  default: break;
+  }
+}
+
+int peer_msg_encode(const peer_msg_t *m, buf_t *out) {
+  if (out->err) return out->err;
+  int rc = msg_check(m);
+  if (rc) return rc;
+  size_t start = out->len;
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, mpack_buf_write);
+  buf_put_u8(out, PEER_WIRE_VERSION);
+  msgpack_pack_array(&pk, MSG_FIELDS);
+  msgpack_pack_uint8(&pk, (uint8_t)m->type);
+  msgpack_pack_uint64(&pk, m->req_id);
+  pack_cstr(&pk, m->from);
+  pack_clock(&pk, &m->clock);
+  pack_body(&pk, m);
+  return mpack_buf_end(out, start);
+}
+
+/* ---- decoder ---- */
+
+static peer_bytes_t read_bin(buf_reader_t *r, size_t max) {
+  peer_bytes_t b;
+  b.p = mpack_bin(r, max, &b.len);
+  return b;
+}
+
+static peer_bytes_t read_opt_bin(buf_reader_t *r, size_t max) {
+  peer_bytes_t none = {NULL, 0};
+  if (!mpack_is_nil(r)) return read_bin(r, max);
+  mpack_nil(r);
+  return none;
+}
+
+static peer_bytes_t read_opt_str(buf_reader_t *r, size_t max) {
+  peer_bytes_t s = {NULL, 0};
+  if (mpack_is_nil(r)) {
+    mpack_nil(r);
+    return s;
+  }
+  s.p = mpack_str(r, max, &s.len);
+  if (s.p && memchr(s.p, '\0', s.len)) mpack_fail(r);
+  return s;
+}
+
+static peer_bytes_t read_key(buf_reader_t *r) {
+  peer_bytes_t k = read_bin(r, PEER_KEY_MAX);
+  if (k.p && k.len == 0) mpack_fail(r);
+  return k;
+}
+
+static void read_opt_id(buf_reader_t *r, char out[NODE_ID_MAX + 1]) {
+  if (mpack_is_nil(r))
+    mpack_nil(r);
+  else
+    mpack_node_id(r, out, false);
+}
+
+static int32_t read_status(buf_reader_t *r) {
+  return (int32_t)mpack_int(r, INT32_MIN, 0);
+}
+
+static peer_op_t read_op(buf_reader_t *r, peer_type_t type) {
+  uint64_t op = mpack_uint(r, UINT8_MAX);
+  if (!op_valid(type, op)) mpack_fail(r);
+  return (peer_op_t)op;
+}
+
+/* Entries must come in vv order (strictly increasing ids, counters > 0), so
+ * each is appended at the end and the clock is a valid vv_t as read. */
+static void read_clock(buf_reader_t *r, vv_t *clock) {
+  size_t n = mpack_map(r, PEER_CLOCK_MAX);
+  for (size_t i = 0; i < n && !r->err; i++) {
+    char id[NODE_ID_MAX + 1];
+    mpack_node_id(r, id, false);
+    uint64_t counter = mpack_uint(r, UINT64_MAX);
+    if (r->err) return;
+    if (counter == 0 || (i > 0 && strcmp(clock->e[clock->n - 1].node, id) >= 0)) {
+      mpack_fail(r);
+      return;
+    }
+    int rc = vv_set(clock, id, counter);
+    if (rc) {
+      r->err = rc;
+      r->left = 0;
+    }
+  }
+}
+
+static void read_body(buf_reader_t *r, peer_msg_t *m) {
+  mpack_array_of(r, body_fields[m->type]);
+  switch (m->type) {
+  case PEER_REPLICATE:
+    m->replicate.op = read_op(r, m->type);
+    m->replicate.key = read_key(r);
+    m->replicate.record = read_bin(r, PEER_RECORD_MAX);
+    read_opt_id(r, m->replicate.hint_for);
+    m->replicate.request_id = read_opt_str(r, PEER_REQUEST_ID_MAX);
+    break;
+  case PEER_REPLICATE_ACK:
+    m->replicate_ack.status = read_status(r);
+    m->replicate_ack.event_id = mpack_uint(r, UINT64_MAX);
+    break;
+  case PEER_READ: m->read.key = read_key(r); break;
+  case PEER_READ_REPLY:
+    m->read_reply.status = read_status(r);
+    m->read_reply.record = read_opt_bin(r, PEER_RECORD_MAX);
+    break;
+  case PEER_FORWARD:
+    m->forward.op = read_op(r, m->type);
+    m->forward.key = read_key(r);
+    m->forward.value = read_opt_bin(r, RECORD_MAX_VALUE);
+    m->forward.context = read_opt_str(r, PEER_CONTEXT_MAX);
+    m->forward.r = (uint8_t)mpack_uint(r, UINT8_MAX);
+    m->forward.w = (uint8_t)mpack_uint(r, UINT8_MAX);
+    m->forward.request_id = read_opt_str(r, PEER_REQUEST_ID_MAX);
+    break;
+  case PEER_FORWARD_REPLY:
+    m->forward_reply.http_status = (uint16_t)mpack_uint(r, HTTP_STATUS_MAX);
+    if (m->forward_reply.http_status < HTTP_STATUS_MIN) mpack_fail(r);
+    m->forward_reply.body = read_bin(r, PEER_RECORD_MAX);
+    break;
+  case PEER_EVENTS:
+    m->events.since = mpack_uint(r, UINT64_MAX);
+    m->events.limit = (uint32_t)mpack_uint(r, UINT32_MAX);
+    break;
+  case PEER_EVENTS_REPLY:
+    m->events_reply.status = read_status(r);
+    m->events_reply.events = read_bin(r, PEER_RECORD_MAX);
+    break;
+  default: break;
+  }
+}
+
+static void read_msg(buf_reader_t *r, peer_msg_t *m) {
+  if (buf_read_u8(r) != PEER_WIRE_VERSION) mpack_fail(r);
+  mpack_array_of(r, MSG_FIELDS);
+  uint64_t type = mpack_uint(r, PEER_PONG);
+  if (!type_valid(type)) mpack_fail(r);
+  if (r->err) return;
+  m->type = (peer_type_t)type;
+  m->req_id = mpack_uint(r, UINT64_MAX);
+  mpack_node_id(r, m->from, false);
+  read_clock(r, &m->clock);
+  read_body(r, m);
+}
+
+/* Zeroes every field but the clock, which is emptied and keeps its allocation. */
+static void msg_reset(peer_msg_t *m) {
+  vv_t clock = m->clock;
+  vv_clear(&clock);
+  memset(m, 0, sizeof(*m));
+  m->clock = clock;
+}
+
+int peer_msg_decode(const void *p, size_t len, peer_msg_t *m) {
+  buf_reader_t r;
+  buf_reader_init(&r, p, len);
+  msg_reset(m);
+  read_msg(&r, m);
+  if (!r.err && r.left) mpack_fail(&r);
+  if (!r.err) return 0;
+  msg_reset(m);
+  return r.err;
+}
+
+void peer_msg_init(peer_msg_t *m) {
+  memset(m, 0, sizeof(*m));
+  vv_init(&m->clock);
+}
+
+void peer_msg_free(peer_msg_t *m) {
+  vv_free(&m->clock);
+  peer_msg_init(m);
+}
+
+/* ---- frames ---- */
+
+int peer_frame_split(const void *p, size_t len, size_t max_payload, const uint8_t **payload,
+                     size_t *payload_len, size_t *consumed) {
+  *payload = NULL;
+  *payload_len = 0;
+  *consumed = 0;
+  if (len < PEER_FRAME_PREFIX) return CHORUS_EAGAIN;
+  buf_reader_t r;
+  buf_reader_init(&r, p, len);
+  uint32_t n = buf_read_u32be(&r);
+  if (n > max_payload) return CHORUS_ETOOBIG;
+  const uint8_t *body = buf_read_raw(&r, n);
+  if (!body) return CHORUS_EAGAIN;
+  *payload = body;
+  *payload_len = n;
+  *consumed = PEER_FRAME_PREFIX + (size_t)n;
+  return 0;
+}
+
+size_t peer_frame_begin(buf_t *out) {
+  size_t start = out->len;
+  buf_put_u32be(out, 0);
+  return start;
+}
+
+int peer_frame_finish(buf_t *out, size_t start, size_t max_payload) {
+  if (start > out->len) return CHORUS_EINVAL;
+  int rc = mpack_buf_end(out, start);
+  if (rc) return rc;
+  if (out->len - start < PEER_FRAME_PREFIX) return CHORUS_EINVAL;
+  size_t n = out->len - start - PEER_FRAME_PREFIX;
+  if (n > max_payload || n > UINT32_MAX) {
+    out->len = start;
+    return CHORUS_ETOOBIG;
+  }
+  for (size_t i = 0; i < PEER_FRAME_PREFIX; i++)
+    out->data[start + i] = (uint8_t)(n >> (8 * (PEER_FRAME_PREFIX - 1 - i)));
+  return 0;
+}

@@ -1,0 +1,198 @@
+/*
+ * peer_codec.h - wire form of the messages replicas exchange over the peer
+ * transport (TCP, --peer-port): frames, and the msgpack messages inside.
+ *
+ * Frame:  u32be n, then n payload bytes (n <= the receiver's limit,
+ *         PEER_FRAME_MAX). Without --cluster-key the payload is the
+ *         plaintext below; with it, swim_seal(plaintext) (swim_seal.h).
+ * Plaintext: u8 PEER_WIRE_VERSION, then one msgpack array
+ *   [type, req_id, from, clock, body]
+ *     type     u8, peer_type_t
+ *     req_id   u64 chosen by the requester, echoed by the reply
+ *     from     str, the sender's node id (node_id.h)
+ *     clock    map {node id str: u64 > 0}, keys in strcmp order, at most
+ *              PEER_CLOCK_MAX entries: the sender's Fidge/Mattern node clock
+ *     body     array, per type:
+ *   PEER_REPLICATE      [op u8 (put, delete, read repair, hint delivery),
+ *                        key bin 1..PEER_KEY_MAX, record bin <= PEER_RECORD_MAX
+ *                        (record.h bytes, opaque here), hint_for str node id
+ *                        | nil, request_id str <= PEER_REQUEST_ID_MAX | nil]
+ *   PEER_REPLICATE_ACK  [status int32 <= 0, event_id u64 (0: none)]
+ *   PEER_READ           [key bin]
+ *   PEER_READ_REPLY     [status int32 <= 0, record bin | nil (not found)]
+ *   PEER_FORWARD        [op u8 (put, delete), key bin, value bin <=
+ *                        RECORD_MAX_VALUE | nil, context str <=
+ *                        PEER_CONTEXT_MAX | nil, r u8, w u8, request_id str | nil]
+ *   PEER_FORWARD_REPLY  [http_status u16 100..599, body bin (JSON) <= PEER_RECORD_MAX]
+ *   PEER_EVENTS         [since u64, limit u32]
+ *   PEER_EVENTS_REPLY   [status int32 <= 0, events bin (JSON) <= PEER_RECORD_MAX]
+ *   PEER_PING, PEER_PONG []
+ * status is 0 or a negative CHORUS_E* code of the replying node.
+ *
+ * Every value is in msgpack's shortest form (what msgpack-c writes), and the
+ * decoder accepts nothing else, so the encoding of a message is unique:
+ * decode(encode(m)) == m and encode(decode(b)) == b. The decoder takes
+ * untrusted bytes: it bounds every read, rejects unknown versions, types and
+ * ops, wrong arities, out-of-range integers, invalid or unsorted node ids,
+ * over-long fields, str fields holding a NUL and trailing bytes
+ * (CHORUS_ECORRUPT), never crashes, and allocates only the clock, one entry
+ * per entry actually read. The codec checks form, not meaning: whether a
+ * reply's req_id is outstanding or r <= N is the transport's and the
+ * coordinator's business.
+ */
+#ifndef CHORUS_PEER_CODEC_H
+#define CHORUS_PEER_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../common/node_id.h"
+#include "../storage/context.h"
+#include "../storage/record.h"
+#include "../storage/vv.h"
+
+#define PEER_WIRE_VERSION 1
+#define PEER_FRAME_PREFIX 4     /* the u32be length */
+#define PEER_KEY_MAX 1024       /* keys are 1..1024 bytes, as in the HTTP API */
+#define PEER_CLOCK_MAX 1024     /* node clock entries: one per node whose events were seen */
+#define PEER_REQUEST_ID_MAX 128 /* X-Request-Id, as ENGINE_REQUEST_ID_MAX */
+/* X-Chorus-Context: whatever the HTTP API accepts must be forwardable. */
+#define PEER_CONTEXT_MAX CONTEXT_MAX_CHARS
+/* A record: one value of up to RECORD_MAX_VALUE plus 6 MiB for the other
+ * siblings, their contexts and dots. A record over it cannot be replicated
+ * (the encoder says CHORUS_ETOOBIG); with the default --max-value-bytes of
+ * 1 MiB that takes dozens of concurrent siblings. JSON reply bodies share
+ * the bound. */
+#define PEER_RECORD_MAX (RECORD_MAX_VALUE + 6u * 1024 * 1024)
+/* A frame payload: the largest record plus room for every other field at
+ * its limit (the clock alone is under 80 KiB) and the seal's overhead. It is
+ * also what a peer can make a receiver buffer per connection before the
+ * frame can be checked, hence no larger. */
+#define PEER_FRAME_MAX (PEER_RECORD_MAX + 1024u * 1024)
+
+typedef enum {
+  PEER_REPLICATE = 1,
+  PEER_REPLICATE_ACK = 2,
+  PEER_READ = 3,
+  PEER_READ_REPLY = 4,
+  PEER_FORWARD = 5,
+  PEER_FORWARD_REPLY = 6,
+  PEER_EVENTS = 7,
+  PEER_EVENTS_REPLY = 8,
+  PEER_PING = 9,
+  PEER_PONG = 10,
+} peer_type_t;
+
+typedef enum {
+  PEER_OP_PUT = 1,
+  PEER_OP_DELETE = 2,
+  PEER_OP_READ_REPAIR = 3, /* PEER_REPLICATE only */
+  PEER_OP_HINT = 4,        /* PEER_REPLICATE only: a stored hint delivered to its owner */
+} peer_op_t;
+
+/* A bin or str field: a view into the decoded input, valid as long as those
+ * bytes are. p == NULL is nil, allowed only where the layout says "| nil";
+ * an empty value has a non-NULL p. */
+typedef struct {
+  const uint8_t *p;
+  size_t len;
+} peer_bytes_t;
+
+typedef struct {
+  peer_op_t op;
+  peer_bytes_t key;
+  peer_bytes_t record;
+  char hint_for[NODE_ID_MAX + 1]; /* "" for nil: the receiver stores the record as its own */
+  peer_bytes_t request_id;
+} peer_replicate_t;
+
+typedef struct {
+  int32_t status;
+  uint64_t event_id;
+} peer_replicate_ack_t;
+
+typedef struct {
+  peer_bytes_t key;
+} peer_read_t;
+
+typedef struct {
+  int32_t status;
+  peer_bytes_t record; /* nil when not found */
+} peer_read_reply_t;
+
+typedef struct {
+  peer_op_t op; /* PEER_OP_PUT or PEER_OP_DELETE */
+  peer_bytes_t key;
+  peer_bytes_t value;
+  peer_bytes_t context;
+  uint8_t r, w;
+  peer_bytes_t request_id;
+} peer_forward_t;
+
+typedef struct {
+  uint16_t http_status;
+  peer_bytes_t body;
+} peer_forward_reply_t;
+
+typedef struct {
+  uint64_t since;
+  uint32_t limit;
+} peer_events_t;
+
+typedef struct {
+  int32_t status;
+  peer_bytes_t events;
+} peer_events_reply_t;
+
+typedef struct {
+  peer_type_t type;
+  uint64_t req_id;
+  char from[NODE_ID_MAX + 1];
+  vv_t clock; /* owned */
+  union {     /* the member named after type; PEER_PING and PEER_PONG have none */
+    peer_replicate_t replicate;
+    peer_replicate_ack_t replicate_ack;
+    peer_read_t read;
+    peer_read_reply_t read_reply;
+    peer_forward_t forward;
+    peer_forward_reply_t forward_reply;
+    peer_events_t events;
+    peer_events_reply_t events_reply;
+  };
+} peer_msg_t;
+
+/* Zeroes m with an empty clock; peer_msg_free releases the clock. */
+void peer_msg_init(peer_msg_t *m);
+void peer_msg_free(peer_msg_t *m);
+
+/* Appends the plaintext of m to out. CHORUS_EINVAL for a message the decoder
+ * would refuse (unknown type or op, invalid id, empty key, nil where the
+ * layout has none, NUL in a str field, status > 0, http_status out of
+ * range), CHORUS_ETOOBIG for a field or clock over its limit, CHORUS_ENOMEM;
+ * on error out keeps its previous length. */
+int peer_msg_encode(const peer_msg_t *m, buf_t *out);
+
+/* Decodes plaintext p[0..len) into m, whose clock must be initialised and is
+ * replaced; every view points into p. CHORUS_ECORRUPT for anything
+ * malformed, CHORUS_ENOMEM; on error m is zeroed with an empty clock. */
+int peer_msg_decode(const void *p, size_t len, peer_msg_t *m);
+
+/* Splits the first frame off the received bytes p[0..len): 0 with a whole
+ * frame (*payload points into p, *consumed = PEER_FRAME_PREFIX +
+ * *payload_len); CHORUS_EAGAIN while the prefix or the payload is incomplete;
+ * CHORUS_ETOOBIG as soon as the prefix announces more than max_payload bytes
+ * - the stream cannot be resynchronised, so the connection must be dropped.
+ * On anything but 0 the outputs are NULL / 0. */
+int peer_frame_split(const void *p, size_t len, size_t max_payload, const uint8_t **payload,
+                     size_t *payload_len, size_t *consumed);
+
+/* Framing in place: peer_frame_begin appends a placeholder prefix and returns
+ * the frame's offset in out; the payload is then appended directly (by
+ * peer_msg_encode or swim_seal); peer_frame_finish writes the prefix.
+ * finish returns CHORUS_ETOOBIG if the payload is over max_payload, or the
+ * error out has met since begin, and then cuts out back to start. */
+size_t peer_frame_begin(buf_t *out);
+int peer_frame_finish(buf_t *out, size_t start, size_t max_payload);
+
+#endif
