@@ -26,6 +26,7 @@
 #include "../common/log.h"
 #include "../common/node_id.h"
 #include "../gossip/gossip.h"
+#include "../replication/coord.h"
 #include "../replication/view.h"
 #include "../storage/engine.h"
 
@@ -43,6 +44,7 @@ typedef struct {
   uint64_t drain_started;
   bool draining;
   view_holder_t *view;
+  coord_t *coord;
 } node_t;
 
 static int mkdir_p(const char *path) {
@@ -176,11 +178,13 @@ static int start_gossip(node_t *n) {
   int rc = write_incarnation(cfg->data_dir, inc + 1); /* the core announces inc + 1 */
   gossip_opts_t o = {.cfg = cfg,
                      .node_id = cfg->node_id,
+                     .transport = coord_gossip_transport(n->coord),
                      .incarnation = inc,
                      .on_incarnation = on_incarnation,
                      .on_members = on_members,
                      .state = n};
   if (!rc) rc = gossip_start(loop_uv(n->loop), &o, &n->gossip);
+  if (!rc) coord_set_gossip(n->coord, n->gossip);
   return rc;
 }
 
@@ -241,6 +245,10 @@ static int run(config_t *cfg) {
     snprintf(self.host, sizeof self.host, "%s", cfg->advertise);
     rc = view_holder_create(cfg->node_id, &self, (uint32_t)cfg->vnodes, (uint32_t)cfg->replicas, &n.view);
   }
+  if (!rc) {
+    coord_opts_t co = {.cfg = cfg, .node_id = cfg->node_id, .engine = engine, .view = n.view};
+    rc = coord_start(loop_uv(n.loop), &co, &n.coord);
+  }
   if (!rc) rc = start_gossip(&n);
   api_deps_t deps = {.engine = engine, .gossip = n.gossip, .view = n.view};
   if (!rc) rc = api_server_start(n.server, &deps);
@@ -250,6 +258,7 @@ static int run(config_t *cfg) {
     rc = loop_run(n.loop);
   }
   api_server_stop(n.server); /* every request is answered by now */
+  coord_close(n.coord);      /* no more peers' requests */
   engine_close(engine);      /* drains the writer and syncs */
   gossip_close(n.gossip);    /* after the HTTP threads are gone: they read its snapshot */
   loop_destroy(n.loop);

@@ -9,11 +9,11 @@
  * core's next deadline. Readers on other threads get a snapshot rebuilt at
  * most every SNAPSHOT_MS after a change.
  *
- * Push-pull over TCP: the initiator connects to the peer port and sends its
- * table as one frame (u32be length, then the sealed or plain encoding); the
- * responder answers with its own table; each side hands the other's table
- * to the core. Frames are bounded (FRAME_MAX) and every connection has a
- * deadline (PUSH_PULL_TIMEOUT_MS).
+ * Push-pull rides on the peer transport (gossip_transport_t: the node's
+ * persistent, sealed TCP connections on --peer-port): the initiator sends
+ * its table, the responder (gossip_on_push_pull) hands it to its core and
+ * answers with its own, which the initiator hands to its core. The
+ * transport bounds sizes and times every exchange out.
  *
  * Joining: a seed is named by its HTTP address only, so its peer port is
  * unknown. The joiner announces itself over UDP (the gossip port is the
@@ -38,7 +38,6 @@
 
 #define SNAPSHOT_MS 100
 #define PUSH_PULL_TIMEOUT_MS 5000
-#define FRAME_MAX (8u << 20)
 #define JOIN_BACKOFF_MIN_MS 1000
 #define JOIN_BACKOFF_MAX_MS 30000
 #define RESOLVE_SLOTS 64
@@ -66,7 +65,6 @@ struct gossip {
   uint8_t key[SWIM_KEY_BYTES];
   bool has_key;
   uv_udp_t udp;
-  uv_tcp_t listener;
   uv_timer_t timer, snap_timer, join_timer;
   uv_async_t cmd_async;
   int handles; /* open handles, connections and lookups; g is freed when the last one is done */
@@ -82,7 +80,7 @@ struct gossip {
   void *state;
   buf_t scratch, sealed;
   resolved_t cache[RESOLVE_SLOTS];
-  struct pp *pps;
+  gossip_transport_t transport;
   size_t cache_next;
   uint8_t rbuf[RECV_BUF];
 
@@ -275,113 +273,30 @@ static void on_udp(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct
   flush(g);
 }
 
-/* ---- push-pull over TCP ---- */
+/* ---- push-pull over the peer transport ---- */
 
-typedef struct pp {
+typedef struct {
   gossip_t *g;
-  struct pp *next, *prev; /* g->pps: connections in progress */
-  uv_tcp_t tcp;
-  uv_timer_t deadline;
-  uv_connect_t connect;
-  uv_write_t write;
-  bool initiator, join, got_state, wrote, failed;
-  int closing; /* handles still to close */
   swim_addr_t peer;
-  buf_t in;  /* frame being read */
-  buf_t out; /* frame being written */
 } pp_t;
 
-static void pp_free_handle(uv_handle_t *h) {
-  pp_t *pp = h->data;
-  if (--pp->closing > 0) return;
-  gossip_t *g = pp->g;
-  buf_free(&pp->in);
-  buf_free(&pp->out);
-  free(pp);
-  release(g);
-}
-
-static void pp_end(pp_t *pp, bool ok) {
-  if (pp->closing) return;
-  gossip_t *g = pp->g;
-  if (ok) {
-    count(&g->counters.push_pulls_ok, 1);
-    if (!g->joined) {
-      g->joined = true;
-      g->dirty = true;
-      uv_timer_stop(&g->join_timer);
-      log_info("gossip: joined the cluster (member table from %s)", pp->initiator ? pp->peer.host : "a peer");
-    }
-  } else {
+static void pp_result(gossip_t *g, bool ok, const swim_addr_t *peer) {
+  if (!ok) {
     count(&g->counters.push_pulls_failed, 1);
-    log_debug("gossip: push-pull with %s:%u failed", pp->peer.host, pp->peer.peer_port);
-  }
-  if (pp->prev)
-    pp->prev->next = pp->next;
-  else
-    g->pps = pp->next;
-  if (pp->next) pp->next->prev = pp->prev;
-  pp->closing = 2;
-  uv_close((uv_handle_t *)&pp->tcp, pp_free_handle);
-  uv_close((uv_handle_t *)&pp->deadline, pp_free_handle);
-}
-
-static void pp_on_timeout(uv_timer_t *t) {
-  pp_end(t->data, false);
-}
-
-/* Our table as one frame: u32be length, then the (sealed) state encoding. */
-static int pp_frame(pp_t *pp) {
-  gossip_t *g = pp->g;
-  swim_state_t st;
-  int rc = swim_local_state(g->swim, pp->join && pp->initiator, &st);
-  if (rc) return rc;
-  buf_reset(&g->scratch);
-  rc = swim_state_encode(&st, &g->scratch);
-  free(st.members);
-  if (rc || g->scratch.err) return rc ? rc : g->scratch.err;
-  const buf_t *bytes = wire_bytes(g, &g->scratch);
-  if (!bytes) return CHORUS_EIO;
-  buf_reset(&pp->out);
-  buf_put_u32be(&pp->out, (uint32_t)bytes->len);
-  buf_put(&pp->out, bytes->data, bytes->len);
-  return pp->out.err;
-}
-
-static void pp_maybe_done(pp_t *pp) {
-  if (pp->got_state && pp->wrote) pp_end(pp, true);
-}
-
-static void pp_on_written(uv_write_t *w, int status) {
-  pp_t *pp = w->data;
-  if (status < 0) {
-    pp_end(pp, false);
+    log_debug("gossip: push-pull with %s:%u failed", peer->host, peer->peer_port);
     return;
   }
-  pp->wrote = true;
-  pp_maybe_done(pp);
-}
-
-static int pp_send(pp_t *pp) {
-  int rc = pp_frame(pp);
-  if (rc) return rc;
-  uv_buf_t b = uv_buf_init((char *)pp->out.data, (unsigned)pp->out.len);
-  pp->write.data = pp;
-  return uv_write(&pp->write, (uv_stream_t *)&pp->tcp, &b, 1, pp_on_written) == 0 ? 0 : CHORUS_EIO;
-}
-
-/* A whole frame arrived: open it, decode the table, hand it to the core. */
-static int pp_on_frame(pp_t *pp, const uint8_t *p, size_t len) {
-  gossip_t *g = pp->g;
-  if (g->has_key) {
-    buf_reset(&g->sealed);
-    if (swim_open(g->key, p, len, &g->sealed) != 0) {
-      count(&g->counters.dropped_auth, 1);
-      return CHORUS_ECORRUPT;
-    }
-    p = g->sealed.data;
-    len = g->sealed.len;
+  count(&g->counters.push_pulls_ok, 1);
+  if (!g->joined) {
+    g->joined = true;
+    g->dirty = true;
+    uv_timer_stop(&g->join_timer);
+    log_info("gossip: joined the cluster (member table from %s)", peer ? peer->host : "a peer");
   }
+}
+
+/* Hands a table received from a peer to the core. */
+static int take_state(gossip_t *g, const uint8_t *p, size_t len) {
   swim_state_t st;
   if (swim_state_decode(p, len, &st) != 0) {
     count(&g->counters.dropped_malformed, 1);
@@ -390,65 +305,33 @@ static int pp_on_frame(pp_t *pp, const uint8_t *p, size_t len) {
   int rc = swim_on_state(g->swim, &st, now_ms(g), &g->out);
   free(st.members);
   if (rc == 0) flush(g);
-  pp->got_state = true;
   return rc;
 }
 
-static void pp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  pp_t *pp = h->data;
-  if (buf_reserve(&pp->in, 65536) != 0) {
-    *buf = uv_buf_init(NULL, 0);
-    return;
-  }
-  *buf = uv_buf_init((char *)pp->in.data + pp->in.len, (unsigned)(pp->in.cap - pp->in.len));
+/* Appends this node's table to out. */
+static int put_state(gossip_t *g, bool join, buf_t *out) {
+  swim_state_t st;
+  int rc = swim_local_state(g->swim, join, &st);
+  if (rc) return rc;
+  rc = swim_state_encode(&st, out);
+  free(st.members);
+  return rc ? rc : out->err;
 }
 
-static void pp_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  pp_t *pp = s->data;
-  if (nread < 0) {
-    pp_end(pp, false);
-    return;
-  }
-  pp->in.len += (size_t)nread;
-  if (pp->in.len < 4) return;
-  uint32_t flen = (uint32_t)pp->in.data[0] << 24 | (uint32_t)pp->in.data[1] << 16 |
-                  (uint32_t)pp->in.data[2] << 8 | pp->in.data[3];
-  if (flen > FRAME_MAX || pp->in.len > 4 + (size_t)flen) {
-    count(&pp->g->counters.dropped_oversize, 1);
-    pp_end(pp, false);
-    return;
-  }
-  if (pp->in.len < 4 + (size_t)flen) return;
-  uv_read_stop(s);
-  if (pp_on_frame(pp, pp->in.data + 4, flen) != 0 || (!pp->initiator && pp_send(pp) != 0)) {
-    pp_end(pp, false);
-    return;
-  }
-  pp_maybe_done(pp);
+static void pp_done(int status, const uint8_t *state, size_t len, void *arg) {
+  pp_t *pp = arg;
+  gossip_t *g = pp->g;
+  if (!g->closing) pp_result(g, status == 0 && take_state(g, state, len) == 0, &pp->peer);
+  free(pp);
+  release(g);
 }
 
-static pp_t *pp_new(gossip_t *g, bool initiator) {
-  pp_t *pp = calloc(1, sizeof *pp);
-  if (!pp) return NULL;
-  pp->g = g;
-  pp->initiator = initiator;
-  buf_init(&pp->in);
-  buf_init(&pp->out);
-  uv_tcp_init(g->loop, &pp->tcp);
-  uv_timer_init(g->loop, &pp->deadline);
-  pp->tcp.data = pp->deadline.data = pp;
-  pp->next = g->pps;
-  if (g->pps) g->pps->prev = pp;
-  g->pps = pp;
-  g->handles++;
-  uv_timer_start(&pp->deadline, pp_on_timeout, PUSH_PULL_TIMEOUT_MS, 0);
-  return pp;
-}
-
-static void pp_on_connect(uv_connect_t *c, int status) {
-  pp_t *pp = c->data;
-  if (status < 0 || pp_send(pp) != 0 || uv_read_start((uv_stream_t *)&pp->tcp, pp_alloc, pp_on_read) != 0)
-    pp_end(pp, false);
+int gossip_on_push_pull(gossip_t *g, const uint8_t *state, size_t len, buf_t *reply) {
+  if (g->closing) return CHORUS_ESHUTDOWN;
+  int rc = take_state(g, state, len);
+  if (!rc) rc = put_state(g, false, reply);
+  pp_result(g, rc == 0, NULL);
+  return rc;
 }
 
 /* A GOSSIP packet carrying ALIVE about this node to a seed's gossip port. */
@@ -472,29 +355,22 @@ static void start_push_pull(gossip_t *g, const swim_push_pull_t *req) {
     announce_to(g, &req->to); /* the seed answers with a push-pull */
     return;
   }
-  struct sockaddr_storage sa;
-  if (resolve(g, req->to.host, req->to.peer_port, &sa) != 0) {
+  buf_reset(&g->scratch);
+  pp_t *pp = calloc(1, sizeof *pp);
+  if (!pp || !g->transport.send || put_state(g, false, &g->scratch) != 0) {
+    free(pp);
     count(&g->counters.push_pulls_failed, 1); /* retried on the next round or join attempt */
     return;
   }
-  pp_t *pp = pp_new(g, true);
-  if (!pp) return;
-  pp->join = req->join;
+  pp->g = g;
   pp->peer = req->to;
-  pp->connect.data = pp;
-  if (uv_tcp_connect(&pp->connect, &pp->tcp, (const struct sockaddr *)&sa, pp_on_connect) != 0)
-    pp_end(pp, false);
-}
-
-static void on_peer_connection(uv_stream_t *server, int status) {
-  gossip_t *g = server->data;
-  if (status < 0 || g->closing) return;
-  pp_t *pp = pp_new(g, false);
-  if (!pp) return;
-  pp->wrote = false;
-  if (uv_accept(server, (uv_stream_t *)&pp->tcp) != 0 ||
-      uv_read_start((uv_stream_t *)&pp->tcp, pp_alloc, pp_on_read) != 0)
-    pp_end(pp, false);
+  g->handles++; /* the transport calls pp_done exactly once, maybe after gossip_close */
+  if (g->transport.send(g->transport.ctx, &req->to, g->scratch.data, g->scratch.len, PUSH_PULL_TIMEOUT_MS, pp_done,
+                        pp) != 0) {
+    free(pp);
+    release(g);
+    count(&g->counters.push_pulls_failed, 1);
+  }
 }
 
 /* ---- core outputs ---- */
@@ -725,13 +601,6 @@ static int bind_sockets(gossip_t *g) {
     log_error("gossip: cannot listen on UDP %s:%u: %s", c->bind, c->port, uv_strerror(rc));
     return CHORUS_EIO;
   }
-  set_port(&sa, c->peer_port);
-  rc = uv_tcp_bind(&g->listener, (const struct sockaddr *)&sa, 0);
-  if (rc == 0) rc = uv_listen((uv_stream_t *)&g->listener, 128, on_peer_connection);
-  if (rc) {
-    log_error("gossip: cannot listen on TCP %s:%u (--peer-port): %s", c->bind, c->peer_port, uv_strerror(rc));
-    return CHORUS_EIO;
-  }
   return 0;
 }
 
@@ -763,6 +632,7 @@ int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
   g->cfg = o->cfg;
   g->on_incarnation = o->on_incarnation;
   g->on_members = o->on_members;
+  g->transport = o->transport;
   g->state = o->state;
   pthread_mutex_init(&g->cmd_mu, NULL);
   pthread_mutex_init(&g->snap_mu, NULL);
@@ -792,13 +662,11 @@ int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
     return rc;
   }
   uv_udp_init(loop, &g->udp);
-  uv_tcp_init(loop, &g->listener);
   uv_timer_init(loop, &g->timer);
   uv_timer_init(loop, &g->snap_timer);
   uv_timer_init(loop, &g->join_timer);
   uv_async_init(loop, &g->cmd_async, on_cmd);
   init_handle(g, (uv_handle_t *)&g->udp);
-  init_handle(g, (uv_handle_t *)&g->listener);
   init_handle(g, (uv_handle_t *)&g->timer);
   init_handle(g, (uv_handle_t *)&g->snap_timer);
   init_handle(g, (uv_handle_t *)&g->join_timer);
@@ -811,8 +679,8 @@ int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
   }
   on_snap_timer(&g->snap_timer);
   uv_timer_start(&g->snap_timer, on_snap_timer, SNAPSHOT_MS, SNAPSHOT_MS);
-  log_info("gossip: listening on UDP %s:%u and TCP %s:%u, advertising %s%s", o->cfg->bind, o->cfg->port,
-           o->cfg->bind, o->cfg->peer_port, o->cfg->advertise, g->has_key ? ", encrypted" : "");
+  log_info("gossip: listening on UDP %s:%u, advertising %s%s", o->cfg->bind, o->cfg->port, o->cfg->advertise,
+           g->has_key ? ", encrypted" : "");
   join_seeds(g);
   flush(g);
   *out = g;
@@ -827,10 +695,7 @@ void gossip_announce_shutdown(gossip_t *g) {
 void gossip_close(gossip_t *g) {
   if (!g || g->closing) return;
   g->closing = true;
-  while (g->pps)
-    pp_end(g->pps, false);
   uv_close((uv_handle_t *)&g->udp, on_handle_closed);
-  uv_close((uv_handle_t *)&g->listener, on_handle_closed);
   uv_close((uv_handle_t *)&g->timer, on_handle_closed);
   uv_close((uv_handle_t *)&g->snap_timer, on_handle_closed);
   uv_close((uv_handle_t *)&g->join_timer, on_handle_closed);

@@ -2,8 +2,8 @@
  * gossip.h - the I/O shell of SWIM membership: drives the pure protocol
  * core (swim.h) from the node's libuv loop.
  *
- * It owns the UDP socket on --port (probes and gossip), the TCP listener on
- * --peer-port (push-pull exchanges of the member table), the timer that
+ * It owns the UDP socket on --port (probes and gossip), push-pull exchanges
+ * of the member table (carried by the peer transport), the timer that
  * wakes the core at its next deadline, name resolution of member hosts, and
  * the sealing of every packet and frame with --cluster-key. Everything here
  * runs on the loop thread except the functions marked "any thread", which
@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "../common/buf.h"
 #include "../common/config.h"
 #include "swim.h"
 
@@ -31,9 +32,22 @@ typedef void (*gossip_incarnation_fn)(uint64_t incarnation, void *state);
  * is the whole table, self first, valid during the call. */
 typedef void (*gossip_members_fn)(const swim_member_t *members, size_t n, void *state);
 
+/* The push-pull exchange rides on the node's peer transport. send delivers
+ * this node's table (state[0..len), swim_codec.h state encoding) to the
+ * peer at `to` and calls done exactly once, with the peer's table (status
+ * 0; valid during the call) or an error. It returns nonzero only when done
+ * will not be called. The peer's side calls gossip_on_push_pull. */
+typedef void (*gossip_pp_done_fn)(int status, const uint8_t *state, size_t len, void *arg);
+typedef struct {
+  int (*send)(void *ctx, const swim_addr_t *to, const uint8_t *state, size_t len, uint64_t timeout_ms,
+              gossip_pp_done_fn done, void *arg);
+  void *ctx;
+} gossip_transport_t;
+
 typedef struct {
   const config_t *cfg;
   const char *node_id;
+  gossip_transport_t transport;
   uint64_t incarnation; /* persisted by the last run; 0 on first start */
   gossip_incarnation_fn on_incarnation;
   gossip_members_fn on_members; /* may be NULL */
@@ -66,6 +80,10 @@ void gossip_announce_shutdown(gossip_t *g);
 /* Loop thread: closes every handle; g is freed once the loop has run the
  * close callbacks (loop_destroy runs them). */
 void gossip_close(gossip_t *g);
+
+/* Loop thread: a peer's push-pull arrived: its table goes to the core, and
+ * this node's table is appended to reply. */
+int gossip_on_push_pull(gossip_t *g, const uint8_t *state, size_t len, buf_t *reply);
 
 /* Any thread. */
 int gossip_view(gossip_t *g, gossip_view_t *out);

@@ -46,14 +46,14 @@ _Static_assert(PEER_FRAME_MAX - PEER_RECORD_MAX >= REPLICATE_OVERHEAD_MAX,
 static const uint8_t body_fields[] = {
     [PEER_REPLICATE] = 5, [PEER_REPLICATE_ACK] = 2, [PEER_READ] = 1,   [PEER_READ_REPLY] = 2,
     [PEER_FORWARD] = 7,   [PEER_FORWARD_REPLY] = 2, [PEER_EVENTS] = 2, [PEER_EVENTS_REPLY] = 2,
-    [PEER_PING] = 0,      [PEER_PONG] = 0,
+    [PEER_PING] = 0,      [PEER_PONG] = 0,          [PEER_PUSH_PULL] = 1, [PEER_PUSH_PULL_REPLY] = 1,
 };
 
 #define HTTP_STATUS_MIN 100
 #define HTTP_STATUS_MAX 599
 
 static bool type_valid(uint64_t t) {
-  return t >= PEER_REPLICATE && t <= PEER_PONG;
+  return t >= PEER_REPLICATE && t <= PEER_TYPE_LAST;
 }
 
 static bool op_valid(peer_type_t type, uint64_t op) {
@@ -123,6 +123,8 @@ static void check_body(check_t *c, const peer_msg_t *m) {
     require(c, m->events_reply.status <= 0, CHORUS_EINVAL);
     check_bin(c, m->events_reply.events, PEER_RECORD_MAX, false);
     break;
+  case PEER_PUSH_PULL:
+  case PEER_PUSH_PULL_REPLY: check_bin(c, m->push_pull.state, PEER_RECORD_MAX, false); break;
   case PEER_EVENTS:
   case PEER_PING:
   case PEER_PONG: break;
@@ -213,6 +215,8 @@ static void pack_body(msgpack_packer *pk, const peer_msg_t *m) {
     msgpack_pack_int32(pk, m->events_reply.status);
     pack_bytes(pk, m->events_reply.events, false);
     break;
+  case PEER_PUSH_PULL:
+  case PEER_PUSH_PULL_REPLY: pack_bytes(pk, m->push_pull.state, false); break;
   default: break;
   }
 }
@@ -345,6 +349,8 @@ static void read_body(buf_reader_t *r, peer_msg_t *m) {
     m->events_reply.status = read_status(r);
     m->events_reply.events = read_bin(r, PEER_RECORD_MAX);
     break;
+  case PEER_PUSH_PULL:
+  case PEER_PUSH_PULL_REPLY: m->push_pull.state = read_bin(r, PEER_RECORD_MAX); break;
   default: break;
   }
 }
@@ -352,7 +358,7 @@ static void read_body(buf_reader_t *r, peer_msg_t *m) {
 static void read_msg(buf_reader_t *r, peer_msg_t *m) {
   if (buf_read_u8(r) != PEER_WIRE_VERSION) mpack_fail(r);
   mpack_array_of(r, MSG_FIELDS);
-  uint64_t type = mpack_uint(r, PEER_PONG);
+  uint64_t type = mpack_uint(r, PEER_TYPE_LAST);
   if (!type_valid(type)) mpack_fail(r);
   if (r->err) return;
   m->type = (peer_type_t)type;

@@ -27,6 +27,9 @@
  *   PEER_EVENTS         [since u64, limit u32]
  *   PEER_EVENTS_REPLY   [status int32 <= 0, events bin (JSON) <= PEER_RECORD_MAX]
  *   PEER_PING, PEER_PONG []
+ *   PEER_PUSH_PULL, PEER_PUSH_PULL_REPLY
+ *                       [state bin <= PEER_RECORD_MAX]: a membership table
+ *                       (swim_codec.h state encoding, opaque here)
  * status is 0 or a negative CHORUS_E* code of the replying node.
  *
  * Every value is in msgpack's shortest form (what msgpack-c writes), and the
@@ -82,7 +85,10 @@ typedef enum {
   PEER_EVENTS_REPLY = 8,
   PEER_PING = 9,
   PEER_PONG = 10,
+  PEER_PUSH_PULL = 11,       /* membership: this node's table; the answer is the peer's */
+  PEER_PUSH_PULL_REPLY = 12,
 } peer_type_t;
+#define PEER_TYPE_LAST PEER_PUSH_PULL_REPLY
 
 typedef enum {
   PEER_OP_PUT = 1,
@@ -146,6 +152,10 @@ typedef struct {
 } peer_events_reply_t;
 
 typedef struct {
+  peer_bytes_t state;
+} peer_push_pull_t;
+
+typedef struct {
   peer_type_t type;
   uint64_t req_id;
   char from[NODE_ID_MAX + 1];
@@ -159,6 +169,7 @@ typedef struct {
     peer_forward_reply_t forward_reply;
     peer_events_t events;
     peer_events_reply_t events_reply;
+    peer_push_pull_t push_pull; /* PEER_PUSH_PULL and PEER_PUSH_PULL_REPLY */
   };
 } peer_msg_t;
 

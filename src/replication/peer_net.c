@@ -2,8 +2,8 @@
  * peer_net.c - the peer transport (see peer_net.h).
  *
  * Objects: the net (listener, a 50 ms housekeeping timer, the peer table,
- * every open connection), a peer record per node this node has sent to
- * (its outbound connection, its address, its reconnect backoff), and
+ * every open connection), a peer record per address this node has sent to
+ * (its outbound connection and its reconnect backoff), and
  * connections. Requests awaiting replies hang off their outbound
  * connection in a list; the timer fails those past their deadline, so a
  * timeout costs O(outstanding requests) per tick.
@@ -55,8 +55,7 @@ struct peer_conn {
 };
 
 struct peer {
-  char id[NODE_ID_MAX + 1];
-  swim_addr_t addr;
+  swim_addr_t addr; /* host and peer_port identify the peer */
   peer_conn_t *conn;
   uint64_t backoff_ms, retry_at;
 };
@@ -262,7 +261,7 @@ static int conn_send(peer_conn_t *c, const peer_msg_t *msg) {
 
 static bool is_reply(peer_type_t t) {
   return t == PEER_REPLICATE_ACK || t == PEER_READ_REPLY || t == PEER_FORWARD_REPLY || t == PEER_EVENTS_REPLY ||
-         t == PEER_PONG;
+         t == PEER_PONG || t == PEER_PUSH_PULL_REPLY;
 }
 
 static void on_reply(peer_conn_t *c, const peer_msg_t *m) {
@@ -361,13 +360,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
 
 /* ---- outbound ---- */
 
-static peer_t *find_peer(peer_net_t *n, const char *id) {
-  for (size_t i = 0; i < n->n_peers; i++)
-    if (strcmp(n->peers[i]->id, id) == 0) return n->peers[i];
+static peer_t *find_peer(peer_net_t *n, const swim_addr_t *a) {
+  for (size_t i = 0; i < n->n_peers; i++) {
+    const swim_addr_t *b = &n->peers[i]->addr;
+    if (b->peer_port == a->peer_port && strcmp(b->host, a->host) == 0) return n->peers[i];
+  }
   return NULL;
 }
 
-static peer_t *add_peer(peer_net_t *n, const char *id) {
+static peer_t *add_peer(peer_net_t *n, const swim_addr_t *addr) {
   if (n->n_peers == n->cap_peers) {
     size_t cap = n->cap_peers ? n->cap_peers * 2 : 16;
     peer_t **a = realloc(n->peers, cap * sizeof *a);
@@ -377,7 +378,7 @@ static peer_t *add_peer(peer_net_t *n, const char *id) {
   }
   peer_t *p = calloc(1, sizeof *p);
   if (!p) return NULL;
-  snprintf(p->id, sizeof p->id, "%s", id);
+  p->addr = *addr;
   n->peers[n->n_peers++] = p;
   return p;
 }
@@ -416,13 +417,12 @@ static peer_conn_t *connect_peer(peer_net_t *n, peer_t *p) {
   if (now_ms(n) < p->retry_at) return NULL;
   struct sockaddr_storage sa;
   if (addr_of(&p->addr, &sa) != 0) {
-    log_warn("peer: %s advertises %s, not an IP address: cannot connect", p->id, p->addr.host);
+    log_warn("peer: %s is not an IP address: cannot connect", p->addr.host);
     p->retry_at = now_ms(n) + BACKOFF_MAX_MS;
     return NULL;
   }
   peer_conn_t *c = conn_new(n, true);
   if (!c) return NULL;
-  snprintf(c->peer, sizeof c->peer, "%s", p->id);
   c->owner = p;
   c->connect_deadline = now_ms(n) + PEER_NET_CONNECT_TIMEOUT_MS;
   c->connect.data = c;
@@ -436,26 +436,19 @@ static peer_conn_t *connect_peer(peer_net_t *n, peer_t *p) {
 }
 
 static bool is_request(peer_type_t t) {
-  return t == PEER_REPLICATE || t == PEER_READ || t == PEER_FORWARD || t == PEER_EVENTS || t == PEER_PING;
+  return t == PEER_REPLICATE || t == PEER_READ || t == PEER_FORWARD || t == PEER_EVENTS || t == PEER_PING ||
+         t == PEER_PUSH_PULL;
 }
 
-int peer_net_request(peer_net_t *n, const char *to, const swim_addr_t *addr, peer_msg_t *msg, uint64_t timeout_ms,
+int peer_net_request(peer_net_t *n, const swim_addr_t *addr, peer_msg_t *msg, uint64_t timeout_ms,
                      peer_reply_fn cb, void *arg) {
-  if (!n || !to || !addr || !msg || !cb || !is_request(msg->type) || !node_id_valid(to, strlen(to)))
-    return CHORUS_EINVAL;
+  if (!n || !addr || !msg || !cb || !is_request(msg->type)) return CHORUS_EINVAL;
   if (n->closing) {
     cb(CHORUS_ESHUTDOWN, NULL, arg);
     return 0;
   }
-  peer_t *p = find_peer(n, to);
-  if (!p && !(p = add_peer(n, to))) return CHORUS_ENOMEM;
-  if (strcmp(p->addr.host, addr->host) != 0 || p->addr.peer_port != addr->peer_port) {
-    /* The node moved (restarted elsewhere): its old connection is stale. */
-    if (p->conn) conn_close(p->conn, false, CHORUS_EIO);
-    p->addr = *addr;
-    p->retry_at = 0;
-    p->backoff_ms = 0;
-  }
+  peer_t *p = find_peer(n, addr);
+  if (!p && !(p = add_peer(n, addr))) return CHORUS_ENOMEM;
   peer_conn_t *c = connect_peer(n, p);
   if (!c) {
     cb(CHORUS_EIO, NULL, arg);

@@ -4,7 +4,8 @@
  * pipelined and matched by request id, sealed with --cluster-key.
  *
  * One listener accepts peers' connections; requests from this node go out
- * on one outbound connection per peer, opened on first use and kept. A
+ * on one outbound connection per peer address (host and peer port), opened
+ * on first use and kept: a join reaches a seed known only by its address. A
  * request fails fast instead of queueing without bound:
  *   CHORUS_EBUSY      the peer's connection has PEER_NET_QUEUE_MAX bytes or
  *                     PEER_NET_INFLIGHT_MAX requests outstanding;
@@ -65,11 +66,11 @@ int peer_net_start(uv_loop_t *loop, const peer_net_opts_t *opts, peer_net_t **ou
  * connection; n is freed once the loop has run the close callbacks. */
 void peer_net_close(peer_net_t *n);
 
-/* Sends msg (its req_id is assigned here; its type must be a request) to
- * node `to` at addr (host and peer_port used). cb runs exactly once, maybe
+/* Sends msg (its req_id and from are set here; its type must be a request)
+ * to the node at addr (host, an IP literal, and peer_port). cb runs exactly once, maybe
  * before this returns (fast failures). Returns 0, or an error when cb was
  * not and will not be called (CHORUS_EINVAL, CHORUS_ENOMEM, CHORUS_ETOOBIG). */
-int peer_net_request(peer_net_t *n, const char *to, const swim_addr_t *addr, peer_msg_t *msg, uint64_t timeout_ms,
+int peer_net_request(peer_net_t *n, const swim_addr_t *addr, peer_msg_t *msg, uint64_t timeout_ms,
                      peer_reply_fn cb, void *arg);
 /* Answers the request req_id received on conn with msg (a reply type;
  * req_id is set here). CHORUS_ESHUTDOWN if conn has closed meanwhile (the

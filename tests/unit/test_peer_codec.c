@@ -113,6 +113,8 @@ static void sample_body(peer_msg_t *m, variant_t v) {
     m->events_reply.status = s ? 0 : l ? -32 : -1;
     m->events_reply.events = some(s ? 2 : l ? WIDE_BIN : 0);
     break;
+  case PEER_PUSH_PULL:
+  case PEER_PUSH_PULL_REPLY: m->push_pull.state = some(s ? 50 : l ? WIDE_BIN : 0); break;
   default: break;
   }
 }
@@ -174,6 +176,8 @@ static void assert_same_body(const peer_msg_t *a, const peer_msg_t *b) {
     assert_int_equal(a->events_reply.status, b->events_reply.status);
     assert_same_bytes(a->events_reply.events, b->events_reply.events);
     break;
+  case PEER_PUSH_PULL:
+  case PEER_PUSH_PULL_REPLY: assert_same_bytes(a->push_pull.state, b->push_pull.state); break;
   default: break;
   }
 }
@@ -279,7 +283,7 @@ static void test_encoding_follows_the_documented_layout(void **state) {
 static void test_round_trips_every_type_and_variant(void **state) {
   peer_msg_t m;
   peer_msg_init(&m);
-  for (int type = PEER_REPLICATE; type <= PEER_PONG; type++)
+  for (int type = PEER_REPLICATE; type <= PEER_TYPE_LAST; type++)
     for (int v = 0; v < VARIANTS; v++) {
       sample_msg(&m, (peer_type_t)type, (variant_t)v);
       round_trip(&m);
@@ -369,7 +373,7 @@ static bool break_msg(peer_msg_t *m, int k, int *rc) {
   *rc = CHORUS_EINVAL;
   switch (k) {
   case 0: m->type = (peer_type_t)0; break;
-  case 1: m->type = (peer_type_t)11; break;
+  case 1: m->type = (peer_type_t)(PEER_TYPE_LAST + 1); break;
   case 2: m->from[0] = '\0'; break;
   case 3: strcpy(m->from, "bad id"); break;
   case 4: memset(m->from, 'a', sizeof(m->from)); break;
@@ -445,7 +449,7 @@ static void test_every_truncation_is_rejected(void **state) {
   peer_msg_init(&m);
   expect_truncations_corrupt(expect_corrupt, layout_replicate, sizeof(layout_replicate));
   expect_truncations_corrupt(expect_corrupt, layout_ack, sizeof(layout_ack));
-  for (int type = PEER_REPLICATE; type <= PEER_PONG; type++)
+  for (int type = PEER_REPLICATE; type <= PEER_TYPE_LAST; type++)
     for (int v = SHORT; v <= NILS; v++) {
       buf_t b;
       sample_msg(&m, (peer_type_t)type, (variant_t)v);
@@ -459,7 +463,7 @@ static void test_every_truncation_is_rejected(void **state) {
 static void test_trailing_bytes_are_rejected(void **state) {
   peer_msg_t m;
   peer_msg_init(&m);
-  for (int type = PEER_REPLICATE; type <= PEER_PONG; type++) {
+  for (int type = PEER_REPLICATE; type <= PEER_TYPE_LAST; type++) {
     buf_t b;
     sample_msg(&m, (peer_type_t)type, SHORT);
     encode_msg(&m, &b);
@@ -483,7 +487,7 @@ static void test_unknown_type_is_rejected(void **state) {
   const uint8_t *p = layout_ping;
   size_t n = sizeof(layout_ping);
   expect_spliced(expect_corrupt, p, n, 2, 1, REP(0x00));
-  expect_spliced(expect_corrupt, p, n, 2, 1, REP(0x0b));
+  expect_spliced(expect_corrupt, p, n, 2, 1, REP(0x0d));
   expect_spliced(expect_corrupt, p, n, 2, 1, REP(0x7f));
   expect_spliced(expect_corrupt, p, n, 2, 1, REP(0xcc, 0x09)); /* not the shortest form */
   expect_spliced(expect_corrupt, p, n, 2, 1, REP(0xcd, 0x01, 0x09));
@@ -524,7 +528,7 @@ static void test_wrong_arity_is_rejected(void **state) {
   expect_spliced(expect_corrupt, layout_ping, sizeof(layout_ping), 1, 1, REP(0xdc, 0x00, 0x05));
   expect_spliced(expect_corrupt, layout_ping, sizeof(layout_ping), 1, 1, REP(0x85)); /* a map */
   /* every body, one field short and one too many (a trailing nil) */
-  for (int type = PEER_REPLICATE; type <= PEER_PONG; type++) {
+  for (int type = PEER_REPLICATE; type <= PEER_TYPE_LAST; type++) {
     buf_t b;
     sample_msg(&m, (peer_type_t)type, NILS);
     encode_msg(&m, &b);
@@ -722,16 +726,16 @@ static void test_garbage_never_decodes_to_another_encoding(void **state) {
   static uint8_t junk[512];
   uint64_t x = 0x9e3779b97f4a7c15ull;
   peer_msg_t m;
-  buf_t valid[PEER_PONG + 1];
+  buf_t valid[PEER_TYPE_LAST + 1];
   peer_msg_init(&m);
-  for (int type = PEER_REPLICATE; type <= PEER_PONG; type++) {
+  for (int type = PEER_REPLICATE; type <= PEER_TYPE_LAST; type++) {
     sample_msg(&m, (peer_type_t)type, (variant_t)(type % 2 ? SHORT : NILS));
     encode_msg(&m, &valid[type]);
     assert_true(valid[type].len <= sizeof(junk));
   }
   static const uint8_t head[] = {PEER_WIRE_VERSION, 0x95};
   for (int iter = 0; iter < 200000; iter++) {
-    const buf_t *sample = &valid[PEER_REPLICATE + next_random(&x) % PEER_PONG];
+    const buf_t *sample = &valid[PEER_REPLICATE + next_random(&x) % PEER_TYPE_LAST];
     size_t len = garbage_input(&x, iter, junk, sizeof(junk), head, sizeof(head), sample);
     if (peer_msg_decode(junk, len, &m) != 0) continue;
     buf_t again;
@@ -740,7 +744,7 @@ static void test_garbage_never_decodes_to_another_encoding(void **state) {
     assert_memory_equal(again.data, junk, len);
     buf_free(&again);
   }
-  for (int type = PEER_REPLICATE; type <= PEER_PONG; type++)
+  for (int type = PEER_REPLICATE; type <= PEER_TYPE_LAST; type++)
     buf_free(&valid[type]);
   peer_msg_free(&m);
 }
@@ -846,14 +850,15 @@ static void test_seed_frames_split_and_decode(void **state) {
                                       [PEER_READ] = "read",           [PEER_READ_REPLY] = "read-reply",
                                       [PEER_FORWARD] = "forward",     [PEER_FORWARD_REPLY] = "forward-reply",
                                       [PEER_EVENTS] = "events",       [PEER_EVENTS_REPLY] = "events-reply",
-                                      [PEER_PING] = "ping",           [PEER_PONG] = "pong"};
+                                      [PEER_PING] = "ping",           [PEER_PONG] = "pong",
+                                      [PEER_PUSH_PULL] = "push-pull", [PEER_PUSH_PULL_REPLY] = "push-pull-reply"};
   const char *dir = getenv("CHORUS_PEER_CORPUS_DIR");
   peer_msg_t m, back;
   buf_t all;
   buf_init(&all);
   peer_msg_init(&m);
   peer_msg_init(&back);
-  for (int type = PEER_REPLICATE; type <= PEER_PONG; type++) {
+  for (int type = PEER_REPLICATE; type <= PEER_TYPE_LAST; type++) {
     buf_t one;
     buf_init(&one);
     sample_msg(&m, (peer_type_t)type, type % 3 == 0 ? NILS : SHORT);
@@ -879,7 +884,7 @@ static void test_seed_frames_split_and_decode(void **state) {
     frames++;
   }
   assert_int_equal(off, all.len);
-  assert_int_equal(frames, PEER_PONG);
+  assert_int_equal(frames, PEER_TYPE_LAST);
   buf_free(&all);
   peer_msg_free(&m);
   peer_msg_free(&back);
@@ -895,7 +900,7 @@ static void test_sealed_frames_round_trip(void **state) {
   peer_msg_t m, back;
   peer_msg_init(&m);
   peer_msg_init(&back);
-  for (int type = PEER_REPLICATE; type <= PEER_PONG; type++) {
+  for (int type = PEER_REPLICATE; type <= PEER_TYPE_LAST; type++) {
     buf_t plain, frame, opened;
     buf_init(&frame);
     buf_init(&opened);
