@@ -55,6 +55,19 @@ static json_t *cluster_json(api_server_t *s) {
   return o;
 }
 
+/* {"total": N, "by_owner": {owner: count}}: the hints this node keeps for others. */
+static json_t *hints_json(engine_t *e) {
+  engine_hint_count_t *c = NULL;
+  size_t n = 0;
+  if (engine_hint_counts(e, &c, &n)) return NULL;
+  json_t *by_owner = json_object();
+  for (size_t i = 0; by_owner && i < n; i++)
+    json_object_set_new(by_owner, c[i].owner, json_integer((json_int_t)c[i].count));
+  free(c);
+  return json_pack("{s:I,s:o*}", "total", (json_int_t)atomic_load(&engine_stats(e)->hints), "by_owner",
+                   by_owner);
+}
+
 enum MHD_Result api_status(api_req_t *r) {
   api_server_t *s = r->srv;
   const engine_stats_t *st = engine_stats(s->engine);
@@ -62,14 +75,15 @@ enum MHD_Result api_status(api_req_t *r) {
   api_iso_time(s->started_ms, started);
   json_int_t uptime = (json_int_t)((api_now_ns() - s->started_mono_ns) / 1000000000u);
   json_t *cluster = cluster_json(s);
+  json_t *hints = hints_json(s->engine);
   json_t *o = json_pack(
-      "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:s,s:b},s:o*}", "node_id", s->node_id, "status",
+      "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:s,s:b},s:o*,s:o*}", "node_id", s->node_id, "status",
       "running", "version", s->version, "started_at", started, "uptime_seconds", uptime, "fsync",
       config_fsync_name(s->cfg->fsync), "data_dir", s->cfg->data_dir, "storage", "events",
       (json_int_t)engine_event_count(s->engine), "event_retention", (json_int_t)s->cfg->event_retention,
       "conflicts", (json_int_t)atomic_load(&st->conflicts_now), "writes",
       (json_int_t)atomic_load(&st->writes), "batches", (json_int_t)atomic_load(&st->batches), "engine",
-      "leveldb", "writable", !atomic_load(&st->read_only), "cluster", cluster);
+      "leveldb", "writable", !atomic_load(&st->read_only), "cluster", cluster, "hints", hints);
   return api_send_json(r, 200, o);
 }
 
@@ -85,14 +99,16 @@ static int query_u64(struct MHD_Connection *c, const char *name, uint64_t *out) 
   return 1;
 }
 
+/* "peer" is left out when the event was not caused by a message. */
 static json_t *event_json(const event_t *ev) {
   char ts[32], hash[17];
   api_iso_time(ev->ts_ms, ts);
   event_causal_hash(ev, hash);
-  return json_pack("{s:I,s:s,s:s%,s:s%,s:o,s:s,s:s,s:s}", "id", (json_int_t)ev->id, "type",
+  return json_pack("{s:I,s:s,s:s%,s:s%,s:o,s:s,s:s,s:s,s:s*}", "id", (json_int_t)ev->id, "type",
                    event_type_name(ev->type), "key", ev->key, ev->key_len, "value",
                    ev->preview ? ev->preview : "", ev->preview ? ev->preview_len : 0, "vector_clock",
-                   api_vv_json(&ev->clock), "causal_hash", hash, "timestamp", ts, "node_id", ev->node);
+                   api_vv_json(&ev->clock), "causal_hash", hash, "timestamp", ts, "node_id", ev->node, "peer",
+                   ev->peer[0] ? ev->peer : NULL);
 }
 
 static json_t *events_json(engine_t *e, uint64_t since, uint64_t limit) {

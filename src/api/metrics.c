@@ -163,6 +163,21 @@ static const metric_field_t STORAGE_FIELDS[] = {
     {"chorus_storage_read_only", "1 after a failed write: writes refused until restart.", true,
      offsetof(engine_stats_t, read_only)},
     {"chorus_conflicts", "Keys holding concurrent siblings.", true, offsetof(engine_stats_t, conflicts_now)},
+    {"chorus_storage_merges_total", "States of other nodes merged (replication, read repair, hint delivery).",
+     false, offsetof(engine_stats_t, merges)},
+    {"chorus_storage_merges_changed_total", "Merges that changed the stored state.", false,
+     offsetof(engine_stats_t, merges_changed)},
+    {"chorus_hints", "Hints this node keeps for other nodes.", true, offsetof(engine_stats_t, hints)},
+    {"chorus_hints_stored_total", "Hints stored or merged into a kept hint.", false,
+     offsetof(engine_stats_t, hints_stored_total)},
+    {"chorus_hints_deleted_total", "Hints deleted after their delivery.", false,
+     offsetof(engine_stats_t, hints_deleted_total)},
+    {"chorus_hints_expired_total", "Hints dropped undelivered: older than the hint TTL, or unreadable.", false,
+     offsetof(engine_stats_t, hints_expired_total)},
+    {"chorus_hints_refused_total", "Hints refused because the node keeps the most it may.", false,
+     offsetof(engine_stats_t, hints_refused_total)},
+    {"chorus_hints_unreadable_total", "Unreadable hints skipped when hints were listed.", false,
+     offsetof(engine_stats_t, hints_unreadable_total)},
 };
 
 static const metric_field_t GOSSIP_FIELDS[] = {
@@ -194,8 +209,21 @@ static const metric_field_t SWIM_FIELDS[] = {
     {"chorus_swim_deads_total", "Members declared dead.", false, offsetof(swim_stats_t, deads)},
 };
 
+/* chorus_hints_by_owner{owner="..."}: one series per node that has hints waiting here. */
+static void render_hint_owners(buf_t *out, engine_t *e) {
+  engine_hint_count_t *c = NULL;
+  size_t n = 0;
+  if (engine_hint_counts(e, &c, &n) || !n) return;
+  put_text(out, "# HELP chorus_hints_by_owner Hints this node keeps, by the node they are for.\n"
+                "# TYPE chorus_hints_by_owner gauge\n");
+  for (size_t i = 0; i < n; i++)
+    put_text(out, "chorus_hints_by_owner{owner=\"%s\"} %llu\n", c[i].owner, (unsigned long long)c[i].count);
+  free(c);
+}
+
 static void render_storage(buf_t *out, engine_t *e) {
   render_atomics(out, STORAGE_FIELDS, NELEM(STORAGE_FIELDS), engine_stats(e));
+  render_hint_owners(out, e);
   render_value(out, "chorus_events_total", false, "Events recorded by this node.", engine_event_count(e));
   char *mem = engine_property(e, "leveldb.approximate-memory-usage");
   if (mem) {

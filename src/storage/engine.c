@@ -8,7 +8,13 @@
  * written in one WriteBatch (synced once when the fsync mode asks for it),
  * and only then are jobs completed. If the write fails, the event sequence
  * and the clock are rolled back and every job of the group fails: nothing a
- * client was told succeeded is missing from disk.
+ * client was told succeeded is missing from disk. Effects outside LevelDB
+ * (the hint counts) are collected per group and applied only after the
+ * commit, so they too describe exactly what is on disk.
+ *
+ * A job whose own input or record is at fault (a damaged record, a state too
+ * large to encode, a clock that cannot grow) fails alone, before it adds
+ * anything to the batch, and the rest of its group commits.
  */
 #include "engine.h"
 
@@ -31,13 +37,28 @@
 #define KEY_REQUEST 'r'
 #define KEY_REQSEQ 'q'
 #define KEY_META 'm'
+#define KEY_HINT 'h'
 #define STORE_FORMAT "1"
+#define HINT_HEADER 8 /* u64be stored_at_ms before the record */
 
-/* A LevelDB key: prefix byte + up to ENGINE_KEY_MAX bytes. */
+/* A LevelDB key: prefix byte + up to ENGINE_KEY_MAX bytes, or a hint's
+ * prefix, owner, NUL and key. */
 typedef struct {
-  char b[1 + ENGINE_KEY_MAX];
+  char b[1 + VV_NODE_MAX + 1 + ENGINE_KEY_MAX];
   size_t len;
 } dbkey_t;
+
+/* owner -> count, sorted by owner, no zero entries: the hints held per
+ * owner, and a group's pending changes to them. */
+typedef struct {
+  char owner[VV_NODE_MAX + 1];
+  int64_t n;
+} tally_entry_t;
+
+typedef struct {
+  tally_entry_t *e;
+  size_t n, cap;
+} tally_t;
 
 struct engine {
   engine_opts_t opts;
@@ -72,6 +93,11 @@ struct engine {
   vv_t published_clock;
   atomic_uint_fast64_t event_count;
 
+  /* hint_mu guards hint_counts: hints held per owner as of the last
+   * committed group */
+  pthread_mutex_t hint_mu;
+  tally_t hint_counts;
+
   engine_stats_t stats;
 };
 
@@ -100,6 +126,20 @@ static void dbkey_u64(dbkey_t *k, char prefix, uint64_t v) {
   k->len = 9;
 }
 
+/* 'h' owner 0x00 key: owner ids cannot hold a NUL, so the split is unambiguous. */
+static void dbkey_hint(dbkey_t *k, const char *owner, const char *key, size_t n) {
+  size_t olen = strlen(owner);
+  k->b[0] = KEY_HINT;
+  memcpy(k->b + 1, owner, olen);
+  k->b[1 + olen] = '\0';
+  memcpy(k->b + 2 + olen, key, n);
+  k->len = 2 + olen + n;
+}
+
+static bool node_ok(const char *id) {
+  return id && vv_node_valid(id, strnlen(id, VV_NODE_MAX + 1));
+}
+
 static uint64_t u64_from_be(const char *p) {
   uint64_t v = 0;
   for (int i = 0; i < 8; i++)
@@ -125,16 +165,29 @@ static void stat_max(atomic_uint_fast64_t *a, uint64_t v) {
 /* ---- per-group overlay: the pending results of earlier jobs ---- */
 
 typedef struct {
-  engine_job_t **jobs; /* jobs of this group that wrote or read a key, newest last */
+  engine_job_t **jobs; /* jobs of this group that wrote or read a key or a hint, newest last */
   size_t n;
 } overlay_t;
 
-/* The newest earlier job in the group for this key, or NULL. O(group size):
- * groups are at most ENGINE_MAX_BATCH jobs. */
-static engine_job_t *overlay_find_key(const overlay_t *o, const char *key, size_t len) {
+static bool is_hint_op(engine_op_t op) {
+  return op == ENGINE_HINT_PUT || op == ENGINE_HINT_DELETE;
+}
+
+/* Whether two jobs address the same stored state: one key's record, or the
+ * hint one owner has for that key. */
+static bool same_slot(const engine_job_t *a, const engine_job_t *b) {
+  bool hint = is_hint_op(a->op);
+  if (hint != is_hint_op(b->op) || a->key_len != b->key_len || memcmp(a->key, b->key, a->key_len) != 0)
+    return false;
+  return !hint || strcmp(a->hint_owner, b->hint_owner) == 0;
+}
+
+/* The newest earlier job in the group for this job's slot, or NULL.
+ * O(group size): groups are at most ENGINE_MAX_BATCH jobs. */
+static engine_job_t *overlay_find_slot(const overlay_t *o, const engine_job_t *job) {
   for (size_t i = o->n; i-- > 0;) {
     engine_job_t *j = o->jobs[i];
-    if (j->key_len == len && memcmp(j->key, key, len) == 0) return j;
+    if (same_slot(j, job)) return j;
   }
   return NULL;
 }
@@ -142,30 +195,74 @@ static engine_job_t *overlay_find_key(const overlay_t *o, const char *key, size_
 static engine_job_t *overlay_find_request(const overlay_t *o, const char *rid) {
   for (size_t i = o->n; i-- > 0;) {
     engine_job_t *j = o->jobs[i];
-    if (j->replay && strcmp(j->request_id, rid) == 0) return j;
+    if (j->request_logged && strcmp(j->request_id, rid) == 0) return j;
   }
   return NULL;
 }
 
 /* ---- reading state ---- */
 
+/* A value stored in LevelDB (malloc'd by LevelDB) or NULL when absent. */
+static int db_get(engine_t *e, const dbkey_t *k, const char *what, char **v, size_t *vlen) {
+  char *err = NULL;
+  *vlen = 0;
+  *v = leveldb_get(e->db, e->ropts, k->b, k->len, vlen, &err);
+  return ldb_err(err, what, NULL);
+}
+
 static int load_state(engine_t *e, const overlay_t *o, engine_job_t *job, dvv_t *out) {
-  engine_job_t *prev = overlay_find_key(o, job->key, job->key_len);
+  engine_job_t *prev = overlay_find_slot(o, job);
   if (prev) {
     job->overlaid = true;
     return dvv_copy(out, &prev->state);
   }
   dbkey_t k;
   dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
-  char *err = NULL;
-  size_t vlen = 0;
-  char *v = leveldb_get(e->db, e->ropts, k.b, k.len, &vlen, &err);
-  if (err) return ldb_err(err, "read", NULL);
+  char *v;
+  size_t vlen;
+  int rc = db_get(e, &k, "read", &v, &vlen);
+  if (rc) return rc;
   atomic_fetch_add_explicit(&e->stats.reads, 1, memory_order_relaxed);
   if (!v) return 0;
-  int rc = record_decode(v, vlen, out);
+  rc = record_decode(v, vlen, out);
   leveldb_free(v);
   if (rc == CHORUS_ECORRUPT) log_error("storage: record of a key (%zu bytes) is corrupt", job->key_len);
+  return rc;
+}
+
+/* A hint's value: u64be stored_at_ms, then the record. */
+static int hint_decode(const char *v, size_t vlen, dvv_t *state, uint64_t *stored_at) {
+  if (vlen < HINT_HEADER) return CHORUS_ECORRUPT;
+  *stored_at = u64_from_be(v);
+  return record_decode(v + HINT_HEADER, vlen - HINT_HEADER, state);
+}
+
+/* The hint held for the job's (owner, key) into job->state and
+ * job->stored_at_ms, and whether one exists (job->hint_exists). A hint that
+ * does not decode exists but reads as empty, so the next hint_put replaces
+ * it: it could never be delivered anyway. */
+static int load_hint(engine_t *e, const overlay_t *o, engine_job_t *job) {
+  engine_job_t *prev = overlay_find_slot(o, job);
+  if (prev) {
+    job->hint_exists = prev->hint_exists;
+    job->stored_at_ms = prev->stored_at_ms;
+    return dvv_copy(&job->state, &prev->state);
+  }
+  dbkey_t k;
+  dbkey_hint(&k, job->hint_owner, job->key, job->key_len);
+  char *v;
+  size_t vlen;
+  int rc = db_get(e, &k, "read hint", &v, &vlen);
+  if (rc || !v) return rc;
+  job->hint_exists = true;
+  rc = hint_decode(v, vlen, &job->state, &job->stored_at_ms);
+  leveldb_free(v);
+  if (rc == CHORUS_ECORRUPT) {
+    log_error("storage: a hint for %s (key of %zu bytes) is corrupt; it will be replaced", job->hint_owner,
+              job->key_len);
+    job->stored_at_ms = 0;
+    return 0;
+  }
   return rc;
 }
 
@@ -178,41 +275,69 @@ static int copy_replay(engine_job_t *job, int status, const uint8_t *body, size_
   return 0;
 }
 
-/* A retry of the same operation on the same key gets the stored reply; the
- * id used for anything else is refused rather than answered with a reply
- * that belongs to another request. */
-static int use_stored(engine_job_t *job, engine_op_t op, const char *key, size_t key_len, int status,
-                      const uint8_t *body, size_t len) {
-  if (op != job->op || key_len != job->key_len || memcmp(key, job->key, key_len) != 0) {
+/* The request-log entry an earlier job of the group wrote. */
+static void entry_of_job(const engine_job_t *j, reqlog_entry_t *entry) {
+  bool merge = j->op == ENGINE_MERGE;
+  *entry = (reqlog_entry_t){.status = merge ? REQLOG_REPLICATED : j->replay_status,
+                            .op = (uint8_t)(merge ? j->request_op : j->op),
+                            .key = j->key,
+                            .key_len = j->key_len,
+                            .body = j->replay,
+                            .body_len = j->replay_len};
+}
+
+/* The request-log entry of rid, from the group's earlier jobs or LevelDB:
+ * 1 found (*entry points into *raw, which the caller frees with
+ * leveldb_free, or into an earlier job), 0 none. */
+static int lookup_request(engine_t *e, const overlay_t *o, const char *rid, reqlog_entry_t *entry, char **raw) {
+  *raw = NULL;
+  engine_job_t *prev = overlay_find_request(o, rid);
+  if (prev) {
+    entry_of_job(prev, entry);
+    return 1;
+  }
+  dbkey_t k;
+  dbkey_bytes(&k, KEY_REQUEST, rid, strlen(rid));
+  size_t vlen;
+  int rc = db_get(e, &k, "read request log", raw, &vlen);
+  if (rc || !*raw) return rc;
+  rc = reqlog_decode(*raw, vlen, entry);
+  if (rc) {
+    log_error("storage: the request-log entry of a request id is corrupt");
+    leveldb_free(*raw);
+    *raw = NULL;
+    return rc;
+  }
+  return 1;
+}
+
+/* A retry of the same operation on the same key gets the stored reply, or,
+ * when a replica applied it, is marked so (replicated_request); the id used
+ * for anything else is refused rather than answered with a reply that
+ * belongs to another request. */
+static int use_stored(engine_job_t *job, const reqlog_entry_t *entry) {
+  bool replicated = entry->status == REQLOG_REPLICATED;
+  bool same_op = entry->op == job->op || (replicated && entry->op == 0);
+  if (!same_op || entry->key_len != job->key_len || memcmp(entry->key, job->key, job->key_len) != 0) {
     job->err = CHORUS_EINVAL;
     job->request_reused = true;
     return 1;
   }
-  int rc = copy_replay(job, status, body, len);
+  if (replicated) {
+    job->replicated_request = true;
+    return 1;
+  }
+  int rc = copy_replay(job, entry->status, entry->body, entry->body_len);
   return rc ? rc : 1;
 }
 
 /* 1 when this request id was seen before (job answered), 0 when it is new. */
 static int find_replay(engine_t *e, const overlay_t *o, engine_job_t *job) {
-  engine_job_t *prev = overlay_find_request(o, job->request_id);
-  if (prev)
-    return use_stored(job, prev->op, prev->key, prev->key_len, prev->replay_status, prev->replay,
-                      prev->replay_len);
-  dbkey_t k;
-  dbkey_bytes(&k, KEY_REQUEST, job->request_id, strlen(job->request_id));
-  char *err = NULL;
-  size_t vlen = 0;
-  char *v = leveldb_get(e->db, e->ropts, k.b, k.len, &vlen, &err);
-  if (err) return ldb_err(err, "read request log", NULL);
-  if (!v) return 0;
   reqlog_entry_t entry;
-  int rc = reqlog_decode(v, vlen, &entry);
-  if (!rc)
-    rc = use_stored(job, (engine_op_t)entry.op, entry.key, entry.key_len, entry.status, entry.body,
-                    entry.body_len);
-  else
-    log_error("storage: the request-log entry of a request id is corrupt");
-  leveldb_free(v);
+  char *raw;
+  int rc = lookup_request(e, o, job->request_id, &entry, &raw);
+  if (rc == 1) rc = use_stored(job, &entry);
+  leveldb_free(raw);
   return rc;
 }
 
@@ -220,20 +345,34 @@ static int find_replay(engine_t *e, const overlay_t *o, engine_job_t *job) {
 
 typedef struct {
   bool has_writes;
-  buf_t scratch; /* the encoding being added to the batch */
-  buf_t reply;   /* a reply being stored in the request log */
+  buf_t scratch;   /* the encoding being added to the batch */
+  buf_t reply;     /* a reply being stored in the request log */
+  vv_t next_clock; /* the clock the current job's event will carry (prepare_clock) */
+  dvv_t before;    /* a job's state before its merge, to tell whether it changed */
+  /* hint bookkeeping of the group, applied to the counts after the commit */
+  tally_t deltas;
+  int64_t hints_delta;
+  uint64_t hints_stored, hints_deleted, hints_expired;
 } group_t;
 
-static int put_record(engine_t *e, group_t *g, const engine_job_t *job) {
+/* Client-level failures of one job (its record is damaged, its result cannot
+ * be encoded, its clock cannot grow): set on the job, the group goes on.
+ * Anything else fails the group. */
+static int fail_job(engine_job_t *job, int rc) {
+  if (rc != CHORUS_ECORRUPT && rc != CHORUS_ETOOBIG) return rc;
+  job->err = rc;
+  return 0;
+}
+
+/* Encodes state (after a u64be stored_at when it is not NULL) as the value of k. */
+static int put_state(engine_t *e, group_t *g, const dbkey_t *k, const dvv_t *state, const uint64_t *stored_at) {
   buf_reset(&g->scratch);
-  int rc = record_encode(&job->state, &g->scratch);
+  if (stored_at) buf_put_u64be(&g->scratch, *stored_at);
+  int rc = record_encode(state, &g->scratch);
   if (rc) return rc;
   if (g->scratch.err) return g->scratch.err;
-  dbkey_t k;
-  dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
-  leveldb_writebatch_put(e->wb, k.b, k.len, (const char *)g->scratch.data, g->scratch.len);
+  leveldb_writebatch_put(e->wb, k->b, k->len, (const char *)g->scratch.data, g->scratch.len);
   g->has_writes = true;
-  atomic_fetch_add_explicit(&e->stats.writes, 1, memory_order_relaxed);
   return 0;
 }
 
@@ -258,33 +397,70 @@ static void update_conflict_index(engine_t *e, const engine_job_t *job, bool had
   }
 }
 
-static event_type_t event_type_of(engine_op_t op) {
-  switch (op) {
+/* Writes the job's state as the key's record, with its conflict index entry. */
+static int put_record(engine_t *e, group_t *g, const engine_job_t *job, bool had_conflict) {
+  dbkey_t k;
+  dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
+  int rc = put_state(e, g, &k, &job->state, NULL);
+  if (rc) return rc;
+  update_conflict_index(e, job, had_conflict);
+  atomic_fetch_add_explicit(&e->stats.writes, 1, memory_order_relaxed);
+  return 0;
+}
+
+static event_type_t event_type_of(const engine_job_t *job) {
+  switch (job->op) {
   case ENGINE_PUT: return EVENT_PUT;
   case ENGINE_DELETE: return EVENT_DELETE;
+  case ENGINE_MERGE: return job->event_type ? job->event_type : EVENT_REPLICATE;
+  case ENGINE_HINT_PUT: return EVENT_HINT_STORED;
   default: return EVENT_GET;
   }
 }
 
-/* Ticks the clock and adds the job's event to the group, pruning the event
- * that falls out of the retention window so the log stays bounded. */
+static bool records_event(engine_op_t op) {
+  return op != ENGINE_HINT_DELETE && op != ENGINE_HINT_EXPIRE;
+}
+
+/* The event shows the value written, read or received. */
+static int set_event_preview(event_t *ev, const engine_job_t *job) {
+  if (job->op == ENGINE_PUT) return event_set_preview(ev, job->value, job->value_len);
+  const dvv_sibling_t *live = NULL;
+  if (job->op == ENGINE_GET) live = dvv_newest_live(&job->state);
+  if (job->op == ENGINE_MERGE || job->op == ENGINE_HINT_PUT) live = dvv_newest_live(job->incoming);
+  return live ? event_set_preview(ev, live->value, live->value_len) : 0;
+}
+
+/* Computes in g->next_clock the clock the job's event will carry: the node
+ * clock joined with the clock of the message that caused the job (a
+ * receive event dominates its send), ticked. Done before the job adds
+ * anything to the batch, so a clock that cannot grow fails the job alone. */
+static int prepare_clock(engine_t *e, group_t *g, const engine_job_t *job) {
+  int rc = vv_copy(&g->next_clock, &e->clock);
+  if (!rc && job->remote_clock) rc = vv_join(&g->next_clock, job->remote_clock);
+  if (!rc) rc = vv_tick(&g->next_clock, e->node_id, NULL);
+  return rc;
+}
+
+/* Adopts the prepared clock and adds the job's event to the group, pruning
+ * the event that falls out of the retention window so the log stays bounded. */
 static int record_event(engine_t *e, group_t *g, engine_job_t *job, uint64_t ts) {
+  vv_t prev = e->clock;
+  e->clock = g->next_clock;
+  g->next_clock = prev;
   event_t ev;
   event_init(&ev);
-  int rc = vv_tick(&e->clock, e->node_id, NULL);
-  if (rc) return rc;
   ev.id = e->event_seq + 1;
-  ev.type = event_type_of(job->op);
+  ev.type = event_type_of(job);
   ev.ts_ms = ts;
   memcpy(ev.node, e->node_id, sizeof ev.node);
+  const char *peer = job->peer && job->peer[0] ? job->peer : job->op == ENGINE_HINT_PUT ? job->hint_owner : "";
+  snprintf(ev.peer, sizeof ev.peer, "%s", peer);
   ev.key = (char *)job->key; /* borrowed for encoding only */
   ev.key_len = job->key_len;
-  const dvv_sibling_t *live = job->op == ENGINE_PUT ? NULL : dvv_newest_live(&job->state);
-  if (job->op == ENGINE_PUT)
-    rc = event_set_preview(&ev, job->value, job->value_len);
-  else if (live && job->op == ENGINE_GET)
-    rc = event_set_preview(&ev, live->value, live->value_len);
+  int rc = set_event_preview(&ev, job);
   if (!rc) rc = vv_copy(&ev.clock, &e->clock);
+  if (!rc) rc = vv_copy(&job->clock, &e->clock);
   if (!rc) {
     buf_reset(&g->scratch);
     rc = event_encode(&ev, &g->scratch);
@@ -306,25 +482,12 @@ static int record_event(engine_t *e, group_t *g, engine_job_t *job, uint64_t ts)
   return 0;
 }
 
-/* Stores the formatted response of a job carrying a request id, and drops
- * the entry that falls out of the request-log window. */
-static int record_request(engine_t *e, group_t *g, engine_job_t *job) {
-  buf_reset(&g->reply);
-  int status = e->opts.format(job, &g->reply, e->opts.state);
-  if (g->reply.err) return g->reply.err;
-  reqlog_entry_t entry = {.status = status,
-                          .op = (uint8_t)job->op,
-                          .key = job->key,
-                          .key_len = job->key_len,
-                          .body = g->reply.data,
-                          .body_len = g->reply.len};
+/* Adds a request-log entry for the job's request id, and drops the entry
+ * that falls out of the request-log window. */
+static int log_request(engine_t *e, group_t *g, engine_job_t *job, const reqlog_entry_t *entry) {
   buf_reset(&g->scratch);
-  int rc = reqlog_encode(&entry, &g->scratch);
+  int rc = reqlog_encode(entry, &g->scratch);
   if (rc) return rc;
-  /* keep a copy on the job so a retry later in this group gets the same answer */
-  rc = copy_replay(job, status, g->reply.data, g->reply.len);
-  if (rc) return rc;
-
   size_t idlen = strlen(job->request_id);
   dbkey_t k;
   dbkey_bytes(&k, KEY_REQUEST, job->request_id, idlen);
@@ -333,12 +496,13 @@ static int record_request(engine_t *e, group_t *g, engine_job_t *job) {
   dbkey_u64(&k, KEY_REQSEQ, e->request_seq);
   leveldb_writebatch_put(e->wb, k.b, k.len, job->request_id, idlen);
   g->has_writes = true;
+  job->request_logged = true;
   if (e->request_seq <= ENGINE_REQUEST_LOG_RETENTION) return 0;
   dbkey_u64(&k, KEY_REQSEQ, e->request_seq - ENGINE_REQUEST_LOG_RETENTION);
-  char *err = NULL;
-  size_t vlen = 0;
-  char *old = leveldb_get(e->db, e->ropts, k.b, k.len, &vlen, &err);
-  if (err) return ldb_err(err, "read request log", NULL);
+  char *old;
+  size_t vlen;
+  rc = db_get(e, &k, "read request log", &old, &vlen);
+  if (rc) return rc;
   leveldb_writebatch_delete(e->wb, k.b, k.len);
   if (old && vlen <= ENGINE_REQUEST_ID_MAX) {
     dbkey_t rk;
@@ -349,26 +513,59 @@ static int record_request(engine_t *e, group_t *g, engine_job_t *job) {
   return 0;
 }
 
-/* Computes one job's result and adds its writes to the group. Client-level
- * outcomes (not found) are set in job->err and are not failures of the group. */
-static int apply_job(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts) {
-  bool has_rid = e->opts.format && job->request_id && job->request_id[0] && job->op != ENGINE_GET;
+/* Stores the formatted response of a put or delete carrying a request id. */
+static int record_request(engine_t *e, group_t *g, engine_job_t *job) {
+  buf_reset(&g->reply);
+  int status = e->opts.format(job, &g->reply, e->opts.state);
+  if (g->reply.err) return g->reply.err;
+  /* keep a copy on the job so a retry later in this group gets the same answer */
+  int rc = copy_replay(job, status, g->reply.data, g->reply.len);
+  if (rc) return rc;
+  reqlog_entry_t entry = {.status = status,
+                          .op = (uint8_t)job->op,
+                          .key = job->key,
+                          .key_len = job->key_len,
+                          .body = g->reply.data,
+                          .body_len = g->reply.len};
+  return log_request(e, g, job, &entry);
+}
+
+/* Marks the request id of a merged write as applied here, unless the id is
+ * known already (a stored reply is worth more than the mark; a merge is
+ * idempotent, so it is applied either way). */
+static int record_replicated(engine_t *e, group_t *g, const overlay_t *o, engine_job_t *job) {
+  reqlog_entry_t entry;
+  char *raw;
+  int found = lookup_request(e, o, job->request_id, &entry, &raw);
+  leveldb_free(raw);
+  if (found == CHORUS_ECORRUPT || found == 1) return 0;
+  if (found) return found;
+  entry = (reqlog_entry_t){
+      .status = REQLOG_REPLICATED, .op = (uint8_t)job->request_op, .key = job->key, .key_len = job->key_len};
+  return log_request(e, g, job, &entry);
+}
+
+static bool has_request_id(const engine_t *e, const engine_job_t *job) {
+  return e->opts.format && job->request_id && job->request_id[0];
+}
+
+/* Put, get and delete of a client. Client-level outcomes (not found) are set
+ * in job->err and are not failures of the group. */
+static int apply_client(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts) {
+  bool has_rid = has_request_id(e, job) && job->op != ENGINE_GET;
   if (has_rid) {
     int found = find_replay(e, o, job);
     if (found < 0) return found;
     if (found) {
-      if (job->replay) atomic_fetch_add_explicit(&e->stats.replays, 1, memory_order_relaxed);
-      return 0;
+      if (job->replay || job->replicated_request)
+        atomic_fetch_add_explicit(&e->stats.replays, 1, memory_order_relaxed);
+      /* applied by replication: answered from the key's current state */
+      return job->replicated_request ? fail_job(job, load_state(e, o, job, &job->state)) : 0;
     }
   }
   int rc = load_state(e, o, job, &job->state);
-  if (rc == CHORUS_ECORRUPT) {
-    /* this key's record is damaged: fail this job alone, never overwrite the
-     * record blindly, and let the rest of the group commit */
-    job->err = rc;
-    return 0;
-  }
-  if (rc) return rc;
+  /* a damaged record fails this job alone and is never overwritten blindly */
+  if (rc) return fail_job(job, rc);
   bool had_conflict = dvv_has_conflict(&job->state);
   if (job->op == ENGINE_GET || job->op == ENGINE_DELETE) {
     if (dvv_live_count(&job->state) == 0) job->err = CHORUS_ENOTFOUND;
@@ -377,15 +574,209 @@ static int apply_job(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, u
     bool tomb = job->op == ENGINE_DELETE;
     rc = dvv_update(&job->state, job->ctx, e->node_id, tomb ? NULL : job->value, tomb ? 0 : job->value_len,
                     tomb, ts, NULL);
-    if (!rc) rc = put_record(e, g, job);
-    if (rc) return rc;
-    update_conflict_index(e, job, had_conflict);
+    if (!rc) rc = put_record(e, g, job, had_conflict);
+    if (rc) return fail_job(job, rc);
   }
   rc = record_event(e, g, job, ts);
   if (!rc && has_rid) rc = record_request(e, g, job);
   if (rc) return rc;
   o->jobs[o->n++] = job;
   return 0;
+}
+
+/* job->state = sync(job->state, incoming); job->changed says whether that
+ * changed it. */
+static int merge_incoming(group_t *g, engine_job_t *job) {
+  int rc = dvv_copy(&g->before, &job->state);
+  if (!rc) rc = dvv_sync(&job->state, job->incoming);
+  if (!rc) job->changed = !dvv_equal(&g->before, &job->state);
+  return rc;
+}
+
+/* A state another node produced, merged into the key's. The record is
+ * written only when it changed; the event always, as a message was received
+ * (so the group is a write for the fsync mode either way). */
+static int apply_merge(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts) {
+  int rc = load_state(e, o, job, &job->state);
+  if (rc) return fail_job(job, rc);
+  bool had_conflict = dvv_has_conflict(&job->state);
+  rc = merge_incoming(g, job);
+  if (!rc && job->changed) rc = put_record(e, g, job, had_conflict);
+  if (rc) return fail_job(job, rc);
+  rc = record_event(e, g, job, ts);
+  if (!rc && has_request_id(e, job)) rc = record_replicated(e, g, o, job);
+  if (rc) return rc;
+  g->has_writes = true;
+  atomic_fetch_add_explicit(&e->stats.merges, 1, memory_order_relaxed);
+  if (job->changed) atomic_fetch_add_explicit(&e->stats.merges_changed, 1, memory_order_relaxed);
+  o->jobs[o->n++] = job;
+  return 0;
+}
+
+/* Adds delta to owner's entry, inserting it, or removing it at 0. */
+static int tally_add(tally_t *t, const char *owner, int64_t delta) {
+  size_t i = 0;
+  int cmp = 1;
+  while (i < t->n && (cmp = strcmp(t->e[i].owner, owner)) < 0)
+    i++;
+  if (i == t->n || cmp != 0) {
+    if (t->n == t->cap) {
+      size_t cap = t->cap ? 2 * t->cap : 8;
+      tally_entry_t *grown = realloc(t->e, cap * sizeof *grown);
+      if (!grown) return CHORUS_ENOMEM;
+      t->e = grown;
+      t->cap = cap;
+    }
+    memmove(&t->e[i + 1], &t->e[i], (t->n - i) * sizeof *t->e);
+    snprintf(t->e[i].owner, sizeof t->e[i].owner, "%s", owner);
+    t->e[i].n = 0;
+    t->n++;
+  }
+  t->e[i].n += delta;
+  if (!t->e[i].n) {
+    memmove(&t->e[i], &t->e[i + 1], (t->n - i - 1) * sizeof *t->e);
+    t->n--;
+  }
+  return 0;
+}
+
+/* Notes a change of owner's hint count for after the commit. */
+static int add_hint_delta(group_t *g, const char *owner, int64_t delta) {
+  int rc = tally_add(&g->deltas, owner, delta);
+  if (!rc) g->hints_delta += delta;
+  return rc;
+}
+
+/* Keeps a state for a replica that is down, merged into the hint already
+ * held for that owner and key (stored_at stays the first store's time). A
+ * new hint is refused once max_hints are held. */
+static int apply_hint_put(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts) {
+  int rc = load_hint(e, o, job);
+  if (rc) return fail_job(job, rc);
+  bool existed = job->hint_exists;
+  uint64_t held = atomic_load_explicit(&e->stats.hints, memory_order_relaxed) + (uint64_t)g->hints_delta;
+  if (!existed && held >= e->opts.max_hints) {
+    job->err = CHORUS_EBUSY;
+    atomic_fetch_add_explicit(&e->stats.hints_refused_total, 1, memory_order_relaxed);
+    return 0;
+  }
+  if (!job->state.n) job->stored_at_ms = ts; /* new, or replacing an unreadable one */
+  rc = merge_incoming(g, job);
+  job->changed |= !existed;
+  if (!rc && job->changed) {
+    dbkey_t k;
+    dbkey_hint(&k, job->hint_owner, job->key, job->key_len);
+    rc = put_state(e, g, &k, &job->state, &job->stored_at_ms);
+  }
+  if (rc) return fail_job(job, rc);
+  rc = record_event(e, g, job, ts);
+  if (!rc && !existed) rc = add_hint_delta(g, job->hint_owner, 1);
+  if (rc) return rc;
+  job->hint_exists = true;
+  g->has_writes = true;
+  g->hints_stored++;
+  o->jobs[o->n++] = job;
+  return 0;
+}
+
+static int delete_hint(engine_t *e, group_t *g, const char *k, size_t klen, const char *owner) {
+  leveldb_writebatch_delete(e->wb, k, klen);
+  g->has_writes = true;
+  return add_hint_delta(g, owner, -1);
+}
+
+/* Drops a delivered hint, unless a newer state was merged into it since
+ * the delivery began (that one must still be delivered). */
+static int apply_hint_delete(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job) {
+  int rc = load_hint(e, o, job);
+  if (rc) return fail_job(job, rc);
+  if (job->hint_exists && dvv_equal(&job->state, job->incoming)) {
+    dbkey_t k;
+    dbkey_hint(&k, job->hint_owner, job->key, job->key_len);
+    rc = delete_hint(e, g, k.b, k.len, job->hint_owner);
+    if (rc) return rc;
+    dvv_free(&job->state);
+    job->stored_at_ms = 0;
+    job->hint_exists = false;
+    job->changed = true;
+    g->hints_deleted++;
+  }
+  o->jobs[o->n++] = job;
+  return 0;
+}
+
+/* Splits a hint's LevelDB key ('h' owner 0x00 key) into its owner (copied)
+ * and key; false when it is not one. */
+static bool hint_key_split(const char *k, size_t klen, char owner[VV_NODE_MAX + 1], const char **key,
+                           size_t *key_len) {
+  if (klen < 2 || k[0] != KEY_HINT) return false;
+  size_t max = klen - 1 < VV_NODE_MAX + 1 ? klen - 1 : VV_NODE_MAX + 1;
+  const char *nul = memchr(k + 1, '\0', max);
+  if (!nul) return false;
+  size_t olen = (size_t)(nul - (k + 1));
+  if (!vv_node_valid(k + 1, olen)) return false;
+  memcpy(owner, k + 1, olen);
+  owner[olen] = '\0';
+  *key = nul + 1;
+  *key_len = klen - 2 - olen;
+  return *key_len >= 1 && *key_len <= ENGINE_KEY_MAX;
+}
+
+/* The iterator is on a LevelDB key starting with prefix[0..n). */
+static bool iter_in(leveldb_iterator_t *it, const char *prefix, size_t n, const char **key, size_t *klen) {
+  if (!leveldb_iter_valid(it)) return false;
+  *key = leveldb_iter_key(it, klen);
+  return *klen >= n && memcmp(*key, prefix, n) == 0;
+}
+
+/* Deletes up to ENGINE_HINT_EXPIRE_MAX hints stored hint_ttl_ms or longer
+ * ago, and any that can never be delivered (a value too short to say its
+ * age, a key that is not a hint's). Hints are ordered by owner and key, not
+ * by age, so this scans them all; it runs alone in its group (see
+ * writer_main), as the scan does not see a group's pending writes. */
+static int apply_hint_expire(engine_t *e, group_t *g, engine_job_t *job, uint64_t ts) {
+  leveldb_iterator_t *it = leveldb_create_iterator(e->db, e->ropts);
+  const char prefix = KEY_HINT;
+  const char *k;
+  size_t klen;
+  int rc = 0;
+  for (leveldb_iter_seek(it, &prefix, 1); iter_in(it, &prefix, 1, &k, &klen) && !rc; leveldb_iter_next(it)) {
+    if (job->count == ENGINE_HINT_EXPIRE_MAX) break;
+    char owner[VV_NODE_MAX + 1];
+    const char *key;
+    size_t key_len, vlen = 0;
+    bool is_hint = hint_key_split(k, klen, owner, &key, &key_len);
+    const char *v = leveldb_iter_value(it, &vlen);
+    uint64_t stored_at = vlen >= HINT_HEADER ? u64_from_be(v) : 0;
+    bool young = stored_at > ts || ts - stored_at < e->opts.hint_ttl_ms;
+    if (is_hint && vlen >= HINT_HEADER && young) continue;
+    if (is_hint) {
+      rc = delete_hint(e, g, k, klen, owner);
+    } else { /* never counted */
+      leveldb_writebatch_delete(e->wb, k, klen);
+      g->has_writes = true;
+    }
+    job->count++;
+  }
+  leveldb_iter_destroy(it);
+  g->hints_expired += job->count;
+  return rc;
+}
+
+/* Computes one job's result and adds its writes to the group. */
+static int apply_job(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts) {
+  int rc = records_event(job->op) ? prepare_clock(e, g, job) : 0;
+  if (rc) return fail_job(job, rc);
+  switch (job->op) {
+  case ENGINE_MERGE: rc = apply_merge(e, g, o, job, ts); break;
+  case ENGINE_HINT_PUT: rc = apply_hint_put(e, g, o, job, ts); break;
+  case ENGINE_HINT_DELETE: rc = apply_hint_delete(e, g, o, job); break;
+  case ENGINE_HINT_EXPIRE: rc = apply_hint_expire(e, g, job, ts); break;
+  default: rc = apply_client(e, g, o, job, ts); break;
+  }
+  /* a job without an event still hands back the clock to send on with */
+  if (!rc && !job->event_id && !job->err) rc = vv_copy(&job->clock, &e->clock);
+  return rc;
 }
 
 static void publish_clock(engine_t *e) {
@@ -399,10 +790,13 @@ static void publish_clock(engine_t *e) {
 /* The group's batch did not reach disk. Writes fail; a read fails only if
  * it saw a write of this group, otherwise its answer came from disk and
  * stands (only its event is lost), so reads keep working on a full disk. */
-static void fail_group(engine_job_t *jobs, int rc, bool no_space) {
+static void fail_group(engine_t *e, engine_job_t *jobs, int rc, bool no_space) {
   for (engine_job_t *j = jobs; j; j = j->next) {
     j->event_id = 0;
-    if (j->op == ENGINE_GET && !j->overlaid && !j->replay) continue;
+    j->changed = false;
+    j->count = 0;
+    if (j->op == ENGINE_GET && !j->overlaid && !j->replay && vv_copy(&j->clock, &e->clock) == 0) continue;
+    vv_clear(&j->clock);
     j->err = rc;
     j->no_space = no_space;
   }
@@ -421,6 +815,7 @@ static void run_read_only(engine_t *e, engine_job_t *jobs, overlay_t *o) {
       continue;
     }
     int rc = load_state(e, o, j, &j->state);
+    if (!rc) rc = vv_copy(&j->clock, &e->clock);
     if (rc)
       j->err = rc;
     else if (dvv_live_count(&j->state) == 0)
@@ -436,6 +831,27 @@ static void enter_read_only(engine_t *e, bool no_space) {
   atomic_store(&e->stats.read_only, 1);
   log_error("storage: writes are disabled after a failed write%s; restart the node to resume writing",
             no_space ? " (the disk is full)" : "");
+}
+
+/* The group committed: its hint changes become visible. */
+static void commit_hints(engine_t *e, const group_t *g) {
+  int rc = 0;
+  pthread_mutex_lock(&e->hint_mu);
+  for (size_t i = 0; i < g->deltas.n; i++)
+    rc |= tally_add(&e->hint_counts, g->deltas.e[i].owner, g->deltas.e[i].n);
+  pthread_mutex_unlock(&e->hint_mu);
+  if (rc) log_warn("storage: out of memory: the hint counts per owner are incomplete until restart");
+  atomic_fetch_add_explicit(&e->stats.hints, (uint64_t)g->hints_delta, memory_order_relaxed);
+  atomic_fetch_add_explicit(&e->stats.hints_stored_total, g->hints_stored, memory_order_relaxed);
+  atomic_fetch_add_explicit(&e->stats.hints_deleted_total, g->hints_deleted, memory_order_relaxed);
+  atomic_fetch_add_explicit(&e->stats.hints_expired_total, g->hints_expired, memory_order_relaxed);
+}
+
+static void reset_group(group_t *g) {
+  g->has_writes = false;
+  g->deltas.n = 0;
+  g->hints_delta = 0;
+  g->hints_stored = g->hints_deleted = g->hints_expired = 0;
 }
 
 static void complete_group(engine_t *e, engine_job_t *jobs, size_t count) {
@@ -465,7 +881,7 @@ static void run_group(engine_t *e, engine_job_t *jobs, size_t count, overlay_t *
   bool saved = rc == 0;
   uint64_t ts = now_ms();
   o->n = 0;
-  g->has_writes = false;
+  reset_group(g);
   leveldb_writebatch_clear(e->wb);
   for (engine_job_t *j = jobs; j && !rc; j = j->next)
     rc = apply_job(e, g, o, j, ts);
@@ -493,9 +909,11 @@ static void run_group(engine_t *e, engine_job_t *jobs, size_t count, overlay_t *
     e->event_seq = saved_seq;
     e->request_seq = saved_req;
     if (saved) vv_copy(&e->clock, &saved_clock);
-    fail_group(jobs, rc, no_space);
+    fail_group(e, jobs, rc, no_space);
     atomic_fetch_add_explicit(&e->stats.errors, 1, memory_order_relaxed);
     if (rc == CHORUS_EIO) enter_read_only(e, no_space);
+  } else {
+    commit_hints(e, g);
   }
   vv_free(&saved_clock);
   publish_clock(e);
@@ -534,6 +952,8 @@ static void *writer_main(void *arg) {
   group_t g = {.has_writes = false};
   buf_init(&g.scratch);
   buf_init(&g.reply);
+  vv_init(&g.next_clock);
+  dvv_init(&g.before);
   pthread_mutex_lock(&e->mu);
   for (;;) {
     while (!e->head && !e->closing) {
@@ -552,7 +972,10 @@ static void *writer_main(void *arg) {
     if (!e->head) break; /* closing and drained */
     engine_job_t *jobs = e->head, *last = jobs;
     size_t count = 1;
-    while (last->next && count < ENGINE_MAX_BATCH) {
+    /* hint_expire scans LevelDB, which does not see a group's pending
+     * writes: it runs in a group of its own */
+    while (last->op != ENGINE_HINT_EXPIRE && last->next && last->next->op != ENGINE_HINT_EXPIRE &&
+           count < ENGINE_MAX_BATCH) {
       last = last->next;
       count++;
     }
@@ -567,6 +990,9 @@ static void *writer_main(void *arg) {
   if (e->unsynced) sync_now(e);
   buf_free(&g.scratch);
   buf_free(&g.reply);
+  vv_free(&g.next_clock);
+  dvv_free(&g.before);
+  free(g.deltas.e);
   return NULL;
 }
 
@@ -674,6 +1100,28 @@ static int count_conflicts(engine_t *e) {
   return 0;
 }
 
+/* Rebuilds the hint counts from the 'h' keys (a key that is not a hint's is
+ * left out: hint_expire drops it). */
+static int count_hints(engine_t *e) {
+  leveldb_iterator_t *it = leveldb_create_iterator(e->db, e->ropts);
+  const char prefix = KEY_HINT;
+  const char *k, *key;
+  size_t klen, key_len;
+  uint64_t n = 0;
+  int rc = 0;
+  for (leveldb_iter_seek(it, &prefix, 1); iter_in(it, &prefix, 1, &k, &klen) && !rc; leveldb_iter_next(it)) {
+    char owner[VV_NODE_MAX + 1];
+    if (!hint_key_split(k, klen, owner, &key, &key_len)) continue;
+    pthread_mutex_lock(&e->hint_mu);
+    rc = tally_add(&e->hint_counts, owner, 1);
+    pthread_mutex_unlock(&e->hint_mu);
+    n++;
+  }
+  leveldb_iter_destroy(it);
+  atomic_store(&e->stats.hints, n);
+  return rc;
+}
+
 /* Refuses a store written in a format this build does not know; stamps a new one. */
 static int check_format(engine_t *e) {
   const char key[] = {KEY_META, 'f', 'o', 'r', 'm', 'a', 't'};
@@ -728,8 +1176,10 @@ static void destroy(engine_t *e) {
   if (e->cache) leveldb_cache_destroy(e->cache);
   vv_free(&e->clock);
   vv_free(&e->published_clock);
+  free(e->hint_counts.e);
   pthread_mutex_destroy(&e->mu);
   pthread_mutex_destroy(&e->clock_mu);
+  pthread_mutex_destroy(&e->hint_mu);
   pthread_cond_destroy(&e->cond);
   free(e);
 }
@@ -743,10 +1193,13 @@ int engine_open(const engine_opts_t *opts, engine_t **out) {
   e->opts = *opts;
   snprintf(e->node_id, sizeof e->node_id, "%s", opts->node_id);
   e->opts.node_id = e->node_id;
+  if (!e->opts.max_hints) e->opts.max_hints = ENGINE_MAX_HINTS_DEFAULT;
+  if (!e->opts.hint_ttl_ms) e->opts.hint_ttl_ms = ENGINE_HINT_TTL_MS_DEFAULT;
   vv_init(&e->clock);
   vv_init(&e->published_clock);
   pthread_mutex_init(&e->mu, NULL);
   pthread_mutex_init(&e->clock_mu, NULL);
+  pthread_mutex_init(&e->hint_mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -760,6 +1213,7 @@ int engine_open(const engine_opts_t *opts, engine_t **out) {
   if (!rc) rc = prune_events(e);
   if (!rc) rc = recover_requests(e);
   if (!rc) rc = count_conflicts(e);
+  if (!rc) rc = count_hints(e);
   if (!rc) publish_clock(e);
   if (!rc && pthread_create(&e->thread, NULL, writer_main, e) != 0) rc = CHORUS_ENOMEM;
   if (rc) {
@@ -782,9 +1236,29 @@ void engine_close(engine_t *e) {
   destroy(e);
 }
 
+/* What the job's op needs from its inputs (engine.h), checked before it is
+ * queued so the writer never meets an input it cannot apply or record. */
+static bool job_valid(const engine_job_t *job) {
+  engine_op_t op = job->op;
+  if (op < ENGINE_PUT || op > ENGINE_HINT_EXPIRE) return false;
+  if (op != ENGINE_HINT_EXPIRE && (!job->key || job->key_len == 0 || job->key_len > ENGINE_KEY_MAX)) return false;
+  if (job->request_id && strnlen(job->request_id, ENGINE_REQUEST_ID_MAX + 1) > ENGINE_REQUEST_ID_MAX) return false;
+  if (job->peer && job->peer[0] && !node_ok(job->peer)) return false;
+  if (op == ENGINE_MERGE || op == ENGINE_HINT_PUT || op == ENGINE_HINT_DELETE) {
+    if (!job->incoming || !job->incoming->n || !dvv_valid(job->incoming)) return false;
+  }
+  if (is_hint_op(op) && !node_ok(job->hint_owner)) return false;
+  if (op == ENGINE_MERGE) {
+    event_type_t t = job->event_type;
+    engine_op_t r = job->request_op;
+    if (t && t != EVENT_REPLICATE && t != EVENT_READ_REPAIR && t != EVENT_HINT_DELIVERED) return false;
+    if (r && r != ENGINE_PUT && r != ENGINE_DELETE) return false;
+  }
+  return true;
+}
+
 int engine_submit(engine_t *e, engine_job_t *job) {
-  if (!job->key || job->key_len == 0 || job->key_len > ENGINE_KEY_MAX) return CHORUS_EINVAL;
-  if (job->request_id && strlen(job->request_id) > ENGINE_REQUEST_ID_MAX) return CHORUS_EINVAL;
+  if (!job_valid(job)) return CHORUS_EINVAL;
   job->next = NULL;
   pthread_mutex_lock(&e->mu);
   if (e->closing) {
@@ -805,10 +1279,12 @@ int engine_submit(engine_t *e, engine_job_t *job) {
 void engine_job_init(engine_job_t *job) {
   memset(job, 0, sizeof *job);
   dvv_init(&job->state);
+  vv_init(&job->clock);
 }
 
 void engine_job_release(engine_job_t *job) {
   dvv_free(&job->state);
+  vv_free(&job->clock);
   free(job->replay);
   job->replay = NULL;
   job->replay_len = 0;
@@ -908,4 +1384,91 @@ int engine_conflicts(engine_t *e, size_t limit, engine_conflict_t **out, size_t 
 
 char *engine_property(engine_t *e, const char *name) {
   return leveldb_property_value(e->db, name);
+}
+
+int engine_hint_counts(engine_t *e, engine_hint_count_t **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  pthread_mutex_lock(&e->hint_mu);
+  size_t cnt = e->hint_counts.n;
+  engine_hint_count_t *c = cnt ? malloc(cnt * sizeof *c) : NULL;
+  for (size_t i = 0; c && i < cnt; i++) {
+    memcpy(c[i].owner, e->hint_counts.e[i].owner, sizeof c[i].owner);
+    c[i].count = e->hint_counts.e[i].n > 0 ? (uint64_t)e->hint_counts.e[i].n : 0;
+  }
+  pthread_mutex_unlock(&e->hint_mu);
+  if (cnt && !c) return CHORUS_ENOMEM;
+  *out = c;
+  *n = cnt;
+  return 0;
+}
+
+void engine_hints_free(engine_hint_t *hints, size_t n) {
+  for (size_t i = 0; hints && i < n; i++) {
+    free(hints[i].key);
+    dvv_free(&hints[i].state);
+  }
+  free(hints);
+}
+
+/* Decodes the hint under the iterator into h (key and state); CHORUS_ECORRUPT
+ * when it is not a readable hint. */
+static int read_hint(leveldb_iterator_t *it, const char *k, size_t klen, engine_hint_t *h) {
+  char owner[VV_NODE_MAX + 1];
+  const char *key;
+  size_t key_len, vlen = 0;
+  if (!hint_key_split(k, klen, owner, &key, &key_len)) return CHORUS_ECORRUPT;
+  const char *v = leveldb_iter_value(it, &vlen);
+  dvv_init(&h->state);
+  int rc = hint_decode(v, vlen, &h->state, &h->stored_at_ms);
+  if (!rc && !h->state.n) rc = CHORUS_ECORRUPT;
+  if (!rc) h->key = malloc(key_len + 1);
+  if (!rc && !h->key) rc = CHORUS_ENOMEM;
+  if (rc) {
+    dvv_free(&h->state);
+    return rc;
+  }
+  memcpy(h->key, key, key_len);
+  h->key[key_len] = '\0';
+  h->key_len = key_len;
+  return 0;
+}
+
+int engine_hints(engine_t *e, const char *owner, size_t limit, engine_hint_t **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (!node_ok(owner)) return CHORUS_EINVAL;
+  if (limit == 0) return 0;
+  engine_hint_t *hs = calloc(limit, sizeof *hs);
+  if (!hs) return CHORUS_ENOMEM;
+  dbkey_t prefix;
+  size_t olen = strlen(owner);
+  prefix.b[0] = KEY_HINT;
+  memcpy(prefix.b + 1, owner, olen);
+  prefix.b[1 + olen] = '\0';
+  prefix.len = olen + 2;
+  leveldb_iterator_t *it = leveldb_create_iterator(e->db, e->ropts);
+  const char *k;
+  size_t klen, cnt = 0;
+  int rc = 0;
+  for (leveldb_iter_seek(it, prefix.b, prefix.len); cnt < limit && iter_in(it, prefix.b, prefix.len, &k, &klen);
+       leveldb_iter_next(it)) {
+    rc = read_hint(it, k, klen, &hs[cnt]);
+    if (rc == CHORUS_ECORRUPT) {
+      atomic_fetch_add_explicit(&e->stats.hints_unreadable_total, 1, memory_order_relaxed);
+      log_warn("storage: skipped an unreadable hint for %s", owner);
+      rc = 0;
+      continue;
+    }
+    if (rc) break;
+    cnt++;
+  }
+  leveldb_iter_destroy(it);
+  if (rc) {
+    engine_hints_free(hs, cnt);
+    return rc;
+  }
+  *out = hs;
+  *n = cnt;
+  return 0;
 }

@@ -5,27 +5,58 @@
  *   'd' key             -> record (record.h): the versions of a key
  *   'e' u64be id        -> event (event.h): the node's event log
  *   'c' key             -> u32be sibling count: keys holding concurrent siblings
- *   'r' request id      -> request-log entry (reqlog.h): the reply, for retries
+ *   'r' request id      -> request-log entry (reqlog.h): the reply, for retries,
+ *                          or a mark that a replica applied the request
  *   'q' u64be seq       -> request id: request-log order, for pruning
+ *   'h' owner 0x00 key  -> u64be stored_at_ms, record: a hint, a key's state
+ *                          this node keeps for a replica (owner) that was down
  *   'm' name            -> node metadata ("format")
  *
- * All operations on keys (put, get, delete) run on one writer thread, in
- * submission order. It takes every job queued while it was busy (up to
- * ENGINE_MAX_BATCH), applies them in order against LevelDB plus the batch's
- * own pending writes, and commits the data, the events and the request-log
- * entries of the whole group in one WriteBatch with at most one fsync
- * (group commit). So a read sees every write acknowledged before it, an
- * event is durable exactly when the data it describes is, and the event
- * log's ids and clock are owned by this thread alone.
+ * All operations on keys run on one writer thread, in submission order. It
+ * takes every job queued while it was busy (up to ENGINE_MAX_BATCH), applies
+ * them in order against LevelDB plus the batch's own pending writes, and
+ * commits the data, the events and the request-log entries of the whole
+ * group in one WriteBatch with at most one fsync (group commit). So a read
+ * sees every write acknowledged before it, an event is durable exactly when
+ * the data it describes is, and the event log's ids and clock are owned by
+ * this thread alone.
+ *
+ * Operations: put, get and delete serve clients (the node coordinates).
+ * merge folds a state another node produced into the key's (dvv_sync): a
+ * replica applying a coordinator's write, a read repair or a delivered hint.
+ * It is idempotent, so a repeated message changes nothing; it records its
+ * event even then, because the message was received. hint_put keeps a state
+ * for a replica that is down (merged into the hint already held for that
+ * owner and key), hint_delete drops a hint once delivered unless a newer
+ * state was merged into it meanwhile, hint_expire drops hints older than the
+ * hint TTL. hint_expire always runs alone in its group (it scans LevelDB,
+ * which does not see a group's pending writes).
+ *
+ * Clocks: a job caused by a message carries the sender's node clock
+ * (remote_clock); the writer joins it into the node clock before the job's
+ * event ticks it, so the event's clock dominates the sender's (a Fidge/
+ * Mattern receive event). The node clock after the job is handed back so the
+ * caller can attach it to the messages the job causes.
+ *
+ * Request ids: a put or delete stores its reply under its request id, and a
+ * retry gets the same reply. A merge may carry the request id of the client
+ * write it replicates; a later put or delete with that id on this node (the
+ * client retried through it) is then not applied again: it answers with the
+ * key's current state and replicated_request set.
  *
  * fsync modes: always - a group containing writes is synced before any job of
  * it completes; batch - writes complete once in the OS, and a synced write
  * follows within ENGINE_BATCH_SYNC_MS; never - LevelDB never syncs. Groups
- * of reads only (their get events) are never synced.
+ * of reads only (their get events) are never synced. A merge that changes
+ * nothing still writes its event, so it is a write for this purpose.
  *
  * Threads: engine_submit may be called from any thread; completions are
  * delivered by calling opts.on_done on the writer thread (the caller hands
- * them on to its own thread). Everything else in engine_t is private.
+ * them on to its own thread). The read functions (engine_events,
+ * engine_conflicts, engine_hints) use LevelDB iterators and may be called
+ * from any thread; engine_hint_counts reads a table the writer updates after
+ * each commit, guarded by one mutex (hint_mu). Everything else in engine_t is
+ * private to the writer.
  */
 #ifndef CHORUS_ENGINE_H
 #define CHORUS_ENGINE_H
@@ -46,8 +77,19 @@
 #define ENGINE_REQUEST_LOG_RETENTION 100000
 #define ENGINE_REQUEST_ID_MAX 128
 #define ENGINE_KEY_MAX 1024
+#define ENGINE_MAX_HINTS_DEFAULT 100000
+#define ENGINE_HINT_TTL_MS_DEFAULT (3u * 3600u * 1000u)
+#define ENGINE_HINT_EXPIRE_MAX 1000 /* hints one hint_expire job deletes at most */
 
-typedef enum { ENGINE_PUT = 1, ENGINE_GET = 2, ENGINE_DELETE = 3 } engine_op_t;
+typedef enum {
+  ENGINE_PUT = 1,
+  ENGINE_GET = 2,
+  ENGINE_DELETE = 3,
+  ENGINE_MERGE = 4,
+  ENGINE_HINT_PUT = 5,
+  ENGINE_HINT_DELETE = 6,
+  ENGINE_HINT_EXPIRE = 7,
+} engine_op_t;
 
 typedef struct engine_job engine_job_t;
 
@@ -60,28 +102,58 @@ typedef void (*engine_done_fn)(engine_job_t *job, void *state);
 struct engine_job {
   /* inputs, owned by the submitter until completion */
   engine_op_t op;
-  const char *key; /* key_len bytes, valid UTF-8, no NUL */
+  const char *key; /* key_len bytes, valid UTF-8, no NUL (not used by hint_expire) */
   size_t key_len;
   const uint8_t *value; /* PUT only */
   size_t value_len;
   const vv_t *ctx;        /* NULL = no context (see dvv_update) */
-  const char *request_id; /* NULL or "" = none */
+  const char *request_id; /* NULL or "" = none; put, delete, merge */
+  /* The node clock carried by the message that caused this job (NULL when
+   * none): joined into the node clock before the job's event. Any op with an
+   * event (a forwarded client write too). */
+  const vv_t *remote_clock;
+  const char *peer; /* NULL or a node id: the event's peer (the other node of the message) */
+  /* MERGE: the state to merge; HINT_PUT: the state to keep; HINT_DELETE: the
+   * state that was delivered. Valid (dvv_valid) and non-empty. */
+  const dvv_t *incoming;
+  event_type_t event_type; /* MERGE: REPLICATE (also for 0), READ_REPAIR or HINT_DELIVERED */
+  /* MERGE with a request id: the client op of that request (ENGINE_PUT or
+   * ENGINE_DELETE), or 0 when unknown (a retry on the same key then matches
+   * either). */
+  engine_op_t request_op;
+  const char *hint_owner; /* HINT_PUT, HINT_DELETE: the node the hint is for */
 
   /* outputs, set by the engine before on_done */
-  int err; /* 0, CHORUS_ENOTFOUND (get/delete of a key with no live value), CHORUS_EIO, CHORUS_ENOSPC-like:
-              see err_detail */
+  int err; /* 0, CHORUS_ENOTFOUND (get/delete of a key with no live value), CHORUS_EIO (see no_space),
+              CHORUS_ECORRUPT (the key's record is damaged), CHORUS_EBUSY (hint_put: max_hints reached),
+              CHORUS_ETOOBIG (remote_clock would make the node clock too large) */
   bool no_space;       /* the disk is full (err is CHORUS_EIO) */
   bool request_reused; /* the request id was used before for another op or key (err is CHORUS_EINVAL) */
-  dvv_t state;         /* the key's versions after the operation (empty if none) */
-  uint64_t event_id;   /* the event recorded for this job (0 if none) */
-  uint8_t *replay;     /* a repeated request id: the stored body (malloc'd, job owns) */
+  /* put/delete: the request id was applied here by replication; nothing was
+   * applied again, state is the key's current state (err is 0, no event). */
+  bool replicated_request;
+  bool changed; /* MERGE, HINT_PUT: the stored state changed; HINT_DELETE: the hint was deleted */
+  /* The key's versions after the operation (empty if none); for HINT_PUT and
+   * HINT_DELETE the hint's state after the operation (empty if none). */
+  dvv_t state;
+  uint64_t stored_at_ms; /* HINT_PUT, HINT_DELETE: when the hint was first stored (0 if none) */
+  uint64_t count;        /* HINT_EXPIRE: hints deleted */
+  uint64_t event_id;     /* the event recorded for this job (0 if none) */
+  /* The node clock right after this job's event: what to attach to the
+   * messages the job causes. For a job without an event, the node clock as of
+   * the job; empty when the job failed. */
+  vv_t clock;
+  uint8_t *replay; /* a repeated request id: the stored body (malloc'd, job owns) */
   size_t replay_len;
   int replay_status;
 
   /* plumbing */
   void *user;
   engine_job_t *next;
-  bool overlaid; /* engine-private: the state came from an earlier job of the same group */
+  /* engine-private */
+  bool overlaid;       /* the state came from an earlier job of the same group */
+  bool request_logged; /* this job wrote its request id to the request log */
+  bool hint_exists;    /* HINT_PUT, HINT_DELETE: a hint is stored for (owner, key) after the job */
 };
 
 typedef struct {
@@ -92,12 +164,18 @@ typedef struct {
   engine_done_fn on_done;
   engine_format_fn format; /* may be NULL: then request ids are ignored */
   void *state;             /* passed to on_done and format */
+  uint64_t max_hints;      /* hints kept at most (0: ENGINE_MAX_HINTS_DEFAULT) */
+  uint64_t hint_ttl_ms;    /* hint_expire drops hints older than this (0: ENGINE_HINT_TTL_MS_DEFAULT) */
 } engine_opts_t;
 
 typedef struct {
   atomic_uint_fast64_t batches, writes, reads, fsyncs, jobs, errors, events, conflicts_now;
   atomic_uint_fast64_t batch_jobs_max, replays;
   atomic_uint_fast64_t read_only; /* 1 after a failed write: writes refused until restart */
+  atomic_uint_fast64_t merges, merges_changed;
+  atomic_uint_fast64_t hints; /* hints held now */
+  atomic_uint_fast64_t hints_stored_total, hints_deleted_total, hints_expired_total, hints_refused_total;
+  atomic_uint_fast64_t hints_unreadable_total; /* hints engine_hints skipped: they did not decode */
 } engine_stats_t;
 
 typedef struct engine engine_t;
@@ -130,6 +208,27 @@ typedef struct {
 } engine_conflict_t;
 /* Up to limit keys holding concurrent siblings (caller frees keys and array). */
 int engine_conflicts(engine_t *e, size_t limit, engine_conflict_t **out, size_t *n);
+typedef struct {
+  char owner[VV_NODE_MAX + 1];
+  uint64_t count;
+} engine_hint_count_t;
+/* The number of hints held per owner, as of the last committed group, in
+ * owner order (owners without hints left out). *out is malloc'd (NULL when
+ * *n is 0); the caller frees it. */
+int engine_hint_counts(engine_t *e, engine_hint_count_t **out, size_t *n);
+
+typedef struct {
+  char *key; /* malloc'd, NUL-terminated */
+  size_t key_len;
+  dvv_t state;
+  uint64_t stored_at_ms;
+} engine_hint_t;
+/* Up to limit hints kept for owner, in key order. A hint that does not decode
+ * is skipped (and counted in hints_unreadable_total). Free with
+ * engine_hints_free. */
+int engine_hints(engine_t *e, const char *owner, size_t limit, engine_hint_t **out, size_t *n);
+void engine_hints_free(engine_hint_t *hints, size_t n);
+
 /* A LevelDB property ("leveldb.approximate-memory-usage" ...), malloc'd or NULL. */
 char *engine_property(engine_t *e, const char *name);
 

@@ -16,7 +16,8 @@
 #include "../common/err.h"
 #include "../common/utf8.h"
 
-#define EVENT_VERSION 1
+#define EVENT_VERSION 2
+#define EVENT_VERSION_NO_PEER 1
 #define EVENT_HASH_BYTES 8
 
 static const uint8_t event_magic[3] = {'C', 'E', EVENT_VERSION};
@@ -34,7 +35,7 @@ void event_free(event_t *ev) {
 }
 
 static bool type_valid(uint64_t t) {
-  return t == EVENT_PUT || t == EVENT_GET || t == EVENT_DELETE;
+  return t >= EVENT_PUT && t <= EVENT_HINT_DELIVERED;
 }
 
 const char *event_type_name(event_type_t t) {
@@ -42,6 +43,10 @@ const char *event_type_name(event_type_t t) {
   case EVENT_PUT: return "put";
   case EVENT_GET: return "get";
   case EVENT_DELETE: return "delete";
+  case EVENT_REPLICATE: return "replicate";
+  case EVENT_READ_REPAIR: return "read_repair";
+  case EVENT_HINT_STORED: return "hint_stored";
+  case EVENT_HINT_DELIVERED: return "hint_delivered";
   default: return "unknown";
   }
 }
@@ -67,8 +72,14 @@ int event_set_preview(event_t *ev, const void *value, size_t len) {
   return 0;
 }
 
+static bool peer_valid(const char peer[VV_NODE_MAX + 1]) {
+  size_t len = strnlen(peer, VV_NODE_MAX + 1);
+  return len == 0 || vv_node_valid(peer, len);
+}
+
 static bool event_valid(const event_t *ev) {
   return ev->id > 0 && type_valid(ev->type) && vv_node_valid(ev->node, strnlen(ev->node, sizeof(ev->node))) &&
+         peer_valid(ev->peer) &&
          ev->key_len <= EVENT_KEY_MAX && (ev->key || !ev->key_len) && ev->preview_len <= EVENT_PREVIEW_MAX &&
          (ev->preview || !ev->preview_len) && ev->clock.n <= VV_MAX_ENTRIES;
 }
@@ -81,6 +92,7 @@ int event_encode(const event_t *ev, buf_t *out) {
   buf_put_u8(out, (uint8_t)ev->type);
   buf_put_u64be(out, ev->ts_ms);
   vv_encode_node(ev->node, out);
+  buf_put_lbytes(out, ev->peer, strlen(ev->peer));
   buf_put_lbytes(out, ev->key, ev->key_len);
   buf_put_lbytes(out, ev->preview, ev->preview_len);
   vv_encode(&ev->clock, out);
@@ -99,13 +111,25 @@ static int read_string(buf_reader_t *r, size_t max, bool keep_empty, char **dst,
   return *dst ? 0 : CHORUS_ENOMEM;
 }
 
+/* The peer field: empty, or a valid node id copied NUL-terminated. */
+static int read_peer(buf_reader_t *r, char out[VV_NODE_MAX + 1]) {
+  size_t len = 0;
+  const uint8_t *p = buf_read_lbytes(r, VV_NODE_MAX, &len);
+  if (!p || (len && !vv_node_valid((const char *)p, len))) return CHORUS_ECORRUPT;
+  memcpy(out, p, len);
+  out[len] = '\0';
+  return 0;
+}
+
 static int decode_body(buf_reader_t *r, event_t *ev) {
   const uint8_t *magic = buf_read_raw(r, sizeof(event_magic));
   ev->id = buf_read_varint(r);
   uint8_t type = buf_read_u8(r);
   ev->ts_ms = buf_read_u64be(r);
-  if (r->err || memcmp(magic, event_magic, sizeof(event_magic)) != 0) return CHORUS_ECORRUPT;
+  if (r->err || memcmp(magic, event_magic, 2) != 0) return CHORUS_ECORRUPT;
+  if (magic[2] != EVENT_VERSION && magic[2] != EVENT_VERSION_NO_PEER) return CHORUS_ECORRUPT;
   if (ev->id == 0 || !type_valid(type) || vv_decode_node(r, ev->node)) return CHORUS_ECORRUPT;
+  if (magic[2] == EVENT_VERSION && read_peer(r, ev->peer)) return CHORUS_ECORRUPT;
   ev->type = (event_type_t)type;
   int rc = read_string(r, EVENT_KEY_MAX, true, &ev->key, &ev->key_len);
   if (!rc) rc = read_string(r, EVENT_PREVIEW_MAX, false, &ev->preview, &ev->preview_len);

@@ -1,14 +1,20 @@
 /*
  * event.h - one entry of a node's event log and its on-disk form.
  *
- * An event is something this node did (put, get, delete; later replicate,
- * repair, hint, member change), stamped with the node's Fidge/Mattern clock
- * after the tick that the event caused. Events are stored under their id
+ * An event is something this node did (put, get, delete, merging a
+ * replica's state, storing a hint; later member changes), stamped with the
+ * node's Fidge/Mattern clock after the tick that the event caused. An event
+ * caused by a message names the other node of that message (peer), so the
+ * space-time diagram can draw the arrow. Events are stored under their id
  * (a per-node sequence, 1, 2, ...) in the same LevelDB batch as the data
  * they describe.
  *
- * Layout (version 1): 'C' 'E' 0x01, varint id, u8 type, u64be ts_ms,
- * lbytes node, lbytes key, lbytes preview, vv clock, u32be crc32c.
+ * Layout (version 2): 'C' 'E' 0x02, varint id, u8 type, u64be ts_ms,
+ * lbytes node, lbytes peer (empty or a node id), lbytes key, lbytes preview,
+ * vv clock, u32be crc32c.
+ * Version 1 is the same without peer; it is still decoded (peer ""), and the
+ * encoder always writes version 2, so a version-1 event re-encodes to other
+ * bytes (and another causal hash) than it was read from.
  */
 #ifndef CHORUS_EVENT_H
 #define CHORUS_EVENT_H
@@ -26,6 +32,10 @@ typedef enum {
   EVENT_PUT = 1,
   EVENT_GET = 2,
   EVENT_DELETE = 3,
+  EVENT_REPLICATE = 4,      /* this replica merged a coordinator's state */
+  EVENT_READ_REPAIR = 5,    /* this replica merged a state sent to repair a stale read */
+  EVENT_HINT_STORED = 6,    /* this node stored a hint for another (peer = the intended owner) */
+  EVENT_HINT_DELIVERED = 7, /* this replica merged a hint delivered to it */
 } event_type_t;
 
 typedef struct {
@@ -33,6 +43,7 @@ typedef struct {
   event_type_t type;
   uint64_t ts_ms;
   char node[VV_NODE_MAX + 1];
+  char peer[VV_NODE_MAX + 1]; /* "" or the other node of the message that caused the event */
   char *key; /* owned, NUL-terminated, key_len bytes */
   size_t key_len;
   char *preview; /* owned, NUL-terminated, preview_len <= EVENT_PREVIEW_MAX; may be NULL when empty */
@@ -42,7 +53,8 @@ typedef struct {
 
 void event_init(event_t *ev);
 void event_free(event_t *ev); /* frees owned fields and re-initialises */
-/* "put", "get", "delete"; "unknown" otherwise. */
+/* "put", "get", "delete", "replicate", "read_repair", "hint_stored",
+ * "hint_delivered"; "unknown" otherwise. */
 const char *event_type_name(event_type_t t);
 /* Copies at most EVENT_PREVIEW_MAX bytes of value into ev->preview, cut at
  * a UTF-8 character boundary. */

@@ -1,6 +1,7 @@
 /* reqlog.c - request-log entry codec (see reqlog.h); same framing as records and events. */
 #include "reqlog.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "../common/err.h"
@@ -9,8 +10,10 @@
 static const uint8_t reqlog_magic[3] = {'C', 'Q', REQLOG_VERSION};
 
 static int valid(const reqlog_entry_t *e) {
-  return e->status >= 100 && e->status <= 599 && e->op >= 1 && e->op <= 3 && e->key_len >= 1 &&
-         e->key_len <= REQLOG_KEY_MAX && e->body_len <= REQLOG_BODY_MAX;
+  bool replicated = e->status == REQLOG_REPLICATED;
+  bool reply = e->status >= 100 && e->status <= 599;
+  return (reply || (replicated && !e->body_len)) && (e->op >= 1 || replicated) && e->op <= 3 &&
+         e->key_len >= 1 && e->key_len <= REQLOG_KEY_MAX && e->body_len <= REQLOG_BODY_MAX;
 }
 
 int reqlog_encode(const reqlog_entry_t *e, buf_t *out) {

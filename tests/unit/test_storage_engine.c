@@ -17,87 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <leveldb/c.h>
-
 #include "common/err.h"
 #include "storage/context.h"
 #include "storage/engine.h"
 
-typedef struct {
-  pthread_mutex_t mu;
-  pthread_cond_t cond;
-  int done;
-} waiter_t;
-
-static waiter_t W = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-static char dir[256];
-
-static void on_done(engine_job_t *job, void *state) {
-  pthread_mutex_lock(&W.mu);
-  W.done++;
-  pthread_cond_broadcast(&W.cond);
-  pthread_mutex_unlock(&W.mu);
-}
-
-static void wait_done(int n) {
-  pthread_mutex_lock(&W.mu);
-  while (W.done < n)
-    pthread_cond_wait(&W.cond, &W.mu);
-  W.done -= n;
-  pthread_mutex_unlock(&W.mu);
-}
-
-/* The stored reply of a request id: the op and the event id, so a replay is recognisable. */
-static int format(const engine_job_t *job, buf_t *out, void *state) {
-  char text[64];
-  int n = snprintf(text, sizeof text, "op=%d event=%llu", job->op, (unsigned long long)job->event_id);
-  buf_put(out, text, (size_t)n);
-  return job->err ? 404 : 200;
-}
-
-static engine_t *open_engine(uint64_t retention, fsync_mode_t fsync) {
-  engine_opts_t o = {.node_id = "n1",
-                     .dir = dir,
-                     .fsync = fsync,
-                     .event_retention = retention,
-                     .on_done = on_done,
-                     .format = format,
-                     .state = NULL};
-  engine_t *e = NULL;
-  assert_int_equal(engine_open(&o, &e), 0);
-  return e;
-}
-
-static int setup(void **state) {
-  const char *base = getenv("CHORUS_TEST_TMP");
-  if (!base || !*base) base = "/tmp";
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", base);
-  if (system(cmd) != 0) return -1;
-  snprintf(dir, sizeof dir, "%s/engine-XXXXXX", base);
-  return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Runs one job to completion; the caller releases it. */
-static void run(engine_t *e, engine_job_t *j, engine_op_t op, const char *key, const char *value,
-                const vv_t *ctx, const char *rid) {
-  engine_job_init(j);
-  j->op = op;
-  j->key = key;
-  j->key_len = strlen(key);
-  j->value = (const uint8_t *)value;
-  j->value_len = value ? strlen(value) : 0;
-  j->ctx = ctx;
-  j->request_id = rid;
-  assert_int_equal(engine_submit(e, j), 0);
-  wait_done(1);
-}
+#include "engine_harness.h"
 
 static void test_put_then_get_returns_the_value(void **state) {
   engine_t *e = open_engine(100, FSYNC_ALWAYS);
@@ -130,7 +54,8 @@ static void test_get_and_delete_of_a_missing_key_are_not_found(void **state) {
 /* Two writes to one key queued together land in one group and the second sees the first. */
 static void test_writes_in_one_group_see_each_other(void **state) {
   engine_t *e = open_engine(100, FSYNC_ALWAYS);
-  engine_job_t a, b;
+  engine_job_t gate, a, b;
+  gate_hold(e, &gate);
   engine_job_init(&a);
   engine_job_init(&b);
   a.op = b.op = ENGINE_PUT;
@@ -141,11 +66,15 @@ static void test_writes_in_one_group_see_each_other(void **state) {
   a.value_len = b.value_len = 1;
   assert_int_equal(engine_submit(e, &a), 0);
   assert_int_equal(engine_submit(e, &b), 0);
-  wait_done(2);
+  uint64_t batches = atomic_load(&engine_stats(e)->batches);
+  gate_release();
+  wait_done(3);
+  assert_int_equal(atomic_load(&engine_stats(e)->batches), batches + 1); /* a and b: one group */
   assert_int_equal(b.err, 0);
   assert_int_equal(b.state.n, 1);
   assert_int_equal(b.state.s[0].counter, 2);
   assert_memory_equal(b.state.s[0].value, "2", 1);
+  engine_job_release(&gate);
   engine_job_release(&a);
   engine_job_release(&b);
   engine_close(e);
@@ -322,15 +251,9 @@ static void test_conflict_index_follows_siblings(void **state) {
   assert_int_equal(dvv_context(&j.state, &ctx), 0);
   engine_job_release(&j);
 
+  expect_one_conflict(e, "c", 2);
   engine_conflict_t *cs = NULL;
   size_t n = 0;
-  assert_int_equal(engine_conflicts(e, 10, &cs, &n), 0);
-  assert_int_equal(n, 1);
-  assert_string_equal(cs[0].key, "c");
-  assert_int_equal(cs[0].siblings, 2);
-  free(cs[0].key);
-  free(cs);
-  assert_int_equal(atomic_load(&engine_stats(e)->conflicts_now), 1);
 
   run(e, &j, ENGINE_PUT, "c", "resolved", &ctx, NULL);
   assert_int_equal(j.state.n, 1);
@@ -369,16 +292,7 @@ static void test_a_corrupt_record_fails_only_its_own_key(void **state) {
   engine_job_release(&j);
   engine_close(e);
 
-  leveldb_options_t *o = leveldb_options_create();
-  char *err = NULL;
-  leveldb_t *db = leveldb_open(o, dir, &err);
-  assert_null(err);
-  leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
-  leveldb_put(db, wo, "dbad", 4, "CR\x01garbage", 10, &err);
-  assert_null(err);
-  leveldb_writeoptions_destroy(wo);
-  leveldb_close(db);
-  leveldb_options_destroy(o);
+  put_raw("dbad", 4, "CR\x01garbage", 10);
 
   e = open_engine(100, FSYNC_ALWAYS);
   engine_job_t a, b, c;

@@ -1,4 +1,4 @@
-/* test_storage_event.c - event log entries: preview, codec, causal hash. */
+/* test_storage_event.c - event log entries: preview, codec (versions 1 and 2), causal hash. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +34,7 @@ static void assert_same_event(const event_t *a, const event_t *b) {
   assert_int_equal(a->type, b->type);
   assert_true(a->ts_ms == b->ts_ms);
   assert_string_equal(a->node, b->node);
+  assert_string_equal(a->peer, b->peer);
   assert_int_equal(a->key_len, b->key_len);
   assert_memory_equal(a->key ? a->key : "", b->key, a->key_len + 1);
   assert_int_equal(a->preview_len, b->preview_len);
@@ -53,15 +54,17 @@ static void round_trip(const event_t *ev) {
   buf_free(&b);
 }
 
-/* Writes the layout of event.h by hand, with a correct checksum. */
-static void raw_event(buf_t *b, uint8_t version, uint64_t id, uint8_t type, const char *node, const char *key,
-                      const char *preview) {
+/* Writes the layout of event.h by hand, with a correct checksum; peer is
+ * written from version 2 on. */
+static void raw_event(buf_t *b, uint8_t version, uint64_t id, uint8_t type, const char *node,
+                      const char *peer, const char *key, const char *preview) {
   buf_put(b, "CE", 2);
   buf_put_u8(b, version);
   buf_put_varint(b, id);
   buf_put_u8(b, type);
   buf_put_u64be(b, 99);
   buf_put_lbytes(b, node, strlen(node));
+  if (version >= 2) buf_put_lbytes(b, peer, strlen(peer));
   buf_put_lbytes(b, key, strlen(key));
   buf_put_lbytes(b, preview, strlen(preview));
   buf_put_varint(b, 1);
@@ -82,11 +85,11 @@ static void expect_corrupt(const void *p, size_t len) {
   event_free(&ev);
 }
 
-static void expect_raw_rejected(uint8_t version, uint64_t id, uint8_t type, const char *node, const char *key,
-                                const char *preview) {
+static void expect_raw_rejected(uint8_t version, uint64_t id, uint8_t type, const char *node,
+                                const char *peer, const char *key, const char *preview) {
   buf_t b;
   buf_init(&b);
-  raw_event(&b, version, id, type, node, key, preview);
+  raw_event(&b, version, id, type, node, peer, key, preview);
   expect_corrupt(b.data, b.len);
   buf_free(&b);
 }
@@ -95,6 +98,10 @@ static void test_type_names(void **state) {
   assert_string_equal(event_type_name(EVENT_PUT), "put");
   assert_string_equal(event_type_name(EVENT_GET), "get");
   assert_string_equal(event_type_name(EVENT_DELETE), "delete");
+  assert_string_equal(event_type_name(EVENT_REPLICATE), "replicate");
+  assert_string_equal(event_type_name(EVENT_READ_REPAIR), "read_repair");
+  assert_string_equal(event_type_name(EVENT_HINT_STORED), "hint_stored");
+  assert_string_equal(event_type_name(EVENT_HINT_DELIVERED), "hint_delivered");
   assert_string_equal(event_type_name((event_type_t)99), "unknown");
 }
 
@@ -141,7 +148,15 @@ static void test_encoding_follows_the_documented_layout(void **state) {
   assert_int_equal(event_set_preview(&ev, "pv", 2), 0);
   assert_int_equal(vv_set(&ev.clock, "n1", 5), 0);
   assert_int_equal(event_encode(&ev, &got), 0);
-  raw_event(&want, 1, 5, EVENT_GET, "n1", "k", "pv");
+  raw_event(&want, 2, 5, EVENT_GET, "n1", "", "k", "pv");
+  assert_int_equal(got.len, want.len);
+  assert_memory_equal(got.data, want.data, got.len);
+  buf_reset(&got);
+  buf_reset(&want);
+  strcpy(ev.peer, "n2");
+  ev.type = EVENT_REPLICATE;
+  assert_int_equal(event_encode(&ev, &got), 0);
+  raw_event(&want, 2, 5, EVENT_REPLICATE, "n1", "n2", "k", "pv");
   assert_int_equal(got.len, want.len);
   assert_memory_equal(got.data, want.data, got.len);
   event_free(&ev);
@@ -153,9 +168,12 @@ static void test_round_trips_every_type_and_empty_fields(void **state) {
   event_t ev;
   event_init(&ev);
   sample(&ev);
-  for (int t = EVENT_PUT; t <= EVENT_DELETE; t++) {
+  for (int t = EVENT_PUT; t <= EVENT_HINT_DELIVERED; t++) {
     ev.type = (event_type_t)t;
     round_trip(&ev);
+    strcpy(ev.peer, "node-b");
+    round_trip(&ev);
+    ev.peer[0] = '\0';
   }
   assert_int_equal(event_set_preview(&ev, NULL, 0), 0);
   free(ev.key);
@@ -171,7 +189,7 @@ static void test_decoded_key_is_always_nul_terminated(void **state) {
   event_t ev;
   buf_init(&b);
   event_init(&ev);
-  raw_event(&b, 1, 1, EVENT_DELETE, "n", "", "");
+  raw_event(&b, 2, 1, EVENT_DELETE, "n", "", "", "");
   assert_int_equal(event_decode(b.data, b.len, &ev), 0);
   assert_non_null(ev.key);
   assert_string_equal(ev.key, "");
@@ -192,6 +210,9 @@ static void test_invalid_events_are_not_encoded(void **state) {
   ev.type = (event_type_t)9;
   assert_int_equal(event_encode(&ev, &b), CHORUS_EINVAL);
   ev.type = EVENT_PUT;
+  strcpy(ev.peer, "bad peer");
+  assert_int_equal(event_encode(&ev, &b), CHORUS_EINVAL);
+  ev.peer[0] = '\0';
   strcpy(ev.node, "bad node");
   assert_int_equal(event_encode(&ev, &b), CHORUS_EINVAL);
   strcpy(ev.node, "n");
@@ -232,23 +253,57 @@ static void test_invalid_fields_are_rejected_even_with_a_valid_checksum(void **s
   long_key[sizeof(long_key) - 1] = '\0';
   memset(long_preview, 'p', sizeof(long_preview) - 1);
   long_preview[sizeof(long_preview) - 1] = '\0';
-  expect_raw_rejected(2, 1, EVENT_PUT, "n", "k", "");
-  expect_raw_rejected(0, 1, EVENT_PUT, "n", "k", "");
-  expect_raw_rejected(1, 0, EVENT_PUT, "n", "k", "");
-  expect_raw_rejected(1, 1, 0, "n", "k", "");
-  expect_raw_rejected(1, 1, 4, "n", "k", "");
-  expect_raw_rejected(1, 1, EVENT_PUT, "n n", "k", "");
-  expect_raw_rejected(1, 1, EVENT_PUT, "n", long_key, "");
-  expect_raw_rejected(1, 1, EVENT_PUT, "n", "k", long_preview);
+  char long_peer[VV_NODE_MAX + 2];
+  memset(long_peer, 'p', sizeof(long_peer) - 1);
+  long_peer[sizeof(long_peer) - 1] = '\0';
+  expect_raw_rejected(3, 1, EVENT_PUT, "n", "", "k", "");
+  expect_raw_rejected(0, 1, EVENT_PUT, "n", "", "k", "");
+  expect_raw_rejected(2, 0, EVENT_PUT, "n", "", "k", "");
+  expect_raw_rejected(2, 1, 0, "n", "", "k", "");
+  expect_raw_rejected(2, 1, 8, "n", "", "k", "");
+  expect_raw_rejected(1, 1, 8, "n", "", "k", "");
+  expect_raw_rejected(2, 1, EVENT_PUT, "n n", "", "k", "");
+  expect_raw_rejected(2, 1, EVENT_PUT, "n", "p p", "k", "");
+  expect_raw_rejected(2, 1, EVENT_PUT, "n", long_peer, "k", "");
+  expect_raw_rejected(2, 1, EVENT_PUT, "n", "", long_key, "");
+  expect_raw_rejected(2, 1, EVENT_PUT, "n", "", "k", long_preview);
+  expect_raw_rejected(1, 1, EVENT_PUT, "n", "", long_key, "");
   /* Trailing bytes covered by the checksum. */
   buf_t b;
   buf_init(&b);
-  raw_event(&b, 1, 1, EVENT_PUT, "n", "k", "");
+  raw_event(&b, 2, 1, EVENT_PUT, "n", "", "k", "");
   b.len -= 4;
   buf_put_u8(&b, 0);
   buf_put_crc32c(&b, 0);
   expect_corrupt(b.data, b.len);
   buf_free(&b);
+}
+
+/* Events written before the peer field existed still read, with no peer,
+ * and are written back in the current version. */
+static void test_version_1_events_decode_without_a_peer(void **state) {
+  buf_t v1, v2;
+  event_t ev, back;
+  buf_init(&v1);
+  buf_init(&v2);
+  event_init(&ev);
+  event_init(&back);
+  raw_event(&v1, 1, 3, EVENT_PUT, "n1", "", "k", "pv");
+  strcpy(ev.peer, "stale");
+  assert_int_equal(event_decode(v1.data, v1.len, &ev), 0);
+  assert_string_equal(ev.peer, "");
+  assert_string_equal(ev.node, "n1");
+  assert_string_equal(ev.key, "k");
+  assert_string_equal(ev.preview, "pv");
+  assert_int_equal(event_encode(&ev, &v2), 0);
+  assert_int_equal(v2.data[2], 2);
+  assert_int_equal(v2.len, v1.len + 1);
+  assert_int_equal(event_decode(v2.data, v2.len, &back), 0);
+  assert_same_event(&ev, &back);
+  event_free(&ev);
+  event_free(&back);
+  buf_free(&v1);
+  buf_free(&v2);
 }
 
 static void test_causal_hash_is_a_prefix_of_sha256_of_the_encoding(void **state) {
@@ -288,6 +343,7 @@ int main(void) {
       cmocka_unit_test(test_invalid_events_are_not_encoded),
       cmocka_unit_test(test_every_truncation_and_bit_flip_is_rejected),
       cmocka_unit_test(test_invalid_fields_are_rejected_even_with_a_valid_checksum),
+      cmocka_unit_test(test_version_1_events_decode_without_a_peer),
       cmocka_unit_test(test_causal_hash_is_a_prefix_of_sha256_of_the_encoding),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

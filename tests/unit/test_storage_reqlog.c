@@ -53,6 +53,22 @@ static void test_empty_body_round_trips(void **state) {
   buf_free(&b);
 }
 
+/* A replica's mark: no reply, and an op that may be unknown. */
+static void test_replicated_entry_round_trips(void **state) {
+  for (uint8_t op = 0; op <= 3; op++) {
+    reqlog_entry_t e = {.status = REQLOG_REPLICATED, .op = op, .key = "k", .key_len = 1};
+    buf_t b;
+    buf_init(&b);
+    assert_int_equal(reqlog_encode(&e, &b), 0);
+    reqlog_entry_t d;
+    assert_int_equal(reqlog_decode(b.data, b.len, &d), 0);
+    assert_int_equal(d.status, REQLOG_REPLICATED);
+    assert_int_equal(d.op, op);
+    assert_int_equal(d.body_len, 0);
+    buf_free(&b);
+  }
+}
+
 static void test_out_of_range_fields_are_not_encoded(void **state) {
   buf_t b;
   buf_init(&b);
@@ -61,8 +77,15 @@ static void test_out_of_range_fields_are_not_encoded(void **state) {
   e.status = 200;
   e.op = 9;
   assert_int_equal(reqlog_encode(&e, &b), CHORUS_EINVAL);
+  e.op = 0; /* only a replicated entry may leave the op unknown */
+  assert_int_equal(reqlog_encode(&e, &b), CHORUS_EINVAL);
   e.op = 1;
   e.key_len = 0;
+  assert_int_equal(reqlog_encode(&e, &b), CHORUS_EINVAL);
+  e.key_len = 1;
+  e.status = REQLOG_REPLICATED; /* and carries no reply */
+  e.body = (const uint8_t *)"x";
+  e.body_len = 1;
   assert_int_equal(reqlog_encode(&e, &b), CHORUS_EINVAL);
   buf_free(&b);
 }
@@ -104,6 +127,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip_keeps_every_field),
       cmocka_unit_test(test_empty_body_round_trips),
+      cmocka_unit_test(test_replicated_entry_round_trips),
       cmocka_unit_test(test_out_of_range_fields_are_not_encoded),
       cmocka_unit_test(test_every_truncation_is_rejected),
       cmocka_unit_test(test_every_bit_flip_is_rejected),
