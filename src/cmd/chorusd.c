@@ -235,6 +235,8 @@ static int run(config_t *cfg) {
                         .dir = dbdir,
                         .fsync = cfg->fsync,
                         .event_retention = cfg->event_retention,
+                        .max_hints = cfg->max_hints,
+                        .hint_ttl_ms = cfg->hint_ttl_ms,
                         .on_done = api_engine_done,
                         .format = api_format_stored,
                         .state = n.server};
