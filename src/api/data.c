@@ -1,14 +1,16 @@
 /*
  * data.c - PUT, GET and DELETE of /api/v1/data/{key}.
  *
- * An HTTP thread validates the request, builds an engine job, suspends the
- * connection and submits the job to the storage writer; the writer applies
- * it and resumes the connection (api_engine_done); the HTTP thread then
- * formats the reply (api_data_answer). A single node's requests need no
- * coordination, so they do not pass through the loop: measured, the two
- * extra thread hops cost a third of GET throughput (docs/architecture.md).
- * The same formatting function produces the reply stored for a request id,
- * so a retry gets the first answer byte for byte.
+ * An HTTP thread validates the request and suspends the connection. When
+ * the ring has other members, the request goes to the coordinator on the
+ * loop (coord_submit), which resumes the connection with a coordinated
+ * result. A lone node's requests need no coordination, so they go straight
+ * to the storage writer, which resumes the connection itself: measured, the
+ * two extra thread hops cost a third of GET throughput (docs/architecture.md).
+ * Either way the HTTP thread formats the reply (api_data_answer, reply.h).
+ * On a lone node the reply stored for a request id is formatted the same
+ * way, so a retry gets the first answer byte for byte; in a cluster a retry
+ * is answered from the key's current state, replicated again.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,50 +18,62 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../storage/context.h"
+#include "../replication/coord.h"
 #include "internal.h"
-#include "jsonw.h"
+#include "reply.h"
 
-/* N of DESIGN §4; with a single member every quorum is capped at 1. */
-#define DEFAULT_REPLICAS 3
-#define MEMBERS 1
+static int bad_quorum(api_error_t *err, const char *message) {
+  err->status = 400;
+  err->code = "bad_quorum";
+  err->message = message;
+  return CHORUS_EINVAL;
+}
 
-static int parse_quorum_arg(struct MHD_Connection *c, const char *name, api_error_t *err) {
+/* ?r= or ?w=: 1..N; 0 when absent. */
+static int parse_quorum_arg(struct MHD_Connection *c, const char *name, int n, uint32_t *out, api_error_t *err) {
   const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
   if (!v) return 0;
   char *end = NULL;
-  long n = strtol(v, &end, 10);
-  if (end == v || *end || n < 1 || n > DEFAULT_REPLICAS) {
-    err->status = 400;
-    err->code = "bad_quorum";
-    err->message = "r and w must be integers from 1 to N (3)";
-    return CHORUS_EINVAL;
-  }
+  long q = strtol(v, &end, 10);
+  if (end == v || *end || q < 1 || q > n) return bad_quorum(err, "r and w must be integers from 1 to N (--replicas)");
+  *out = (uint32_t)q;
   return 0;
 }
 
-static int check_quorum(struct MHD_Connection *c, api_error_t *err) {
-  int rc = parse_quorum_arg(c, "r", err);
-  if (!rc) rc = parse_quorum_arg(c, "w", err);
-  const char *cons = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "consistency");
-  if (!rc && cons && strcmp(cons, "one") && strcmp(cons, "quorum") && strcmp(cons, "all")) {
-    err->status = 400;
-    err->code = "bad_quorum";
-    err->message = "consistency must be one, quorum or all";
-    rc = CHORUS_EINVAL;
+/* ?consistency=one|quorum|all sets both quorums; ?r= and ?w= override it. */
+static int read_quorums(api_req_t *r, api_error_t *err) {
+  int n = r->srv->cfg->replicas;
+  const char *cons = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "consistency");
+  if (cons) {
+    uint32_t q = strcmp(cons, "one") == 0      ? 1
+                 : strcmp(cons, "quorum") == 0 ? (uint32_t)(n / 2 + 1)
+                 : strcmp(cons, "all") == 0    ? (uint32_t)n
+                                               : 0;
+    if (!q) return bad_quorum(err, "consistency must be one, quorum or all");
+    r->quorum_r = r->quorum_w = q;
   }
+  int rc = parse_quorum_arg(r->conn, "r", n, &r->quorum_r, err);
+  if (!rc) rc = parse_quorum_arg(r->conn, "w", n, &r->quorum_w, err);
   return rc;
 }
 
 /* Writer thread: the job is finished; let the HTTP thread answer. */
-void api_engine_done(engine_job_t *job, void *state) {
-  api_req_t *r = job->user;
+static void engine_done(engine_job_t *job) {
+  api_req_t *r = (api_req_t *)job->user;
+  atomic_store(&r->state, REQ_DONE);
+  MHD_resume_connection(r->conn);
+}
+
+/* Loop thread: the coordinated result is in. */
+static void coord_done(coord_req_t *req) {
+  api_req_t *r = req->user;
   atomic_store(&r->state, REQ_DONE);
   MHD_resume_connection(r->conn);
 }
 
 static int read_inputs(api_req_t *r, const char *key, size_t key_len, api_error_t *err) {
   int rc = api_key_check(key, key_len, err);
-  if (!rc) rc = check_quorum(r->conn, err);
+  if (!rc) rc = read_quorums(r, err);
   const char *rid = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
   if (!rc && rid && r->method != METHOD_GET && r->method != METHOD_HEAD) {
     rc = api_request_id_check(rid, err);
@@ -86,197 +100,79 @@ enum MHD_Result api_data_begin(api_req_t *r, const char *rest) {
   memcpy(r->key, key, key_len + 1);
   r->key_len = key_len;
 
+  engine_op_t op = r->method == METHOD_PUT ? ENGINE_PUT : r->method == METHOD_DELETE ? ENGINE_DELETE : ENGINE_GET;
+  atomic_fetch_add(&r->srv->inflight, 1);
+  atomic_store(&r->state, REQ_SUSPENDED);
+  /* ?local=true on a GET: this node's own copy, for operators and tests */
+  const char *local = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "local");
+  bool local_only = op == ENGINE_GET && local && strcmp(local, "true") == 0;
+  if (!local_only && r->srv->coord && coord_needed(r->srv->coord)) {
+    coord_req_t *q = &r->creq;
+    r->coordinated = true;
+    q->op = op;
+    q->key = r->key;
+    q->key_len = key_len;
+    q->value = (const uint8_t *)r->input.value;
+    q->value_len = r->input.value_len;
+    q->ctx = r->input.has_ctx ? &r->input.ctx : NULL;
+    q->request_id = r->request_id[0] ? r->request_id : NULL;
+    q->r = r->quorum_r;
+    q->w = r->quorum_w;
+    q->done = coord_done;
+    q->user = r;
+    coord_result_init(&q->result);
+    MHD_suspend_connection(r->conn);
+    if (coord_submit(r->srv->coord, q) != 0) {
+      q->result.err = CHORUS_ESHUTDOWN;
+      coord_done(q);
+    }
+    return MHD_YES;
+  }
   engine_job_t *j = &r->job;
-  j->op = r->method == METHOD_PUT ? ENGINE_PUT : r->method == METHOD_DELETE ? ENGINE_DELETE : ENGINE_GET;
+  j->op = op;
   j->key = r->key;
   j->key_len = key_len;
   j->value = (const uint8_t *)r->input.value;
   j->value_len = r->input.value_len;
   j->ctx = r->input.has_ctx ? &r->input.ctx : NULL;
   j->request_id = r->request_id[0] ? r->request_id : NULL;
+  r->hook.done = engine_done;
   j->user = r;
-  atomic_fetch_add(&r->srv->inflight, 1);
-  atomic_store(&r->state, REQ_SUSPENDED);
   MHD_suspend_connection(r->conn);
   int rc = engine_submit(r->srv->engine, j);
   if (rc) {
     j->err = rc; /* shutting down: answered 503 once resumed */
-    api_engine_done(j, r->srv);
+    engine_done(j);
   }
   return MHD_YES;
 }
 
 /* ---- replies ---- */
 
-static void self_list(jw_t *w, const api_server_t *s) {
-  jw_array(w);
-  jw_cstring(w, s->node_id);
-  jw_array_end(w);
+/* A lone node's reply: it alone holds and answered for the key. */
+static void single_reply(const engine_job_t *j, const api_server_t *s, api_reply_t *out) {
+  memset(out, 0, sizeof *out);
+  out->op = j->op;
+  out->key = j->key;
+  out->key_len = j->key_len;
+  out->value = j->value;
+  out->value_len = j->value_len;
+  out->state = &j->state;
+  out->event_id = j->event_id;
+  out->err = j->err;
+  out->no_space = j->no_space;
+  out->request_reused = j->request_reused;
+  out->responsible = s->node_id;
+  api_nodes_add(&out->replicas, s->node_id);
+  api_nodes_add(&out->ok, s->node_id);
+  out->quorum_achieved = true;
+  out->required = 1;
 }
 
-/* "vector_clock" and "context" of a state: what a client needs to write next. */
-static int version_fields(jw_t *w, const dvv_t *state) {
-  vv_t ctx;
-  vv_init(&ctx);
-  char *token = NULL;
-  int rc = dvv_context(state, &ctx);
-  if (!rc) rc = context_encode(&ctx, &token);
-  if (!rc) {
-    jw_key(w, "vector_clock");
-    jw_vclock(w, &ctx);
-    jw_key(w, "context");
-    jw_cstring(w, token);
-  }
-  free(token);
-  vv_free(&ctx);
-  return rc;
-}
-
-static void empty_list(jw_t *w, const char *key) {
-  jw_key(w, key);
-  jw_array(w);
-  jw_array_end(w);
-}
-
-/* Opens "replication_result" or "read_result": on a single node this node
- * alone answered. The caller adds its own fields and closes the object. */
-static void result_open(jw_t *w, const char *key, const api_server_t *s) {
-  jw_key(w, key);
-  jw_object(w);
-  jw_key(w, "successful_nodes");
-  self_list(w, s);
-  empty_list(w, "failed_nodes");
-  jw_key(w, "quorum_achieved");
-  jw_bool(w, true);
-}
-
-static void placement_fields(jw_t *w, const api_server_t *s) {
-  jw_key(w, "responsible_node");
-  jw_cstring(w, s->node_id);
-  jw_key(w, "replication_nodes");
-  self_list(w, s);
-}
-
-static int write_reply(jw_t *w, const engine_job_t *j, const api_server_t *s) {
-  jw_object(w);
-  jw_key(w, "key");
-  jw_string(w, j->key, j->key_len);
-  if (j->op == ENGINE_PUT) {
-    jw_key(w, "value");
-    jw_string(w, (const char *)j->value, j->value_len);
-  } else {
-    jw_key(w, "deleted");
-    jw_bool(w, true);
-  }
-  placement_fields(w, s);
-  result_open(w, "replication_result", s);
-  empty_list(w, "hinted_nodes");
-  jw_key(w, "required");
-  jw_uint(w, MEMBERS);
-  jw_object_end(w);
-  int rc = version_fields(w, &j->state);
-  if (j->op == ENGINE_PUT) {
-    jw_key(w, "conflict");
-    jw_bool(w, dvv_has_conflict(&j->state));
-    jw_key(w, "siblings");
-    jw_uint(w, j->state.n);
-  }
-  jw_key(w, "event_count");
-  jw_uint(w, j->event_id);
-  jw_object_end(w);
-  return rc;
-}
-
-static void sibling_json(jw_t *w, const dvv_sibling_t *sib) {
-  char ts[32];
-  api_iso_time(sib->ts_ms, ts);
-  jw_object(w);
-  jw_key(w, "value");
-  if (sib->tombstone)
-    jw_null(w);
-  else
-    jw_string(w, (const char *)sib->value, sib->value_len);
-  jw_key(w, "node");
-  jw_cstring(w, sib->node);
-  jw_key(w, "counter");
-  jw_uint(w, sib->counter);
-  jw_key(w, "timestamp");
-  jw_cstring(w, ts);
-  jw_key(w, "deleted");
-  jw_bool(w, sib->tombstone);
-  jw_object_end(w);
-}
-
-static int read_reply(jw_t *w, const engine_job_t *j, const api_server_t *s) {
-  const dvv_sibling_t *newest = dvv_newest_live(&j->state);
-  jw_object(w);
-  jw_key(w, "key");
-  jw_string(w, j->key, j->key_len);
-  jw_key(w, "value");
-  jw_string(w, (const char *)newest->value, newest->value_len);
-  jw_key(w, "siblings");
-  jw_array(w);
-  for (size_t i = 0; i < j->state.n; i++)
-    sibling_json(w, &j->state.s[i]);
-  jw_array_end(w);
-  jw_key(w, "conflict");
-  jw_bool(w, dvv_has_conflict(&j->state));
-  int rc = version_fields(w, &j->state);
-  placement_fields(w, s);
-  result_open(w, "read_result", s);
-  empty_list(w, "repaired_nodes");
-  jw_object_end(w);
-  jw_object_end(w);
-  return rc;
-}
-
-static void error_open(jw_t *w, const char *code, const char *message) {
-  jw_object(w);
-  jw_key(w, "error");
-  jw_object(w);
-  jw_key(w, "code");
-  jw_cstring(w, code);
-  jw_key(w, "message");
-  jw_cstring(w, message);
-  jw_object_end(w);
-}
-
-static int not_found_reply(jw_t *w, const engine_job_t *j) {
-  error_open(w, "not_found", "the key has no value");
-  jw_key(w, "key");
-  jw_string(w, j->key, j->key_len);
-  /* a deleted key: its context lets a client write after the delete */
-  int rc = j->state.n ? version_fields(w, &j->state) : 0;
-  jw_object_end(w);
-  return rc;
-}
-
-/* The reply for a finished job as status + JSON text (appended to out). */
 int api_data_format(const engine_job_t *j, buf_t *out, const api_server_t *s, int *status) {
-  jw_t w;
-  jw_init(&w, out);
-  int rc = 0;
-  if (j->err == CHORUS_ENOTFOUND) {
-    *status = 404;
-    rc = not_found_reply(&w, j);
-  } else if (j->request_reused) {
-    *status = 409;
-    error_open(&w, "request_id_reused",
-               "this X-Request-Id was already used for a different operation or key");
-    jw_object_end(&w);
-  } else if (j->err) {
-    *status = j->no_space ? 507 : j->err == CHORUS_ESHUTDOWN ? 503 : 500;
-    error_open(&w,
-               j->no_space                  ? "insufficient_storage"
-               : j->err == CHORUS_ESHUTDOWN ? "shutting_down"
-                                            : "storage_error",
-               j->no_space ? "the disk is full; nothing was written" : chorus_strerror(j->err));
-    jw_object_end(&w);
-  } else {
-    *status = 200;
-    rc = j->op == ENGINE_GET ? read_reply(&w, j, s) : write_reply(&w, j, s);
-  }
-  return rc ? rc : out->err;
+  api_reply_t rep;
+  single_reply(j, s, &rep);
+  return api_reply_format(&rep, out, status);
 }
 
 int api_format_stored(const engine_job_t *job, buf_t *out, void *state) {
@@ -285,22 +181,75 @@ int api_format_stored(const engine_job_t *job, buf_t *out, void *state) {
   return status;
 }
 
-enum MHD_Result api_data_answer(api_req_t *r) {
-  engine_job_t *j = &r->job;
-  if (j->replay) {
-    char *body = malloc(j->replay_len ? j->replay_len : 1);
-    if (!body) return api_send_error3(r, 500, "internal", "out of memory");
-    memcpy(body, j->replay, j->replay_len);
-    return api_send(r, j->replay_status, body, j->replay_len, "application/json");
+/* A coordinated request's reply. */
+int api_coord_format(const coord_req_t *q, buf_t *out, int *status, void *state) {
+  (void)state;
+  const coord_result_t *res = &q->result;
+  if (res->forwarded) {
+    *status = res->http_status;
+    buf_put(out, res->body.data, res->body.len);
+    return out->err;
   }
+  api_reply_t rep;
+  memset(&rep, 0, sizeof rep);
+  rep.op = q->op;
+  rep.key = q->key;
+  rep.key_len = q->key_len;
+  rep.value = q->value;
+  rep.value_len = q->value_len;
+  rep.state = &res->state;
+  rep.event_id = res->event_id;
+  rep.err = res->err;
+  rep.no_space = res->no_space;
+  rep.request_reused = res->request_reused;
+  const plan_t *p = &res->plan;
+  rep.responsible = p->coordinator[0] ? p->coordinator : p->n ? p->pref[0] : "";
+  for (size_t i = 0; i < p->n; i++)
+    api_nodes_add(&rep.replicas, p->pref[i]);
+  const quorum_t *qu = &res->quorum;
+  for (size_t i = 0; i < qu->n; i++) {
+    const quorum_target_t *t = &qu->t[i];
+    if (t->state == QUORUM_OK) {
+      api_nodes_add(&rep.ok, t->node);
+      if (t->hint_for[0]) api_nodes_add(&rep.hinted, t->node);
+    } else if (t->state != QUORUM_WAITING) {
+      api_nodes_add(&rep.failed, t->hint_for[0] ? t->hint_for : t->node);
+    }
+  }
+  /* replicas down with no stand-in: their write waits as a hint here */
+  for (size_t i = 0; i < res->n_local_hints; i++)
+    api_nodes_add(&rep.failed, res->local_hints[i]);
+  for (size_t i = 0; i < res->n_repaired; i++)
+    api_nodes_add(&rep.repaired, res->repaired[i]);
+  rep.quorum_achieved = qu->verdict == QUORUM_MET;
+  rep.required = res->required;
+  return api_reply_format(&rep, out, status);
+}
+
+static enum MHD_Result send_buf(api_req_t *r, int status, buf_t *out) {
+  size_t len = 0;
+  char *body = (char *)buf_detach(out, &len);
+  return api_send(r, status, body, len, "application/json");
+}
+
+enum MHD_Result api_data_answer(api_req_t *r) {
   buf_t out;
   buf_init(&out);
-  int status = 500;
-  if (api_data_format(j, &out, r->srv, &status)) {
+  int status = 500, rc;
+  if (r->coordinated) {
+    rc = api_coord_format(&r->creq, &out, &status, r->srv);
+    coord_result_free(&r->creq.result);
+  } else if (r->job.replay) {
+    engine_job_t *j = &r->job;
+    buf_put(&out, j->replay, j->replay_len);
+    status = j->replay_status;
+    rc = out.err;
+  } else {
+    rc = api_data_format(&r->job, &out, r->srv, &status);
+  }
+  if (rc) {
     buf_free(&out);
     return api_send_error3(r, 500, "internal", "out of memory");
   }
-  size_t len = 0;
-  char *body = (char *)buf_detach(&out, &len);
-  return api_send(r, status, body, len, "application/json");
+  return send_buf(r, status, &out);
 }

@@ -13,6 +13,7 @@
 
 #include "../common/buf.h"
 #include "../common/config.h"
+#include "../replication/coord.h"
 #include "../storage/engine.h"
 #include "body.h"
 #include "metrics.h"
@@ -27,6 +28,7 @@ struct api_server {
   engine_t *engine;
   struct gossip *gossip; /* NULL with --gossip=false */
   struct view_holder *view;
+  struct coord *coord;
   struct MHD_Daemon *daemon;
   atomic_bool draining;
   atomic_uint_fast64_t inflight;
@@ -35,6 +37,7 @@ struct api_server {
 typedef enum { REQ_NEW, REQ_SUSPENDED, REQ_DONE } req_state_t;
 
 typedef struct {
+  engine_hook_t hook; /* first: the engine job's user points here */
   api_server_t *srv;
   struct MHD_Connection *conn;
   api_route_t route;
@@ -50,7 +53,10 @@ typedef struct {
   size_t key_len;
   api_body_t input;
   char request_id[ENGINE_REQUEST_ID_MAX + 1];
-  engine_job_t job;
+  uint32_t quorum_r, quorum_w; /* ?r=, ?w=, ?consistency=; 0: configured */
+  engine_job_t job;     /* a lone node's request */
+  bool coordinated;     /* the request went to the coordinator instead */
+  coord_req_t creq;
   atomic_int state; /* req_state_t */
 } api_req_t;
 

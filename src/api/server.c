@@ -286,6 +286,7 @@ int api_server_start(api_server_t *s, const api_deps_t *deps) {
   s->engine = deps->engine;
   s->gossip = deps->gossip;
   s->view = deps->view;
+  s->coord = deps->coord;
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |

@@ -3,7 +3,7 @@
  * validate requests, hand storage work to the engine's writer thread,
  * suspend the connection, and answer when the writer resumes it.
  *
- * Lifecycle: api_server_create, then engine_open with api_engine_done /
+ * Lifecycle: api_server_create, then engine_open with engine_hook_done /
  * api_format_stored and the server as state, then api_server_start. On
  * shutdown: api_server_drain (new requests get 503; in-flight ones finish),
  * then api_server_stop, then engine_close.
@@ -23,11 +23,14 @@ typedef struct api_server api_server_t;
 int api_server_create(const config_t *cfg, const char *node_id, const char *version, api_server_t **out);
 struct gossip;
 struct view_holder;
+struct coord;
+struct coord_req;
 /* What the server serves from; each must outlive the server. */
 typedef struct {
   engine_t *engine;
   struct gossip *gossip;    /* NULL with --gossip=false */
   struct view_holder *view; /* the published cluster view (ring, member statuses) */
+  struct coord *coord;      /* the replication service: coordinates requests in a cluster */
 } api_deps_t;
 /* Starts listening. */
 int api_server_start(api_server_t *s, const api_deps_t *deps);
@@ -37,8 +40,9 @@ void api_server_drain(api_server_t *s);
 uint64_t api_server_inflight(const api_server_t *s);
 void api_server_stop(api_server_t *s); /* stops the daemon and frees s */
 
-/* engine_opts_t callbacks; state is the api_server_t. */
-void api_engine_done(engine_job_t *job, void *state);
+/* engine_opts_t.format; state is the api_server_t. */
 int api_format_stored(const engine_job_t *job, buf_t *out, void *state);
+/* coord_opts_t.format: the HTTP reply of a coordinated request. */
+int api_coord_format(const struct coord_req *req, buf_t *out, int *status, void *state);
 
 #endif

@@ -237,7 +237,7 @@ static int run(config_t *cfg) {
                         .event_retention = cfg->event_retention,
                         .max_hints = cfg->max_hints,
                         .hint_ttl_ms = cfg->hint_ttl_ms,
-                        .on_done = api_engine_done,
+                        .on_done = engine_hook_done,
                         .format = api_format_stored,
                         .state = n.server};
     rc = engine_open(&eo, &engine);
@@ -248,11 +248,16 @@ static int run(config_t *cfg) {
     rc = view_holder_create(cfg->node_id, &self, (uint32_t)cfg->vnodes, (uint32_t)cfg->replicas, &n.view);
   }
   if (!rc) {
-    coord_opts_t co = {.cfg = cfg, .node_id = cfg->node_id, .engine = engine, .view = n.view};
+    coord_opts_t co = {.cfg = cfg,
+                       .node_id = cfg->node_id,
+                       .engine = engine,
+                       .view = n.view,
+                       .format = api_coord_format,
+                       .format_state = n.server};
     rc = coord_start(loop_uv(n.loop), &co, &n.coord);
   }
   if (!rc) rc = start_gossip(&n);
-  api_deps_t deps = {.engine = engine, .gossip = n.gossip, .view = n.view};
+  api_deps_t deps = {.engine = engine, .gossip = n.gossip, .view = n.view, .coord = n.coord};
   if (!rc) rc = api_server_start(n.server, &deps);
   if (!rc) {
     log_info("chorusd %s serving http://%s:%u (data %s, fsync %s)", CHORUS_VERSION, cfg->bind, cfg->port,
@@ -260,8 +265,9 @@ static int run(config_t *cfg) {
     rc = loop_run(n.loop);
   }
   api_server_stop(n.server); /* every request is answered by now */
-  coord_close(n.coord);      /* no more peers' requests */
+  coord_close(n.coord);      /* no more peers' requests; in-flight ones fail */
   engine_close(engine);      /* drains the writer and syncs */
+  coord_destroy(n.coord);    /* after the engine has handed back every job */
   gossip_close(n.gossip);    /* after the HTTP threads are gone: they read its snapshot */
   loop_destroy(n.loop);
   view_holder_destroy(n.view);

@@ -1,11 +1,14 @@
 /*
- * coord.c - the replication service (see coord.h): peer requests in,
- * coordinated client requests out.
+ * coord.c - the replication service (see coord.h and coord_internal.h):
+ * lifecycle, the inbox that hands client requests (HTTP threads) and engine
+ * completions (writer thread) to the loop, dispatch of peers' requests, and
+ * membership push-pull (a PEER_PUSH_PULL carries the sender's table and is
+ * answered with ours).
  *
- * Membership push-pull: a PEER_PUSH_PULL carries the sender's table and is
- * answered with ours (gossip_on_push_pull).
+ * The inbox is two FIFO lists under one mutex, drained on the loop by a
+ * uv_async; uv_async_send coalesces, so one wake-up may drain many items.
  */
-#include "coord.h"
+#include "coord_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +16,125 @@
 #include "../common/err.h"
 #include "../common/log.h"
 
-struct coord {
-  uv_loop_t *loop;
-  const config_t *cfg;
-  char self[NODE_ID_MAX + 1];
-  engine_t *engine;
-  view_holder_t *view;
-  gossip_t *gossip;
-  peer_net_t *net;
-  buf_t scratch;
-  bool closing;
-};
+#define TICK_MS 20
+
+void coord_result_init(coord_result_t *r) {
+  memset(r, 0, sizeof *r);
+  dvv_init(&r->state);
+  buf_init(&r->body);
+}
+
+void coord_result_free(coord_result_t *r) {
+  dvv_free(&r->state);
+  buf_free(&r->body);
+}
+
+void coord_clock(coord_t *c, vv_t *out) {
+  if (engine_clock(c->engine, out) != 0) vv_clear(out);
+}
+
+/* ---- engine jobs ---- */
+
+static void on_job_done(engine_job_t *job) {
+  cjob_t *j = (cjob_t *)job->user;
+  coord_t *c = j->c;
+  pthread_mutex_lock(&c->mu);
+  if (c->jobs_tail)
+    c->jobs_tail->next = j;
+  else
+    c->jobs_head = j;
+  c->jobs_tail = j;
+  pthread_mutex_unlock(&c->mu);
+  uv_async_send(&c->async);
+}
+
+cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j)) {
+  cjob_t *j = calloc(1, sizeof *j);
+  if (!j) return NULL;
+  j->hook.done = on_job_done;
+  j->c = c;
+  j->finish = finish;
+  engine_job_init(&j->job);
+  j->job.user = j;
+  dvv_init(&j->incoming);
+  vv_init(&j->remote_clock);
+  vv_init(&j->ctx);
+  return j;
+}
+
+void coord_cjob_free(cjob_t *j) {
+  if (!j) return;
+  engine_job_release(&j->job);
+  free(j->key);
+  free(j->value);
+  dvv_free(&j->incoming);
+  vv_free(&j->remote_clock);
+  vv_free(&j->ctx);
+  if (j->conn) peer_conn_release(j->conn);
+  free(j);
+}
+
+void coord_cjob_submit(cjob_t *j) {
+  int rc = engine_submit(j->c->engine, &j->job);
+  if (rc) {
+    j->job.err = rc;
+    j->finish(j);
+  }
+}
+
+/* ---- the inbox ---- */
+
+int coord_submit(coord_t *c, coord_req_t *req) {
+  pthread_mutex_lock(&c->mu);
+  bool closing = c->closing;
+  if (!closing) {
+    req->next = NULL;
+    if (c->reqs_tail)
+      c->reqs_tail->next = req;
+    else
+      c->reqs_head = req;
+    c->reqs_tail = req;
+  }
+  pthread_mutex_unlock(&c->mu);
+  if (closing) return CHORUS_ESHUTDOWN;
+  uv_async_send(&c->async);
+  return 0;
+}
+
+static void drain(coord_t *c) {
+  pthread_mutex_lock(&c->mu);
+  coord_req_t *reqs = c->reqs_head;
+  cjob_t *jobs = c->jobs_head;
+  c->reqs_head = c->reqs_tail = NULL;
+  c->jobs_head = c->jobs_tail = NULL;
+  pthread_mutex_unlock(&c->mu);
+  while (jobs) {
+    cjob_t *next = jobs->next;
+    jobs->finish(jobs);
+    jobs = next;
+  }
+  while (reqs) {
+    coord_req_t *next = reqs->next;
+    coord_client_start(c, reqs, false);
+    reqs = next;
+  }
+}
+
+static void on_async(uv_async_t *a) {
+  drain(a->data);
+}
+
+static void on_tick(uv_timer_t *t) {
+  coord_t *c = t->data;
+  coord_client_tick(c, uv_now(c->loop));
+}
+
+bool coord_needed(coord_t *c) {
+  view_t *v = view_acquire(c->view);
+  bool needed = view_ring_members(v) > 1;
+  view_release(v);
+  return needed;
+}
 
 /* ---- membership push-pull ---- */
 
@@ -53,8 +164,7 @@ static int pp_send(void *ctx, const swim_addr_t *to, const uint8_t *state, size_
   peer_msg_init(&m);
   m.type = PEER_PUSH_PULL;
   m.push_pull.state = (peer_bytes_t){state, len};
-  int rc = engine_clock(c->engine, &m.clock);
-  if (!rc) rc = peer_net_request(c->net, to, &m, timeout_ms, on_pp_reply, call);
+  int rc = peer_net_request(c->net, to, &m, timeout_ms, on_pp_reply, call);
   peer_msg_free(&m);
   if (rc) free(call);
   return rc;
@@ -72,7 +182,7 @@ static void answer_push_pull(coord_t *c, peer_conn_t *conn, const peer_msg_t *re
   peer_msg_init(&m);
   m.type = PEER_PUSH_PULL_REPLY;
   m.push_pull.state = (peer_bytes_t){c->scratch.data, c->scratch.len};
-  if (engine_clock(c->engine, &m.clock) == 0) peer_net_respond(conn, req->req_id, &m);
+  peer_net_respond(conn, req->req_id, &m);
   peer_msg_free(&m);
 }
 
@@ -83,7 +193,10 @@ static void on_request(peer_conn_t *conn, const peer_msg_t *req, void *state) {
   if (c->closing) return;
   switch (req->type) {
   case PEER_PUSH_PULL: answer_push_pull(c, conn, req); break;
-  default: log_debug("peer: %s sent a request of type %d this node does not serve yet", req->from, req->type);
+  case PEER_REPLICATE: coord_serve_replicate(c, conn, req); break;
+  case PEER_READ: coord_serve_read(c, conn, req); break;
+  case PEER_FORWARD: coord_serve_forward(c, conn, req); break;
+  default: log_debug("peer: %s sent a request of type %d this node does not serve", req->from, req->type);
   }
 }
 
@@ -97,14 +210,22 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
   snprintf(c->self, sizeof c->self, "%s", o->node_id);
   c->engine = o->engine;
   c->view = o->view;
+  c->format = o->format;
+  c->format_state = o->format_state;
   buf_init(&c->scratch);
+  pthread_mutex_init(&c->mu, NULL);
   peer_net_opts_t po = {.cfg = o->cfg, .node_id = o->node_id, .on_request = on_request, .state = c};
   int rc = peer_net_start(loop, &po, &c->net);
   if (rc) {
+    pthread_mutex_destroy(&c->mu);
     buf_free(&c->scratch);
     free(c);
     return rc;
   }
+  uv_async_init(loop, &c->async, on_async);
+  uv_timer_init(loop, &c->timer);
+  c->async.data = c->timer.data = c;
+  uv_timer_start(&c->timer, on_tick, TICK_MS, TICK_MS);
   *out = c;
   return 0;
 }
@@ -113,12 +234,31 @@ void coord_set_gossip(coord_t *c, gossip_t *g) {
   c->gossip = g;
 }
 
-void coord_close(coord_t *c) {
-  if (!c) return;
-  c->closing = true;
-  peer_net_close(c->net);
+static void on_handle_closed(uv_handle_t *h) {
+  coord_t *c = h->data;
+  if (--c->handles > 0) return;
+  pthread_mutex_destroy(&c->mu);
   buf_free(&c->scratch);
   free(c);
+}
+
+void coord_close(coord_t *c) {
+  if (!c) return;
+  pthread_mutex_lock(&c->mu);
+  c->closing = true;
+  pthread_mutex_unlock(&c->mu);
+  drain(c); /* queued requests: answered ESHUTDOWN by coord_client_start */
+  peer_net_close(c->net); /* fails every request in flight on the network */
+  coord_client_fail_all(c);
+  uv_timer_stop(&c->timer);
+}
+
+void coord_destroy(coord_t *c) {
+  if (!c) return;
+  drain(c); /* engine completions that arrived since */
+  c->handles = 2; /* c is freed when both are closed */
+  uv_close((uv_handle_t *)&c->async, on_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
 const peer_net_counters_t *coord_peer_counters(const coord_t *c) {

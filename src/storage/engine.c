@@ -560,7 +560,9 @@ static int apply_client(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job
       if (job->replay || job->replicated_request)
         atomic_fetch_add_explicit(&e->stats.replays, 1, memory_order_relaxed);
       /* applied by replication: answered from the key's current state */
-      return job->replicated_request ? fail_job(job, load_state(e, o, job, &job->state)) : 0;
+      /* applied before (here or by replication): the key's current state,
+       * which a coordinator replicates again */
+      return fail_job(job, load_state(e, o, job, &job->state));
     }
   }
   int rc = load_state(e, o, job, &job->state);
@@ -1274,6 +1276,11 @@ int engine_submit(engine_t *e, engine_job_t *job) {
   if (was_empty) pthread_cond_signal(&e->cond);
   pthread_mutex_unlock(&e->mu);
   return 0;
+}
+
+void engine_hook_done(engine_job_t *job, void *state) {
+  (void)state;
+  ((engine_hook_t *)job->user)->done(job);
 }
 
 void engine_job_init(engine_job_t *job) {

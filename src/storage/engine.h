@@ -143,7 +143,8 @@ struct engine_job {
    * messages the job causes. For a job without an event, the node clock as of
    * the job; empty when the job failed. */
   vv_t clock;
-  uint8_t *replay; /* a repeated request id: the stored body (malloc'd, job owns) */
+  uint8_t *replay; /* a repeated request id: the stored body (malloc'd, job owns); state is then
+                      the key's current state */
   size_t replay_len;
   int replay_status;
 
@@ -155,6 +156,14 @@ struct engine_job {
   bool request_logged; /* this job wrote its request id to the request log */
   bool hint_exists;    /* HINT_PUT, HINT_DELETE: a hint is stored for (owner, key) after the job */
 };
+
+/* A convention for engines with several kinds of submitters: each sets
+ * job->user to a struct that begins with an engine_hook_t, and the engine's
+ * on_done is engine_hook_done, which calls that hook (on the writer thread). */
+typedef struct {
+  void (*done)(engine_job_t *job);
+} engine_hook_t;
+void engine_hook_done(engine_job_t *job, void *state);
 
 typedef struct {
   const char *node_id;

@@ -1,0 +1,545 @@
+/*
+ * coord_client.c - coordinating client requests (see coord.h): the plan
+ * (plan.h) says who takes part, the quorum tracker (quorum.h) when to
+ * answer; this file sends the messages, submits the local jobs and keeps
+ * each op until everything it started has come back.
+ *
+ * Writes: the local apply comes first (its state, with this node's new dot,
+ * is what the replicas merge); then one PEER_REPLICATE per other target in
+ * parallel, and a local hint job per owner without a fallback. The answer
+ * goes out at the verdict; later acks are still counted for the log.
+ *
+ * Reads: every live replica is asked at once (this node through its own
+ * engine); replies are merged with dvv_sync as they come. At the verdict
+ * the answer goes out and the replies so far that lack something of the
+ * merge are repaired; once every reply is in, any replica still behind the
+ * final merge is repaired too.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../storage/context.h"
+#include "coord_internal.h"
+
+typedef struct {
+  op_t *op;
+  size_t idx;
+} call_t;
+
+static bool up(const char *id, void *state) {
+  return view_is_up(state, id);
+}
+
+static uint64_t now_ms(coord_t *c) {
+  return uv_now(c->loop);
+}
+
+/* ---- op lifetime ---- */
+
+static void op_free(op_t *op) {
+  coord_t *c = op->c;
+  if (op->prev)
+    op->prev->next = op->next;
+  else
+    c->ops = op->next;
+  if (op->next) op->next->prev = op->prev;
+  view_release(op->view);
+  free(op->key);
+  free(op->value);
+  vv_free(&op->ctx);
+  vv_free(&op->clock);
+  dvv_free(&op->state);
+  buf_free(&op->record);
+  for (size_t i = 0; i < QUORUM_MAX_TARGETS; i++)
+    dvv_free(&op->got[i]);
+  free(op);
+}
+
+static void final_repairs(op_t *op);
+static void repair(op_t *op, size_t idx);
+
+/* Frees op once answered and nothing it started is outstanding. */
+static void op_settle(op_t *op) {
+  if (op->req || op->pending > 0) return;
+  if (op->kind == ENGINE_GET && !op->final_repair_done) {
+    op->final_repair_done = true;
+    final_repairs(op);
+    if (op->pending > 0) return;
+  }
+  op_free(op);
+}
+
+static void answer(op_t *op) {
+  coord_req_t *req = op->req;
+  if (!req) return;
+  op->req = NULL;
+  coord_result_t *res = &req->result;
+  if (op->local_err) {
+    res->err = op->local_err;
+  } else if (op->q.verdict == QUORUM_FAILED) {
+    res->err = CHORUS_ETIMEDOUT;
+  } else if (op->kind == ENGINE_GET && dvv_live_count(&op->state) == 0) {
+    res->err = CHORUS_ENOTFOUND;
+  }
+  res->no_space = op->no_space;
+  res->request_reused = op->request_reused;
+  if (dvv_copy(&res->state, &op->state) != 0 && !res->err) res->err = CHORUS_ENOMEM;
+  res->event_id = op->event_id;
+  res->plan = op->plan;
+  res->quorum = op->q;
+  res->required = op->need;
+  for (size_t i = 0; i < op->plan.n_local_hints; i++)
+    memcpy(res->local_hints[i], op->plan.local_hints[i], sizeof res->local_hints[i]);
+  res->n_local_hints = op->kind == ENGINE_GET ? 0 : op->plan.n_local_hints;
+  for (size_t i = 0; i < op->q.n; i++)
+    if (op->repair_sent[i]) memcpy(res->repaired[res->n_repaired++], op->q.t[i].node, NODE_ID_MAX + 1);
+  req->done(req);
+}
+
+static void fail_now(coord_req_t *req, int err) {
+  req->result.err = err;
+  req->done(req);
+}
+
+static void verdict(op_t *op) {
+  if (op->q.verdict == QUORUM_PENDING) return;
+  if (op->kind == ENGINE_GET) {
+    /* repairs of what is known now are part of the answer (repaired_nodes) */
+    for (size_t i = 0; i < op->q.n; i++) {
+      if (!op->has_got[i] || op->repair_sent[i]) continue;
+      dvv_t tmp;
+      dvv_init(&tmp);
+      bool stale = dvv_copy(&tmp, &op->got[i]) == 0 && dvv_sync(&tmp, &op->state) == 0 &&
+                   !dvv_equal(&tmp, &op->got[i]);
+      dvv_free(&tmp);
+      if (stale) repair(op, i);
+    }
+  }
+  answer(op);
+}
+
+/* ---- messages ---- */
+
+static const view_member_t *member(op_t *op, const char *id) {
+  return view_find(op->view, id);
+}
+
+/* Sends msg to target idx; the reply goes to cb with a call_t. False when
+ * nothing was sent (the target counts as failed). */
+static bool send_to(op_t *op, size_t idx, peer_msg_t *msg, peer_reply_fn cb) {
+  const view_member_t *m = member(op, op->q.t[idx].node);
+  call_t *call = malloc(sizeof *call);
+  if (!m || !call) {
+    free(call);
+    return false;
+  }
+  call->op = op;
+  call->idx = idx;
+  vv_copy(&msg->clock, &op->clock);
+  op->pending++;
+  if (peer_net_request(op->c->net, &m->addr, msg, op->c->cfg->request_timeout_ms, cb, call) != 0) {
+    op->pending--;
+    free(call);
+    return false;
+  }
+  return true;
+}
+
+/* ---- writes ---- */
+
+static void on_replicate_reply(int status, const peer_msg_t *reply, void *arg) {
+  call_t *call = arg;
+  op_t *op = call->op;
+  size_t idx = call->idx;
+  free(call);
+  op->pending--;
+  bool ok = status == 0 && reply->type == PEER_REPLICATE_ACK && reply->replicate_ack.status == 0;
+  if (!ok)
+    log_debug("coord: %s did not apply a write (%s)", op->q.t[idx].node,
+              chorus_strerror(status ? status : reply->replicate_ack.status));
+  quorum_reply(&op->q, idx, ok);
+  verdict(op);
+  op_settle(op);
+}
+
+static void replicate_to(op_t *op, size_t idx, peer_op_t pop) {
+  peer_msg_t m;
+  peer_msg_init(&m);
+  m.type = PEER_REPLICATE;
+  m.replicate.op = pop;
+  m.replicate.key = (peer_bytes_t){(const uint8_t *)op->key, op->key_len};
+  m.replicate.record = (peer_bytes_t){op->record.data, op->record.len};
+  snprintf(m.replicate.hint_for, sizeof m.replicate.hint_for, "%s", op->q.t[idx].hint_for);
+  if (op->request_id[0] && pop != PEER_OP_READ_REPAIR)
+    m.replicate.request_id = (peer_bytes_t){(const uint8_t *)op->request_id, strlen(op->request_id)};
+  bool sent = send_to(op, idx, &m, on_replicate_reply);
+  peer_msg_free(&m);
+  if (!sent) quorum_reply(&op->q, idx, false);
+}
+
+static void hint_stored(cjob_t *j) {
+  op_t *op = j->op;
+  if (j->job.err) log_warn("coord: cannot keep a hint for %s: %s", j->owner, chorus_strerror(j->job.err));
+  coord_cjob_free(j);
+  op->pending--;
+  op_settle(op);
+}
+
+static void keep_hint(op_t *op, const char *owner) {
+  cjob_t *j = coord_cjob_new(op->c, hint_stored);
+  if (!j || !(j->key = malloc(op->key_len + 1)) || dvv_copy(&j->incoming, &op->state) != 0) {
+    log_warn("coord: cannot keep a hint for %s: out of memory", owner);
+    coord_cjob_free(j);
+    return;
+  }
+  memcpy(j->key, op->key, op->key_len + 1);
+  snprintf(j->owner, sizeof j->owner, "%s", owner);
+  j->op = op;
+  j->job.op = ENGINE_HINT_PUT;
+  j->job.key = j->key;
+  j->job.key_len = op->key_len;
+  j->job.incoming = &j->incoming;
+  j->job.hint_owner = j->owner;
+  op->pending++;
+  coord_cjob_submit(j);
+}
+
+static void write_applied(cjob_t *j) {
+  op_t *op = j->op;
+  engine_job_t *job = &j->job;
+  op->pending--;
+  op->event_id = job->event_id;
+  int rc = job->err;
+  if (!rc) rc = dvv_copy(&op->state, &job->state);
+  if (!rc) rc = vv_copy(&op->clock, &job->clock);
+  if (!rc) rc = record_encode(&op->state, &op->record);
+  if (rc) {
+    op->local_err = rc;
+    op->no_space = job->no_space;
+    op->request_reused = job->request_reused;
+    if (rc == CHORUS_ENOTFOUND && job->state.n) dvv_copy(&op->state, &job->state);
+    coord_cjob_free(j);
+    answer(op);
+    op_settle(op);
+    return;
+  }
+  coord_cjob_free(j);
+  peer_op_t pop = op->kind == ENGINE_DELETE ? PEER_OP_DELETE : PEER_OP_PUT;
+  for (size_t i = 0; i < op->q.n; i++) {
+    if (strcmp(op->q.t[i].node, op->c->self) == 0)
+      quorum_reply(&op->q, i, true);
+    else
+      replicate_to(op, i, pop);
+  }
+  for (size_t i = 0; i < op->plan.n_local_hints; i++)
+    keep_hint(op, op->plan.local_hints[i]);
+  verdict(op);
+  op_settle(op);
+}
+
+static void on_forward_reply(int status, const peer_msg_t *reply, void *arg) {
+  call_t *call = arg;
+  op_t *op = call->op;
+  free(call);
+  op->pending--;
+  if (op->req) {
+    coord_result_t *res = &op->req->result;
+    if (status == 0 && reply->type == PEER_FORWARD_REPLY) {
+      res->forwarded = true;
+      res->http_status = reply->forward_reply.http_status;
+      buf_put(&res->body, reply->forward_reply.body.p, reply->forward_reply.body.len);
+      if (res->body.err) op->local_err = CHORUS_ENOMEM;
+    } else {
+      op->local_err = status ? status : CHORUS_ECORRUPT;
+      if (op->local_err == CHORUS_EIO) op->local_err = CHORUS_EBUSY;
+    }
+    op->q.verdict = QUORUM_MET; /* the coordinator's answer stands for the quorum */
+    if (res->forwarded) {
+      coord_req_t *req = op->req;
+      op->req = NULL;
+      res->plan = op->plan;
+      req->done(req);
+    } else {
+      answer(op);
+    }
+  }
+  op_settle(op);
+}
+
+static void forward_out(op_t *op) {
+  peer_msg_t m;
+  peer_msg_init(&m);
+  char *ctx = NULL;
+  m.type = PEER_FORWARD;
+  m.forward.op = op->kind == ENGINE_DELETE ? PEER_OP_DELETE : PEER_OP_PUT;
+  m.forward.key = (peer_bytes_t){(const uint8_t *)op->key, op->key_len};
+  if (op->kind == ENGINE_PUT)
+    m.forward.value = (peer_bytes_t){op->value ? op->value : (const uint8_t *)"", op->value_len};
+  if (op->has_ctx && context_encode(&op->ctx, &ctx) == 0)
+    m.forward.context = (peer_bytes_t){(const uint8_t *)ctx, strlen(ctx)};
+  m.forward.r = (uint8_t)op->r;
+  m.forward.w = (uint8_t)op->w;
+  if (op->request_id[0]) m.forward.request_id = (peer_bytes_t){(const uint8_t *)op->request_id, strlen(op->request_id)};
+  quorum_init(&op->q, 1, now_ms(op->c) + op->c->cfg->request_timeout_ms);
+  size_t idx = 0;
+  coord_clock(op->c, &op->clock);
+  bool ok = quorum_add(&op->q, op->plan.coordinator, NULL, true, &idx) == 0 && send_to(op, idx, &m, on_forward_reply);
+  free(ctx);
+  peer_msg_free(&m);
+  if (!ok) {
+    op->local_err = CHORUS_EBUSY;
+    answer(op);
+  }
+}
+
+static void start_write(op_t *op) {
+  coord_t *c = op->c;
+  if (!op->plan.self_is_replica) {
+    if (op->forwarded_in || !op->plan.coordinator[0]) {
+      op->local_err = CHORUS_EBUSY; /* no replica of this key is reachable */
+      answer(op);
+      return;
+    }
+    forward_out(op);
+    return;
+  }
+  op->need = plan_cap_quorum(&op->plan, op->w ? op->w : (uint32_t)c->cfg->write_quorum);
+  quorum_init(&op->q, op->need, now_ms(c) + c->cfg->request_timeout_ms);
+  for (size_t i = 0; i < op->plan.n_targets; i++) {
+    const plan_target_t *t = &op->plan.targets[i];
+    quorum_add(&op->q, t->node, t->hint_for, t->counts, NULL);
+  }
+  cjob_t *j = coord_cjob_new(c, write_applied);
+  if (!j) {
+    op->local_err = CHORUS_ENOMEM;
+    answer(op);
+    return;
+  }
+  j->op = op;
+  j->job.op = op->kind;
+  j->job.key = op->key;
+  j->job.key_len = op->key_len;
+  j->job.value = op->value;
+  j->job.value_len = op->value_len;
+  j->job.ctx = op->has_ctx ? &op->ctx : NULL;
+  j->job.request_id = op->request_id[0] ? op->request_id : NULL;
+  op->pending++;
+  coord_cjob_submit(j);
+}
+
+/* ---- reads ---- */
+
+/* A replica's state (NULL: it failed) for target idx. */
+static void read_reply(op_t *op, size_t idx, const dvv_t *s) {
+  bool ok = s != NULL;
+  if (ok && dvv_copy(&op->got[idx], s) == 0) {
+    op->has_got[idx] = true;
+    if (dvv_sync(&op->state, s) != 0) ok = false;
+  }
+  quorum_reply(&op->q, idx, ok);
+  verdict(op);
+}
+
+static void read_local_done(cjob_t *j) {
+  op_t *op = j->op;
+  op->pending--;
+  int err = j->job.err == CHORUS_ENOTFOUND ? 0 : j->job.err;
+  if (!op->event_id) op->event_id = j->job.event_id;
+  read_reply(op, j->target, err ? NULL : &j->job.state);
+  coord_cjob_free(j);
+  op_settle(op);
+}
+
+static void on_read_reply(int status, const peer_msg_t *reply, void *arg) {
+  call_t *call = arg;
+  op_t *op = call->op;
+  size_t idx = call->idx;
+  free(call);
+  op->pending--;
+  dvv_t s;
+  dvv_init(&s);
+  bool ok = status == 0 && reply->type == PEER_READ_REPLY && reply->read_reply.status == 0 &&
+            (!reply->read_reply.record.p ||
+             record_decode(reply->read_reply.record.p, reply->read_reply.record.len, &s) == 0);
+  read_reply(op, idx, ok ? &s : NULL);
+  dvv_free(&s);
+  op_settle(op);
+}
+
+static void repaired(cjob_t *j) {
+  op_t *op = j->op;
+  op->pending--;
+  coord_cjob_free(j);
+  op_settle(op);
+}
+
+static void on_repair_reply(int status, const peer_msg_t *reply, void *arg) {
+  call_t *call = arg;
+  op_t *op = call->op;
+  free(call);
+  op->pending--;
+  (void)status;
+  (void)reply;
+  op_settle(op);
+}
+
+/* Sends the merge so far to target idx, which lacks some of it. */
+static void repair(op_t *op, size_t idx) {
+  op->repair_sent[idx] = true;
+  if (strcmp(op->q.t[idx].node, op->c->self) == 0) {
+    cjob_t *j = coord_cjob_new(op->c, repaired);
+    if (!j || !(j->key = malloc(op->key_len + 1)) || dvv_copy(&j->incoming, &op->state) != 0) {
+      coord_cjob_free(j);
+      return;
+    }
+    memcpy(j->key, op->key, op->key_len + 1);
+    j->op = op;
+    j->job.op = ENGINE_MERGE;
+    j->job.event_type = EVENT_READ_REPAIR;
+    j->job.key = j->key;
+    j->job.key_len = op->key_len;
+    j->job.incoming = &j->incoming;
+    op->pending++;
+    coord_cjob_submit(j);
+    return;
+  }
+  buf_reset(&op->record);
+  if (record_encode(&op->state, &op->record) != 0) return;
+  peer_msg_t m;
+  peer_msg_init(&m);
+  m.type = PEER_REPLICATE;
+  m.replicate.op = PEER_OP_READ_REPAIR;
+  m.replicate.key = (peer_bytes_t){(const uint8_t *)op->key, op->key_len};
+  m.replicate.record = (peer_bytes_t){op->record.data, op->record.len};
+  send_to(op, idx, &m, on_repair_reply);
+  peer_msg_free(&m);
+}
+
+/* Every reply is in: replicas still behind the final merge get it. */
+static void final_repairs(op_t *op) {
+  if (op->state.n == 0) return;
+  for (size_t i = 0; i < op->q.n; i++) {
+    if (!op->has_got[i]) continue;
+    dvv_t tmp;
+    dvv_init(&tmp);
+    bool stale = dvv_copy(&tmp, &op->got[i]) == 0 && dvv_sync(&tmp, &op->state) == 0 &&
+                 !dvv_equal(&tmp, &op->got[i]);
+    dvv_free(&tmp);
+    if (stale) {
+      dvv_sync(&op->got[i], &op->state); /* what it will hold once repaired */
+      repair(op, i);
+    }
+  }
+}
+
+static void start_read(op_t *op) {
+  coord_t *c = op->c;
+  op->need = plan_cap_quorum(&op->plan, op->r ? op->r : (uint32_t)c->cfg->read_quorum);
+  quorum_init(&op->q, op->need, now_ms(c) + c->cfg->request_timeout_ms);
+  for (size_t i = 0; i < op->plan.n_targets; i++)
+    quorum_add(&op->q, op->plan.targets[i].node, NULL, true, NULL);
+  if (quorum_check(&op->q) == QUORUM_FAILED) {
+    answer(op);
+    return;
+  }
+  coord_clock(c, &op->clock);
+  for (size_t i = 0; i < op->q.n; i++) {
+    if (strcmp(op->q.t[i].node, c->self) == 0) {
+      cjob_t *j = coord_cjob_new(c, read_local_done);
+      if (!j) {
+        quorum_reply(&op->q, i, false);
+        continue;
+      }
+      j->op = op;
+      j->target = i;
+      j->job.op = ENGINE_GET;
+      j->job.key = op->key;
+      j->job.key_len = op->key_len;
+      op->pending++;
+      coord_cjob_submit(j);
+      continue;
+    }
+    peer_msg_t m;
+    peer_msg_init(&m);
+    m.type = PEER_READ;
+    m.read.key = (peer_bytes_t){(const uint8_t *)op->key, op->key_len};
+    if (!send_to(op, i, &m, on_read_reply)) quorum_reply(&op->q, i, false);
+    peer_msg_free(&m);
+  }
+  verdict(op);
+}
+
+/* ---- entry points ---- */
+
+void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
+  coord_result_init(&req->result);
+  if (c->closing) {
+    fail_now(req, CHORUS_ESHUTDOWN);
+    return;
+  }
+  op_t *op = calloc(1, sizeof *op);
+  if (!op || !(op->key = malloc(req->key_len + 1)) ||
+      (req->value_len && !(op->value = malloc(req->value_len)))) {
+    if (op) free(op->key);
+    free(op);
+    fail_now(req, CHORUS_ENOMEM);
+    return;
+  }
+  op->c = c;
+  op->req = req;
+  op->kind = req->op;
+  op->forwarded_in = forwarded;
+  memcpy(op->key, req->key, req->key_len);
+  op->key[req->key_len] = '\0';
+  op->key_len = req->key_len;
+  if (req->value_len) memcpy(op->value, req->value, req->value_len);
+  op->value_len = req->value_len;
+  vv_init(&op->ctx);
+  vv_init(&op->clock);
+  dvv_init(&op->state);
+  buf_init(&op->record);
+  for (size_t i = 0; i < QUORUM_MAX_TARGETS; i++)
+    dvv_init(&op->got[i]);
+  op->has_ctx = req->ctx && vv_copy(&op->ctx, req->ctx) == 0;
+  if (req->request_id) snprintf(op->request_id, sizeof op->request_id, "%s", req->request_id);
+  op->r = req->r;
+  op->w = req->w;
+  op->next = c->ops;
+  if (c->ops) c->ops->prev = op;
+  c->ops = op;
+  op->view = view_acquire(c->view);
+  int rc = plan_make(op->view->ring, ring_key_token(op->key, op->key_len), (size_t)c->cfg->replicas, c->self,
+                     op->kind == ENGINE_GET ? PLAN_READ : PLAN_WRITE, up, op->view, &op->plan);
+  if (rc) {
+    op->local_err = rc;
+    answer(op);
+  } else if (op->kind == ENGINE_GET) {
+    start_read(op);
+  } else {
+    start_write(op);
+  }
+  op_settle(op);
+}
+
+void coord_client_tick(coord_t *c, uint64_t now) {
+  for (op_t *op = c->ops, *next; op; op = next) {
+    next = op->next;
+    if (!op->req) continue;
+    quorum_tick(&op->q, now);
+    verdict(op);
+    op_settle(op);
+  }
+}
+
+void coord_client_fail_all(coord_t *c) {
+  for (op_t *op = c->ops, *next; op; op = next) {
+    next = op->next;
+    if (op->req) {
+      op->local_err = CHORUS_ESHUTDOWN;
+      answer(op);
+    }
+    op_settle(op);
+  }
+}

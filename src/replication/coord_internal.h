@@ -1,0 +1,124 @@
+/*
+ * coord_internal.h - what the files of the replication service share.
+ *
+ *   coord.c         lifecycle, the inbox (client requests and engine
+ *                   completions handed to the loop), dispatch of peers'
+ *                   requests, membership push-pull
+ *   coord_serve.c   serving peers: replica writes (merge or hint), reads,
+ *                   forwarded client writes
+ *   coord_client.c  coordinating client requests: plans, quorums, forwarding,
+ *                   read repair, hints kept locally
+ *
+ * Engine jobs submitted by the service are cjob_t: their completion (on the
+ * writer thread) goes to the inbox and is handled on the loop by the cjob's
+ * `finish` function. An op is one coordinated client request; it lives
+ * until its answer is out and every message and job it started has come
+ * back (pending == 0).
+ */
+#ifndef CHORUS_COORD_INTERNAL_H
+#define CHORUS_COORD_INTERNAL_H
+
+#include <pthread.h>
+
+#include "../storage/record.h"
+#include "coord.h"
+
+typedef struct cjob cjob_t;
+typedef struct op op_t;
+
+struct cjob {
+  engine_hook_t hook; /* first: job.user points here */
+  engine_job_t job;
+  coord_t *c;
+  void (*finish)(cjob_t *j); /* loop thread; frees j */
+  cjob_t *next;              /* inbox link */
+  /* owned copies of the job's inputs */
+  char *key;
+  uint8_t *value;
+  dvv_t incoming;
+  vv_t remote_clock;
+  char peer[NODE_ID_MAX + 1];
+  char owner[NODE_ID_MAX + 1];
+  char request_id[ENGINE_REQUEST_ID_MAX + 1];
+  vv_t ctx;
+  /* who waits for it */
+  op_t *op;
+  size_t target; /* op's quorum target index */
+  peer_conn_t *conn;
+  uint64_t req_id;
+};
+
+struct op {
+  coord_t *c;
+  op_t *next, *prev; /* c->ops */
+  coord_req_t *req;  /* NULL once answered */
+  engine_op_t kind;
+  char *key;
+  size_t key_len;
+  uint8_t *value;
+  size_t value_len;
+  vv_t ctx;
+  bool has_ctx;
+  char request_id[ENGINE_REQUEST_ID_MAX + 1];
+  uint32_t r, w;
+  view_t *view;
+  plan_t plan;
+  quorum_t q;
+  uint32_t need;
+  dvv_t state;       /* write: the coordinator's state after its apply; read: the merge so far */
+  vv_t clock;        /* the coordinator's clock after its event: sent with its messages */
+  buf_t record;      /* state encoded (writes: what replicas merge) */
+  dvv_t got[QUORUM_MAX_TARGETS];
+  bool has_got[QUORUM_MAX_TARGETS];
+  bool repair_sent[QUORUM_MAX_TARGETS];
+  uint64_t event_id;
+  int local_err;
+  bool no_space, request_reused;
+  int pending;       /* messages and jobs not back yet */
+  bool forwarded_in; /* arrived as PEER_FORWARD: never forwarded again */
+  bool final_repair_done;
+};
+
+struct coord {
+  uv_loop_t *loop;
+  const config_t *cfg;
+  char self[NODE_ID_MAX + 1];
+  engine_t *engine;
+  view_holder_t *view;
+  gossip_t *gossip;
+  peer_net_t *net;
+  coord_format_fn format;
+  void *format_state;
+  uv_async_t async;
+  uv_timer_t timer;
+  pthread_mutex_t mu; /* guards the inbox and closing */
+  coord_req_t *reqs_head, *reqs_tail;
+  cjob_t *jobs_head, *jobs_tail;
+  bool closing;
+  op_t *ops;
+  buf_t scratch;
+  int handles; /* closing: handles not yet closed */
+};
+
+/* coord.c */
+cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j));
+void coord_cjob_free(cjob_t *j);
+/* Submits j->job; on failure runs finish at once with job.err set. */
+void coord_cjob_submit(cjob_t *j);
+/* The node clock to stamp on a message (empty on failure). */
+void coord_clock(coord_t *c, vv_t *out);
+
+/* coord_serve.c */
+void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
+void coord_serve_read(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
+void coord_serve_forward(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
+
+/* coord_client.c */
+/* Starts coordinating req (from the inbox or a forward). */
+void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded);
+/* Deadlines of ops in flight. */
+void coord_client_tick(coord_t *c, uint64_t now);
+/* Fails every op in flight (closing). */
+void coord_client_fail_all(coord_t *c);
+
+#endif
