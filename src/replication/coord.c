@@ -127,6 +127,7 @@ static void on_async(uv_async_t *a) {
 static void on_tick(uv_timer_t *t) {
   coord_t *c = t->data;
   coord_client_tick(c, uv_now(c->loop));
+  coord_hints_tick(c, uv_now(c->loop));
 }
 
 bool coord_needed(coord_t *c) {
@@ -234,12 +235,15 @@ void coord_set_gossip(coord_t *c, gossip_t *g) {
   c->gossip = g;
 }
 
-static void on_handle_closed(uv_handle_t *h) {
-  coord_t *c = h->data;
+void coord_unref(coord_t *c) {
   if (--c->handles > 0) return;
   pthread_mutex_destroy(&c->mu);
   buf_free(&c->scratch);
   free(c);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  coord_unref(h->data);
 }
 
 void coord_close(coord_t *c) {
@@ -256,7 +260,8 @@ void coord_close(coord_t *c) {
 void coord_destroy(coord_t *c) {
   if (!c) return;
   drain(c); /* engine completions that arrived since */
-  c->handles = 2; /* c is freed when both are closed */
+  c->destroying = true;
+  c->handles = 2 + (c->hint_batch ? 1 : 0); /* c is freed when these are done */
   uv_close((uv_handle_t *)&c->async, on_handle_closed);
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }

@@ -59,13 +59,18 @@ static void op_free(op_t *op) {
 
 static void final_repairs(op_t *op);
 static void repair(op_t *op, size_t idx);
+static void keep_hint(op_t *op, const char *owner);
 
-/* Frees op once answered and nothing it started is outstanding. */
+/* Frees op once answered and nothing it started is outstanding. A caller
+ * that may trigger callbacks which settle op (a send can fail at once)
+ * holds it with pending++ meanwhile. */
 static void op_settle(op_t *op) {
   if (op->req || op->pending > 0) return;
   if (op->kind == ENGINE_GET && !op->final_repair_done) {
     op->final_repair_done = true;
+    op->pending++;
     final_repairs(op);
+    op->pending--;
     if (op->pending > 0) return;
   }
   op_free(op);
@@ -149,6 +154,14 @@ static bool send_to(op_t *op, size_t idx, peer_msg_t *msg, peer_reply_fn cb) {
 
 /* ---- writes ---- */
 
+/* A write did not reach target idx, though membership thought it up: its
+ * write waits here as a hint (which never counts toward W). */
+static void replica_failed(op_t *op, size_t idx) {
+  const quorum_target_t *t = &op->q.t[idx];
+  if (!op->c->closing) keep_hint(op, t->hint_for[0] ? t->hint_for : t->node);
+  quorum_reply(&op->q, idx, false);
+}
+
 static void on_replicate_reply(int status, const peer_msg_t *reply, void *arg) {
   call_t *call = arg;
   op_t *op = call->op;
@@ -156,10 +169,13 @@ static void on_replicate_reply(int status, const peer_msg_t *reply, void *arg) {
   free(call);
   op->pending--;
   bool ok = status == 0 && reply->type == PEER_REPLICATE_ACK && reply->replicate_ack.status == 0;
-  if (!ok)
+  if (ok) {
+    quorum_reply(&op->q, idx, true);
+  } else {
     log_debug("coord: %s did not apply a write (%s)", op->q.t[idx].node,
               chorus_strerror(status ? status : reply->replicate_ack.status));
-  quorum_reply(&op->q, idx, ok);
+    replica_failed(op, idx);
+  }
   verdict(op);
   op_settle(op);
 }
@@ -176,7 +192,7 @@ static void replicate_to(op_t *op, size_t idx, peer_op_t pop) {
     m.replicate.request_id = (peer_bytes_t){(const uint8_t *)op->request_id, strlen(op->request_id)};
   bool sent = send_to(op, idx, &m, on_replicate_reply);
   peer_msg_free(&m);
-  if (!sent) quorum_reply(&op->q, idx, false);
+  if (!sent) replica_failed(op, idx);
 }
 
 static void hint_stored(cjob_t *j) {
@@ -227,6 +243,7 @@ static void write_applied(cjob_t *j) {
   }
   coord_cjob_free(j);
   peer_op_t pop = op->kind == ENGINE_DELETE ? PEER_OP_DELETE : PEER_OP_PUT;
+  op->pending++; /* held: a send may fail at once and settle op */
   for (size_t i = 0; i < op->q.n; i++) {
     if (strcmp(op->q.t[i].node, op->c->self) == 0)
       quorum_reply(&op->q, i, true);
@@ -235,6 +252,7 @@ static void write_applied(cjob_t *j) {
   }
   for (size_t i = 0; i < op->plan.n_local_hints; i++)
     keep_hint(op, op->plan.local_hints[i]);
+  op->pending--;
   verdict(op);
   op_settle(op);
 }
@@ -510,6 +528,7 @@ void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
   if (c->ops) c->ops->prev = op;
   c->ops = op;
   op->view = view_acquire(c->view);
+  op->pending++; /* held until started: a send may fail at once and settle op */
   int rc = plan_make(op->view->ring, ring_key_token(op->key, op->key_len), (size_t)c->cfg->replicas, c->self,
                      op->kind == ENGINE_GET ? PLAN_READ : PLAN_WRITE, up, op->view, &op->plan);
   if (rc) {
@@ -520,6 +539,7 @@ void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
   } else {
     start_write(op);
   }
+  op->pending--;
   op_settle(op);
 }
 

@@ -8,6 +8,7 @@
  *                   forwarded client writes
  *   coord_client.c  coordinating client requests: plans, quorums, forwarding,
  *                   read repair, hints kept locally
+ *   coord_hints.c   hinted handoff: delivering kept hints to their owners
  *
  * Engine jobs submitted by the service are cjob_t: their completion (on the
  * writer thread) goes to the inbox and is handled on the loop by the cjob's
@@ -19,6 +20,7 @@
 #define CHORUS_COORD_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "../storage/record.h"
 #include "coord.h"
@@ -46,6 +48,7 @@ struct cjob {
   size_t target; /* op's quorum target index */
   peer_conn_t *conn;
   uint64_t req_id;
+  void *user; /* anyone else waiting for it */
 };
 
 struct op {
@@ -97,10 +100,18 @@ struct coord {
   bool closing;
   op_t *ops;
   buf_t scratch;
-  int handles; /* closing: handles not yet closed */
+  int handles;     /* destroying: handles and hint batch not yet finished */
+  bool destroying; /* coord_destroy ran: the last of them frees c */
+  /* hinted handoff (coord_hints.c) */
+  bool hint_batch; /* a batch is in flight */
+  size_t hint_rr;  /* owners take turns */
+  uint64_t next_hint_at, next_expire_at;
+  atomic_uint_fast64_t hints_delivered;
 };
 
 /* coord.c */
+/* One of the things c waits for before it is freed has finished. */
+void coord_unref(coord_t *c);
 cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j));
 void coord_cjob_free(cjob_t *j);
 /* Submits j->job; on failure runs finish at once with job.err set. */
@@ -112,6 +123,9 @@ void coord_clock(coord_t *c, vv_t *out);
 void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
 void coord_serve_read(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
 void coord_serve_forward(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
+
+/* coord_hints.c: delivery of kept hints, expiry */
+void coord_hints_tick(coord_t *c, uint64_t now);
 
 /* coord_client.c */
 /* Starts coordinating req (from the inbox or a forward). */

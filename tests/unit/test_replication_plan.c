@@ -27,7 +27,7 @@ static bool is_up(const char *id, void *state) {
 }
 
 static ring_t *ring_of(size_t n) {
-  static char ids[16][16];
+  static char ids[16][32];
   const char *p[16];
   for (size_t i = 0; i < n; i++) {
     snprintf(ids[i], sizeof ids[i], "node-%zu", i + 1);

@@ -1,0 +1,205 @@
+/*
+ * coord_hints.c - hinted handoff: hints this node keeps for replicas that
+ * were down are delivered once membership says the owner is alive again,
+ * and deleted only after the owner acknowledged the merge.
+ *
+ * One owner's batch at a time: the hints are read off the loop (a libuv
+ * work item runs engine_hints on the thread pool), sent as PEER_REPLICATE
+ * (op hint) to the owner, and each acknowledged one is deleted with
+ * ENGINE_HINT_DELETE, which keeps it if a newer hint merged in meanwhile.
+ * Rate: at most HINT_BATCH hints per batch and a batch every
+ * HINT_BUSY_MS while hints remain. A failed delivery ends the batch (the
+ * owner may be gone again); the next tick tries again. Hints past
+ * --hint-ttl are dropped every HINT_EXPIRE_MS.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "coord_internal.h"
+
+#define HINT_BATCH 256
+#define HINT_BUSY_MS 200
+#define HINT_IDLE_MS 1000
+#define HINT_EXPIRE_MS 60000
+
+typedef struct {
+  uv_work_t work;
+  coord_t *c;
+  char owner[NODE_ID_MAX + 1];
+  swim_addr_t addr;
+  engine_hint_t *hints;
+  size_t n;
+  int rc;
+  size_t outstanding; /* deliveries and deletes not back yet */
+  bool failed;
+} batch_t;
+
+typedef struct {
+  batch_t *b;
+  size_t i;
+} delivery_t;
+
+static void batch_end(batch_t *b) {
+  coord_t *c = b->c;
+  engine_hints_free(b->hints, b->n);
+  if (b->failed) log_debug("hints: delivery to %s failed; retrying later", b->owner);
+  c->hint_batch = false;
+  free(b);
+  if (c->destroying) coord_unref(c);
+}
+
+static void batch_settle(batch_t *b) {
+  if (b->outstanding == 0) batch_end(b);
+}
+
+static void deleted(cjob_t *j) {
+  batch_t *b = j->user;
+  if (j->job.err == 0 && j->job.changed) atomic_fetch_add(&b->c->hints_delivered, 1);
+  coord_cjob_free(j);
+  b->outstanding--;
+  batch_settle(b);
+}
+
+/* The owner has it: delete the hint unless a newer one merged in. */
+static void delete_hint(batch_t *b, size_t i) {
+  engine_hint_t *h = &b->hints[i];
+  cjob_t *j = coord_cjob_new(b->c, deleted);
+  if (!j || !(j->key = malloc(h->key_len + 1)) || dvv_copy(&j->incoming, &h->state) != 0) {
+    coord_cjob_free(j);
+    return;
+  }
+  memcpy(j->key, h->key, h->key_len);
+  j->key[h->key_len] = '\0';
+  snprintf(j->owner, sizeof j->owner, "%s", b->owner);
+  j->user = b;
+  j->job.op = ENGINE_HINT_DELETE;
+  j->job.key = j->key;
+  j->job.key_len = h->key_len;
+  j->job.incoming = &j->incoming;
+  j->job.hint_owner = j->owner;
+  b->outstanding++;
+  coord_cjob_submit(j);
+}
+
+static void on_delivered(int status, const peer_msg_t *reply, void *arg) {
+  delivery_t *d = arg;
+  batch_t *b = d->b;
+  size_t i = d->i;
+  free(d);
+  b->outstanding--;
+  if (status == 0 && reply->type == PEER_REPLICATE_ACK && reply->replicate_ack.status == 0 && !b->c->closing)
+    delete_hint(b, i);
+  else
+    b->failed = true;
+  batch_settle(b);
+}
+
+static void deliver(batch_t *b, size_t i, buf_t *rec, const vv_t *clock) {
+  engine_hint_t *h = &b->hints[i];
+  delivery_t *d = malloc(sizeof *d);
+  buf_reset(rec);
+  if (!d || record_encode(&h->state, rec) != 0) {
+    free(d);
+    b->failed = true;
+    return;
+  }
+  d->b = b;
+  d->i = i;
+  peer_msg_t m;
+  peer_msg_init(&m);
+  m.type = PEER_REPLICATE;
+  m.replicate.op = PEER_OP_HINT;
+  m.replicate.key = (peer_bytes_t){(const uint8_t *)h->key, h->key_len};
+  m.replicate.record = (peer_bytes_t){rec->data, rec->len};
+  vv_copy(&m.clock, clock);
+  b->outstanding++;
+  if (peer_net_request(b->c->net, &b->addr, &m, b->c->cfg->request_timeout_ms, on_delivered, d) != 0) {
+    b->outstanding--;
+    b->failed = true;
+    free(d);
+  }
+  peer_msg_free(&m);
+}
+
+static void read_hints(uv_work_t *w) {
+  batch_t *b = w->data;
+  b->rc = engine_hints(b->c->engine, b->owner, HINT_BATCH, &b->hints, &b->n);
+}
+
+static void after_read(uv_work_t *w, int status) {
+  batch_t *b = w->data;
+  coord_t *c = b->c;
+  if (status != 0 || b->rc != 0 || c->closing) {
+    b->n = b->rc ? 0 : b->n;
+    batch_end(b);
+    return;
+  }
+  buf_t rec;
+  buf_init(&rec);
+  vv_t clock;
+  vv_init(&clock);
+  coord_clock(c, &clock);
+  b->outstanding++; /* held while sending: replies may come back at once */
+  for (size_t i = 0; i < b->n && !b->failed; i++)
+    deliver(b, i, &rec, &clock);
+  b->outstanding--;
+  buf_free(&rec);
+  vv_free(&clock);
+  batch_settle(b);
+}
+
+/* The first owner with hints that membership says is alive. */
+static bool pick_owner(coord_t *c, batch_t *b) {
+  engine_hint_count_t *counts = NULL;
+  size_t n = 0;
+  if (engine_hint_counts(c->engine, &counts, &n) != 0) return false;
+  view_t *v = view_acquire(c->view);
+  bool found = false;
+  for (size_t k = 0; k < n && !found; k++) {
+    size_t i = (c->hint_rr + k) % n; /* owners take turns */
+    const view_member_t *m = view_find(v, counts[i].owner);
+    if (counts[i].count == 0 || !m || m->status != SWIM_ALIVE || strcmp(m->id, c->self) == 0) continue;
+    snprintf(b->owner, sizeof b->owner, "%s", m->id);
+    b->addr = m->addr;
+    c->hint_rr = i + 1;
+    found = true;
+  }
+  view_release(v);
+  free(counts);
+  return found;
+}
+
+static void expired(cjob_t *j) {
+  if (j->job.count) log_info("hints: dropped %llu hints older than --hint-ttl", (unsigned long long)j->job.count);
+  coord_cjob_free(j);
+}
+
+void coord_hints_tick(coord_t *c, uint64_t now) {
+  if (c->closing) return;
+  if (now >= c->next_expire_at) {
+    c->next_expire_at = now + HINT_EXPIRE_MS;
+    cjob_t *j = coord_cjob_new(c, expired);
+    if (j) {
+      j->job.op = ENGINE_HINT_EXPIRE;
+      coord_cjob_submit(j);
+    }
+  }
+  if (c->hint_batch || now < c->next_hint_at) return;
+  batch_t *b = calloc(1, sizeof *b);
+  if (!b) return;
+  b->c = c;
+  if (!pick_owner(c, b)) {
+    free(b);
+    c->next_hint_at = now + HINT_IDLE_MS;
+    return;
+  }
+  c->next_hint_at = now + HINT_BUSY_MS;
+  c->hint_batch = true;
+  b->work.data = b;
+  if (uv_queue_work(c->loop, &b->work, read_hints, after_read) != 0) {
+    c->hint_batch = false;
+    free(b);
+  }
+}
