@@ -78,6 +78,7 @@ if build_or_fail release build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   run_ctest unit build
   run_suite http http build/chorusd
   run_suite cluster cluster build/chorusd
+  run_suite replication replication build/chorusd
   if [[ $(id -u) == 0 ]]; then
     run_suite netns netns build/chorusd
   else
@@ -90,6 +91,7 @@ if build_or_fail asan build-asan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=addr
   run_ctest unit-asan build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   run_suite http http-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
   run_suite cluster cluster-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
+  run_suite replication replication-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 CHORUS_LOAD_SECONDS=12
 fi
 
 log "ThreadSanitizer build"

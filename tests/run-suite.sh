@@ -4,6 +4,7 @@
 #   tests/run-suite.sh SUITE [path/to/chorusd] [-k substring ...]
 # SUITE: http     the HTTP API of one node            (tests/http/test_api.py)
 #        cluster  membership, real processes on loopback (tests/cluster/test_membership.py)
+#        replication  quorum writes and reads, hints, faults (tests/cluster/test_replication.py)
 #        netns    loss and partitions in network namespaces, root only (tests/cluster/test_netns.py)
 # CHORUS_HTTP_TEST_SANITIZERS=1: the binary is a sanitizer build; sanitizer
 # reports in a node's stderr fail the test that ran it.
@@ -12,8 +13,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 case "${1:-}" in
   http) suite=$root/tests/http/test_api.py ;;
   cluster) suite=$root/tests/cluster/test_membership.py ;;
+  replication) suite=$root/tests/cluster/test_replication.py ;;
   netns) suite=$root/tests/cluster/test_netns.py ;;
-  *) echo "usage: tests/run-suite.sh http|cluster|netns [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
+  *) echo "usage: tests/run-suite.sh http|cluster|replication|netns [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
 esac
 shift
 bin="$root/build/chorusd"

@@ -349,6 +349,24 @@ static void start_write(op_t *op) {
 
 /* ---- reads ---- */
 
+/* Not-found replies count toward R only once every replica has answered
+ * (Riak's notfound_ok = false): a replica that never received a key (it
+ * joined later, or missed the write) must not hide the copies the others
+ * hold, while a key that is nowhere still answers 404 without a timeout. */
+static void count_empties(op_t *op) {
+  for (size_t i = 0; i < op->q.n; i++) {
+    if (!op->empty[i]) continue;
+    op->empty[i] = false;
+    quorum_reply(&op->q, i, true);
+  }
+}
+
+static bool all_answered(const op_t *op) {
+  for (size_t i = 0; i < op->q.n; i++)
+    if (op->q.t[i].state == QUORUM_WAITING && !op->empty[i]) return false;
+  return true;
+}
+
 /* A replica's state (NULL: it failed) for target idx. */
 static void read_reply(op_t *op, size_t idx, const dvv_t *s) {
   bool ok = s != NULL;
@@ -356,7 +374,11 @@ static void read_reply(op_t *op, size_t idx, const dvv_t *s) {
     op->has_got[idx] = true;
     if (dvv_sync(&op->state, s) != 0) ok = false;
   }
-  quorum_reply(&op->q, idx, ok);
+  if (ok && s->n == 0 && op->q.verdict == QUORUM_PENDING)
+    op->empty[idx] = true;
+  else
+    quorum_reply(&op->q, idx, ok);
+  if (all_answered(op)) count_empties(op);
   verdict(op);
 }
 
@@ -547,6 +569,7 @@ void coord_client_tick(coord_t *c, uint64_t now) {
   for (op_t *op = c->ops, *next; op; op = next) {
     next = op->next;
     if (!op->req) continue;
+    if (now >= op->q.deadline_ms) count_empties(op); /* answered in time, though empty */
     quorum_tick(&op->q, now);
     verdict(op);
     op_settle(op);

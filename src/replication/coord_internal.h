@@ -73,6 +73,7 @@ struct op {
   buf_t record;      /* state encoded (writes: what replicas merge) */
   dvv_t got[QUORUM_MAX_TARGETS];
   bool has_got[QUORUM_MAX_TARGETS];
+  bool empty[QUORUM_MAX_TARGETS]; /* read: answered "not found", not yet counted (coord_client.c) */
   bool repair_sent[QUORUM_MAX_TARGETS];
   uint64_t event_id;
   int local_err;

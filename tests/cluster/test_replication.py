@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""Ring and quorum replication with real chorusd processes on loopback.
+
+    python3 tests/cluster/test_replication.py --bin build/chorusd [-k substring]
+
+Each test starts its own 3-node cluster (fast membership timings from the
+flags), writes and reads through different nodes, injects faults with
+signals, and asserts on values: every acknowledged write must be readable
+afterwards (as the value or as a sibling). Ends with "N passed, N failed".
+"""
+
+import json
+import os
+import random
+import signal
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http"))
+
+from harness import TestFailure, check, eq, main, test  # noqa: E402
+
+from cluster import FAST, Cluster  # noqa: E402
+
+
+def values_of(doc):
+    """Live values of a GET reply: its siblings that are not tombstones."""
+    return sorted(s["value"] for s in doc.get("siblings", []) if not s.get("deleted"))
+
+
+def read_values(node, key, query=""):
+    r = node.get(key, query)
+    if r.status == 404:
+        return []
+    check(r.status == 200, "GET %s on %s: %d %s" % (key, node.id, r.status, r.body[:300]))
+    return values_of(json.loads(r.body))
+
+
+def put_ok(node, key, value, query="", context=None, request_id=None):
+    r = node.put(key, value, query, context, request_id)
+    check(r.status == 200, "PUT %s on %s: %d %s" % (key, node.id, r.status, r.body[:300]))
+    return json.loads(r.body)
+
+
+def ring_ready(c, n=None):
+    """Waits until every node's ring has all n members (membership converged)."""
+    n = n or len(c.nodes)
+    c.converged()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        rings = [m.get_json("/api/v1/status")["cluster"]["ring"] for m in c.nodes]
+        if all(r["members"] == n for r in rings) and len({r["version"] for r in rings}) == 1:
+            return rings[0]["version"]
+        time.sleep(0.1)
+    raise TestFailure("rings did not converge: %s" % rings)
+
+
+def wait_for(what, cond, timeout):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = cond()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise TestFailure("%s not reached within %.0f s (last: %r)" % (what, timeout, last))
+
+
+@test
+def test_seed_discovery_gives_every_node_the_same_ring(ctx):
+    with Cluster(ctx, 3) as c:
+        c.start_all()
+        version = ring_ready(c)
+        rings = [m.get_json("/api/v1/ring") for m in c.nodes]
+        eq({r["version"] for r in rings}, {version}, "ring versions")
+        eq(rings[0]["vnodes"], rings[1]["vnodes"], "vnodes of node 0 and node 1")
+        eq(rings[0]["vnodes"], rings[2]["vnodes"], "vnodes of node 0 and node 2")
+        eq(rings[0]["total_vnodes"], 450, "3 x 150 vnodes")
+        eq(rings[0]["under_replicated"], False, "3 members, N = 3")
+        shares = [m["ownership"] for m in rings[0]["members"]]
+        check(abs(sum(shares) - 1.0) < 1e-9 and min(shares) > 0.2, "ownership shares %r" % shares)
+        for key in ("user:1", "cart:9", "x"):
+            looks = [m.get_json("/api/v1/ring/lookup/" + key) for m in c.nodes]
+            eq(len({tuple(lk["preference_list"]) for lk in looks}), 1, "preference list of %s everywhere" % key)
+            eq(sorted(looks[0]["preference_list"]), sorted(m.id for m in c.nodes), "N = 3 of 3 nodes")
+
+
+@test
+def test_put_on_one_node_is_read_on_the_others(ctx):
+    with Cluster(ctx, 3) as c:
+        c.start_all()
+        ring_ready(c)
+        doc = put_ok(c.nodes[0], "user:123", "John Doe")
+        rr = doc["replication_result"]
+        eq(rr["quorum_achieved"], True, "quorum_achieved")
+        eq(rr["required"], 2, "W")
+        check(len(rr["successful_nodes"]) >= 2, "acks %r" % rr)
+        eq(sorted(doc["replication_nodes"]), sorted(m.id for m in c.nodes), "replication_nodes")
+        for m in c.nodes[1:]:
+            eq(read_values(m, "user:123"), ["John Doe"], "value read on " + m.id)
+        # Every replica holds its own copy (the third may lag by a moment).
+        for m in c.nodes:
+            wait_for("copy on " + m.id, lambda m=m: read_values(m, "user:123", "local=true") == ["John Doe"], 5)
+
+
+@test
+def test_write_through_node_2_is_read_through_node_1(ctx):
+    with Cluster(ctx, 3) as c:
+        c.start_all()
+        ring_ready(c)
+        put_ok(c.nodes[1], "k2", "from node 2")
+        eq(read_values(c.nodes[0], "k2"), ["from node 2"], "read through node 1")
+        r = c.nodes[0].request("DELETE", "/api/v1/data/k2")
+        eq(r.status, 200, "DELETE through node 1")
+        eq(c.nodes[2].get("k2").status, 404, "GET after DELETE through node 3")
+
+
+@test
+def test_three_nodes_scale_from_one_keeping_data(ctx):
+    with Cluster(ctx, 3) as c:
+        c.nodes[0].start()
+        for i in range(20):
+            put_ok(c.nodes[0], "early-%d" % i, "v%d" % i)
+        st = c.nodes[0].get_json("/api/v1/status")["cluster"]
+        eq(st["under_replicated"], True, "a lone node is under-replicated")
+        for m in c.nodes[1:]:
+            m.start(seed=c.nodes[0])
+        ring_ready(c)
+        eq(c.nodes[0].get_json("/api/v1/status")["cluster"]["under_replicated"], False, "3 of N = 3")
+        # Keys written alone are still read (read repair copies them to the newcomers).
+        for i in range(20):
+            eq(read_values(c.nodes[i % 3], "early-%d" % i, "r=1"), ["v%d" % i], "early-%d" % i)
+        for i in range(20):
+            put_ok(c.nodes[i % 3], "later-%d" % i, "w%d" % i)
+        for i in range(20):
+            eq(read_values(c.nodes[(i + 1) % 3], "later-%d" % i), ["w%d" % i], "later-%d" % i)
+
+
+@test
+def test_concurrent_writes_through_two_nodes_become_siblings_and_merge_resolves(ctx):
+    with Cluster(ctx, 3) as c:
+        c.start_all()
+        ring_ready(c)
+        base = put_ok(c.nodes[0], "doc", "v0")
+        ctx0 = base["context"]
+        put_ok(c.nodes[0], "doc", "from alice", context=ctx0)
+        put_ok(c.nodes[1], "doc", "from bob", context=ctx0)
+        r = c.nodes[2].get("doc")
+        eq(r.status, 200, "GET doc")
+        doc = json.loads(r.body)
+        eq(doc["conflict"], True, "conflict flag")
+        eq(values_of(doc), ["from alice", "from bob"], "siblings")
+        put_ok(c.nodes[2], "doc", "merged", context=doc["context"])
+        for m in c.nodes:
+            r = m.get("doc")
+            d = json.loads(r.body)
+            eq((d["conflict"], values_of(d)), (False, ["merged"]), "after the merge, on " + m.id)
+
+
+@test
+def test_stopped_node_keeps_its_data_after_restart(ctx):
+    with Cluster(ctx, 3) as c:
+        c.start_all()
+        ring_ready(c)
+        for i in range(10):
+            put_ok(c.nodes[i % 3], "keep-%d" % i, "v%d" % i, query="w=3")
+        victim = c.nodes[2]
+        eq(victim.stop(), 0, "exit code on SIGTERM")
+        victim.start(seed=c.nodes[0])
+        for i in range(10):
+            eq(read_values(victim, "keep-%d" % i, "local=true"), ["v%d" % i], "keep-%d on the restarted node" % i)
+
+
+@test
+def test_request_id_retry_through_another_coordinator_does_not_write_twice(ctx):
+    with Cluster(ctx, 3) as c:
+        c.start_all()
+        ring_ready(c)
+        first = put_ok(c.nodes[0], "idem", "once", request_id="req-42")
+        again = put_ok(c.nodes[1], "idem", "once", request_id="req-42")
+        eq(again["vector_clock"], first["vector_clock"], "the retry adds no version")
+        doc = json.loads(c.nodes[2].get("idem").body)
+        eq((doc["conflict"], values_of(doc)), (False, ["once"]), "one value, no siblings")
+        r = c.nodes[1].request("DELETE", "/api/v1/data/other", headers={"X-Request-Id": "req-42"})
+        eq(r.status, 409, "the id reused for another key and op")
+
+
+@test
+def test_writes_while_a_replica_is_down_leave_hints_delivered_when_it_returns(ctx):
+    with Cluster(ctx, 3) as c:
+        c.start_all()
+        ring_ready(c)
+        victim = c.nodes[2]
+        victim.kill()
+        c.wait("victim dead", lambda v: v.get(victim.id, ("", 0))[0] == "dead", 15, c.nodes[:2])
+        keys = ["hinted-%d" % i for i in range(25)]
+        for i, k in enumerate(keys):
+            doc = put_ok(c.nodes[i % 2], k, "h%d" % i)
+            eq(doc["replication_result"]["quorum_achieved"], True, "W = 2 with one replica down")
+            check(victim.id in doc["replication_result"]["failed_nodes"], "the down replica is listed as failed")
+        hints = sum(m.get_json("/api/v1/status")["hints"]["by_owner"].get(victim.id, 0) for m in c.nodes[:2])
+        eq(hints, len(keys), "one hint per write for the down replica")
+        victim.start(seed=c.nodes[0])
+        wait_for("hints delivered", lambda: sum(m.get_json("/api/v1/status")["hints"]["total"]
+                                                for m in c.nodes[:2]) == 0, 20)
+        for i, k in enumerate(keys):
+            eq(read_values(victim, k, "local=true"), ["h%d" % i], k + " on the returned replica")
+
+
+@test
+def test_two_of_three_down_fails_w2_with_503_and_accepts_w1(ctx):
+    with Cluster(ctx, 3) as c:
+        c.start_all()
+        ring_ready(c)
+        alive = c.nodes[0]
+        for m in c.nodes[1:]:
+            m.kill()
+        c.wait("both dead", lambda v: all(v.get(m.id, ("", 0))[0] == "dead" for m in c.nodes[1:]), 15, [alive])
+        r = alive.put("w2", "x")
+        eq(r.status, 503, "W = 2 with one live replica")
+        body = json.loads(r.body)
+        eq(body["error"]["code"], "quorum_not_reached", "error code")
+        eq(body["replication_result"]["quorum_achieved"], False, "quorum_achieved")
+        eq(sorted(body["replication_result"]["failed_nodes"]), sorted(m.id for m in c.nodes[1:]), "failed nodes")
+        put_ok(alive, "w1", "y", query="w=1")
+        eq(read_values(alive, "w1", "r=1"), ["y"], "W = 1 write read back with R = 1")
+        eq(alive.get("w1").status, 503, "R = 2 with one live replica")
+
+
+@test
+def test_kill_9_during_a_30_s_write_load_loses_no_acknowledged_write(ctx):
+    duration = float(os.environ.get("CHORUS_LOAD_SECONDS", "30"))
+    with Cluster(ctx, 3) as c:
+        c.start_all()
+        ring_ready(c)
+        acked = {}  # key -> value acknowledged (200)
+        lock = threading.Lock()
+        stop = threading.Event()
+        errors = []
+
+        def writer(wid):
+            rnd = random.Random(wid)
+            seq = 0
+            while not stop.is_set():
+                node = c.nodes[rnd.randrange(2)]  # the two that stay up coordinate
+                key = "load-%d-%d" % (wid, seq)
+                value = "v%d-%d" % (wid, seq)
+                seq += 1
+                try:
+                    r = node.put(key, value, query="w=2", timeout=10)
+                except OSError as e:
+                    errors.append(str(e))
+                    continue
+                if r.status == 200:
+                    with lock:
+                        acked[key] = value
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(8)]
+        for t in threads:
+            t.start()
+        victim = c.nodes[2]
+        time.sleep(duration / 2)
+        victim.kill()
+        time.sleep(duration / 4)
+        victim.start(seed=c.nodes[0])
+        time.sleep(duration / 4)
+        stop.set()
+        for t in threads:
+            t.join()
+        check(len(acked) > 100, "only %d writes acknowledged (errors: %s)" % (len(acked), errors[:3]))
+        ring_ready(c)
+        lost = []
+        for key, value in acked.items():
+            if value not in read_values(c.nodes[random.randrange(3)], key):
+                lost.append(key)
+        check(not lost, "%d of %d acknowledged writes not found, e.g. %s" % (len(lost), len(acked), lost[:5]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
