@@ -118,6 +118,19 @@ class NsNode:
         except (ValueError, KeyError):
             return {}
 
+    def curl(self, method, path, body=None):
+        """(status, parsed JSON or None) of a request to this node over its own loopback."""
+        cmd = ["ip", "netns", "exec", self.net.nodes[self.i], "curl", "-s", "-m", "10", "-X", method,
+               "-w", "\n%{http_code}", "http://127.0.0.1:%d%s" % (PORT, path)]
+        if body is not None:
+            cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        text, _, code = r.stdout.rpartition("\n")
+        try:
+            return int(code), json.loads(text) if text else None
+        except ValueError:
+            return 0, None
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -194,6 +207,47 @@ def test_partition_2_3_for_20_s_heals_into_one_view_within_60_s(ctx):
               % v["n0"].get("n3"))
         c.net.heal()
         c.wait_one_view(60)
+
+
+@test
+def test_partition_1_2_with_writes_on_both_sides_keeps_every_write_after_the_heal(ctx):
+    with Cluster(ctx, 3) as c:
+        c.wait_one_view(30)
+        c.net.partition([[0], [1, 2]])
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            v = c.views()
+            if v["n0"].get("n1") == "dead" and v["n1"].get("n0") == "dead" and v["n2"].get("n0") == "dead":
+                break
+            time.sleep(0.5)
+        written = {}  # key -> values that must all be readable
+        for i in range(15):
+            for side, node in (("a", c.nodes[0]), ("b", c.nodes[1 + i % 2])):
+                key = "part-%s-%d" % (side, i)
+                status, doc = node.curl("PUT", "/api/v1/data/%s?w=1" % key, {"value": side + str(i)})
+                check(status == 200, "W = 1 write of %s on %s during the partition: %d %s" % (key, node.id, status,
+                                                                                           doc))
+                written[key] = {side + str(i)}
+        for side, node in (("a", c.nodes[0]), ("b", c.nodes[1])):  # one key written on both sides
+            status, _ = node.curl("PUT", "/api/v1/data/both?w=1", {"value": "from-" + side})
+            check(status == 200, "W = 1 write of both on %s: %d" % (node.id, status))
+        written["both"] = {"from-a", "from-b"}
+        c.net.heal()
+        c.wait_one_view(60)
+        missing = {}
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            missing = {}
+            for n, (key, want) in enumerate(sorted(written.items())):
+                status, doc = c.nodes[n % 3].curl("GET", "/api/v1/data/" + key)
+                got = {s["value"] for s in (doc or {}).get("siblings", []) if not s.get("deleted")}
+                if status != 200 or not want <= got:
+                    missing[key] = (status, sorted(got))
+            if not missing:
+                return
+            time.sleep(1)
+        raise TestFailure("after the heal %d of %d keys lack a write: %s" % (len(missing), len(written),
+                                                                           dict(list(missing.items())[:4])))
 
 
 if __name__ == "__main__":
