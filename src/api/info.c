@@ -139,6 +139,28 @@ static json_t *conflicts_json(engine_t *e) {
   return arr;
 }
 
+/* This node's part of /api/v1/cluster/events: {"node_id", "vector_clock",
+ * "total", "events", "conflicts"}; since 0 means the newest limit events. */
+int api_node_events(uint64_t since, uint32_t limit, buf_t *out, void *state) {
+  api_server_t *s = state;
+  uint64_t total = engine_event_count(s->engine);
+  if (since == 0 && total > limit) since = total - limit;
+  vv_t clock;
+  vv_init(&clock);
+  if (engine_clock(s->engine, &clock)) return CHORUS_ENOMEM;
+  json_t *events = events_json(s->engine, since, limit);
+  json_t *conflicts = conflicts_json(s->engine);
+  json_t *o = json_pack("{s:s,s:o,s:I,s:o*,s:o*}", "node_id", s->node_id, "vector_clock", api_vv_json(&clock),
+                        "total", (json_int_t)total, "events", events, "conflicts", conflicts);
+  vv_free(&clock);
+  char *text = o && events && conflicts ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  if (!text) return CHORUS_EIO;
+  buf_put(out, text, strlen(text));
+  free(text);
+  return out->err;
+}
+
 enum MHD_Result api_vector_clock(api_req_t *r) {
   api_server_t *s = r->srv;
   uint64_t since = 0, limit = EVENTS_DEFAULT;

@@ -83,6 +83,9 @@ enum MHD_Result api_gossip(api_req_t *r, const char *url);
 
 /* ring.c: GET /api/v1/ring, /api/v1/ring/lookup/{key} */
 enum MHD_Result api_ring(api_req_t *r, const char *url);
+/* events.c: GET /api/v1/cluster/events */
+enum MHD_Result api_cluster_events(api_req_t *r);
+enum MHD_Result api_cluster_answer(api_req_t *r);
 /* info.c */
 enum MHD_Result api_health(api_req_t *r);
 enum MHD_Result api_status(api_req_t *r);

@@ -29,7 +29,7 @@ static atomic_uint_fast64_t buckets[ROUTE_COUNT][NBUCKET + 1]; /* non-cumulative
 static atomic_uint_fast64_t sum_ns[ROUTE_COUNT];
 
 static const char *ROUTE_NAMES[ROUTE_COUNT] = {"data",    "status", "vector_clock", "health",
-                                               "metrics", "gossip", "ring", "unknown"};
+                                               "metrics", "gossip", "ring", "cluster", "unknown"};
 static const char *METHOD_NAMES[METHOD_COUNT] = {"GET", "PUT", "DELETE", "POST", "HEAD", "OTHER"};
 
 api_method_t metrics_method(const char *m) {

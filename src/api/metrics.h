@@ -22,6 +22,7 @@ typedef enum {
   ROUTE_METRICS,
   ROUTE_GOSSIP,
   ROUTE_RING,
+  ROUTE_CLUSTER,
   ROUTE_UNKNOWN,
   ROUTE_COUNT
 } api_route_t;

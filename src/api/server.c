@@ -102,6 +102,7 @@ static api_route_t route_of(const char *url) {
   if (strcmp(url, "/api/v1/vector-clock") == 0) return ROUTE_VECTOR_CLOCK;
   if (strncmp(url, "/gossip/", 8) == 0) return ROUTE_GOSSIP;
   if (strcmp(url, "/api/v1/ring") == 0 || strncmp(url, "/api/v1/ring/", 13) == 0) return ROUTE_RING;
+  if (strncmp(url, "/api/v1/cluster/", 16) == 0) return ROUTE_CLUSTER;
   if (strncmp(url, DATA_PREFIX, strlen(DATA_PREFIX)) == 0 &&
       (url[strlen(DATA_PREFIX)] == '/' || url[strlen(DATA_PREFIX)] == '\0'))
     return ROUTE_DATA;
@@ -151,6 +152,10 @@ static enum MHD_Result dispatch(api_req_t *r, const char *url) {
     break;
   case ROUTE_GOSSIP: return api_gossip(r, url);
   case ROUTE_RING: return api_ring(r, url);
+  case ROUTE_CLUSTER:
+    if (!get) break;
+    return strcmp(url, "/api/v1/cluster/events") == 0 ? api_cluster_events(r)
+                                                      : api_send_error3(r, 404, "not_found", "no such route");
   default: return api_send_error3(r, 404, "not_found", "no such route");
   }
   return api_send_error3(r, 405, "method_not_allowed", "this route does not accept that method");
@@ -214,7 +219,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return MHD_YES;
   }
   if (r->answered) return MHD_YES;
-  if (atomic_load(&r->state) == REQ_DONE) return api_data_answer(r);
+  if (atomic_load(&r->state) == REQ_DONE) return r->route == ROUTE_CLUSTER ? api_cluster_answer(r) : api_data_answer(r);
   return dispatch(r, url);
 }
 

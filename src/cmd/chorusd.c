@@ -253,7 +253,8 @@ static int run(config_t *cfg) {
                        .engine = engine,
                        .view = n.view,
                        .format = api_coord_format,
-                       .format_state = n.server};
+                       .events = api_node_events,
+                       .api_state = n.server};
     rc = coord_start(loop_uv(n.loop), &co, &n.coord);
   }
   if (!rc) rc = start_gossip(&n);

@@ -27,6 +27,11 @@ void coord_result_init(coord_result_t *r) {
 void coord_result_free(coord_result_t *r) {
   dvv_free(&r->state);
   buf_free(&r->body);
+  for (size_t i = 0; i < r->n_parts; i++)
+    buf_free(&r->parts[i].body);
+  free(r->parts);
+  r->parts = NULL;
+  r->n_parts = 0;
 }
 
 void coord_clock(coord_t *c, vv_t *out) {
@@ -197,6 +202,7 @@ static void on_request(peer_conn_t *conn, const peer_msg_t *req, void *state) {
   case PEER_REPLICATE: coord_serve_replicate(c, conn, req); break;
   case PEER_READ: coord_serve_read(c, conn, req); break;
   case PEER_FORWARD: coord_serve_forward(c, conn, req); break;
+  case PEER_EVENTS: coord_serve_events(c, conn, req); break;
   default: log_debug("peer: %s sent a request of type %d this node does not serve", req->from, req->type);
   }
 }
@@ -212,7 +218,8 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
   c->engine = o->engine;
   c->view = o->view;
   c->format = o->format;
-  c->format_state = o->format_state;
+  c->events = o->events;
+  c->api_state = o->api_state;
   buf_init(&c->scratch);
   pthread_mutex_init(&c->mu, NULL);
   peer_net_opts_t po = {.cfg = o->cfg, .node_id = o->node_id, .on_request = on_request, .state = c};

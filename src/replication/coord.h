@@ -38,6 +38,13 @@
 
 typedef struct coord coord_t;
 
+/* One member's answer to a gathering request (COORD_EVENTS). */
+typedef struct {
+  char node[NODE_ID_MAX + 1];
+  int status; /* 0, or why this member did not answer */
+  buf_t body; /* its JSON */
+} coord_part_t;
+
 /* What a coordinated request produced. */
 typedef struct {
   int err;             /* 0; CHORUS_ENOTFOUND (no live value); CHORUS_ETIMEDOUT (quorum not met);
@@ -57,14 +64,25 @@ typedef struct {
   bool forwarded;
   int http_status;
   buf_t body;
+  /* COORD_EVENTS: every live member's part, this node first */
+  coord_part_t *parts;
+  size_t n_parts;
 } coord_result_t;
+
+typedef enum {
+  COORD_DATA = 0,   /* a PUT, GET or DELETE of a key */
+  COORD_EVENTS = 1, /* the event logs of all live members */
+} coord_kind_t;
 
 typedef struct coord_req coord_req_t;
 typedef void (*coord_done_fn)(coord_req_t *req);
 
 /* A client request, owned by the submitter until done is called. */
 struct coord_req {
-  engine_op_t op; /* ENGINE_PUT, ENGINE_GET or ENGINE_DELETE */
+  coord_kind_t kind;
+  uint64_t since; /* COORD_EVENTS: per member, 0 = the newest limit events */
+  uint32_t limit;
+  engine_op_t op; /* COORD_DATA: ENGINE_PUT, ENGINE_GET or ENGINE_DELETE */
   const char *key;
   size_t key_len;
   const uint8_t *value; /* PUT */
@@ -84,6 +102,8 @@ void coord_result_free(coord_result_t *r);
 /* Formats a result as the HTTP reply (for forwarded requests, which answer
  * through the forwarding node): appends the JSON body to out. */
 typedef int (*coord_format_fn)(const coord_req_t *req, buf_t *out, int *status, void *state);
+/* This node's events as JSON (its part of COORD_EVENTS), appended to out. */
+typedef int (*coord_events_fn)(uint64_t since, uint32_t limit, buf_t *out, void *state);
 
 typedef struct {
   const config_t *cfg;
@@ -91,7 +111,8 @@ typedef struct {
   engine_t *engine;
   view_holder_t *view;
   coord_format_fn format;
-  void *format_state;
+  coord_events_fn events;
+  void *api_state; /* passed to format and events */
 } coord_opts_t;
 
 /* Loop thread: binds the peer transport's listener. */

@@ -519,6 +519,10 @@ void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
     fail_now(req, CHORUS_ESHUTDOWN);
     return;
   }
+  if (req->kind == COORD_EVENTS) {
+    coord_gather_start(c, req);
+    return;
+  }
   op_t *op = calloc(1, sizeof *op);
   if (!op || !(op->key = malloc(req->key_len + 1)) ||
       (req->value_len && !(op->value = malloc(req->value_len)))) {

@@ -9,6 +9,7 @@
  *   coord_client.c  coordinating client requests: plans, quorums, forwarding,
  *                   read repair, hints kept locally
  *   coord_hints.c   hinted handoff: delivering kept hints to their owners
+ *   coord_gather.c  requests answered by every live member (event logs)
  *
  * Engine jobs submitted by the service are cjob_t: their completion (on the
  * writer thread) goes to the inbox and is handled on the loop by the cjob's
@@ -92,7 +93,8 @@ struct coord {
   gossip_t *gossip;
   peer_net_t *net;
   coord_format_fn format;
-  void *format_state;
+  coord_events_fn events;
+  void *api_state;
   uv_async_t async;
   uv_timer_t timer;
   pthread_mutex_t mu; /* guards the inbox and closing */
@@ -124,6 +126,10 @@ void coord_clock(coord_t *c, vv_t *out);
 void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
 void coord_serve_read(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
 void coord_serve_forward(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
+void coord_serve_events(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
+
+/* coord_gather.c: COORD_EVENTS */
+void coord_gather_start(coord_t *c, coord_req_t *req);
 
 /* coord_hints.c: delivery of kept hints, expiry */
 void coord_hints_tick(coord_t *c, uint64_t now);

@@ -187,7 +187,7 @@ static void forward_done(coord_req_t *req) {
   buf_t body;
   buf_init(&body);
   int status = 500;
-  if (!f->c->format || f->c->format(req, &body, &status, f->c->format_state) != 0) {
+  if (!f->c->format || f->c->format(req, &body, &status, f->c->api_state) != 0) {
     static const char internal[] = "{\"error\":{\"code\":\"internal\",\"message\":\"cannot format the reply\"}}";
     buf_reset(&body);
     status = 500;
@@ -239,4 +239,20 @@ void coord_serve_forward(coord_t *c, peer_conn_t *conn, const peer_msg_t *msg) {
   r->done = forward_done;
   r->user = f;
   coord_client_start(c, r, true);
+}
+
+/* ---- event logs ---- */
+
+void coord_serve_events(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
+  buf_reset(&c->scratch);
+  peer_msg_t m;
+  peer_msg_init(&m);
+  m.type = PEER_EVENTS_REPLY;
+  uint32_t limit = req->events.limit ? req->events.limit : 1;
+  int rc = c->events ? c->events(req->events.since, limit, &c->scratch, c->api_state) : CHORUS_EINVAL;
+  m.events_reply.status = rc;
+  m.events_reply.events = (peer_bytes_t){rc ? (const uint8_t *)"" : c->scratch.data, rc ? 0 : c->scratch.len};
+  coord_clock(c, &m.clock);
+  peer_net_respond(conn, req->req_id, &m);
+  peer_msg_free(&m);
 }

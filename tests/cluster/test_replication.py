@@ -159,6 +159,37 @@ def test_concurrent_writes_through_two_nodes_become_siblings_and_merge_resolves(
             eq((d["conflict"], values_of(d)), (False, ["merged"]), "after the merge, on " + m.id)
 
 
+def descends(a, b):
+    """Vector clock a >= b entry by entry."""
+    return all(a.get(k, 0) >= v for k, v in b.items())
+
+
+@test
+def test_cluster_events_merge_every_log_with_message_clocks_and_conflicts(ctx):
+    with Cluster(ctx, 3) as c:
+        c.start_all()
+        ring_ready(c)
+        put_ok(c.nodes[0], "ev", "v0", query="w=3")
+        base = json.loads(c.nodes[0].get("ev").body)["context"]
+        put_ok(c.nodes[0], "ev", "a", context=base, query="w=3")
+        put_ok(c.nodes[1], "ev", "b", context=base, query="w=3")
+        doc = c.nodes[2].get_json("/api/v1/cluster/events?limit=50")
+        eq(sorted(n["node_id"] for n in doc["nodes"] if n["ok"]), sorted(m.id for m in c.nodes), "members answered")
+        evs = doc["events"]
+        eq(doc["count"], len(evs), "count")
+        eq([e["timestamp"] for e in evs], sorted(e["timestamp"] for e in evs), "ordered by time")
+        puts = [e for e in evs if e["type"] == "put" and e["key"] == "ev" and e["node_id"] == c.nodes[0].id]
+        check(puts, "the coordinator's put event is listed")
+        reps = [e for e in evs if e["type"] == "replicate" and e.get("peer") == c.nodes[0].id and e["key"] == "ev"]
+        eq(sorted({e["node_id"] for e in reps}), sorted(m.id for m in c.nodes[1:]), "replicate events on both replicas")
+        first_put = puts[0]["vector_clock"]["clocks"]
+        check(any(descends(e["vector_clock"]["clocks"], first_put) for e in reps),
+              "a replica's receive event descends the coordinator's put: %s vs %s" % (reps, first_put))
+        conflicts = {cf["key"]: cf for cf in doc["conflicts"]}
+        check("ev" in conflicts, "the conflicting key is listed: %s" % doc["conflicts"])
+        eq(conflicts["ev"]["siblings"], 2, "siblings of the conflicting key")
+
+
 @test
 def test_stopped_node_keeps_its_data_after_restart(ctx):
     with Cluster(ctx, 3) as c:
