@@ -188,7 +188,7 @@ enum MHD_Result api_vector_clock(api_req_t *r) {
 enum MHD_Result api_metrics(api_req_t *r) {
   buf_t out;
   buf_init(&out);
-  metrics_render(&out, r->srv->engine, r->srv->gossip);
+  metrics_render(&out, r->srv->engine, r->srv->gossip, r->srv->coord);
   if (out.err) {
     buf_free(&out);
     return api_send_error3(r, 500, "internal", "out of memory");

@@ -9,6 +9,7 @@
 #include "metrics.h"
 
 #include "../gossip/gossip.h"
+#include "../replication/coord.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -243,9 +244,49 @@ static void render_gossip(buf_t *out, gossip_t *g) {
   gossip_view_free(&v);
 }
 
-void metrics_render(buf_t *out, engine_t *engine, gossip_t *gossip) {
+static const metric_field_t COORD_FIELDS[] = {
+    {"chorus_coord_writes_total", "Writes this node coordinated.", false, offsetof(coord_stats_t, writes)},
+    {"chorus_coord_reads_total", "Reads this node coordinated.", false, offsetof(coord_stats_t, reads)},
+    {"chorus_coord_forwarded_total", "Writes forwarded to a replica to coordinate.", false,
+     offsetof(coord_stats_t, forwarded)},
+    {"chorus_coord_quorum_failures_total", "Requests answered 503: W or R not met in time.", false,
+     offsetof(coord_stats_t, quorum_failures)},
+    {"chorus_coord_replica_failures_total", "Replica writes and reads that failed or timed out.", false,
+     offsetof(coord_stats_t, replica_failures)},
+    {"chorus_coord_read_repairs_total", "Repairs sent to stale replicas.", false,
+     offsetof(coord_stats_t, read_repairs)},
+    {"chorus_hints_kept_total", "Hints this node stored for replicas that missed a write.", false,
+     offsetof(coord_stats_t, hints_kept)},
+    {"chorus_hints_delivered_total", "Kept hints merged by their owner and deleted.", false,
+     offsetof(coord_stats_t, hints_delivered)},
+};
+
+static const metric_field_t PEER_FIELDS[] = {
+    {"chorus_peer_frames_in_total", "Peer frames received.", false, offsetof(peer_net_counters_t, frames_in)},
+    {"chorus_peer_frames_out_total", "Peer frames sent.", false, offsetof(peer_net_counters_t, frames_out)},
+    {"chorus_peer_bytes_in_total", "Bytes received from peers.", false, offsetof(peer_net_counters_t, bytes_in)},
+    {"chorus_peer_bytes_out_total", "Bytes sent to peers.", false, offsetof(peer_net_counters_t, bytes_out)},
+    {"chorus_peer_dropped_malformed_total", "Peer frames that did not decode (connection closed).", false,
+     offsetof(peer_net_counters_t, dropped_malformed)},
+    {"chorus_peer_dropped_auth_total", "Peer frames that failed authentication (--cluster-key).", false,
+     offsetof(peer_net_counters_t, dropped_auth)},
+    {"chorus_peer_dropped_oversize_total", "Peer frames over the size limit.", false,
+     offsetof(peer_net_counters_t, dropped_oversize)},
+    {"chorus_peer_connects_total", "Outbound peer connections opened.", false, offsetof(peer_net_counters_t, connects)},
+    {"chorus_peer_connect_failures_total", "Outbound peer connections that failed.", false,
+     offsetof(peer_net_counters_t, connect_failures)},
+    {"chorus_peer_timeouts_total", "Peer requests that timed out.", false, offsetof(peer_net_counters_t, timeouts)},
+    {"chorus_peer_refused_busy_total", "Peer requests refused: the connection's queue was full.", false,
+     offsetof(peer_net_counters_t, refused_busy)},
+};
+
+void metrics_render(buf_t *out, engine_t *engine, gossip_t *gossip, struct coord *coord) {
   render_requests(out);
   render_latency(out);
   if (engine) render_storage(out, engine);
   if (gossip) render_gossip(out, gossip);
+  if (coord) {
+    render_atomics(out, COORD_FIELDS, NELEM(COORD_FIELDS), coord_stats(coord));
+    render_atomics(out, PEER_FIELDS, NELEM(PEER_FIELDS), coord_peer_counters(coord));
+  }
 }

@@ -45,6 +45,7 @@ void metrics_observe(api_route_t r, api_method_t m, int status, uint64_t duratio
 struct gossip;
 /* Appends the Prometheus text exposition of every metric to out; the engine
  * and the gossip shell (either may be NULL) add their sections. */
-void metrics_render(buf_t *out, engine_t *engine, struct gossip *gossip);
+struct coord;
+void metrics_render(buf_t *out, engine_t *engine, struct gossip *gossip, struct coord *coord);
 
 #endif

@@ -276,3 +276,7 @@ void coord_destroy(coord_t *c) {
 const peer_net_counters_t *coord_peer_counters(const coord_t *c) {
   return peer_net_counters(c->net);
 }
+
+const coord_stats_t *coord_stats(const coord_t *c) {
+  return &c->stats;
+}

@@ -23,6 +23,7 @@
 #ifndef CHORUS_COORD_H
 #define CHORUS_COORD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -134,6 +135,18 @@ void coord_close(coord_t *c);
 /* After engine_close: releases what the engine handed back, then c. */
 void coord_destroy(coord_t *c);
 
+typedef struct {
+  atomic_uint_fast64_t writes, reads;      /* coordinated here */
+  atomic_uint_fast64_t forwarded;          /* writes sent to a replica to coordinate */
+  atomic_uint_fast64_t quorum_failures;    /* answered 503: W or R not met in time */
+  atomic_uint_fast64_t replica_failures;   /* replica writes and reads that failed or timed out */
+  atomic_uint_fast64_t read_repairs;       /* repairs sent to stale replicas */
+  atomic_uint_fast64_t hints_kept;         /* hints stored here for replicas that missed a write */
+  atomic_uint_fast64_t hints_delivered;    /* kept hints merged by their owner and deleted */
+} coord_stats_t;
+
+/* Any thread. */
 const peer_net_counters_t *coord_peer_counters(const coord_t *c);
+const coord_stats_t *coord_stats(const coord_t *c);
 
 #endif

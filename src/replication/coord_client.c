@@ -85,6 +85,7 @@ static void answer(op_t *op) {
     res->err = op->local_err;
   } else if (op->q.verdict == QUORUM_FAILED) {
     res->err = CHORUS_ETIMEDOUT;
+    coord_count(&op->c->stats.quorum_failures);
   } else if (op->kind == ENGINE_GET && dvv_live_count(&op->state) == 0) {
     res->err = CHORUS_ENOTFOUND;
   }
@@ -158,6 +159,7 @@ static bool send_to(op_t *op, size_t idx, peer_msg_t *msg, peer_reply_fn cb) {
  * write waits here as a hint (which never counts toward W). */
 static void replica_failed(op_t *op, size_t idx) {
   const quorum_target_t *t = &op->q.t[idx];
+  coord_count(&op->c->stats.replica_failures);
   if (!op->c->closing) keep_hint(op, t->hint_for[0] ? t->hint_for : t->node);
   quorum_reply(&op->q, idx, false);
 }
@@ -212,6 +214,7 @@ static void keep_hint(op_t *op, const char *owner) {
   }
   memcpy(j->key, op->key, op->key_len + 1);
   snprintf(j->owner, sizeof j->owner, "%s", owner);
+  coord_count(&op->c->stats.hints_kept);
   j->op = op;
   j->job.op = ENGINE_HINT_PUT;
   j->job.key = j->key;
@@ -287,6 +290,7 @@ static void on_forward_reply(int status, const peer_msg_t *reply, void *arg) {
 }
 
 static void forward_out(op_t *op) {
+  coord_count(&op->c->stats.forwarded);
   peer_msg_t m;
   peer_msg_init(&m);
   char *ctx = NULL;
@@ -323,6 +327,7 @@ static void start_write(op_t *op) {
     forward_out(op);
     return;
   }
+  coord_count(&c->stats.writes);
   op->need = plan_cap_quorum(&op->plan, op->w ? op->w : (uint32_t)c->cfg->write_quorum);
   quorum_init(&op->q, op->need, now_ms(c) + c->cfg->request_timeout_ms);
   for (size_t i = 0; i < op->plan.n_targets; i++) {
@@ -370,6 +375,7 @@ static bool all_answered(const op_t *op) {
 /* A replica's state (NULL: it failed) for target idx. */
 static void read_reply(op_t *op, size_t idx, const dvv_t *s) {
   bool ok = s != NULL;
+  if (!ok) coord_count(&op->c->stats.replica_failures);
   if (ok && dvv_copy(&op->got[idx], s) == 0) {
     op->has_got[idx] = true;
     if (dvv_sync(&op->state, s) != 0) ok = false;
@@ -428,6 +434,7 @@ static void on_repair_reply(int status, const peer_msg_t *reply, void *arg) {
 /* Sends the merge so far to target idx, which lacks some of it. */
 static void repair(op_t *op, size_t idx) {
   op->repair_sent[idx] = true;
+  coord_count(&op->c->stats.read_repairs);
   if (strcmp(op->q.t[idx].node, op->c->self) == 0) {
     cjob_t *j = coord_cjob_new(op->c, repaired);
     if (!j || !(j->key = malloc(op->key_len + 1)) || dvv_copy(&j->incoming, &op->state) != 0) {
@@ -476,6 +483,7 @@ static void final_repairs(op_t *op) {
 
 static void start_read(op_t *op) {
   coord_t *c = op->c;
+  coord_count(&c->stats.reads);
   op->need = plan_cap_quorum(&op->plan, op->r ? op->r : (uint32_t)c->cfg->read_quorum);
   quorum_init(&op->q, op->need, now_ms(c) + c->cfg->request_timeout_ms);
   for (size_t i = 0; i < op->plan.n_targets; i++)

@@ -56,7 +56,7 @@ static void batch_settle(batch_t *b) {
 
 static void deleted(cjob_t *j) {
   batch_t *b = j->user;
-  if (j->job.err == 0 && j->job.changed) atomic_fetch_add(&b->c->hints_delivered, 1);
+  if (j->job.err == 0 && j->job.changed) coord_count(&b->c->stats.hints_delivered);
   coord_cjob_free(j);
   b->outstanding--;
   batch_settle(b);

@@ -109,8 +109,12 @@ struct coord {
   bool hint_batch; /* a batch is in flight */
   size_t hint_rr;  /* owners take turns */
   uint64_t next_hint_at, next_expire_at;
-  atomic_uint_fast64_t hints_delivered;
+  coord_stats_t stats;
 };
+
+static inline void coord_count(atomic_uint_fast64_t *c) {
+  atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
 
 /* coord.c */
 /* One of the things c waits for before it is freed has finished. */

@@ -190,6 +190,40 @@ def test_cluster_events_merge_every_log_with_message_clocks_and_conflicts(ctx):
         eq(conflicts["ev"]["siblings"], 2, "siblings of the conflicting key")
 
 
+def metric(node, name):
+    r = node.request("GET", "/metrics")
+    for line in r.body.decode().splitlines() if isinstance(r.body, bytes) else r.body.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise TestFailure("metric %s missing on %s" % (name, node.id))
+
+
+@test
+def test_garbage_and_oversized_peer_frames_are_dropped_and_counted(ctx):
+    import socket
+    with Cluster(ctx, 3) as c:
+        c.start_all()
+        ring_ready(c)
+        target = c.nodes[1]
+        before = (metric(target, "chorus_peer_dropped_malformed_total"),
+                  metric(target, "chorus_peer_dropped_oversize_total"))
+        for payload in (b"\x00\x00\x00\x05hello", b"\xff\xff\xff\xff" + b"x" * 100,
+                        b"\x00\x00\x00\x03\x01\x95\x01", bytes(random.Random(7).randrange(256) for _ in range(4096))):
+            with socket.create_connection(("127.0.0.1", target.peer_port), timeout=5) as sock:
+                sock.sendall(payload)
+                sock.settimeout(5)
+                try:
+                    while sock.recv(4096):
+                        pass  # the node closes the connection
+                except OSError:
+                    pass
+        after = (metric(target, "chorus_peer_dropped_malformed_total"),
+                 metric(target, "chorus_peer_dropped_oversize_total"))
+        check(after[0] >= before[0] + 2 and after[1] >= before[1] + 1, "counters %r -> %r" % (before, after))
+        put_ok(c.nodes[0], "after-garbage", "fine", query="w=3")
+        eq(read_values(target, "after-garbage", "local=true"), ["fine"], "replication still works")
+
+
 @test
 def test_stopped_node_keeps_its_data_after_restart(ctx):
     with Cluster(ctx, 3) as c:
