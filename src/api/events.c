@@ -72,9 +72,9 @@ static int by_time(const void *a, const void *b) {
 
 /* Adds one member's conflicting keys to conflicts {key: {key, siblings, nodes}}. */
 static void merge_conflicts(json_t *conflicts, json_t *part, const char *node) {
-  size_t i;
-  json_t *cf;
-  json_array_foreach(json_object_get(part, "conflicts"), i, cf) {
+  json_t *list = json_object_get(part, "conflicts");
+  for (size_t i = 0; i < json_array_size(list); i++) {
+    json_t *cf = json_array_get(list, i);
     const char *key = json_string_value(json_object_get(cf, "key"));
     if (!key) continue;
     json_t *entry = json_object_get(conflicts, key);
@@ -118,9 +118,8 @@ static json_t *merged(const coord_result_t *res) {
     free(sorted);
   }
   json_t *cl = json_array();
-  const char *key;
-  json_t *entry;
-  json_object_foreach(conflicts, key, entry) json_array_append(cl, entry);
+  for (void *it = json_object_iter(conflicts); it; it = json_object_iter_next(conflicts, it))
+    json_array_append(cl, json_object_iter_value(it));
   json_decref(events);
   json_decref(conflicts);
   return json_pack("{s:o,s:I,s:o,s:o}", "nodes", nodes, "count", (json_int_t)json_array_size(ordered), "events",

@@ -283,7 +283,7 @@ typedef struct {
 static void pp_result(gossip_t *g, bool ok, const swim_addr_t *peer) {
   if (!ok) {
     count(&g->counters.push_pulls_failed, 1);
-    log_debug("gossip: push-pull with %s:%u failed", peer->host, peer->peer_port);
+    if (peer) log_debug("gossip: push-pull with %s:%u failed", peer->host, peer->peer_port);
     return;
   }
   count(&g->counters.push_pulls_ok, 1);

@@ -52,7 +52,7 @@ view_t *view_acquire(view_holder_t *h) {
 }
 
 const view_member_t *view_find(const view_t *v, const char *id) {
-  view_member_t key;
+  view_member_t key = {0};
   size_t len = strlen(id);
   if (len > NODE_ID_MAX) return NULL;
   memcpy(key.id, id, len + 1);
