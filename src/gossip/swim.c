@@ -19,6 +19,8 @@
  *  - swim_local_state sends self first, then live members, then the rest,
  *    up to SWIM_STATE_MAX entries (a larger table is cut there).
  *  - swim_rumors writes at most max rumors and returns how many it wrote.
+ *  - The views copy a member out of the compact table (swim_members.c):
+ *    nothing handed out points into the core.
  *
  * Stats: probes = probes started; acks, nacks = ACKs and NACKs received;
  * ping_reqs = PING_REQs sent; suspects, deads = members that entered

@@ -19,8 +19,15 @@
  *
  * Failure discipline shared by all of them: a step first reserves every
  * allocation it may need (output slots, table, queue and timer capacity, a
- * suspicion), and only then changes state, so a CHORUS_ENOMEM leaves the
- * core exactly as it was before that step.
+ * suspicion, name blocks), and only then changes state, so a CHORUS_ENOMEM
+ * leaves the core exactly as it was before that step. Giving memory back
+ * (the drained queue, an emptied index) is best effort: when the smaller
+ * array cannot be had, the larger one stays.
+ *
+ * Memory (LP64), per member of the table: a 48-byte swim_rec_t, its name
+ * block (id and host, 32 bytes of heap for "node-123" and an IPv4 host)
+ * and about 11 bytes of index; per queued rumor a 24-byte entry, a 16-byte
+ * heap node and about 11 bytes of index, the name shared with the member.
  */
 #ifndef CHORUS_SWIM_INTERNAL_H
 #define CHORUS_SWIM_INTERNAL_H

@@ -25,8 +25,11 @@
  * of a member's status, incarnation or address emits exactly one
  * SWIM_EV_MEMBER whose old_status is the status before it; a SUSPECT member always has its
  * suspicion and a pending expiry timer; a DEAD/LEFT member other than
- * self has a pending reap timer. Each step reserves first (prepare) and
- * changes state only once nothing can fail.
+ * self has a pending reap timer; a member's name block holds the address
+ * it has (a move makes a new block), so an ALIVE rumor sharing it carries
+ * that address. Each step reserves first (prepare: output, queue, timer and
+ * table room, the suspicion, a new name block, the rumor's own accusation
+ * block) and changes state only once nothing can fail.
  */
 #include <stdlib.h>
 #include <string.h>
