@@ -262,12 +262,12 @@ static void on_udp(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct
     count(&g->counters.dropped_malformed, 1);
     return;
   }
-  bool stranger = swim_find(g->swim, m.from) == NULL;
+  bool stranger = !swim_find(g->swim, m.from, NULL);
   if (swim_on_message(g->swim, &m, now_ms(g), &g->out) != 0) return;
-  const swim_member_t *newcomer = stranger ? swim_find(g->swim, m.from) : NULL;
-  if (newcomer && newcomer->status == SWIM_ALIVE) {
+  swim_member_t newcomer;
+  if (stranger && swim_find(g->swim, m.from, &newcomer) && newcomer.status == SWIM_ALIVE) {
     /* it announced itself: give it the whole table (see "Joining" above) */
-    swim_push_pull_t pp = {.to = newcomer->addr, .join = false};
+    swim_push_pull_t pp = {.to = newcomer.addr, .join = false};
     start_push_pull(g, &pp);
   }
   flush(g);
@@ -336,17 +336,17 @@ int gossip_on_push_pull(gossip_t *g, const uint8_t *state, size_t len, buf_t *re
 
 /* A GOSSIP packet carrying ALIVE about this node to a seed's gossip port. */
 static void announce_to(gossip_t *g, const swim_addr_t *seed) {
-  const swim_member_t *self = swim_self(g->swim);
+  swim_member_t self;
+  swim_self(g->swim, &self);
   swim_send_t s;
   memset(&s, 0, sizeof s);
   s.to = *seed;
   s.msg.type = SWIM_MSG_GOSSIP;
-  memcpy(s.msg.from, self->id, sizeof s.msg.from);
-  s.msg.from_addr = self->addr;
+  memcpy(s.msg.from, self.id, sizeof s.msg.from);
+  s.msg.from_addr = self.addr;
   s.msg.n_updates = 1;
-  s.msg.updates[0] =
-      (swim_update_t){.status = SWIM_ALIVE, .incarnation = self->incarnation, .addr = self->addr};
-  memcpy(s.msg.updates[0].id, self->id, sizeof s.msg.updates[0].id);
+  s.msg.updates[0] = (swim_update_t){.status = SWIM_ALIVE, .incarnation = self.incarnation, .addr = self.addr};
+  memcpy(s.msg.updates[0].id, self.id, sizeof s.msg.updates[0].id);
   send_msg(g, &s);
 }
 
@@ -505,16 +505,16 @@ static int build_view(gossip_t *g, gossip_view_t *v) {
     view_clear(v);
     return CHORUS_ENOMEM;
   }
-  v->members[v->n++] = *swim_self(g->swim);
-  for (size_t i = 0; i < n; i++) {
-    const swim_member_t *m = swim_member_at(g->swim, i);
-    if (strcmp(m->id, v->members[0].id) != 0 && v->n < n) v->members[v->n++] = *m;
+  swim_self(g->swim, &v->members[v->n++]);
+  for (size_t i = 0; i < n && v->n < n; i++) {
+    swim_member_at(g->swim, i, &v->members[v->n]);
+    if (strcmp(v->members[v->n].id, v->members[0].id) != 0) v->n++;
   }
   v->n_rumors = swim_rumors(g->swim, v->rumors, 256);
   v->stats = *swim_stats(g->swim);
   v->health = swim_health(g->swim);
   v->joined = g->joined;
-  v->left = swim_self(g->swim)->status == SWIM_LEFT;
+  v->left = v->members[0].status == SWIM_LEFT;
   return 0;
 }
 

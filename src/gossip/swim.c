@@ -19,6 +19,8 @@
  *  - swim_local_state sends self first, then live members, then the rest,
  *    up to SWIM_STATE_MAX entries (a larger table is cut there).
  *  - swim_rumors writes at most max rumors and returns how many it wrote.
+ *  - The views copy a member out of the compact table (swim_members.c):
+ *    nothing handed out points into the core.
  *
  * Stats: probes = probes started; acks, nacks = ACKs and NACKs received;
  * ping_reqs = PING_REQs sent; suspects, deads = members that entered
@@ -105,9 +107,13 @@ size_t swim_n_live(const swim_t *s) {
   return s->members.n_live ? s->members.n_live : 1;
 }
 
-swim_member_t *swim_self_mut(swim_t *s) {
+static const swim_rec_t *self_rec(const swim_t *s) {
   /* Self is added at creation and never removed. */
   return &s->members.m[swim_members_find(&s->members, s->self_id)];
+}
+
+swim_rec_t *swim_self_mut(swim_t *s) {
+  return (swim_rec_t *)self_rec(s);
 }
 
 /* ---- lifecycle ---- */
@@ -116,22 +122,17 @@ static int add_self(swim_t *s, uint64_t incarnation, uint64_t now_ms) {
   int rc = swim_members_reserve(&s->members, 1);
   if (!rc) rc = swim_queue_reserve(&s->queue, 1);
   if (rc) return rc;
-  swim_member_t self;
+  swim_rec_t self;
   memset(&self, 0, sizeof(self));
-  memcpy(self.id, s->self_id, sizeof(self.id));
-  self.addr = s->self_addr;
+  if (!(self.name = swim_name_new(s->self_id, s->self_addr.host))) return CHORUS_ENOMEM;
+  self.port = s->self_addr.port;
+  self.peer_port = s->self_addr.peer_port;
   self.status = SWIM_ALIVE;
   self.incarnation = incarnation + 1;
   self.state_change_ms = self.last_seen_ms = now_ms;
   swim_members_add(&s->members, &self, 0);
   /* Announce ourselves: whoever we reach first spreads it. */
-  swim_update_t u;
-  memset(&u, 0, sizeof(u));
-  u.status = SWIM_ALIVE;
-  memcpy(u.id, self.id, sizeof(u.id));
-  u.incarnation = self.incarnation;
-  u.addr = self.addr;
-  swim_queue_push(&s->queue, &u);
+  swim_queue_push(&s->queue, swim_name_ref(self.name), SWIM_ALIVE, &self);
   return 0;
 }
 
@@ -221,11 +222,11 @@ int swim_on_state(swim_t *s, const swim_state_t *st, uint64_t now_ms, swim_out_t
   return 0;
 }
 
-static void copy_info(swim_member_info_t *mi, const swim_member_t *m) {
+static void copy_info(swim_member_info_t *mi, const swim_rec_t *m) {
   memset(mi, 0, sizeof(*mi));
-  memcpy(mi->id, m->id, sizeof(mi->id));
-  mi->addr = m->addr;
-  mi->status = m->status;
+  strncpy(mi->id, swim_rec_id(m), NODE_ID_MAX);
+  swim_rec_addr(m, &mi->addr);
+  mi->status = (swim_status_t)m->status;
   mi->incarnation = m->incarnation;
 }
 
@@ -237,12 +238,13 @@ int swim_local_state(const swim_t *s, bool join, swim_state_t *st) {
   if (!st->members) return CHORUS_ENOMEM;
   st->join = join;
   st->n = 0;
-  copy_info(&st->members[st->n++], swim_self(s));
+  copy_info(&st->members[st->n++], self_rec(s));
   /* Two passes (O(n)): live members first, so a cut table keeps them. */
   for (int pass = 0; pass < 2; pass++)
     for (size_t i = 0; i < t->n && st->n < cap; i++) {
-      const swim_member_t *m = &t->m[i];
-      if (swim_is_live(m->status) != (pass == 0) || strcmp(m->id, s->self_id) == 0) continue;
+      const swim_rec_t *m = &t->m[i];
+      if (swim_is_live((swim_status_t)m->status) != (pass == 0) || strcmp(swim_rec_id(m), s->self_id) == 0)
+        continue;
       copy_info(&st->members[st->n++], m);
     }
   return 0;
@@ -316,18 +318,19 @@ int swim_shutdown(swim_t *s, uint64_t now_ms, swim_out_t *out) {
   int rc = swim_out_reserve(out, s->members.n_live, 0, 0);
   if (!rc) rc = swim_self_depart(s, SWIM_DEAD, now_ms, out);
   if (rc) return rc;
-  const swim_member_t *self = swim_self(s);
   swim_update_t dead;
   memset(&dead, 0, sizeof(dead));
   dead.status = SWIM_DEAD;
-  memcpy(dead.id, self->id, sizeof(dead.id));
-  dead.incarnation = self->incarnation;
-  memcpy(dead.from, self->id, sizeof(dead.from));
+  memcpy(dead.id, s->self_id, sizeof(dead.id));
+  dead.incarnation = self_rec(s)->incarnation;
+  memcpy(dead.from, s->self_id, sizeof(dead.from));
   /* O(n): everyone live hears it directly, not by gossip from a node that is about to go. */
   for (size_t i = 0; i < s->members.n; i++) {
-    const swim_member_t *m = &s->members.m[i];
-    if (!swim_is_live(m->status)) continue;
-    swim_msg_t *msg = swim_send_begin(s, out, &m->addr, SWIM_MSG_GOSSIP, 0);
+    const swim_rec_t *m = &s->members.m[i];
+    if (!swim_is_live((swim_status_t)m->status)) continue;
+    swim_addr_t to;
+    swim_rec_addr(m, &to);
+    swim_msg_t *msg = swim_send_begin(s, out, &to, SWIM_MSG_GOSSIP, 0);
     if (!msg) return CHORUS_ENOMEM; /* reserved above: cannot happen */
     msg->updates[0] = dead;
     msg->n_updates = 1;
@@ -356,8 +359,8 @@ int swim_remove(swim_t *s, const char *id, uint64_t now_ms, swim_out_t *out) {
   if (!s || !id || !out) return CHORUS_EINVAL;
   size_t i = swim_members_find(&s->members, id);
   if (i == SWIM_NONE) return CHORUS_ENOTFOUND;
-  const swim_member_t *m = &s->members.m[i];
-  if (swim_is_live(m->status) || strcmp(m->id, s->self_id) == 0) return CHORUS_EINVAL;
+  const swim_rec_t *m = &s->members.m[i];
+  if (swim_is_live((swim_status_t)m->status) || strcmp(swim_rec_id(m), s->self_id) == 0) return CHORUS_EINVAL;
   return swim_forget(s, i, out);
 }
 
@@ -367,17 +370,21 @@ size_t swim_member_count(const swim_t *s) {
   return s->members.n;
 }
 
-const swim_member_t *swim_member_at(const swim_t *s, size_t i) {
-  return i < s->members.n ? &s->members.m[i] : NULL;
+bool swim_member_at(const swim_t *s, size_t i, swim_member_t *out) {
+  if (i >= s->members.n) return false;
+  swim_rec_export(&s->members.m[i], out);
+  return true;
 }
 
-const swim_member_t *swim_find(const swim_t *s, const char *id) {
+bool swim_find(const swim_t *s, const char *id, swim_member_t *out) {
   size_t i = id ? swim_members_find(&s->members, id) : SWIM_NONE;
-  return i == SWIM_NONE ? NULL : &s->members.m[i];
+  if (i == SWIM_NONE) return false;
+  if (out) swim_rec_export(&s->members.m[i], out);
+  return true;
 }
 
-const swim_member_t *swim_self(const swim_t *s) {
-  return swim_find(s, s->self_id);
+void swim_self(const swim_t *s, swim_member_t *out) {
+  swim_rec_export(self_rec(s), out);
 }
 
 int swim_health(const swim_t *s) {

@@ -160,11 +160,15 @@ int swim_leave(swim_t *s, uint64_t now_ms, swim_out_t *out);    /* LEFT(self), d
  * CHORUS_EINVAL if it is alive or suspected or is this node. */
 int swim_remove(swim_t *s, const char *id, uint64_t now_ms, swim_out_t *out);
 
-/* Read-only views (pointers valid until the next call that changes s). */
+/* Read-only views. Members are copied out: the core keeps them in a
+ * compact form (ids and hosts sized to their strings, see swim_members.c),
+ * not as swim_member_t. */
 size_t swim_member_count(const swim_t *s); /* self included */
-const swim_member_t *swim_member_at(const swim_t *s, size_t i);
-const swim_member_t *swim_find(const swim_t *s, const char *id);
-const swim_member_t *swim_self(const swim_t *s);
+/* Member i (0 <= i < count, probe order) into *out; false past the end. */
+bool swim_member_at(const swim_t *s, size_t i, swim_member_t *out);
+/* The member with this id into *out (unless out is NULL); false if unknown. */
+bool swim_find(const swim_t *s, const char *id, swim_member_t *out);
+void swim_self(const swim_t *s, swim_member_t *out);
 int swim_health(const swim_t *s); /* 0 = healthy .. awareness_max - 1 */
 const swim_stats_t *swim_stats(const swim_t *s);
 size_t swim_rumors(const swim_t *s, swim_rumor_t *out, size_t max);

@@ -2,6 +2,7 @@
  * swim_internal.h - the pieces of the SWIM core (swim.h) and how they fit.
  *
  * Each swim_*.c file owns one concern:
+ *   swim_name.c       reference-counted name blocks: an id and one more string
  *   swim_index.c      open-addressing hash index: node id -> array slot
  *   swim_members.c    member table: array in probe order + index + counters
  *   swim_suspicion.c  Lifeguard suspicion timeout and its confirmations
@@ -18,8 +19,15 @@
  *
  * Failure discipline shared by all of them: a step first reserves every
  * allocation it may need (output slots, table, queue and timer capacity, a
- * suspicion), and only then changes state, so a CHORUS_ENOMEM leaves the
- * core exactly as it was before that step.
+ * suspicion, name blocks), and only then changes state, so a CHORUS_ENOMEM
+ * leaves the core exactly as it was before that step. Giving memory back
+ * (the drained queue, an emptied index) is best effort: when the smaller
+ * array cannot be had, the larger one stays.
+ *
+ * Memory (LP64), per member of the table: a 48-byte swim_rec_t, its name
+ * block (id and host, 32 bytes of heap for "node-123" and an IPv4 host)
+ * and about 11 bytes of index; per queued rumor a 24-byte entry, a 16-byte
+ * heap node and about 11 bytes of index, the name shared with the member.
  */
 #ifndef CHORUS_SWIM_INTERNAL_H
 #define CHORUS_SWIM_INTERNAL_H
@@ -37,6 +45,27 @@
 #define SWIM_SUSPICION_MAX_MULT 6
 /* Probes run for others at once, at most; more PING_REQs are dropped. */
 #define SWIM_RELAY_MAX 1024
+
+/* ---- swim_name.c ---- */
+
+/* An id and a second string in one block, shared by reference: a member
+ * holds "id\0host" and each rumor about it holds the same block, so a
+ * rumor costs no copy of either string; an accusation (SUSPECT, DEAD)
+ * holds its own "id\0accuser". Immutable once made: a member whose address
+ * changes gets a new block. */
+typedef struct {
+  uint16_t refs;  /* at most 2: a member and the rumor queued about it */
+  uint8_t second; /* s + second is the second string */
+  char s[];       /* id, NUL, second string, NUL */
+} swim_name_t;
+
+/* NULL when out of memory; refs = 1. */
+swim_name_t *swim_name_new(const char *id, const char *second);
+swim_name_t *swim_name_ref(swim_name_t *n);
+void swim_name_unref(swim_name_t *n); /* NULL is ignored */
+static inline const char *swim_name_second(const swim_name_t *n) {
+  return n->s + n->second;
+}
 
 /* ---- swim_index.c ---- */
 
@@ -60,6 +89,8 @@ void swim_index_init(swim_index_t *ix, swim_index_key_fn key, const void *owner)
 void swim_index_free(swim_index_t *ix);
 /* Room for n ids in total. */
 int swim_index_reserve(swim_index_t *ix, size_t n);
+/* Gives back cells when few are used; never fails (keeps the array then). */
+void swim_index_shrink(swim_index_t *ix);
 size_t swim_index_find(const swim_index_t *ix, const char *id);
 /* id must be absent and room reserved. */
 void swim_index_insert(swim_index_t *ix, const char *id, uint32_t slot);
@@ -97,23 +128,41 @@ uint64_t swim_awareness_scale(const swim_awareness_t *a, uint64_t ms);
 
 /* ---- swim_members.c ---- */
 
+/* A member as the core keeps it (48 bytes on LP64; the id and host are
+ * in the name block): swim_member_t is only what the API hands out. */
 typedef struct {
-  swim_member_t *m;        /* the table, in probe order */
-  swim_suspicion_t **susp; /* parallel to m: set exactly when the member is SUSPECT */
+  uint64_t incarnation;
+  uint64_t state_change_ms, last_seen_ms;
+  swim_name_t *name;      /* id and host; owned (one reference) */
+  swim_suspicion_t *susp; /* set exactly when status is SUSPECT; owned */
+  uint16_t port, peer_port;
+  uint8_t status; /* swim_status_t */
+} swim_rec_t;
+
+static inline const char *swim_rec_id(const swim_rec_t *m) {
+  return m->name->s;
+}
+
+void swim_rec_addr(const swim_rec_t *m, swim_addr_t *a);
+void swim_rec_export(const swim_rec_t *m, swim_member_t *out);
+
+typedef struct {
+  swim_rec_t *m; /* the table, in probe order */
   size_t n, cap;
   size_t n_live; /* ALIVE or SUSPECT, self included */
   size_t n_dead; /* DEAD (LEFT not counted) */
   swim_index_t ix;
 } swim_members_t;
 
-typedef bool (*swim_member_filter_fn)(const swim_member_t *m, const void *ctx);
+typedef bool (*swim_member_filter_fn)(const swim_rec_t *m, const void *ctx);
 
 void swim_members_init(swim_members_t *t);
 void swim_members_free(swim_members_t *t);
 int swim_members_reserve(swim_members_t *t, size_t extra);
 size_t swim_members_find(const swim_members_t *t, const char *id);
-/* Room reserved; pos <= n. The member at pos moves to the end. Returns pos. */
-size_t swim_members_add(swim_members_t *t, const swim_member_t *m, size_t pos);
+/* Room reserved; pos <= n. The member at pos moves to the end. Returns pos.
+ * The table takes over m's name reference; m->susp must be NULL. */
+size_t swim_members_add(swim_members_t *t, const swim_rec_t *m, size_t pos);
 /* Drops member i (and its suspicion); the last member takes its slot. */
 void swim_members_remove(swim_members_t *t, size_t i);
 /* Sets status and incarnation, keeps the counters, and replaces the
@@ -129,14 +178,27 @@ size_t swim_members_pick(const swim_members_t *t, rng_t *r, size_t k, swim_membe
 /* A heap node carries its entry's sort key, so ordering reads only the
  * (small, contiguous) heap and not the entries. */
 typedef struct {
-  uint32_t transmits;
   uint64_t seq; /* queueing order: higher is newer */
-  size_t ei;    /* the entry */
+  uint32_t transmits;
+  uint32_t ei; /* the entry */
 } swim_queue_node_t;
 
+/* Rumors one queue holds at most: the heap position shares a word with
+ * the status. */
+#define SWIM_QUEUE_MAX (1u << 28)
+
+/* A queued rumor (24 bytes on LP64). An ALIVE rumor's host is in the name
+ * it shares with its member, its ports here. */
 typedef struct {
-  swim_update_t *e;        /* dense entries */
-  size_t *pos;             /* pos[i]: where entry i sits in heap (kept apart: heap moves touch only it) */
+  swim_name_t *name; /* the member's (ALIVE, LEFT) or the rumor's own "id\0accuser" (SUSPECT, DEAD); owned */
+  uint64_t incarnation;
+  uint32_t pos : 28;   /* where the entry sits in heap (kept here: heap moves touch only it) */
+  uint32_t status : 4; /* swim_status_t */
+  uint16_t port, peer_port; /* ALIVE: the member's, when queued */
+} swim_queue_entry_t;
+
+typedef struct {
+  swim_queue_entry_t *e;   /* dense entries */
   swim_queue_node_t *heap; /* min-heap: fewest transmits, then newest */
   size_t n, cap;
   uint64_t next_seq;
@@ -147,10 +209,12 @@ uint32_t swim_transmit_limit(uint32_t retransmit_mult, size_t n_live);
 void swim_queue_init(swim_queue_t *q);
 void swim_queue_free(swim_queue_t *q);
 int swim_queue_reserve(swim_queue_t *q, size_t extra);
-/* Queues u with a fresh budget, replacing what was queued about u->id
- * (room reserved when the id is new). */
-void swim_queue_push(swim_queue_t *q, const swim_update_t *u);
-const swim_update_t *swim_queue_find(const swim_queue_t *q, const char *id);
+/* Queues a rumor with a fresh budget, replacing what was queued about its
+ * id (room reserved when the id is new); the queue takes over the name
+ * reference. m gives the incarnation and (ALIVE) the ports. */
+void swim_queue_push(swim_queue_t *q, swim_name_t *name, swim_status_t st, const swim_rec_t *m);
+/* The status of the rumor queued about id, or 0. */
+swim_status_t swim_queue_status(const swim_queue_t *q, const char *id);
 /* Copies into dst (at most max) the best rumors that fit in room bytes,
  * skipping any about skip_id, and charges each one transmit; rumors that
  * reach limit leave the queue. Returns how many were copied. */
@@ -253,7 +317,7 @@ struct swim {
 };
 
 /* swim.c */
-swim_member_t *swim_self_mut(swim_t *s);
+swim_rec_t *swim_self_mut(swim_t *s);
 size_t swim_n_live(const swim_t *s); /* N of the formulas: at least 1 */
 bool swim_is_live(swim_status_t st);
 

@@ -46,7 +46,7 @@ void swim_probe_free(swim_probe_t *p) {
  * (a round probes every live member once). */
 static size_t next_target(swim_t *s) {
   swim_members_t *t = &s->members;
-  size_t others = t->n_live - (swim_is_live(swim_self(s)->status) ? 1 : 0);
+  size_t others = t->n_live - (swim_is_live((swim_status_t)swim_self_mut(s)->status) ? 1 : 0);
   if (others == 0) return SWIM_NONE;
   for (size_t tries = 0; tries <= t->n; tries++) {
     if (s->probe_cursor >= t->n) {
@@ -54,7 +54,7 @@ static size_t next_target(swim_t *s) {
       s->probe_cursor = 0;
     }
     size_t i = s->probe_cursor++;
-    if (swim_is_live(t->m[i].status) && strcmp(t->m[i].id, s->self_id) != 0) return i;
+    if (swim_is_live((swim_status_t)t->m[i].status) && strcmp(swim_rec_id(&t->m[i]), s->self_id) != 0) return i;
   }
   return SWIM_NONE;
 }
@@ -66,20 +66,22 @@ static int start(swim_t *s, uint64_t now, swim_out_t *out) {
   uint64_t interval = swim_awareness_scale(&s->aw, s->cfg.probe_interval_ms);
   s->next_probe_at = now + interval;
   if (i == SWIM_NONE) return 0;
-  const swim_member_t *m = &s->members.m[i];
+  const swim_rec_t *m = &s->members.m[i];
   swim_probe_t *p = &s->probe;
   p->active = true;
   p->indirect = false;
-  memcpy(p->target, m->id, sizeof(p->target));
+  strncpy(p->target, swim_rec_id(m), NODE_ID_MAX);
   p->target_inc = m->incarnation;
   p->seq = s->next_seq++;
   p->timeout_at = now + swim_awareness_scale(&s->aw, s->cfg.probe_timeout_ms);
   p->end_at = now + interval;
   p->n_relays = p->n_nacks = 0;
-  swim_msg_t *msg = swim_send_begin(s, out, &m->addr, SWIM_MSG_PING, p->seq);
+  swim_addr_t to;
+  swim_rec_addr(m, &to);
+  swim_msg_t *msg = swim_send_begin(s, out, &to, SWIM_MSG_PING, p->seq);
   if (!msg) return CHORUS_ENOMEM; /* reserved above: cannot happen */
-  memcpy(msg->target, m->id, sizeof(msg->target));
-  swim_send_finish(s, msg, m->id);
+  memcpy(msg->target, p->target, sizeof(msg->target));
+  swim_send_finish(s, msg, p->target);
   s->stats.probes++;
   return 0;
 }
@@ -88,9 +90,9 @@ typedef struct {
   const char *self, *target;
 } relay_filter_t;
 
-static bool relay_ok(const swim_member_t *m, const void *ctx) {
+static bool relay_ok(const swim_rec_t *m, const void *ctx) {
   const relay_filter_t *f = ctx;
-  return m->status == SWIM_ALIVE && strcmp(m->id, f->self) != 0 && strcmp(m->id, f->target) != 0;
+  return m->status == SWIM_ALIVE && strcmp(swim_rec_id(m), f->self) != 0 && strcmp(swim_rec_id(m), f->target) != 0;
 }
 
 static int send_ping_reqs(swim_t *s, swim_out_t *out) {
@@ -99,18 +101,20 @@ static int send_ping_reqs(swim_t *s, swim_out_t *out) {
   if (rc) return rc;
   p->indirect = true;
   size_t ti = swim_members_find(&s->members, p->target);
-  if (ti == SWIM_NONE || !swim_is_live(s->members.m[ti].status)) return 0;
-  const swim_member_t *target = &s->members.m[ti];
+  if (ti == SWIM_NONE || !swim_is_live((swim_status_t)s->members.m[ti].status)) return 0;
+  const swim_rec_t *target = &s->members.m[ti];
   relay_filter_t f = {s->self_id, p->target};
   size_t n = swim_members_pick(&s->members, &s->rng, s->cfg.indirect_checks, relay_ok, &f, p->picks);
   for (size_t j = 0; j < n; j++) {
-    const swim_member_t *relay = &s->members.m[p->picks[j]];
-    swim_msg_t *msg = swim_send_begin(s, out, &relay->addr, SWIM_MSG_PING_REQ, p->seq);
+    const swim_rec_t *relay = &s->members.m[p->picks[j]];
+    swim_addr_t to;
+    swim_rec_addr(relay, &to);
+    swim_msg_t *msg = swim_send_begin(s, out, &to, SWIM_MSG_PING_REQ, p->seq);
     if (!msg) return CHORUS_ENOMEM; /* reserved above: cannot happen */
-    memcpy(msg->target, target->id, sizeof(msg->target));
-    msg->target_addr = target->addr;
+    strncpy(msg->target, swim_rec_id(target), NODE_ID_MAX);
+    swim_rec_addr(target, &msg->target_addr);
     swim_send_finish(s, msg, NULL);
-    memcpy(p->relays[j].id, relay->id, sizeof(p->relays[j].id));
+    strncpy(p->relays[j].id, swim_rec_id(relay), NODE_ID_MAX);
     p->relays[j].nacked = false;
   }
   p->n_relays = n;
@@ -121,7 +125,7 @@ static int send_ping_reqs(swim_t *s, swim_out_t *out) {
 static int conclude(swim_t *s, uint64_t now, swim_out_t *out) {
   swim_probe_t *p = &s->probe;
   size_t i = swim_members_find(&s->members, p->target);
-  if (i != SWIM_NONE && swim_is_live(s->members.m[i].status)) {
+  if (i != SWIM_NONE && swim_is_live((swim_status_t)s->members.m[i].status)) {
     swim_update_t u;
     memset(&u, 0, sizeof(u));
     u.status = SWIM_SUSPECT;

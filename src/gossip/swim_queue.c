@@ -8,13 +8,21 @@
  * first among equals, so fresh news overtakes news most peers already have.
  * At most one rumor per member: a newer one replaces it with a fresh budget.
  *
- * Layout: a dense entry array, a binary min-heap of (transmits, seq, entry)
- * nodes, each entry's heap position, and a hash index by member id.
+ * Layout: a dense array of 24-byte entries (a reference to a name block,
+ * the incarnation, the status and ports, the entry's heap position), a
+ * binary min-heap of 16-byte (seq, transmits, entry) nodes and 8-byte
+ * index cells by member id: about 50 bytes per rumor and no copy of an id
+ * or a host. An ALIVE rumor shares its member's name block (id and host);
+ * an accusation (SUSPECT, DEAD) holds its own "id\0accuser" block. While a cluster forms
+ * a node queues a rumor about almost every member, so the arrays shrink
+ * again once the queue drains (below a quarter full, to half size).
  * Queueing and taking one rumor cost O(log n); filling a packet with u
- * rumors costs O((u + skipped) log n).
+ * rumors costs O((u + skipped) log n), plus O(n) for a shrink, which only
+ * follows the departure of as many rumors.
  *
- * Invariants: heap[pos[i]].ei == i for every entry; the heap order
- * holds between filling calls; the index maps each queued id to its entry.
+ * Invariants: heap[e[i].pos].ei == i for every entry; the heap order
+ * holds between filling calls; the index maps each queued id to its entry;
+ * each entry holds one reference to its name; n <= SWIM_QUEUE_MAX.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +38,28 @@
 #define FILL_MAX_SKIPPED 4
 /* Rumors found over a budget that shrank with the cluster, dropped per fill. */
 #define FILL_MAX_SPENT (2 * SWIM_MAX_UPDATES)
+#define MIN_CAP 16
+
+_Static_assert(sizeof(void *) != 8 || sizeof(swim_queue_entry_t) == 24, "a rumor entry is 24 bytes on LP64");
 
 static const char *entry_key(const void *owner, uint32_t slot) {
   const swim_queue_t *q = owner;
-  return q->e[slot].id;
+  return q->e[slot].name->s;
+}
+
+/* The update an entry stands for, as it goes on the wire. */
+static void entry_update(const swim_queue_entry_t *e, swim_update_t *u) {
+  memset(u, 0, sizeof(*u));
+  u->status = (swim_status_t)e->status;
+  strncpy(u->id, e->name->s, NODE_ID_MAX);
+  u->incarnation = e->incarnation;
+  if (e->status == SWIM_SUSPECT || e->status == SWIM_DEAD) {
+    strncpy(u->from, swim_name_second(e->name), NODE_ID_MAX);
+  } else if (e->status == SWIM_ALIVE) {
+    strncpy(u->addr.host, swim_name_second(e->name), SWIM_HOST_MAX);
+    u->addr.port = e->port;
+    u->addr.peer_port = e->peer_port;
+  }
 }
 
 uint32_t swim_transmit_limit(uint32_t retransmit_mult, size_t n_live) {
@@ -50,32 +76,50 @@ void swim_queue_init(swim_queue_t *q) {
 }
 
 void swim_queue_free(swim_queue_t *q) {
+  for (size_t i = 0; i < q->n; i++)
+    swim_name_unref(q->e[i].name);
   free(q->e);
-  free(q->pos);
   free(q->heap);
   swim_index_free(&q->ix);
   swim_queue_init(q);
 }
 
-int swim_queue_reserve(swim_queue_t *q, size_t extra) {
-  if (extra > UINT32_MAX - q->n) return CHORUS_ETOOBIG;
-  size_t need = q->n + extra;
-  int rc = swim_index_reserve(&q->ix, need);
-  if (rc || need <= q->cap) return rc;
-  size_t cap = q->cap ? q->cap * 2 : 16;
-  if (cap < need) cap = need;
-  /* Each array that grows is kept: a later failure leaves them merely larger than cap. */
-  swim_update_t *e = realloc(q->e, cap * sizeof(*e));
+/* Both arrays to cap slots (cap >= n). An array that was resized is kept
+ * when the other fails: it is merely larger or smaller than cap, and only
+ * cap says how many slots may be used. */
+static int resize(swim_queue_t *q, size_t cap) {
+  swim_queue_entry_t *e = realloc(q->e, cap * sizeof(*e));
   if (!e) return CHORUS_ENOMEM;
   q->e = e;
-  size_t *pos = realloc(q->pos, cap * sizeof(*pos));
-  if (!pos) return CHORUS_ENOMEM;
-  q->pos = pos;
   swim_queue_node_t *heap = realloc(q->heap, cap * sizeof(*heap));
-  if (!heap) return CHORUS_ENOMEM;
+  if (!heap) {
+    q->cap = cap < q->cap ? cap : q->cap;
+    return CHORUS_ENOMEM;
+  }
   q->heap = heap;
   q->cap = cap;
   return 0;
+}
+
+/* Gives back most of the arrays once the queue has drained: a node that
+ * queued a rumor about every member while the cluster formed keeps a
+ * handful afterwards. */
+static void shrink(swim_queue_t *q) {
+  if (q->cap > MIN_CAP && q->n < q->cap / 4) {
+    size_t cap = q->cap / 2 > MIN_CAP ? q->cap / 2 : MIN_CAP;
+    resize(q, cap); /* out of memory: the larger arrays simply stay */
+  }
+  swim_index_shrink(&q->ix);
+}
+
+int swim_queue_reserve(swim_queue_t *q, size_t extra) {
+  if (extra > SWIM_QUEUE_MAX - q->n) return CHORUS_ETOOBIG;
+  size_t need = q->n + extra;
+  int rc = swim_index_reserve(&q->ix, need);
+  if (rc || need <= q->cap) return rc;
+  size_t cap = q->cap ? q->cap + q->cap / 2 : MIN_CAP;
+  if (cap < need) cap = need;
+  return resize(q, cap);
 }
 
 /* a goes out before b. */
@@ -85,7 +129,7 @@ static bool before(const swim_queue_node_t *a, const swim_queue_node_t *b) {
 
 static void heap_set(swim_queue_t *q, size_t pos, swim_queue_node_t node) {
   q->heap[pos] = node;
-  q->pos[node.ei] = pos;
+  q->e[node.ei].pos = pos & (SWIM_QUEUE_MAX - 1);
 }
 
 static void sift_up(swim_queue_t *q, size_t pos) {
@@ -140,38 +184,47 @@ static void drop_entries(swim_queue_t *q, size_t *idx, size_t n) {
     }
   for (size_t i = 0; i < n; i++) {
     size_t ei = idx[i], last = q->n - 1;
-    swim_index_remove(&q->ix, q->e[ei].id, (uint32_t)ei);
+    swim_index_remove(&q->ix, q->e[ei].name->s, (uint32_t)ei);
+    swim_name_unref(q->e[ei].name);
     if (ei != last) {
-      swim_index_move(&q->ix, q->e[last].id, (uint32_t)last, (uint32_t)ei);
+      swim_index_move(&q->ix, q->e[last].name->s, (uint32_t)last, (uint32_t)ei);
       q->e[ei] = q->e[last];
-      q->pos[ei] = q->pos[last];
-      q->heap[q->pos[ei]].ei = ei;
+      q->heap[q->e[ei].pos].ei = (uint32_t)ei;
     }
     q->n--;
   }
 }
 
-void swim_queue_push(swim_queue_t *q, const swim_update_t *u) {
+void swim_queue_push(swim_queue_t *q, swim_name_t *name, swim_status_t st, const swim_rec_t *m) {
   swim_queue_node_t node = {.transmits = 0, .seq = q->next_seq++};
-  node.ei = swim_index_find(&q->ix, u->id);
-  if (node.ei == SWIM_NONE) {
-    node.ei = q->n++;
-    q->e[node.ei] = *u;
-    swim_index_insert(&q->ix, u->id, (uint32_t)node.ei);
-    size_t heap_n = node.ei;
+  size_t ei = swim_index_find(&q->ix, name->s);
+  swim_queue_entry_t e = {.name = name, .incarnation = m->incarnation, .status = st & 15u};
+  if (st == SWIM_ALIVE) {
+    e.port = m->port;
+    e.peer_port = m->peer_port;
+  }
+  if (ei == SWIM_NONE) {
+    ei = q->n++;
+    q->e[ei] = e;
+    node.ei = (uint32_t)ei;
+    swim_index_insert(&q->ix, name->s, (uint32_t)ei);
+    size_t heap_n = ei;
     heap_push(q, node, &heap_n);
     return;
   }
-  /* The replacement is the newest and untransmitted: it can only rise. */
-  q->e[node.ei] = *u;
-  size_t pos = q->pos[node.ei];
-  q->heap[pos] = node;
-  sift_up(q, pos);
+  /* The replacement is the newest and untransmitted: it can only rise. The
+   * old name goes only after the index has matched on it. */
+  node.ei = (uint32_t)ei;
+  e.pos = q->e[ei].pos;
+  swim_name_unref(q->e[ei].name);
+  q->e[ei] = e;
+  q->heap[e.pos] = node;
+  sift_up(q, e.pos);
 }
 
-const swim_update_t *swim_queue_find(const swim_queue_t *q, const char *id) {
+swim_status_t swim_queue_status(const swim_queue_t *q, const char *id) {
   size_t ei = swim_index_find(&q->ix, id);
-  return ei == SWIM_NONE ? NULL : &q->e[ei];
+  return ei == SWIM_NONE ? 0 : (swim_status_t)q->e[ei].status;
 }
 
 size_t swim_queue_fill(swim_queue_t *q, swim_update_t *dst, size_t max, size_t room, uint32_t limit,
@@ -183,19 +236,24 @@ size_t swim_queue_fill(swim_queue_t *q, swim_update_t *dst, size_t max, size_t r
   if (max > SWIM_MAX_UPDATES) max = SWIM_MAX_UPDATES;
   while (heap_n > 0 && n_taken < max && n_skipped < FILL_MAX_SKIPPED && n_spent < FILL_MAX_SPENT) {
     swim_queue_node_t node = heap_pop(q, &heap_n);
-    const swim_update_t *u = &q->e[node.ei];
+    const swim_queue_entry_t *e = &q->e[node.ei];
     if (node.transmits >= limit) {
       /* The cluster shrank and lowered the budget below what it already had. */
       spent[n_spent++] = node.ei;
       continue;
     }
+    if (skip_id && strcmp(e->name->s, skip_id) == 0) {
+      skipped[n_skipped++] = node;
+      continue;
+    }
+    swim_update_t *u = &dst[n_taken];
+    entry_update(e, u);
     size_t size = swim_update_encoded_size(u);
-    if (size > room || (skip_id && strcmp(u->id, skip_id) == 0)) {
+    if (size > room) {
       skipped[n_skipped++] = node;
       continue;
     }
     room -= size;
-    dst[n_taken] = *u;
     taken[n_taken++] = node;
   }
   for (size_t i = 0; i < n_skipped; i++)
@@ -207,6 +265,7 @@ size_t swim_queue_fill(swim_queue_t *q, swim_update_t *dst, size_t max, size_t r
       spent[n_spent++] = taken[i].ei;
   }
   drop_entries(q, spent, n_spent);
+  if (n_spent) shrink(q);
   return n_taken;
 }
 
@@ -215,7 +274,7 @@ size_t swim_queue_list(const swim_queue_t *q, swim_rumor_t *out, size_t max, uin
   size_t n = q->n < max ? q->n : max;
   for (size_t i = 0; i < n; i++) {
     const swim_queue_node_t *node = &q->heap[i];
-    out[i].update = q->e[node->ei];
+    entry_update(&q->e[node->ei], &out[i].update);
     out[i].transmits_left = node->transmits < limit ? limit - node->transmits : 0;
   }
   return n;

@@ -31,27 +31,26 @@ typedef struct {
   uint64_t now, dead_gossip_ms;
 } gossip_filter_t;
 
-static bool gossip_ok(const swim_member_t *m, const void *ctx) {
+static bool gossip_ok(const swim_rec_t *m, const void *ctx) {
   const gossip_filter_t *f = ctx;
-  if (strcmp(m->id, f->self) == 0) return false;
-  if (swim_is_live(m->status)) return true;
+  if (strcmp(swim_rec_id(m), f->self) == 0) return false;
+  if (swim_is_live((swim_status_t)m->status)) return true;
   /* A dead member may be alive behind a partition: keep telling it for a while. */
   return m->status == SWIM_DEAD && f->now - m->state_change_ms < f->dead_gossip_ms;
 }
 
-static bool alive_other(const swim_member_t *m, const void *ctx) {
-  return m->status == SWIM_ALIVE && strcmp(m->id, ctx) != 0;
+static bool alive_other(const swim_rec_t *m, const void *ctx) {
+  return m->status == SWIM_ALIVE && strcmp(swim_rec_id(m), ctx) != 0;
 }
 
-static bool dead_member(const swim_member_t *m, const void *ctx) {
+static bool dead_member(const swim_rec_t *m, const void *ctx) {
   return m->status == SWIM_DEAD;
 }
 
 /* The leave's gossip is over once its LEFT rumor is spent or its time is up. */
 static void check_leave_done(swim_t *s, uint64_t now) {
   if (!s->left || s->leave_done) return;
-  const swim_update_t *u = swim_queue_find(&s->queue, s->self_id);
-  if (now >= s->leave_until || !u || u->status != SWIM_LEFT) s->leave_done = true;
+  if (now >= s->leave_until || swim_queue_status(&s->queue, s->self_id) != SWIM_LEFT) s->leave_done = true;
 }
 
 /* Divides the interval into the delay of a round brought forward. */
@@ -78,7 +77,9 @@ static int gossip_round(swim_t *s, uint64_t now, swim_out_t *out) {
   gossip_filter_t f = {s->self_id, now, s->cfg.dead_gossip_ms};
   size_t n = swim_members_pick(&s->members, &s->rng, s->cfg.gossip_nodes, gossip_ok, &f, s->gossip_picks);
   for (size_t j = 0; j < n; j++) {
-    swim_msg_t *m = swim_send_begin(s, out, &s->members.m[s->gossip_picks[j]].addr, SWIM_MSG_GOSSIP, 0);
+    swim_addr_t to;
+    swim_rec_addr(&s->members.m[s->gossip_picks[j]], &to);
+    swim_msg_t *m = swim_send_begin(s, out, &to, SWIM_MSG_GOSSIP, 0);
     if (!m) return CHORUS_ENOMEM; /* reserved above: cannot happen */
     swim_send_finish(s, m, NULL);
     if (m->n_updates == 0) {
@@ -95,7 +96,7 @@ static int push_pull_with(swim_t *s, swim_member_filter_fn ok, const void *ctx, 
   if (swim_members_pick(&s->members, &s->rng, 1, ok, ctx, &i) == 0) return 0;
   swim_push_pull_t *pp = swim_out_add_push_pull(out);
   if (!pp) return CHORUS_ENOMEM;
-  pp->to = s->members.m[i].addr;
+  swim_rec_addr(&s->members.m[i], &pp->to);
   pp->join = false;
   return 0;
 }

@@ -51,7 +51,7 @@ static bool add_buddy(swim_t *s, swim_msg_t *m, const char *id, size_t *room) {
   swim_update_t *u = &m->updates[m->n_updates];
   memset(u, 0, sizeof(*u));
   u->status = SWIM_SUSPECT;
-  memcpy(u->id, s->members.m[i].id, sizeof(u->id));
+  strncpy(u->id, swim_rec_id(&s->members.m[i]), NODE_ID_MAX);
   u->incarnation = s->members.m[i].incarnation;
   memcpy(u->from, s->self_id, sizeof(u->from));
   size_t size = swim_update_encoded_size(u);

@@ -25,9 +25,13 @@
  * of a member's status, incarnation or address emits exactly one
  * SWIM_EV_MEMBER whose old_status is the status before it; a SUSPECT member always has its
  * suspicion and a pending expiry timer; a DEAD/LEFT member other than
- * self has a pending reap timer. Each step reserves first (prepare) and
- * changes state only once nothing can fail.
+ * self has a pending reap timer; a member's name block holds the address
+ * it has (a move makes a new block), so an ALIVE rumor sharing it carries
+ * that address. Each step reserves first (prepare: output, queue, timer and
+ * table room, the suspicion, a new name block, the rumor's own accusation
+ * block) and changes state only once nothing can fail.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/err.h"
@@ -41,101 +45,138 @@ static int rank(swim_status_t st) {
   }
 }
 
-static bool newer(const swim_update_t *u, const swim_member_t *m) {
+static bool newer(const swim_update_t *u, const swim_rec_t *m) {
   return u->incarnation > m->incarnation ||
-         (u->incarnation == m->incarnation && rank(u->status) > rank(m->status));
+         (u->incarnation == m->incarnation && rank(u->status) > rank((swim_status_t)m->status));
 }
 
 static bool addr_equal(const swim_addr_t *a, const swim_addr_t *b) {
   return a->port == b->port && a->peer_port == b->peer_port && strcmp(a->host, b->host) == 0;
 }
 
+static bool rec_at(const swim_rec_t *m, const swim_addr_t *a) {
+  return m->port == a->port && m->peer_port == a->peer_port && strcmp(swim_name_second(m->name), a->host) == 0;
+}
+
 static uint64_t add_sat(uint64_t a, uint64_t b) {
   return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-static void emit(swim_out_t *out, swim_event_type_t type, const swim_member_t *m, swim_status_t old) {
+static void emit(swim_out_t *out, swim_event_type_t type, const swim_rec_t *m, swim_status_t old) {
   swim_event_t *ev = swim_out_add_event(out); /* reserved by the caller */
   if (!ev) return;
   ev->type = type;
-  ev->member = *m;
+  swim_rec_export(m, &ev->member);
   ev->old_status = old;
 }
 
-/* Queues what m now is. The address travels only with ALIVE and the
- * accuser only with SUSPECT/DEAD: the rest would only cost packet bytes. */
-static void queue_rumor(swim_t *s, const swim_member_t *m, const char *from) {
-  swim_update_t u;
-  memset(&u, 0, sizeof(u));
-  u.status = m->status;
-  memcpy(u.id, m->id, sizeof(u.id));
-  u.incarnation = m->incarnation;
-  if (m->status == SWIM_ALIVE) u.addr = m->addr;
-  if (m->status == SWIM_SUSPECT || m->status == SWIM_DEAD) strncpy(u.from, from, NODE_ID_MAX);
-  swim_queue_push(&s->queue, &u);
+static bool accuses(swim_status_t st) {
+  return st == SWIM_SUSPECT || st == SWIM_DEAD;
+}
+
+/* The name block a rumor about id in status st needs of its own: the
+ * accuser travels only with SUSPECT/DEAD (and the address only with ALIVE,
+ * from the member's block): the rest would only cost packet bytes. *out is
+ * NULL when the member's block serves. */
+static int accusation(const char *id, swim_status_t st, const char *from, swim_name_t **out) {
+  *out = NULL;
+  if (!accuses(st)) return 0;
+  *out = swim_name_new(id, from);
+  return *out ? 0 : CHORUS_ENOMEM;
+}
+
+/* Queues what m now is (room reserved; acc from accusation(), taken over). */
+static void queue_rumor(swim_t *s, swim_rec_t *m, swim_name_t *acc) {
+  swim_queue_push(&s->queue, acc ? acc : swim_name_ref(m->name), (swim_status_t)m->status, m);
   swim_rounds_hasten(s);
 }
 
-/* Everything a transition to st may allocate, before anything changes. */
-static int prepare(swim_t *s, swim_out_t *out, swim_status_t st, const char *from, bool new_member,
-                   uint64_t now, swim_suspicion_t **susp) {
+/* What a step allocates before it changes anything. */
+typedef struct {
+  swim_suspicion_t *susp; /* the new suspicion (SUSPECT) */
+  swim_name_t *name;      /* a new member's block, or a new address's */
+  swim_name_t *acc;       /* the rumor's own block (SUSPECT, DEAD) */
+} swim_step_t;
+
+static void step_free(swim_step_t *st) {
+  free(st->susp);
+  swim_name_unref(st->name);
+  swim_name_unref(st->acc);
+  memset(st, 0, sizeof(*st));
+}
+
+/* Everything a transition to u->status may allocate, before anything
+ * changes: a name block when the member is new or moves (renamed), the
+ * rumor's own block when it is queued. */
+static int prepare(swim_t *s, swim_out_t *out, const swim_update_t *u, bool new_member, bool renamed,
+                   bool queued, uint64_t now, swim_step_t *step) {
+  memset(step, 0, sizeof(*step));
   int rc = swim_out_reserve(out, 0, 0, 1);
   if (!rc) rc = swim_queue_reserve(&s->queue, 1);
   if (!rc) rc = swim_timers_reserve(&s->timers, 1);
   if (!rc && new_member) rc = swim_members_reserve(&s->members, 1);
-  if (rc) return rc;
-  *susp = NULL;
-  if (st == SWIM_SUSPECT && !(*susp = swim_suspicion_new(&s->cfg, swim_n_live(s), from, now)))
-    return CHORUS_ENOMEM;
-  return 0;
+  if (!rc && renamed && !(step->name = swim_name_new(u->id, u->addr.host))) rc = CHORUS_ENOMEM;
+  if (!rc && queued) rc = accusation(u->id, u->status, u->from, &step->acc);
+  if (!rc && u->status == SWIM_SUSPECT &&
+      !(step->susp = swim_suspicion_new(&s->cfg, swim_n_live(s), u->from, now)))
+    rc = CHORUS_ENOMEM;
+  if (rc) step_free(step);
+  return rc;
 }
 
 /* Arms the timer the member's new status needs (room reserved). */
 static void arm(swim_t *s, size_t i, uint64_t now) {
-  const swim_member_t *m = &s->members.m[i];
+  const swim_rec_t *m = &s->members.m[i];
   if (m->status == SWIM_SUSPECT) {
-    swim_timers_push(&s->timers, s->members.susp[i]->deadline_ms, SWIM_TIMER_SUSPECT, m->id);
+    swim_timers_push(&s->timers, m->susp->deadline_ms, SWIM_TIMER_SUSPECT, swim_rec_id(m));
     s->stats.suspects++;
   } else if (m->status == SWIM_DEAD || m->status == SWIM_LEFT) {
-    swim_timers_push(&s->timers, add_sat(now, s->cfg.reap_after_ms), SWIM_TIMER_REAP, m->id);
+    swim_timers_push(&s->timers, add_sat(now, s->cfg.reap_after_ms), SWIM_TIMER_REAP, swim_rec_id(m));
     if (m->status == SWIM_DEAD) s->stats.deads++;
   }
 }
 
 static int add(swim_t *s, const swim_update_t *u, swim_via_t via, uint64_t now, swim_out_t *out) {
-  swim_suspicion_t *susp;
-  int rc = prepare(s, out, u->status, u->from, true, now, &susp);
+  bool old_news = via == SWIM_VIA_STATE && (u->status == SWIM_DEAD || u->status == SWIM_LEFT);
+  swim_step_t step;
+  int rc = prepare(s, out, u, true, true, !old_news, now, &step);
   if (rc) return rc;
-  swim_member_t m;
+  swim_rec_t m;
   memset(&m, 0, sizeof(m));
-  memcpy(m.id, u->id, sizeof(m.id));
-  m.addr = u->addr;
-  m.status = u->status;
+  m.name = step.name;
+  m.port = u->addr.port;
+  m.peer_port = u->addr.peer_port;
+  m.status = (uint8_t)u->status;
   m.incarnation = u->incarnation;
   m.state_change_ms = m.last_seen_ms = now;
   /* A random place in the probe order keeps detection time even across
    * members, whenever they joined. */
   size_t pos = (size_t)rng_below(&s->rng, s->members.n + 1);
   size_t i = swim_members_add(&s->members, &m, pos);
-  swim_members_set(&s->members, i, u->status, u->incarnation, susp);
+  swim_members_set(&s->members, i, u->status, u->incarnation, step.susp);
   arm(s, i, now);
-  bool old_news = via == SWIM_VIA_STATE && (u->status == SWIM_DEAD || u->status == SWIM_LEFT);
-  if (!old_news) queue_rumor(s, &s->members.m[i], u->from);
+  if (!old_news) queue_rumor(s, &s->members.m[i], step.acc);
   emit(out, SWIM_EV_MEMBER, &s->members.m[i], 0);
   return 0;
 }
 
 static int transition(swim_t *s, size_t i, const swim_update_t *u, uint64_t now, swim_out_t *out) {
-  swim_suspicion_t *susp;
-  int rc = prepare(s, out, u->status, u->from, false, now, &susp);
+  bool renamed = u->status == SWIM_ALIVE && !rec_at(&s->members.m[i], &u->addr);
+  swim_step_t step;
+  int rc = prepare(s, out, u, false, renamed, true, now, &step);
   if (rc) return rc;
-  swim_member_t *m = &s->members.m[i];
-  swim_status_t old = m->status;
-  swim_members_set(&s->members, i, u->status, u->incarnation, susp);
-  if (u->status == SWIM_ALIVE) m->addr = u->addr;
+  swim_rec_t *m = &s->members.m[i];
+  swim_status_t old = (swim_status_t)m->status;
+  swim_members_set(&s->members, i, u->status, u->incarnation, step.susp);
+  if (renamed) {
+    swim_name_unref(m->name);
+    m->name = step.name;
+    m->port = u->addr.port;
+    m->peer_port = u->addr.peer_port;
+  }
   m->state_change_ms = m->last_seen_ms = now;
   arm(s, i, now);
-  queue_rumor(s, m, u->from);
+  queue_rumor(s, m, step.acc);
   emit(out, SWIM_EV_MEMBER, m, old);
   return 0;
 }
@@ -143,13 +184,18 @@ static int transition(swim_t *s, size_t i, const swim_update_t *u, uint64_t now,
 /* Another accuser of a suspect: the timeout shrinks, and the confirmation
  * is passed on so that others can count it too. */
 static int confirm(swim_t *s, size_t i, const swim_update_t *u) {
+  swim_name_t *acc = NULL;
   int rc = swim_queue_reserve(&s->queue, 1);
   if (!rc) rc = swim_timers_reserve(&s->timers, 1);
+  if (!rc) rc = accusation(u->id, SWIM_SUSPECT, u->from, &acc);
   if (rc) return rc;
-  swim_suspicion_t *susp = s->members.susp[i];
-  if (!swim_suspicion_confirm(susp, u->from)) return 0;
-  swim_timers_push(&s->timers, susp->deadline_ms, SWIM_TIMER_SUSPECT, u->id);
-  queue_rumor(s, &s->members.m[i], u->from);
+  swim_rec_t *m = &s->members.m[i];
+  if (!swim_suspicion_confirm(m->susp, u->from)) {
+    swim_name_unref(acc);
+    return 0;
+  }
+  swim_timers_push(&s->timers, m->susp->deadline_ms, SWIM_TIMER_SUSPECT, u->id);
+  queue_rumor(s, m, acc);
   return 0;
 }
 
@@ -159,24 +205,24 @@ static int refute(swim_t *s, uint64_t theirs, uint64_t now, swim_out_t *out) {
   int rc = swim_out_reserve(out, 0, 0, 2);
   if (!rc) rc = swim_queue_reserve(&s->queue, 1);
   if (rc) return rc;
-  swim_member_t *self = swim_self_mut(s);
+  swim_rec_t *self = swim_self_mut(s);
   self->incarnation = (theirs > self->incarnation ? theirs : self->incarnation) + 1;
   self->state_change_ms = now;
-  queue_rumor(s, self, "");
+  queue_rumor(s, self, NULL);
   swim_awareness_apply(&s->aw, 1);
   s->stats.refutes++;
-  emit(out, SWIM_EV_MEMBER, self, self->status);
-  emit(out, SWIM_EV_INCARNATION, self, self->status);
+  emit(out, SWIM_EV_MEMBER, self, (swim_status_t)self->status);
+  emit(out, SWIM_EV_INCARNATION, self, (swim_status_t)self->status);
   return 0;
 }
 
 static int about_self(swim_t *s, const swim_update_t *u, uint64_t now, swim_out_t *out) {
   /* A node on its way out does not argue with news of its departure. */
   if (s->left || s->stopped) return 0;
-  const swim_member_t *self = swim_self(s);
+  const swim_rec_t *self = swim_self_mut(s);
   bool contradicts = u->status == SWIM_ALIVE
                          ? u->incarnation > self->incarnation ||
-                               (u->incarnation == self->incarnation && !addr_equal(&u->addr, &self->addr))
+                               (u->incarnation == self->incarnation && !addr_equal(&u->addr, &s->self_addr))
                          : u->incarnation >= self->incarnation;
   if (!contradicts) return 0;
   return refute(s, u->incarnation, now, out);
@@ -189,9 +235,9 @@ int swim_apply(swim_t *s, const swim_update_t *u, swim_via_t via, uint64_t now, 
     if (via != SWIM_VIA_STATE && u->status != SWIM_ALIVE) return 0;
     return add(s, u, via, now, out);
   }
-  const swim_member_t *m = &s->members.m[i];
+  const swim_rec_t *m = &s->members.m[i];
   swim_update_t eff = *u;
-  if (via == SWIM_VIA_STATE && u->status == SWIM_DEAD && swim_is_live(m->status)) {
+  if (via == SWIM_VIA_STATE && u->status == SWIM_DEAD && swim_is_live((swim_status_t)m->status)) {
     /* A stale table must not kill a live member outright, neither at once
      * nor through a second table after a first made it SUSPECT: it only
      * gets the chance to refute that any accusation gets. */
@@ -205,16 +251,18 @@ int swim_apply(swim_t *s, const swim_update_t *u, swim_via_t via, uint64_t now, 
 }
 
 int swim_self_depart(swim_t *s, swim_status_t st, uint64_t now, swim_out_t *out) {
+  swim_name_t *acc = NULL;
   int rc = swim_out_reserve(out, 0, 0, 1);
   if (!rc) rc = swim_queue_reserve(&s->queue, 1);
+  if (!rc) rc = accusation(s->self_id, st, s->self_id, &acc);
   if (rc) return rc;
   size_t i = swim_members_find(&s->members, s->self_id);
-  swim_member_t *self = &s->members.m[i];
-  swim_status_t old = self->status;
+  swim_rec_t *self = &s->members.m[i];
+  swim_status_t old = (swim_status_t)self->status;
   /* No reap timer: this node never removes itself from its own table. */
   swim_members_set(&s->members, i, st, self->incarnation, NULL);
   self->state_change_ms = now;
-  queue_rumor(s, self, s->self_id);
+  queue_rumor(s, self, acc);
   emit(out, SWIM_EV_MEMBER, self, old);
   return 0;
 }
@@ -222,7 +270,7 @@ int swim_self_depart(swim_t *s, swim_status_t st, uint64_t now, swim_out_t *out)
 int swim_forget(swim_t *s, size_t i, swim_out_t *out) {
   int rc = swim_out_reserve(out, 0, 0, 1);
   if (rc) return rc;
-  emit(out, SWIM_EV_REMOVED, &s->members.m[i], s->members.m[i].status);
+  emit(out, SWIM_EV_REMOVED, &s->members.m[i], (swim_status_t)s->members.m[i].status);
   swim_members_remove(&s->members, i);
   if (s->probe_cursor > s->members.n) s->probe_cursor = s->members.n;
   return 0;
@@ -232,13 +280,13 @@ int swim_forget(swim_t *s, size_t i, swim_out_t *out) {
 static int fire(swim_t *s, const swim_timer_t *t, uint64_t now, swim_out_t *out) {
   size_t i = swim_members_find(&s->members, t->id);
   if (i == SWIM_NONE) return 0;
-  const swim_member_t *m = &s->members.m[i];
+  const swim_rec_t *m = &s->members.m[i];
   if (t->kind == SWIM_TIMER_SUSPECT) {
-    if (m->status != SWIM_SUSPECT || s->members.susp[i]->deadline_ms != t->at) return 0;
+    if (m->status != SWIM_SUSPECT || m->susp->deadline_ms != t->at) return 0;
     swim_update_t dead;
     memset(&dead, 0, sizeof(dead));
     dead.status = SWIM_DEAD;
-    memcpy(dead.id, m->id, sizeof(dead.id));
+    strncpy(dead.id, swim_rec_id(m), NODE_ID_MAX);
     dead.incarnation = m->incarnation;
     memcpy(dead.from, s->self_id, sizeof(dead.from));
     return transition(s, i, &dead, now, out);

@@ -77,10 +77,11 @@ void sim_view_node_down(sim_view_t *v, uint32_t i, const swim_t *core) {
   v->up[i] = 0;
   v->n_up--;
   size_t n = swim_member_count(core);
+  swim_member_t m;
   for (size_t k = 0; k < n; k++) {
-    const swim_member_t *m = swim_member_at(core, k);
-    int64_t s = subject(v, m->id, m->status);
-    if (s >= 0 && (uint32_t)s != i) sub(v, (uint32_t)s, m->status);
+    swim_member_at(core, k, &m);
+    int64_t s = subject(v, m.id, m.status);
+    if (s >= 0 && (uint32_t)s != i) sub(v, (uint32_t)s, m.status);
   }
 }
 
@@ -130,10 +131,11 @@ int64_t sim_view_audit(const sim_view_t *v, swim_t *const *cores) {
   for (uint32_t o = 0; o < v->n; o++) {
     if (!v->up[o]) continue;
     size_t n = swim_member_count(cores[o]);
+    swim_member_t m;
     for (size_t k = 0; k < n; k++) {
-      const swim_member_t *m = swim_member_at(cores[o], k);
-      int64_t s = sim_id_index(m->id);
-      if (s >= 0 && (uint64_t)s < v->n && (uint32_t)s != o && status_ok(m->status)) count[s][m->status]++;
+      swim_member_at(cores[o], k, &m);
+      int64_t s = sim_id_index(m.id);
+      if (s >= 0 && (uint64_t)s < v->n && (uint32_t)s != o && status_ok(m.status)) count[s][m.status]++;
     }
   }
   int64_t bad = 0;

@@ -55,6 +55,20 @@ static const char *id_of(int i) {
   return ids[i];
 }
 
+/* The member with this id, which must be known (a copy: the core keeps
+ * members in its own compact form). */
+static swim_member_t member_of(const swim_t *s, const char *id) {
+  swim_member_t m;
+  assert_true(swim_find(s, id, &m));
+  return m;
+}
+
+static swim_member_t self_of(const swim_t *s) {
+  swim_member_t m;
+  swim_self(s, &m);
+  return m;
+}
+
 static void node_init_with(node_t *n, const swim_config_t *c, uint64_t seed) {
   memset(n, 0, sizeof(*n));
   swim_addr_t a = addr_of(0);
@@ -223,7 +237,7 @@ static void test_create_announces_self_alive_at_next_incarnation(void **state) {
   swim_t *s;
   assert_int_equal(swim_create(&c, "self", &a, 5, 1, T0, &s), 0);
   assert_int_equal(swim_member_count(s), 1);
-  const swim_member_t *self = swim_self(s);
+  const swim_member_t self_copy = self_of(s), *self = &self_copy;
   assert_string_equal(self->id, "self");
   assert_int_equal(self->status, SWIM_ALIVE);
   assert_int_equal(self->incarnation, 6);
@@ -279,7 +293,7 @@ static void test_join_state_adds_members_with_events(void **state) {
   assert_int_equal(swim_on_state(n.s, &s, n.now, &n.out), 0);
   assert_int_equal(swim_member_count(n.s), 4);
   for (int i = 0; i < 3; i++) {
-    const swim_member_t *m = swim_find(n.s, id_of(i + 1));
+    const swim_member_t m_copy = member_of(n.s, id_of(i + 1)), *m = &m_copy;
     assert_non_null(m);
     assert_int_equal(m->status, st[i]);
     assert_int_equal(m->incarnation, 3);
@@ -322,12 +336,12 @@ static void test_message_from_unknown_sender_does_not_add_it(void **state) {
   node_init(&n);
   swim_msg_t g = make_msg(SWIM_MSG_GOSSIP, 0, 7, NULL);
   deliver(&n, &g);
-  assert_null(swim_find(n.s, "m7"));
+  assert_false(swim_find(n.s, "m7", NULL));
   /* ... but an ALIVE update about it does. */
   swim_update_t u = make_update(SWIM_ALIVE, "m7", 2, NULL);
   u.addr = addr_of(7);
   deliver_update(&n, 7, &u);
-  const swim_member_t *m = swim_find(n.s, "m7");
+  const swim_member_t m_copy = member_of(n.s, "m7"), *m = &m_copy;
   assert_non_null(m);
   assert_int_equal(m->status, SWIM_ALIVE);
   assert_string_equal(m->addr.host, "10.0.0.7");
@@ -343,8 +357,8 @@ static void test_suspect_or_dead_gossip_about_unknown_member_is_ignored(void **s
   deliver_update(&n, 1, &s);
   swim_update_t d = make_update(SWIM_DEAD, "m8", 1, "m1");
   deliver_update(&n, 1, &d);
-  assert_null(swim_find(n.s, "m9"));
-  assert_null(swim_find(n.s, "m8"));
+  assert_false(swim_find(n.s, "m9", NULL));
+  assert_false(swim_find(n.s, "m8", NULL));
   assert_int_equal(n.out.n_events, 0);
   node_free(&n);
 }
@@ -424,7 +438,7 @@ static void test_ack_from_member_counts_as_contact(void **state) {
   swim_msg_t ping = start_probe(&n);
   n.now += 10;
   ack(&n, &ping);
-  assert_int_equal(swim_find(n.s, ping.target)->last_seen_ms, n.now);
+  assert_int_equal(member_of(n.s, ping.target).last_seen_ms, n.now);
   node_free(&n);
 }
 
@@ -435,7 +449,7 @@ static void test_ping_names_its_target_and_goes_to_its_address(void **state) {
   node_init(&n);
   node_join(&n, 3);
   swim_msg_t ping = start_probe(&n);
-  const swim_member_t *t = swim_find(n.s, ping.target);
+  const swim_member_t t_copy = member_of(n.s, ping.target), *t = &t_copy;
   assert_non_null(t);
   assert_string_equal(n.out.sends[0].to.host, t->addr.host);
   assert_string_equal(ping.from, "self");
@@ -461,7 +475,7 @@ static void test_probe_acked_keeps_member_alive_and_lowers_health(void **state) 
     assert_int_equal(count_sends(&n.out, SWIM_MSG_PING_REQ), 0);
     assert_null(find_event(&n.out, SWIM_EV_MEMBER, "m1"));
   }
-  assert_int_equal(swim_find(n.s, "m1")->status, SWIM_ALIVE);
+  assert_int_equal(member_of(n.s, "m1").status, SWIM_ALIVE);
   node_free(&n);
 }
 
@@ -474,7 +488,7 @@ static void test_probe_timeout_sends_ping_req_to_indirect_checks_members(void **
   assert_int_equal(swim_next_deadline(n.s), sent + 500);
   tick_at(&n, sent + 500);
   assert_int_equal(count_sends(&n.out, SWIM_MSG_PING_REQ), 3);
-  const swim_member_t *target = swim_find(n.s, ping.target);
+  const swim_member_t target_copy = member_of(n.s, ping.target), *target = &target_copy;
   for (size_t i = 0; i < 3; i++) {
     const swim_send_t *r = find_send(&n.out, SWIM_MSG_PING_REQ, i);
     assert_int_equal(r->msg.seq, ping.seq);
@@ -504,7 +518,7 @@ static void test_relayed_ack_with_original_seq_completes_probe(void **state) {
   deliver(&n, &a);
   tick_at(&n, sent + 1000);
   assert_null(find_event(&n.out, SWIM_EV_MEMBER, ping.target));
-  assert_int_equal(swim_find(n.s, ping.target)->status, SWIM_ALIVE);
+  assert_int_equal(member_of(n.s, ping.target).status, SWIM_ALIVE);
   node_free(&n);
 }
 
@@ -568,7 +582,7 @@ static void test_health_is_bounded_by_awareness_max_minus_one(void **state) {
   node_init(&n);
   node_join(&n, 1);
   for (uint64_t inc = 1; inc < 20; inc++) {
-    swim_update_t s = make_update(SWIM_SUSPECT, "self", swim_self(n.s)->incarnation, "m1");
+    swim_update_t s = make_update(SWIM_SUSPECT, "self", self_of(n.s).incarnation, "m1");
     deliver_update(&n, 1, &s);
   }
   assert_int_equal(swim_health(n.s), 7);
@@ -580,7 +594,7 @@ static void test_probe_interval_and_timeout_scale_with_health(void **state) {
   node_init(&n);
   node_join(&n, 4);
   for (int i = 0; i < 2; i++) {
-    swim_update_t s = make_update(SWIM_SUSPECT, "self", swim_self(n.s)->incarnation, "m1");
+    swim_update_t s = make_update(SWIM_SUSPECT, "self", self_of(n.s).incarnation, "m1");
     deliver_update(&n, 1, &s);
   }
   assert_int_equal(swim_health(n.s), 2);
@@ -697,7 +711,7 @@ static void suspect_m1(node_t *n) {
 /* Ticks at t - 1 and t: m1 is still SUSPECT before, DEAD (by self) at t. */
 static void expect_dead_at(node_t *n, uint64_t t) {
   tick_at(n, t - 1);
-  assert_int_equal(swim_find(n->s, "m1")->status, SWIM_SUSPECT);
+  assert_int_equal(member_of(n->s, "m1").status, SWIM_SUSPECT);
   tick_at(n, t);
   const swim_event_t *ev = find_event(&n->out, SWIM_EV_MEMBER, "m1");
   assert_non_null(ev);
@@ -771,7 +785,7 @@ static void test_suspect_refuted_by_higher_incarnation(void **state) {
   /* The old suspicion no longer kills it. */
   tick_at(&n, T0 + expected_timeout(4, 5, 1000, 0));
   assert_null(find_event(&n.out, SWIM_EV_MEMBER, "m1"));
-  assert_int_equal(swim_find(n.s, "m1")->status, SWIM_ALIVE);
+  assert_int_equal(member_of(n.s, "m1").status, SWIM_ALIVE);
   node_free(&n);
 }
 
@@ -800,7 +814,7 @@ static bool applies(swim_status_t st, uint64_t inc, swim_status_t then_st, uint6
     first.addr = addr_of(1);
     deliver_update(&n, 2, &first);
   }
-  assert_int_equal(swim_find(n.s, "m1")->status, st);
+  assert_int_equal(member_of(n.s, "m1").status, st);
   swim_update_t u = make_update(then_st, "m1", then_inc, "m2");
   u.addr = addr_of(1);
   deliver_update(&n, 2, &u);
@@ -843,7 +857,7 @@ static void test_alive_at_higher_incarnation_updates_address(void **state) {
   const swim_event_t *ev = find_event(&n.out, SWIM_EV_MEMBER, "m1");
   assert_non_null(ev);
   assert_int_equal(ev->old_status, SWIM_ALIVE);
-  assert_string_equal(swim_find(n.s, "m1")->addr.host, "10.0.0.9");
+  assert_string_equal(member_of(n.s, "m1").addr.host, "10.0.0.9");
   node_free(&n);
 }
 
@@ -865,29 +879,29 @@ static void test_stale_table_cannot_kill_a_live_member(void **state) {
   node_init(&n);
   node_join(&n, 2);
   merge_dead(&n, "m1", 1);
-  assert_int_equal(swim_find(n.s, "m1")->status, SWIM_SUSPECT);
+  assert_int_equal(member_of(n.s, "m1").status, SWIM_SUSPECT);
   assert_string_equal(find_rumor(n.s, "m1")->update.from, "self");
   /* A second stale table does not finish it off. */
   merge_dead(&n, "m1", 1);
-  assert_int_equal(swim_find(n.s, "m1")->status, SWIM_SUSPECT);
+  assert_int_equal(member_of(n.s, "m1").status, SWIM_SUSPECT);
   /* Nor does one at a higher incarnation: that is a new suspicion. */
   merge_dead(&n, "m1", 2);
-  assert_int_equal(swim_find(n.s, "m1")->status, SWIM_SUSPECT);
-  assert_int_equal(swim_find(n.s, "m1")->incarnation, 2);
+  assert_int_equal(member_of(n.s, "m1").status, SWIM_SUSPECT);
+  assert_int_equal(member_of(n.s, "m1").incarnation, 2);
   /* About a member already dead, a newer DEAD is taken as it is. */
   swim_update_t d = make_update(SWIM_DEAD, "m2", 1, "m1");
   deliver_update(&n, 1, &d);
   merge_dead(&n, "m2", 3);
-  assert_int_equal(swim_find(n.s, "m2")->status, SWIM_DEAD);
-  assert_int_equal(swim_find(n.s, "m2")->incarnation, 3);
+  assert_int_equal(member_of(n.s, "m2").status, SWIM_DEAD);
+  assert_int_equal(member_of(n.s, "m2").incarnation, 3);
   node_free(&n);
 }
 
 /* ---- refutation ---- */
 
 static void expect_refuted(node_t *n, uint64_t inc) {
-  assert_int_equal(swim_self(n->s)->incarnation, inc);
-  assert_int_equal(swim_self(n->s)->status, SWIM_ALIVE);
+  assert_int_equal(self_of(n->s).incarnation, inc);
+  assert_int_equal(self_of(n->s).status, SWIM_ALIVE);
   const swim_event_t *ev = find_event(&n->out, SWIM_EV_INCARNATION, "self");
   assert_non_null(ev);
   assert_int_equal(ev->member.incarnation, inc);
@@ -950,7 +964,7 @@ static void test_left_about_self_is_refuted_unless_leaving(void **state) {
   swim_update_t d = make_update(SWIM_DEAD, "self", 2, "m1");
   deliver_update(&n, 1, &d);
   assert_null(find_event(&n.out, SWIM_EV_INCARNATION, "self"));
-  assert_int_equal(swim_self(n.s)->status, SWIM_LEFT);
+  assert_int_equal(self_of(n.s).status, SWIM_LEFT);
   node_free(&n);
 }
 
@@ -977,7 +991,7 @@ static void test_ping_to_suspect_carries_the_suspicion_first(void **state) {
   swim_update_t s = make_update(SWIM_SUSPECT, "m1", 1, "m2");
   /* m2 is unknown, so this came through m1's own table... any sender will do. */
   deliver_update(&n, 1, &s);
-  assert_int_equal(swim_find(n.s, "m1")->status, SWIM_SUSPECT);
+  assert_int_equal(member_of(n.s, "m1").status, SWIM_SUSPECT);
   swim_msg_t ping = start_probe(&n);
   assert_string_equal(ping.target, "m1");
   assert_true(ping.n_updates >= 1);
@@ -1024,7 +1038,7 @@ static void test_shutdown_sends_dead_self_to_every_live_member(void **state) {
     assert_int_equal(m->updates[0].incarnation, 1);
     assert_string_not_equal(n.out.sends[i].to.host, "10.0.0.4");
   }
-  assert_int_equal(swim_self(n.s)->status, SWIM_DEAD);
+  assert_int_equal(self_of(n.s).status, SWIM_DEAD);
   assert_non_null(find_event(&n.out, SWIM_EV_MEMBER, "self"));
   /* Inert from now on. */
   assert_true(swim_next_deadline(n.s) == UINT64_MAX);
@@ -1039,7 +1053,7 @@ static void test_leave_queues_left_and_stops_probing(void **state) {
   node_init(&n);
   node_join(&n, 3);
   assert_int_equal(swim_leave(n.s, n.now, &n.out), 0);
-  assert_int_equal(swim_self(n.s)->status, SWIM_LEFT);
+  assert_int_equal(self_of(n.s).status, SWIM_LEFT);
   const swim_rumor_t *r = find_rumor(n.s, "self");
   assert_int_equal(r->update.status, SWIM_LEFT);
   /* Still answers pings, with the news of its departure. */
@@ -1096,11 +1110,11 @@ static void test_remove_takes_only_dead_or_left_members(void **state) {
   const swim_event_t *ev = find_event(&n.out, SWIM_EV_REMOVED, "m2");
   assert_non_null(ev);
   assert_int_equal(ev->member.status, SWIM_DEAD);
-  assert_null(swim_find(n.s, "m2"));
+  assert_false(swim_find(n.s, "m2", NULL));
   assert_int_equal(swim_member_count(n.s), 3);
   /* The rest of the table is intact. */
-  assert_non_null(swim_find(n.s, "m1"));
-  assert_non_null(swim_find(n.s, "m3"));
+  assert_true(swim_find(n.s, "m1", NULL));
+  assert_true(swim_find(n.s, "m3", NULL));
   node_free(&n);
 }
 
@@ -1114,12 +1128,12 @@ static void test_dead_member_is_reaped_after_reap_after_ms(void **state) {
   deliver_update(&n, 2, &d);
   uint64_t died = n.now;
   tick_at(&n, died + 59999);
-  assert_non_null(swim_find(n.s, "m1"));
+  assert_true(swim_find(n.s, "m1", NULL));
   tick_at(&n, died + 60000);
   const swim_event_t *ev = find_event(&n.out, SWIM_EV_REMOVED, "m1");
   assert_non_null(ev);
   assert_int_equal(ev->member.status, SWIM_DEAD);
-  assert_null(swim_find(n.s, "m1"));
+  assert_false(swim_find(n.s, "m1", NULL));
   node_free(&n);
 }
 
@@ -1138,7 +1152,7 @@ static void test_member_revived_before_reaping_stays(void **state) {
   deliver_update(&n, 1, &a);
   tick_at(&n, died + 60000);
   assert_null(find_event(&n.out, SWIM_EV_REMOVED, "m1"));
-  assert_non_null(swim_find(n.s, "m1"));
+  assert_true(swim_find(n.s, "m1", NULL));
   node_free(&n);
 }
 
@@ -1399,7 +1413,7 @@ static void test_dead_member_gets_gossip_only_for_dead_gossip_ms(void **state) {
   assert_string_equal(g->to.host, "10.0.0.1");
   /* Past dead_gossip_ms, fresh news no longer goes to it. */
   n.now = died + 30000;
-  swim_update_t s = make_update(SWIM_SUSPECT, "self", swim_self(n.s)->incarnation, "m1");
+  swim_update_t s = make_update(SWIM_SUSPECT, "self", self_of(n.s).incarnation, "m1");
   deliver_update(&n, 1, &s);
   for (int i = 0; i < 20; i++) {
     tick_at(&n, swim_next_deadline(n.s) > n.now ? swim_next_deadline(n.s) : n.now + 200);
