@@ -72,6 +72,7 @@ struct gossip {
   bool joined;
   uint64_t join_backoff_ms;
   int family; /* of the bound sockets: names resolve to this family only */
+  char self_id[NODE_ID_MAX + 1];
   swim_addr_t seeds[CONFIG_MAX_SEEDS];
   size_t n_seeds;
   gossip_incarnation_fn on_incarnation;
@@ -385,7 +386,7 @@ static void on_event(gossip_t *g, const swim_event_t *ev) {
     if (g->on_incarnation) g->on_incarnation(m->incarnation, g->state);
   } else if (ev->type == SWIM_EV_REMOVED) {
     log_info("gossip: member %s removed", m->id);
-  } else if ((m->status == SWIM_DEAD || m->status == SWIM_LEFT) && strcmp(m->id, swim_self(g->swim)->id) == 0) {
+  } else if ((m->status == SWIM_DEAD || m->status == SWIM_LEFT) && strcmp(m->id, g->self_id) == 0) {
     /* This node's own DEAD (shutdown) or LEFT (leave) as it goes out. */
     log_info("gossip: announcing to the cluster that this node is %s",
              m->status == SWIM_LEFT ? "leaving for good" : "shutting down");
@@ -633,6 +634,7 @@ int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
   g->on_incarnation = o->on_incarnation;
   g->on_members = o->on_members;
   g->transport = o->transport;
+  snprintf(g->self_id, sizeof g->self_id, "%s", o->node_id);
   g->state = o->state;
   pthread_mutex_init(&g->cmd_mu, NULL);
   pthread_mutex_init(&g->snap_mu, NULL);
