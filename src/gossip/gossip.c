@@ -15,12 +15,10 @@
  * answers with its own, which the initiator hands to its core. The
  * transport bounds sizes and times every exchange out.
  *
- * Joining: a seed is named by its HTTP address only, so its peer port is
- * unknown. The joiner announces itself over UDP (the gossip port is the
- * HTTP port number) with an ALIVE update about itself, which carries its
- * own peer port; a node that learns of a member from the member's own
- * announcement answers with a push-pull to it, which hands the joiner the
- * whole table. The joiner retries with backoff until a push-pull completes.
+ * Joining: the core announces this node to the seeds (a GOSSIP with ALIVE
+ * about itself, sent to the seed's HTTP port number, which is its gossip
+ * port) and a seed answers with a push-pull (see swim_join); the shell
+ * repeats swim_join with backoff until a push-pull completes.
  */
 #include "gossip.h"
 
@@ -263,14 +261,7 @@ static void on_udp(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct
     count(&g->counters.dropped_malformed, 1);
     return;
   }
-  bool stranger = !swim_find(g->swim, m.from, NULL);
   if (swim_on_message(g->swim, &m, now_ms(g), &g->out) != 0) return;
-  swim_member_t newcomer;
-  if (stranger && swim_find(g->swim, m.from, &newcomer) && newcomer.status == SWIM_ALIVE) {
-    /* it announced itself: give it the whole table (see "Joining" above) */
-    swim_push_pull_t pp = {.to = newcomer.addr, .join = false};
-    start_push_pull(g, &pp);
-  }
   flush(g);
 }
 
@@ -335,27 +326,7 @@ int gossip_on_push_pull(gossip_t *g, const uint8_t *state, size_t len, buf_t *re
   return rc;
 }
 
-/* A GOSSIP packet carrying ALIVE about this node to a seed's gossip port. */
-static void announce_to(gossip_t *g, const swim_addr_t *seed) {
-  swim_member_t self;
-  swim_self(g->swim, &self);
-  swim_send_t s;
-  memset(&s, 0, sizeof s);
-  s.to = *seed;
-  s.msg.type = SWIM_MSG_GOSSIP;
-  memcpy(s.msg.from, self.id, sizeof s.msg.from);
-  s.msg.from_addr = self.addr;
-  s.msg.n_updates = 1;
-  s.msg.updates[0] = (swim_update_t){.status = SWIM_ALIVE, .incarnation = self.incarnation, .addr = self.addr};
-  memcpy(s.msg.updates[0].id, self.id, sizeof s.msg.updates[0].id);
-  send_msg(g, &s);
-}
-
 static void start_push_pull(gossip_t *g, const swim_push_pull_t *req) {
-  if (req->join) {
-    announce_to(g, &req->to); /* the seed answers with a push-pull */
-    return;
-  }
   buf_reset(&g->scratch);
   pp_t *pp = calloc(1, sizeof *pp);
   if (!pp || !g->transport.send || put_state(g, false, &g->scratch) != 0) {

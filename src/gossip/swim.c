@@ -186,21 +186,34 @@ static bool is_self_addr(const swim_t *s, const swim_addr_t *a) {
   return a->port == s->self_addr.port && strcmp(a->host, s->self_addr.host) == 0;
 }
 
+/* Joining: a seed is named by its gossip address only (its peer port is
+ * unknown), so the joiner announces itself to each seed with a GOSSIP
+ * carrying ALIVE about itself, full address included. A node that learns
+ * of a member from that member's own announcement answers with a push-pull
+ * to it (swim_on_message), which hands the joiner the whole table. The
+ * caller repeats swim_join with backoff until a push-pull completes. */
 int swim_join(swim_t *s, const swim_addr_t *seeds, size_t n, uint64_t now_ms, swim_out_t *out) {
   if (!s || !out || (n && !seeds)) return CHORUS_EINVAL;
   if (s->stopped) return CHORUS_ESHUTDOWN;
   if (s->left) return CHORUS_EINVAL;
   for (size_t i = 0; i < n; i++)
     if (!addr_ok(&seeds[i])) return CHORUS_EINVAL;
-  int rc = swim_out_reserve(out, 0, n, 0);
+  int rc = swim_out_reserve(out, n, 0, 0);
   if (rc) return rc;
+  const swim_rec_t *self = self_rec(s);
   for (size_t i = 0; i < n; i++) {
     /* A seed list shared by the whole cluster names this node too. */
     if (is_self_addr(s, &seeds[i])) continue;
-    swim_push_pull_t *pp = swim_out_add_push_pull(out);
-    pp->to = seeds[i];
-    pp->join = true;
+    swim_msg_t *m = swim_send_begin(s, out, &seeds[i], SWIM_MSG_GOSSIP, 0);
+    swim_update_t *u = &m->updates[0];
+    memset(u, 0, sizeof(*u));
+    u->status = SWIM_ALIVE;
+    memcpy(u->id, s->self_id, sizeof(u->id));
+    u->incarnation = self->incarnation;
+    u->addr = s->self_addr;
+    m->n_updates = 1;
   }
+  (void)now_ms;
   return 0;
 }
 
@@ -298,16 +311,25 @@ static int dispatch(swim_t *s, const swim_msg_t *m, uint64_t now, swim_out_t *ou
 int swim_on_message(swim_t *s, const swim_msg_t *m, uint64_t now_ms, swim_out_t *out) {
   if (!s || !m || !out || !msg_ok(m)) return CHORUS_EINVAL;
   if (s->stopped || strcmp(m->from, s->self_id) == 0) return 0;
+  int rc = swim_out_reserve(out, 0, 1, 0); /* a newcomer's push-pull, below */
+  if (rc) return rc;
   s->stats.msgs_in++;
   size_t i = swim_members_find(&s->members, m->from);
   if (i != SWIM_NONE) s->members.m[i].last_seen_ms = now_ms;
   /* Updates first: a refutation they trigger rides on our answer. */
   for (size_t k = 0; k < m->n_updates; k++) {
     s->stats.updates_in++;
-    int rc = swim_apply(s, &m->updates[k], SWIM_VIA_GOSSIP, now_ms, out);
+    rc = swim_apply(s, &m->updates[k], SWIM_VIA_GOSSIP, now_ms, out);
     if (rc) return rc;
   }
-  return dispatch(s, m, now_ms, out);
+  rc = dispatch(s, m, now_ms, out);
+  if (rc || i != SWIM_NONE || s->left) return rc;
+  /* A stranger announced itself (it is joining): give it the whole table. */
+  size_t j = swim_members_find(&s->members, m->from);
+  if (j == SWIM_NONE || s->members.m[j].status != SWIM_ALIVE) return 0;
+  swim_push_pull_t *pp = swim_out_add_push_pull(out);
+  swim_rec_addr(&s->members.m[j], &pp->to);
+  return 0;
 }
 
 /* ---- departure and removal ---- */

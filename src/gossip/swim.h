@@ -43,9 +43,10 @@
  *    for dead_gossip_ms; every reconnect_interval_ms the core asks for a
  *    push-pull with a random dead member, so a healed partition re-merges.
  *    Dead members are removed after reap_after_ms or by swim_remove.
- *  - Push-pull: every push_pull_interval_ms with a random live member, and at
- *    join with the seeds; the shell carries it over TCP and hands the remote
- *    table to swim_on_state, which merges it as updates.
+ *  - Push-pull: every push_pull_interval_ms with a random live member, and
+ *    with a member that announced itself (a joiner: swim_join sends ALIVE
+ *    about this node to each seed); the shell carries it over TCP and hands
+ *    the remote table to swim_on_state, which merges it as updates.
  *  - Graceful shutdown (swim_shutdown): DEAD about itself, sent directly to
  *    every live member (peers mark it dead at once; it stays in the table).
  *    Permanent departure (swim_leave): LEFT about itself, disseminated.
@@ -105,7 +106,6 @@ typedef struct {
 
 typedef struct {
   swim_addr_t to;
-  bool join; /* a join exchange (seed) rather than the periodic one */
 } swim_push_pull_t;
 
 /* Outputs of one call, appended; the caller empties them (swim_out_clear)
@@ -141,7 +141,9 @@ int swim_create(const swim_config_t *cfg, const char *self_id, const swim_addr_t
                 uint64_t seed, uint64_t now_ms, swim_t **out);
 void swim_destroy(swim_t *s);
 
-/* Starts joining through seeds: asks for join push-pulls with each. */
+/* Starts joining through seeds: announces this node (GOSSIP with ALIVE
+ * about itself) to each seed but itself; a seed answers with a push-pull.
+ * Call again (with backoff) until one completes. */
 int swim_join(swim_t *s, const swim_addr_t *seeds, size_t n, uint64_t now_ms, swim_out_t *out);
 /* Runs every timer due at now_ms. */
 int swim_tick(swim_t *s, uint64_t now_ms, swim_out_t *out);

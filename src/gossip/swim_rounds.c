@@ -97,7 +97,6 @@ static int push_pull_with(swim_t *s, swim_member_filter_fn ok, const void *ctx, 
   swim_push_pull_t *pp = swim_out_add_push_pull(out);
   if (!pp) return CHORUS_ENOMEM;
   swim_rec_addr(&s->members.m[i], &pp->to);
-  pp->join = false;
   return 0;
 }
 

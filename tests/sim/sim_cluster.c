@@ -112,12 +112,12 @@ static int start_push_pull(sim_cluster_t *c, uint32_t from, const swim_push_pull
   }
   uint8_t *data;
   size_t len;
-  int rc = pack_local_state(c, from, pp->join, &data, &len);
+  int rc = pack_local_state(c, from, false, &data, &len);
   if (rc) {
     c->net.st.pp_failed++;
     return rc < 0 ? rc : 0;
   }
-  return schedule(c, SIM_EV_PP_REQUEST, c->now + sim_net_delay(&c->net), (uint32_t)to, from, pp->join, data,
+  return schedule(c, SIM_EV_PP_REQUEST, c->now + sim_net_delay(&c->net), (uint32_t)to, from, false, data,
                   len);
 }
 

@@ -264,16 +264,47 @@ static void test_create_rejects_invalid_arguments(void **state) {
   assert_null(s);
 }
 
-static void test_join_asks_push_pull_with_each_seed_except_self(void **state) {
+static void test_join_announces_self_alive_to_each_seed_except_self(void **state) {
   node_t n;
   node_init(&n);
   swim_addr_t seeds[3] = {addr_of(1), addr_of(0), addr_of(2)};
   assert_int_equal(swim_join(n.s, seeds, 3, n.now, &n.out), 0);
-  assert_int_equal(n.out.n_push_pulls, 2);
-  assert_true(n.out.push_pulls[0].join);
-  assert_string_equal(n.out.push_pulls[0].to.host, "10.0.0.1");
-  assert_string_equal(n.out.push_pulls[1].to.host, "10.0.0.2");
+  assert_int_equal(n.out.n_push_pulls, 0);
+  assert_int_equal(n.out.n_sends, 2);
+  for (size_t i = 0; i < 2; i++) {
+    const swim_send_t *x = &n.out.sends[i];
+    assert_string_equal(x->to.host, i == 0 ? "10.0.0.1" : "10.0.0.2");
+    assert_int_equal(x->msg.type, SWIM_MSG_GOSSIP);
+    assert_int_equal(x->msg.n_updates, 1);
+    const swim_update_t *u = &x->msg.updates[0];
+    assert_int_equal(u->status, SWIM_ALIVE);
+    assert_string_equal(u->id, "self");
+    assert_int_equal(u->incarnation, 1);
+    assert_int_equal(u->addr.peer_port, addr_of(0).peer_port);
+  }
   assert_int_equal(swim_join(n.s, NULL, 1, n.now, &n.out), CHORUS_EINVAL);
+  node_free(&n);
+}
+
+static void test_stranger_announcing_itself_gets_a_push_pull_and_others_do_not(void **state) {
+  node_t n;
+  node_init(&n);
+  node_join(&n, 3);
+  /* m9 announces itself: unknown before, ALIVE about itself with its address. */
+  swim_update_t u = make_update(SWIM_ALIVE, id_of(9), 1, NULL);
+  u.addr = addr_of(9);
+  deliver_update(&n, 9, &u);
+  assert_int_equal(n.out.n_push_pulls, 1);
+  assert_string_equal(n.out.push_pulls[0].to.host, "10.0.0.9");
+  assert_int_equal(n.out.push_pulls[0].to.peer_port, addr_of(9).peer_port);
+  /* Known already: no push-pull. */
+  deliver_update(&n, 9, &u);
+  assert_int_equal(n.out.n_push_pulls, 0);
+  /* Learning of a new member from someone else: no push-pull either. */
+  u = make_update(SWIM_ALIVE, id_of(8), 1, NULL);
+  u.addr = addr_of(8);
+  deliver_update(&n, 1, &u);
+  assert_int_equal(n.out.n_push_pulls, 0);
   node_free(&n);
 }
 
@@ -1168,7 +1199,6 @@ static void test_periodic_push_pull_with_a_live_member(void **state) {
   for (uint64_t t = swim_next_deadline(n.s); t <= T0 + 90000; t = swim_next_deadline(n.s)) {
     tick_acking(&n, t);
     for (size_t i = 0; i < n.out.n_push_pulls; i++) {
-      assert_false(n.out.push_pulls[i].join);
       assert_string_equal(n.out.push_pulls[i].to.host, "10.0.0.1");
       assert_true(t == T0 + 30000 || t == T0 + 60000 || t == T0 + 90000);
       pulls++;
@@ -1432,7 +1462,7 @@ static void encode_outputs(const swim_out_t *o, buf_t *b) {
   }
   for (size_t i = 0; i < o->n_push_pulls; i++) {
     buf_put(b, o->push_pulls[i].to.host, strlen(o->push_pulls[i].to.host));
-    buf_put_u8(b, o->push_pulls[i].join);
+    buf_put_u16be(b, o->push_pulls[i].to.peer_port);
   }
   for (size_t i = 0; i < o->n_events; i++) {
     const swim_event_t *e = &o->events[i];
@@ -1493,7 +1523,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_announces_self_alive_at_next_incarnation),
       cmocka_unit_test(test_create_rejects_invalid_arguments),
-      cmocka_unit_test(test_join_asks_push_pull_with_each_seed_except_self),
+      cmocka_unit_test(test_join_announces_self_alive_to_each_seed_except_self),
+      cmocka_unit_test(test_stranger_announcing_itself_gets_a_push_pull_and_others_do_not),
       cmocka_unit_test(test_join_state_adds_members_with_events),
       cmocka_unit_test(test_local_state_lists_self_first_then_live_members),
       cmocka_unit_test(test_message_from_unknown_sender_does_not_add_it),
