@@ -8,9 +8,13 @@
  * connection in a list; the timer fails those past their deadline, so a
  * timeout costs O(outstanding requests) per tick.
  *
+ * Writes: frames queue on their connection and leave in one write per
+ * connection per loop iteration (a uv_check after the poll), so replies to
+ * a burst of pipelined requests cost one syscall, not one each.
+ *
  * Lifetimes: a connection is freed when its handle has closed and no one
- * holds it (the net's own reference ends at close; request handlers and
- * writes in flight hold one each). The net is freed when its last handle
+ * holds it (the net's own reference ends at close; request handlers, writes
+ * in flight and the list of connections with queued frames hold one each). The net is freed when its last handle
  * has closed. Invariants: a request's callback runs exactly once (reply,
  * failure, timeout or shutdown); a closing connection has no pending
  * requests; peer->conn is NULL or an open outbound connection to it.
@@ -48,8 +52,10 @@ struct peer_conn {
   peer_t *owner; /* outbound: the peer it serves; NULL once detached */
   uint64_t connect_deadline;
   buf_t in;        /* bytes received, not yet a whole frame */
-  buf_t backlog;   /* frames written before the connection was up */
+  buf_t outq;      /* frames not yet handed to libuv: flushed once per loop iteration */
   size_t queued;   /* bytes handed to libuv, not yet written */
+  peer_conn_t *next_dirty; /* net's list of connections with frames in outq */
+  bool dirty;
   pending_t *pending;
   size_t n_pending;
 };
@@ -68,6 +74,8 @@ struct peer_net {
   bool has_key, closing;
   uv_tcp_t listener;
   uv_timer_t timer;
+  uv_check_t flusher;      /* after each poll: writes every dirty connection's frames at once */
+  peer_conn_t *dirty;      /* connections with frames waiting (each holds a reference) */
   int handles;
   peer_t **peers;
   size_t n_peers, cap_peers;
@@ -84,7 +92,7 @@ typedef struct {
   uv_write_t req;
   peer_conn_t *c;
   size_t len;
-  uint8_t data[];
+  uint8_t *data; /* owned */
 } wreq_t;
 
 static void count(atomic_uint_fast64_t *c, uint64_t n) {
@@ -115,7 +123,7 @@ static void on_net_handle_closed(uv_handle_t *h) {
 static void conn_free_if_done(peer_conn_t *c) {
   if (c->refs > 0 || !c->handle_closed) return;
   buf_free(&c->in);
-  buf_free(&c->backlog);
+  buf_free(&c->outq);
   free(c);
 }
 
@@ -199,7 +207,7 @@ static peer_conn_t *conn_new(peer_net_t *n, bool outbound) {
   c->refs = 1;
   c->tcp.data = c;
   buf_init(&c->in);
-  buf_init(&c->backlog);
+  buf_init(&c->outq);
   n->handles++;
   n->conns[n->n_conns++] = c;
   uv_tcp_nodelay(&c->tcp, 1);
@@ -211,26 +219,41 @@ static void on_written(uv_write_t *req, int status) {
   peer_conn_t *c = w->c;
   c->queued -= w->len;
   if (status < 0 && status != UV_ECANCELED) conn_close(c, c->outbound, CHORUS_EIO);
+  free(w->data);
   free(w);
   peer_conn_release(c);
 }
 
-static int write_now(peer_conn_t *c, const uint8_t *p, size_t len) {
-  wreq_t *w = malloc(sizeof *w + len);
+/* Hands c's queued frames to libuv in one write. */
+static int write_out(peer_conn_t *c) {
+  if (!c->outq.len) return 0;
+  wreq_t *w = malloc(sizeof *w);
   if (!w) return CHORUS_ENOMEM;
-  memcpy(w->data, p, len);
   w->c = c;
-  w->len = len;
-  uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)len);
+  w->data = buf_detach(&c->outq, &w->len);
+  uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
   if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+    free(w->data);
     free(w);
     return CHORUS_EIO;
   }
-  c->queued += len;
+  c->queued += w->len;
   c->refs++;
-  count(&c->net->counters.frames_out, 1);
-  count(&c->net->counters.bytes_out, len);
+  count(&c->net->counters.bytes_out, w->len);
   return 0;
+}
+
+/* Loop thread, after each poll: frames queued during the iteration leave
+ * in one write per connection, so a burst of replies costs one syscall. */
+static void on_flush(uv_check_t *h) {
+  peer_net_t *n = h->data;
+  while (n->dirty) {
+    peer_conn_t *c = n->dirty;
+    n->dirty = c->next_dirty;
+    c->dirty = false;
+    if (!c->closing && c->connected && write_out(c) != 0) conn_close(c, c->outbound, CHORUS_EIO);
+    peer_conn_release(c);
+  }
 }
 
 /* Encodes, seals and frames msg into n->frame. */
@@ -252,9 +275,21 @@ static int conn_send(peer_conn_t *c, const peer_msg_t *msg) {
   peer_net_t *n = c->net;
   int rc = frame_msg(n, msg);
   if (rc) return rc;
-  if (c->connected) return write_now(c, n->frame.data, n->frame.len);
-  buf_put(&c->backlog, n->frame.data, n->frame.len);
-  return c->backlog.err ? CHORUS_ENOMEM : 0;
+  size_t before = c->outq.len;
+  buf_put(&c->outq, n->frame.data, n->frame.len);
+  if (c->outq.err) {
+    c->outq.len = before;
+    c->outq.err = 0;
+    return CHORUS_ENOMEM;
+  }
+  count(&n->counters.frames_out, 1);
+  if (!c->dirty) {
+    c->dirty = true;
+    c->refs++; /* held by the dirty list */
+    c->next_dirty = n->dirty;
+    n->dirty = c;
+  }
+  return 0;
 }
 
 /* ---- receiving ---- */
@@ -395,12 +430,8 @@ static void on_connected(uv_connect_t *req, int status) {
   count(&n->counters.connects, 1);
   c->connected = true;
   if (c->owner) c->owner->backoff_ms = 0;
-  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0 ||
-      (c->backlog.len && write_now(c, c->backlog.data, c->backlog.len) != 0)) {
+  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0 || write_out(c) != 0)
     conn_close(c, true, CHORUS_EIO);
-    return;
-  }
-  buf_free(&c->backlog);
 }
 
 static int addr_of(const swim_addr_t *a, struct sockaddr_storage *sa) {
@@ -454,7 +485,7 @@ int peer_net_request(peer_net_t *n, const swim_addr_t *addr, peer_msg_t *msg, ui
     cb(CHORUS_EIO, NULL, arg);
     return 0;
   }
-  if (c->n_pending >= PEER_NET_INFLIGHT_MAX || c->queued + c->backlog.len >= PEER_NET_QUEUE_MAX) {
+  if (c->n_pending >= PEER_NET_INFLIGHT_MAX || c->queued + c->outq.len >= PEER_NET_QUEUE_MAX) {
     count(&n->counters.refused_busy, 1);
     cb(CHORUS_EBUSY, NULL, arg);
     return 0;
@@ -558,8 +589,9 @@ int peer_net_start(uv_loop_t *loop, const peer_net_opts_t *o, peer_net_t **out) 
   }
   uv_tcp_init(loop, &n->listener);
   uv_timer_init(loop, &n->timer);
-  n->listener.data = n->timer.data = n;
-  n->handles = 2;
+  uv_check_init(loop, &n->flusher);
+  n->listener.data = n->timer.data = n->flusher.data = n;
+  n->handles = 3;
   int rc = uv_tcp_bind(&n->listener, (const struct sockaddr *)&sa, 0);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&n->listener, 256, on_accept);
   if (rc != 0) {
@@ -567,9 +599,11 @@ int peer_net_start(uv_loop_t *loop, const peer_net_opts_t *o, peer_net_t **out) 
     n->closing = true;
     uv_close((uv_handle_t *)&n->listener, on_net_handle_closed);
     uv_close((uv_handle_t *)&n->timer, on_net_handle_closed);
+    uv_close((uv_handle_t *)&n->flusher, on_net_handle_closed);
     return CHORUS_EIO;
   }
   uv_timer_start(&n->timer, on_tick, TICK_MS, TICK_MS);
+  uv_check_start(&n->flusher, on_flush);
   *out = n;
   return 0;
 }
@@ -578,8 +612,10 @@ void peer_net_close(peer_net_t *n) {
   if (!n || n->closing) return;
   n->closing = true;
   while (n->n_conns) conn_close(n->conns[0], false, CHORUS_ESHUTDOWN);
+  on_flush(&n->flusher); /* drops what the closed connections still held */
   uv_close((uv_handle_t *)&n->listener, on_net_handle_closed);
   uv_close((uv_handle_t *)&n->timer, on_net_handle_closed);
+  uv_close((uv_handle_t *)&n->flusher, on_net_handle_closed);
 }
 
 const peer_net_counters_t *peer_net_counters(const peer_net_t *n) {
