@@ -107,7 +107,12 @@ enum MHD_Result api_data_begin(api_req_t *r, const char *rest) {
   const char *local = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "local");
   bool local_only = op == ENGINE_GET && local && strcmp(local, "true") == 0;
   if (!local_only && r->srv->coord && coord_needed(r->srv->coord)) {
-    coord_req_t *q = &r->creq;
+    coord_req_t *q = r->creq = calloc(1, sizeof *r->creq);
+    if (!q) {
+      atomic_store(&r->state, REQ_NEW);
+      atomic_fetch_sub(&r->srv->inflight, 1);
+      return api_send_error3(r, 500, "internal", "out of memory");
+    }
     r->coordinated = true;
     q->op = op;
     q->key = r->key;
@@ -238,8 +243,7 @@ enum MHD_Result api_data_answer(api_req_t *r) {
   buf_init(&out);
   int status = 500, rc;
   if (r->coordinated) {
-    rc = api_coord_format(&r->creq, &out, &status, r->srv);
-    coord_result_free(&r->creq.result);
+    rc = api_coord_format(r->creq, &out, &status, r->srv);
   } else if (r->job.replay) {
     engine_job_t *j = &r->job;
     buf_put(&out, j->replay, j->replay_len);

@@ -37,8 +37,8 @@ enum MHD_Result api_cluster_events(api_req_t *r) {
     if (end == sv || *end || *sv == '-') return api_send_error3(r, 400, "bad_request", "since must be an event id");
   }
   if (!r->srv->coord) return api_send_error3(r, 503, "unavailable", "the replication service is not running");
-  coord_req_t *q = &r->creq;
-  memset(q, 0, sizeof *q);
+  coord_req_t *q = r->creq = calloc(1, sizeof *r->creq);
+  if (!q) return api_send_error3(r, 500, "internal", "out of memory");
   q->kind = COORD_EVENTS;
   q->since = since;
   q->limit = (uint32_t)limit;
@@ -127,7 +127,7 @@ static json_t *merged(const coord_result_t *res) {
 }
 
 enum MHD_Result api_cluster_answer(api_req_t *r) {
-  coord_result_t *res = &r->creq.result;
+  coord_result_t *res = &r->creq->result;
   enum MHD_Result ret;
   if (res->err) {
     ret = api_send_error3(r, res->err == CHORUS_ESHUTDOWN ? 503 : 500,
@@ -136,6 +136,5 @@ enum MHD_Result api_cluster_answer(api_req_t *r) {
     json_t *o = merged(res);
     ret = o ? api_send_json(r, 200, o) : api_send_error3(r, 500, "internal", "out of memory");
   }
-  coord_result_free(res);
   return ret;
 }

@@ -56,7 +56,7 @@ typedef struct {
   uint32_t quorum_r, quorum_w; /* ?r=, ?w=, ?consistency=; 0: configured */
   engine_job_t job;     /* a lone node's request */
   bool coordinated;     /* the request went to the coordinator instead */
-  coord_req_t creq;
+  coord_req_t *creq;    /* allocated when coordinated */
   atomic_int state; /* req_state_t */
 } api_req_t;
 

@@ -182,6 +182,8 @@ static void req_free(api_req_t *r) {
   buf_free(&r->body);
   api_body_free(&r->input);
   engine_job_release(&r->job);
+  if (r->creq) coord_result_free(&r->creq->result);
+  free(r->creq);
   free(r->key);
   free(r);
 }

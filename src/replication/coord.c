@@ -244,6 +244,8 @@ void coord_set_gossip(coord_t *c, gossip_t *g) {
 
 void coord_unref(coord_t *c) {
   if (--c->handles > 0) return;
+  for (size_t i = 0; i < c->n_spare_ops; i++)
+    free(c->spare_ops[i]);
   pthread_mutex_destroy(&c->mu);
   buf_free(&c->scratch);
   free(c);

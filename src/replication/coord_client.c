@@ -54,6 +54,10 @@ static void op_free(op_t *op) {
   buf_free(&op->record);
   for (size_t i = 0; i < QUORUM_MAX_TARGETS; i++)
     dvv_free(&op->got[i]);
+  if (c->n_spare_ops < COORD_SPARE_OPS && !c->closing) {
+    c->spare_ops[c->n_spare_ops++] = op; /* reused: ops are large, malloc of big chunks is not cheap */
+    return;
+  }
   free(op);
 }
 
@@ -531,7 +535,8 @@ void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
     coord_gather_start(c, req);
     return;
   }
-  op_t *op = calloc(1, sizeof *op);
+  op_t *op = c->n_spare_ops ? c->spare_ops[--c->n_spare_ops] : malloc(sizeof *op);
+  if (op) memset(op, 0, sizeof *op);
   if (!op || !(op->key = malloc(req->key_len + 1)) ||
       (req->value_len && !(op->value = malloc(req->value_len)))) {
     if (op) free(op->key);

@@ -26,6 +26,8 @@
 #include "../storage/record.h"
 #include "coord.h"
 
+#define COORD_SPARE_OPS 64
+
 typedef struct cjob cjob_t;
 typedef struct op op_t;
 
@@ -102,6 +104,8 @@ struct coord {
   cjob_t *jobs_head, *jobs_tail;
   bool closing;
   op_t *ops;
+  op_t *spare_ops[COORD_SPARE_OPS]; /* freed ops kept for reuse */
+  size_t n_spare_ops;
   buf_t scratch;
   int handles;     /* destroying: handles and hint batch not yet finished */
   bool destroying; /* coord_destroy ran: the last of them frees c */
