@@ -315,6 +315,8 @@ int swim_on_message(swim_t *s, const swim_msg_t *m, uint64_t now_ms, swim_out_t 
   if (rc) return rc;
   s->stats.msgs_in++;
   size_t i = swim_members_find(&s->members, m->from);
+  /* absent, dead or gone: if it comes back alive through this message it is (re)joining */
+  bool was_away = i == SWIM_NONE || !swim_is_live(s->members.m[i].status);
   if (i != SWIM_NONE) s->members.m[i].last_seen_ms = now_ms;
   /* Updates first: a refutation they trigger rides on our answer. */
   for (size_t k = 0; k < m->n_updates; k++) {
@@ -323,8 +325,8 @@ int swim_on_message(swim_t *s, const swim_msg_t *m, uint64_t now_ms, swim_out_t 
     if (rc) return rc;
   }
   rc = dispatch(s, m, now_ms, out);
-  if (rc || i != SWIM_NONE || s->left) return rc;
-  /* A stranger announced itself (it is joining): give it the whole table. */
+  if (rc || !was_away || s->left) return rc;
+  /* It announced itself back to life (joining, or restarted): give it the whole table. */
   size_t j = swim_members_find(&s->members, m->from);
   if (j == SWIM_NONE || s->members.m[j].status != SWIM_ALIVE) return 0;
   swim_push_pull_t *pp = swim_out_add_push_pull(out);

@@ -286,7 +286,7 @@ static void test_join_announces_self_alive_to_each_seed_except_self(void **state
   node_free(&n);
 }
 
-static void test_stranger_announcing_itself_gets_a_push_pull_and_others_do_not(void **state) {
+static void test_member_announcing_itself_back_to_life_gets_a_push_pull_and_others_do_not(void **state) {
   node_t n;
   node_init(&n);
   node_join(&n, 3);
@@ -305,6 +305,14 @@ static void test_stranger_announcing_itself_gets_a_push_pull_and_others_do_not(v
   u.addr = addr_of(8);
   deliver_update(&n, 1, &u);
   assert_int_equal(n.out.n_push_pulls, 0);
+  /* A dead member back with a higher incarnation (restarted): it gets the table. */
+  swim_update_t dead = make_update(SWIM_DEAD, id_of(2), 1, id_of(1));
+  deliver_update(&n, 1, &dead);
+  u = make_update(SWIM_ALIVE, id_of(2), 2, NULL);
+  u.addr = addr_of(2);
+  deliver_update(&n, 2, &u);
+  assert_int_equal(n.out.n_push_pulls, 1);
+  assert_string_equal(n.out.push_pulls[0].to.host, "10.0.0.2");
   node_free(&n);
 }
 
@@ -1524,7 +1532,7 @@ int main(void) {
       cmocka_unit_test(test_create_announces_self_alive_at_next_incarnation),
       cmocka_unit_test(test_create_rejects_invalid_arguments),
       cmocka_unit_test(test_join_announces_self_alive_to_each_seed_except_self),
-      cmocka_unit_test(test_stranger_announcing_itself_gets_a_push_pull_and_others_do_not),
+      cmocka_unit_test(test_member_announcing_itself_back_to_life_gets_a_push_pull_and_others_do_not),
       cmocka_unit_test(test_join_state_adds_members_with_events),
       cmocka_unit_test(test_local_state_lists_self_first_then_live_members),
       cmocka_unit_test(test_message_from_unknown_sender_does_not_add_it),
