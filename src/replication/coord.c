@@ -16,7 +16,8 @@
 #include "../common/err.h"
 #include "../common/log.h"
 
-#define TICK_MS 20
+#define TICK_MS 20       /* while requests are in flight: their deadlines */
+#define IDLE_TICK_MS 1000 /* otherwise: hint delivery and expiry only */
 
 void coord_result_init(coord_result_t *r) {
   memset(r, 0, sizeof *r);
@@ -133,6 +134,13 @@ static void on_tick(uv_timer_t *t) {
   coord_t *c = t->data;
   coord_client_tick(c, uv_now(c->loop));
   coord_hints_tick(c, uv_now(c->loop));
+  /* An idle node wakes once a second, not fifty times. */
+  uint64_t want = c->ops || c->hint_batch ? TICK_MS : IDLE_TICK_MS;
+  if (uv_timer_get_repeat(t) != want) uv_timer_start(t, on_tick, want, want);
+}
+
+void coord_wake(coord_t *c) {
+  if (uv_timer_get_repeat(&c->timer) != TICK_MS && !c->closing) uv_timer_start(&c->timer, on_tick, TICK_MS, TICK_MS);
 }
 
 bool coord_needed(coord_t *c) {

@@ -566,6 +566,7 @@ void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
   op->next = c->ops;
   if (c->ops) c->ops->prev = op;
   c->ops = op;
+  coord_wake(c);
   op->view = view_acquire(c->view);
   op->pending++; /* held until started: a send may fail at once and settle op */
   int rc = plan_make(op->view->ring, ring_key_token(op->key, op->key_len), (size_t)c->cfg->replicas, c->self,

@@ -197,6 +197,7 @@ void coord_hints_tick(coord_t *c, uint64_t now) {
   }
   c->next_hint_at = now + HINT_BUSY_MS;
   c->hint_batch = true;
+  coord_wake(c);
   b->work.data = b;
   if (uv_queue_work(c->loop, &b->work, read_hints, after_read) != 0) {
     c->hint_batch = false;

@@ -121,6 +121,8 @@ static inline void coord_count(atomic_uint_fast64_t *c) {
 }
 
 /* coord.c */
+/* A request or hint batch is in flight: tick at the fast rate. */
+void coord_wake(coord_t *c);
 /* One of the things c waits for before it is freed has finished. */
 void coord_unref(coord_t *c);
 cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j));

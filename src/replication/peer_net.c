@@ -6,7 +6,8 @@
  * (its outbound connection and its reconnect backoff), and
  * connections. Requests awaiting replies hang off their outbound
  * connection in a list; the timer fails those past their deadline, so a
- * timeout costs O(outstanding requests) per tick.
+ * timeout costs O(outstanding requests) per tick. The timer runs only while
+ * a request or a connection attempt is outstanding: an idle node sleeps.
  *
  * Writes: frames queue on their connection and leave in one write per
  * connection per loop iteration (a uv_check after the poll), so replies to
@@ -94,6 +95,13 @@ typedef struct {
   size_t len;
   uint8_t *data; /* owned */
 } wreq_t;
+
+static void on_tick(uv_timer_t *t);
+
+/* The housekeeping timer runs while some request or connection attempt may expire. */
+static void tick_start(peer_net_t *n) {
+  if (!uv_is_active((uv_handle_t *)&n->timer) && !n->closing) uv_timer_start(&n->timer, on_tick, TICK_MS, TICK_MS);
+}
 
 static void count(atomic_uint_fast64_t *c, uint64_t n) {
   atomic_fetch_add_explicit(c, n, memory_order_relaxed);
@@ -506,6 +514,7 @@ int peer_net_request(peer_net_t *n, const swim_addr_t *addr, peer_msg_t *msg, ui
   pd->next = c->pending;
   c->pending = pd;
   c->n_pending++;
+  tick_start(n);
   return 0;
 }
 
@@ -534,6 +543,7 @@ static void expire(peer_conn_t *c, uint64_t now) {
   }
 }
 
+
 static void on_tick(uv_timer_t *t) {
   peer_net_t *n = t->data;
   uint64_t now = now_ms(n);
@@ -547,6 +557,10 @@ static void on_tick(uv_timer_t *t) {
     expire(c, now);
     i++;
   }
+  bool waiting = false; /* anything left that may expire? */
+  for (size_t i = 0; i < n->n_conns && !waiting; i++)
+    waiting = n->conns[i]->n_pending || (n->conns[i]->outbound && !n->conns[i]->connected);
+  if (!waiting) uv_timer_stop(t);
 }
 
 static void on_accept(uv_stream_t *server, int status) {
@@ -602,7 +616,6 @@ int peer_net_start(uv_loop_t *loop, const peer_net_opts_t *o, peer_net_t **out) 
     uv_close((uv_handle_t *)&n->flusher, on_net_handle_closed);
     return CHORUS_EIO;
   }
-  uv_timer_start(&n->timer, on_tick, TICK_MS, TICK_MS);
   uv_check_start(&n->flusher, on_flush);
   *out = n;
   return 0;
