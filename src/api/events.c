@@ -24,6 +24,27 @@ static void cluster_done(coord_req_t *req) {
   MHD_resume_connection(r->conn);
 }
 
+/* Asks every live member for its newest events (limit per member). */
+enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit) {
+  coord_req_t *q = r->creq = calloc(1, sizeof *r->creq);
+  if (!q) return api_send_error3(r, 500, "internal", "out of memory");
+  q->kind = COORD_EVENTS;
+  q->since = since;
+  q->limit = limit;
+  q->done = cluster_done;
+  q->user = r;
+  r->coordinated = true;
+  coord_result_init(&q->result);
+  atomic_fetch_add(&r->srv->inflight, 1);
+  atomic_store(&r->state, REQ_SUSPENDED);
+  MHD_suspend_connection(r->conn);
+  if (coord_submit(r->srv->coord, q) != 0) {
+    q->result.err = CHORUS_ESHUTDOWN;
+    cluster_done(q);
+  }
+  return MHD_YES;
+}
+
 enum MHD_Result api_cluster_events(api_req_t *r) {
   const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
   const char *sv = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "since");
@@ -37,23 +58,7 @@ enum MHD_Result api_cluster_events(api_req_t *r) {
     if (end == sv || *end || *sv == '-') return api_send_error3(r, 400, "bad_request", "since must be an event id");
   }
   if (!r->srv->coord) return api_send_error3(r, 503, "unavailable", "the replication service is not running");
-  coord_req_t *q = r->creq = calloc(1, sizeof *r->creq);
-  if (!q) return api_send_error3(r, 500, "internal", "out of memory");
-  q->kind = COORD_EVENTS;
-  q->since = since;
-  q->limit = (uint32_t)limit;
-  q->done = cluster_done;
-  q->user = r;
-  r->coordinated = true;
-  coord_result_init(&q->result);
-  atomic_fetch_add(&r->srv->inflight, 1);
-  atomic_store(&r->state, REQ_SUSPENDED);
-  MHD_suspend_connection(r->conn);
-  if (coord_submit(r->srv->coord, q) != 0) {
-    q->result.err = CHORUS_ESHUTDOWN;
-    cluster_done(q);
-  }
-  return MHD_YES;
+  return api_gather_events(r, since, (uint32_t)limit);
 }
 
 static int by_time(const void *a, const void *b) {
@@ -89,8 +94,23 @@ static void merge_conflicts(json_t *conflicts, json_t *part, const char *node) {
   }
 }
 
+/* Every member's conflicting keys, one entry per key with the members holding it. */
+json_t *api_cluster_conflicts(const coord_result_t *res) {
+  json_t *conflicts = json_object(), *cl = json_array();
+  for (size_t i = 0; i < res->n_parts; i++) {
+    const coord_part_t *p = &res->parts[i];
+    json_t *part = p->status ? NULL : json_loadb((const char *)p->body.data, p->body.len, 0, NULL);
+    if (part) merge_conflicts(conflicts, part, p->node);
+    json_decref(part);
+  }
+  for (void *it = json_object_iter(conflicts); it; it = json_object_iter_next(conflicts, it))
+    json_array_append(cl, json_object_iter_value(it));
+  json_decref(conflicts);
+  return cl;
+}
+
 static json_t *merged(const coord_result_t *res) {
-  json_t *nodes = json_array(), *events = json_array(), *conflicts = json_object();
+  json_t *nodes = json_array(), *events = json_array();
   for (size_t i = 0; i < res->n_parts; i++) {
     const coord_part_t *p = &res->parts[i];
     json_t *part = p->status ? NULL : json_loadb((const char *)p->body.data, p->body.len, 0, NULL);
@@ -103,7 +123,6 @@ static json_t *merged(const coord_result_t *res) {
                                            json_object_get(part, "vector_clock"), "total",
                                            json_object_get(part, "total")));
     json_array_extend(events, json_object_get(part, "events"));
-    merge_conflicts(conflicts, part, p->node);
     json_decref(part);
   }
   size_t n = json_array_size(events);
@@ -117,11 +136,8 @@ static json_t *merged(const coord_result_t *res) {
       json_array_append(ordered, sorted[i]);
     free(sorted);
   }
-  json_t *cl = json_array();
-  for (void *it = json_object_iter(conflicts); it; it = json_object_iter_next(conflicts, it))
-    json_array_append(cl, json_object_iter_value(it));
+  json_t *cl = api_cluster_conflicts(res);
   json_decref(events);
-  json_decref(conflicts);
   return json_pack("{s:o,s:I,s:o,s:o}", "nodes", nodes, "count", (json_int_t)json_array_size(ordered), "events",
                    ordered, "conflicts", cl);
 }

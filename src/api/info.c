@@ -161,18 +161,15 @@ int api_node_events(uint64_t since, uint32_t limit, buf_t *out, void *state) {
   return out->err;
 }
 
-enum MHD_Result api_vector_clock(api_req_t *r) {
+/* This node's clock and event log, with conflicts: this node's own, or in a
+ * cluster every live member's (cluster, from a gather). */
+static enum MHD_Result vector_clock_reply(api_req_t *r, uint64_t since, uint64_t limit, json_t *cluster) {
   api_server_t *s = r->srv;
-  uint64_t since = 0, limit = EVENTS_DEFAULT;
-  if (query_u64(r->conn, "since", &since) < 0 || query_u64(r->conn, "limit", &limit) < 0 || limit == 0 ||
-      limit > EVENTS_MAX)
-    return api_send_error3(r, 400, "bad_request",
-                           "since must be an event id and limit an integer in 1..1000");
   vv_t clock;
   vv_init(&clock);
   if (engine_clock(s->engine, &clock)) return api_send_error3(r, 500, "internal", "out of memory");
   json_t *events = events_json(s->engine, since, limit);
-  json_t *conflicts = conflicts_json(s->engine);
+  json_t *conflicts = cluster ? cluster : conflicts_json(s->engine);
   json_t *o =
       json_pack("{s:s,s:o,s:{s:o*,s:I,s:I},s:o*}", "node_id", s->node_id, "vector_clock", api_vv_json(&clock),
                 "event_log", "events", events, "total", (json_int_t)engine_event_count(s->engine),
@@ -183,6 +180,24 @@ enum MHD_Result api_vector_clock(api_req_t *r) {
     return api_send_error3(r, 500, "storage_error", "the event log could not be read");
   }
   return api_send_json(r, 200, o);
+}
+
+enum MHD_Result api_vector_clock(api_req_t *r) {
+  uint64_t since = 0, limit = EVENTS_DEFAULT;
+  if (query_u64(r->conn, "since", &since) < 0 || query_u64(r->conn, "limit", &limit) < 0 || limit == 0 ||
+      limit > EVENTS_MAX)
+    return api_send_error3(r, 400, "bad_request",
+                           "since must be an event id and limit an integer in 1..1000");
+  if (!r->srv->coord || !coord_needed(r->srv->coord)) return vector_clock_reply(r, since, limit, NULL);
+  /* conflicts anywhere in the cluster: every member's, gathered first */
+  r->since = since;
+  r->limit = limit;
+  return api_gather_events(r, 0, 1);
+}
+
+enum MHD_Result api_vector_clock_answer(api_req_t *r) {
+  json_t *cluster = r->creq->result.err ? NULL : api_cluster_conflicts(&r->creq->result);
+  return vector_clock_reply(r, r->since, r->limit, cluster);
 }
 
 enum MHD_Result api_metrics(api_req_t *r) {

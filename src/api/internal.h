@@ -54,6 +54,7 @@ typedef struct {
   api_body_t input;
   char request_id[ENGINE_REQUEST_ID_MAX + 1];
   uint32_t quorum_r, quorum_w; /* ?r=, ?w=, ?consistency=; 0: configured */
+  uint64_t since, limit;        /* /api/v1/vector-clock in a cluster: kept for the answer */
   engine_job_t job;     /* a lone node's request */
   bool coordinated;     /* the request went to the coordinator instead */
   coord_req_t *creq;    /* allocated when coordinated */
@@ -86,6 +87,9 @@ enum MHD_Result api_ring(api_req_t *r, const char *url);
 /* events.c: GET /api/v1/cluster/events */
 enum MHD_Result api_cluster_events(api_req_t *r);
 enum MHD_Result api_cluster_answer(api_req_t *r);
+enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit);
+json_t *api_cluster_conflicts(const coord_result_t *res);
+enum MHD_Result api_vector_clock_answer(api_req_t *r);
 /* info.c */
 enum MHD_Result api_health(api_req_t *r);
 enum MHD_Result api_status(api_req_t *r);

@@ -188,6 +188,12 @@ def test_cluster_events_merge_every_log_with_message_clocks_and_conflicts(ctx):
         conflicts = {cf["key"]: cf for cf in doc["conflicts"]}
         check("ev" in conflicts, "the conflicting key is listed: %s" % doc["conflicts"])
         eq(conflicts["ev"]["siblings"], 2, "siblings of the conflicting key")
+        vc = c.nodes[2].get_json("/api/v1/vector-clock?limit=2")
+        vcc = {cf["key"]: cf for cf in vc["conflicts"]}
+        check("ev" in vcc and len(vcc["ev"]["nodes"]) >= 2,
+              "/api/v1/vector-clock lists the conflict with the members holding it: %s" % vc["conflicts"])
+        eq(vc["node_id"], c.nodes[2].id, "vector-clock node")
+        eq(len(vc["event_log"]["events"]), 2, "its own events, limit 2")
 
 
 def metric(node, name):
