@@ -42,7 +42,7 @@ int swim_relay_on_ping_req(swim_t *s, const swim_msg_t *m, uint64_t now, swim_ou
   if (strcmp(m->target, s->self_id) == 0) return swim_send_reply(s, out, &m->from_addr, SWIM_MSG_ACK, m->seq);
   if (!m->target[0] || s->relays.n >= SWIM_RELAY_MAX) return 0;
   /* The requester's idea of the address first; ours if it sent none. */
-  swim_addr_t known;
+  swim_addr_t known = {0};
   size_t ki = swim_members_find(&s->members, m->target);
   if (ki != SWIM_NONE) swim_rec_addr(&s->members.m[ki], &known);
   const swim_addr_t *to = m->target_addr.host[0] ? &m->target_addr : ki != SWIM_NONE ? &known : NULL;
