@@ -54,24 +54,6 @@ static void on_job_done(engine_job_t *job) {
   uv_async_send(&c->async);
 }
 
-/* Writer thread, before the sync of a local write's group. */
-static void on_job_applied(engine_job_t *job) {
-  cjob_t *j = (cjob_t *)job->user;
-  coord_t *c = j->c;
-  pthread_mutex_lock(&c->mu);
-  if (c->applied_tail)
-    c->applied_tail->next_applied = j;
-  else
-    c->applied_head = j;
-  c->applied_tail = j;
-  pthread_mutex_unlock(&c->mu);
-  uv_async_send(&c->async);
-}
-
-void coord_cjob_early(cjob_t *j) {
-  j->hook.applied = on_job_applied;
-}
-
 cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j)) {
   cjob_t *j = calloc(1, sizeof *j);
   if (!j) return NULL;
@@ -128,17 +110,10 @@ int coord_submit(coord_t *c, coord_req_t *req) {
 static void drain(coord_t *c) {
   pthread_mutex_lock(&c->mu);
   coord_req_t *reqs = c->reqs_head;
-  cjob_t *jobs = c->jobs_head, *applied = c->applied_head;
+  cjob_t *jobs = c->jobs_head;
   c->reqs_head = c->reqs_tail = NULL;
   c->jobs_head = c->jobs_tail = NULL;
-  c->applied_head = c->applied_tail = NULL;
   pthread_mutex_unlock(&c->mu);
-  /* notices before completions: a job's notice precedes its completion */
-  while (applied) {
-    cjob_t *next = applied->next_applied;
-    coord_write_early(applied);
-    applied = next;
-  }
   while (jobs) {
     cjob_t *next = jobs->next;
     jobs->finish(jobs);

@@ -229,44 +229,19 @@ static void keep_hint(op_t *op, const char *owner) {
   coord_cjob_submit(j);
 }
 
-/* The state this node's write produced goes to every other target. */
-static int replicate_state(op_t *op, const engine_job_t *job) {
-  int rc = dvv_copy(&op->state, &job->state);
-  if (!rc) rc = vv_copy(&op->clock, &job->clock);
-  if (!rc) rc = record_encode(&op->state, &op->record);
-  if (rc) return rc;
-  op->event_id = job->event_id;
-  op->replicated = true;
-  peer_op_t pop = op->kind == ENGINE_DELETE ? PEER_OP_DELETE : PEER_OP_PUT;
-  op->pending++; /* held: a send may fail at once and settle op */
-  for (size_t i = 0; i < op->q.n; i++)
-    if (strcmp(op->q.t[i].node, op->c->self) != 0) replicate_to(op, i, pop);
-  op->pending--;
-  return 0;
-}
-
-/* The local write's state is final but not yet synced (engine on_applied,
- * --fsync=always): the replicas get it now, in parallel with this node's
- * fsync, instead of after it. */
-void coord_write_early(cjob_t *j) {
-  op_t *op = j->op;
-  if (op->local_err || op->replicated || replicate_state(op, &j->job) != 0) return;
-  verdict(op);
-}
-
 static void write_applied(cjob_t *j) {
   op_t *op = j->op;
   engine_job_t *job = &j->job;
   op->pending--;
+  op->event_id = job->event_id;
   int rc = job->err;
-  if (!rc && !op->replicated) rc = replicate_state(op, job);
+  if (!rc) rc = dvv_copy(&op->state, &job->state);
+  if (!rc) rc = vv_copy(&op->clock, &job->clock);
+  if (!rc) rc = record_encode(&op->state, &op->record);
   if (rc) {
-    /* the replicas may hold it already (sent before the sync): the answer
-     * says this node failed, as a 503 says a write may be partial */
     op->local_err = rc;
     op->no_space = job->no_space;
     op->request_reused = job->request_reused;
-    op->event_id = job->event_id;
     if (rc == CHORUS_ENOTFOUND && job->state.n) dvv_copy(&op->state, &job->state);
     coord_cjob_free(j);
     answer(op);
@@ -274,9 +249,14 @@ static void write_applied(cjob_t *j) {
     return;
   }
   coord_cjob_free(j);
-  size_t self = quorum_find(&op->q, op->c->self);
-  if (self != SIZE_MAX) quorum_reply(&op->q, self, true);
-  op->pending++;
+  peer_op_t pop = op->kind == ENGINE_DELETE ? PEER_OP_DELETE : PEER_OP_PUT;
+  op->pending++; /* held: a send may fail at once and settle op */
+  for (size_t i = 0; i < op->q.n; i++) {
+    if (strcmp(op->q.t[i].node, op->c->self) == 0)
+      quorum_reply(&op->q, i, true);
+    else
+      replicate_to(op, i, pop);
+  }
   for (size_t i = 0; i < op->plan.n_local_hints; i++)
     keep_hint(op, op->plan.local_hints[i]);
   op->pending--;
@@ -365,7 +345,6 @@ static void start_write(op_t *op) {
     return;
   }
   j->op = op;
-  coord_cjob_early(j);
   j->job.op = op->kind;
   j->job.key = op->key;
   j->job.key_len = op->key_len;

@@ -37,7 +37,6 @@ struct cjob {
   coord_t *c;
   void (*finish)(cjob_t *j); /* loop thread; frees j */
   cjob_t *next;              /* inbox link */
-  cjob_t *next_applied;      /* inbox link of its on_applied notice */
   /* owned copies of the job's inputs */
   char *key;
   uint8_t *value;
@@ -85,7 +84,6 @@ struct op {
   int pending;       /* messages and jobs not back yet */
   bool forwarded_in; /* arrived as PEER_FORWARD: never forwarded again */
   bool final_repair_done;
-  bool replicated; /* write: the state went to the other targets */
 };
 
 struct coord {
@@ -104,7 +102,6 @@ struct coord {
   pthread_mutex_t mu; /* guards the inbox and closing */
   coord_req_t *reqs_head, *reqs_tail;
   cjob_t *jobs_head, *jobs_tail;
-  cjob_t *applied_head, *applied_tail; /* local writes final but not yet synced */
   bool closing;
   op_t *ops;
   op_t *spare_ops[COORD_SPARE_OPS]; /* freed ops kept for reuse */
@@ -129,8 +126,6 @@ void coord_wake(coord_t *c);
 /* One of the things c waits for before it is freed has finished. */
 void coord_unref(coord_t *c);
 cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j));
-/* j's state is to be reported before its sync (coord_write_early). */
-void coord_cjob_early(cjob_t *j);
 void coord_cjob_free(cjob_t *j);
 /* Submits j->job; on failure runs finish at once with job.err set. */
 void coord_cjob_submit(cjob_t *j);
@@ -150,8 +145,6 @@ void coord_gather_start(coord_t *c, coord_req_t *req);
 void coord_hints_tick(coord_t *c, uint64_t now);
 
 /* coord_client.c */
-/* A local write's state is final before its sync: replicate it now. */
-void coord_write_early(cjob_t *j);
 /* Starts coordinating req (from the inbox or a forward). */
 void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded);
 /* Deadlines of ops in flight. */

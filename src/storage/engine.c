@@ -870,13 +870,6 @@ static void complete_group(engine_t *e, engine_job_t *jobs, size_t count) {
 }
 
 /* Applies and commits one group, then completes its jobs. */
-/* Jobs whose new state is final: tell the submitter before the sync. */
-static void announce_applied(engine_t *e, engine_job_t *jobs) {
-  for (engine_job_t *j = jobs; j; j = j->next)
-    if ((j->op == ENGINE_PUT || j->op == ENGINE_DELETE) && !j->err && !j->replay && !j->replicated_request)
-      e->opts.on_applied(j, e->opts.state);
-}
-
 static void run_group(engine_t *e, engine_job_t *jobs, size_t count, overlay_t *o, group_t *g) {
   if (e->read_only) {
     run_read_only(e, jobs, o);
@@ -904,7 +897,6 @@ static void run_group(engine_t *e, engine_job_t *jobs, size_t count, overlay_t *
       e->unsynced |= g->has_writes;
       sync = e->unsynced && now - e->last_sync_ms >= ENGINE_BATCH_SYNC_MS;
     }
-    if (sync && e->opts.fsync == FSYNC_ALWAYS && e->opts.on_applied) announce_applied(e, jobs);
     char *err = NULL;
     leveldb_write(e->db, sync ? e->wsync : e->wnosync, e->wb, &err);
     rc = ldb_err(err, "write", &no_space);
@@ -1290,13 +1282,6 @@ void engine_hook_done(engine_job_t *job, void *state) {
   (void)state;
   ((engine_hook_t *)job->user)->done(job);
 }
-
-void engine_hook_applied(engine_job_t *job, void *state) {
-  (void)state;
-  engine_hook_t *h = job->user;
-  if (h->applied) h->applied(job);
-}
-
 
 void engine_job_init(engine_job_t *job) {
   memset(job, 0, sizeof *job);

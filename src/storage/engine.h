@@ -162,10 +162,8 @@ struct engine_job {
  * on_done is engine_hook_done, which calls that hook (on the writer thread). */
 typedef struct {
   void (*done)(engine_job_t *job);
-  void (*applied)(engine_job_t *job); /* may be NULL: see engine_opts_t.on_applied */
 } engine_hook_t;
 void engine_hook_done(engine_job_t *job, void *state);
-void engine_hook_applied(engine_job_t *job, void *state);
 
 typedef struct {
   const char *node_id;
@@ -173,13 +171,6 @@ typedef struct {
   fsync_mode_t fsync;
   uint64_t event_retention;
   engine_done_fn on_done;
-  /* May be NULL. With --fsync=always, called on the writer thread for each
-   * client PUT/DELETE of a group as soon as its outputs (state, clock,
-   * event id) are final and before the group is synced, so a coordinator
-   * can send the state to replicas while this node's fsync runs. The job is
-   * not durable yet (on_done says whether it became so); its outputs stay
-   * unchanged until on_done. */
-  engine_done_fn on_applied;
   engine_format_fn format; /* may be NULL: then request ids are ignored */
   void *state;             /* passed to on_done and format */
   uint64_t max_hints;      /* hints kept at most (0: ENGINE_MAX_HINTS_DEFAULT) */
