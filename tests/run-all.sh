@@ -97,9 +97,11 @@ fi
 log "ThreadSanitizer build"
 if build_or_fail tsan build-tsan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=thread; then
   # the simulator is single-threaded: TSan would only make it slow
-  CTEST_EXCLUDE=swim_sim run_ctest unit-tsan build-tsan TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-  run_suite http http-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
-  run_suite replication replication-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 CHORUS_LOAD_SECONDS=10
+  tsan="suppressions=$PWD/tests/tsan.supp"
+  CTEST_EXCLUDE=swim_sim run_ctest unit-tsan build-tsan TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:$tsan
+  run_suite http http-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 TSAN_OPTIONS=$tsan
+  run_suite replication replication-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 CHORUS_LOAD_SECONDS=10 \
+    TSAN_OPTIONS=$tsan
 fi
 
 log "libFuzzer targets (${FUZZ_SECONDS}s each)"

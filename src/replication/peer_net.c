@@ -634,3 +634,12 @@ void peer_net_close(peer_net_t *n) {
 const peer_net_counters_t *peer_net_counters(const peer_net_t *n) {
   return &n->counters;
 }
+
+uint16_t peer_net_port(const peer_net_t *n) {
+  struct sockaddr_storage sa;
+  int len = sizeof sa;
+  if (uv_tcp_getsockname(&n->listener, (struct sockaddr *)&sa, &len) != 0) return 0;
+  if (sa.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&sa)->sin_port);
+  if (sa.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+  return 0;
+}

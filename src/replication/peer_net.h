@@ -60,7 +60,8 @@ typedef struct {
   void *state;
 } peer_net_opts_t;
 
-/* Binds the listener on cfg->bind:cfg->peer_port. */
+/* Binds the listener on cfg->bind:cfg->peer_port (0: any free port, see
+ * peer_net_port). */
 int peer_net_start(uv_loop_t *loop, const peer_net_opts_t *opts, peer_net_t **out);
 /* Fails every outstanding request with CHORUS_ESHUTDOWN, closes every
  * connection; n is freed once the loop has run the close callbacks. */
@@ -82,5 +83,7 @@ void peer_conn_release(peer_conn_t *conn);
 const char *peer_conn_peer(const peer_conn_t *conn);
 
 const peer_net_counters_t *peer_net_counters(const peer_net_t *n);
+/* The port the listener is bound to. */
+uint16_t peer_net_port(const peer_net_t *n);
 
 #endif

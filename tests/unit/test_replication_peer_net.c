@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -62,21 +65,28 @@ static void on_request(peer_conn_t *conn, const peer_msg_t *req, void *state) {
   peer_msg_free(&m);
 }
 
-static uint16_t free_port(void) {
-  static uint16_t next = 0;
-  if (!next) next = (uint16_t)(20000 + (getpid() % 20000));
-  return next++;
+/* A loopback port where nothing accepts: bound, never listening (fd kept open by the caller). */
+static uint16_t refusing_port(int *fd) {
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof sa;
+  *fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(*fd >= 0);
+  assert_int_equal(bind(*fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  assert_int_equal(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
+  return ntohs(sa.sin_port);
 }
 
 static void end_start(end_t *e, uv_loop_t *loop, const char *id, const char *key) {
   memset(e, 0, sizeof *e);
   config_defaults(&e->cfg);
   snprintf(e->cfg.bind, sizeof e->cfg.bind, "127.0.0.1");
-  e->cfg.peer_port = free_port();
+  e->cfg.peer_port = 0; /* any free port */
   if (key) snprintf(e->cfg.cluster_key, sizeof e->cfg.cluster_key, "%s", key);
   e->answer = true;
   peer_net_opts_t o = {.cfg = &e->cfg, .node_id = id, .on_request = on_request, .state = e};
   assert_int_equal(peer_net_start(loop, &o, &e->net), 0);
+  e->cfg.peer_port = peer_net_port(e->net);
+  assert_true(e->cfg.peer_port != 0);
 }
 
 static swim_addr_t addr_of(const end_t *e) {
@@ -201,7 +211,8 @@ static void test_refused_connection_fails_and_backs_off(void **state) {
   swim_addr_t nobody;
   memset(&nobody, 0, sizeof nobody);
   snprintf(nobody.host, sizeof nobody.host, "127.0.0.1");
-  nobody.peer_port = free_port(); /* nothing listens there */
+  int fd;
+  nobody.peer_port = refusing_port(&fd); /* nothing listens there */
   result_t r1 = {0}, r2 = {0};
   send_replicate(&a, &nobody, "k", 2000, &r1);
   run_until(&loop, called, &r1);
@@ -211,6 +222,7 @@ static void test_refused_connection_fails_and_backs_off(void **state) {
   assert_int_equal(r2.calls, 1);
   assert_int_equal(r2.status, CHORUS_EIO);
   assert_true(atomic_load(&peer_net_counters(a.net)->connect_failures) == 1);
+  close(fd);
   close_all(&loop, &a, NULL);
 }
 
