@@ -101,8 +101,7 @@ enum MHD_Result api_data_begin(api_req_t *r, const char *rest) {
   r->key_len = key_len;
 
   engine_op_t op = r->method == METHOD_PUT ? ENGINE_PUT : r->method == METHOD_DELETE ? ENGINE_DELETE : ENGINE_GET;
-  atomic_fetch_add(&r->srv->inflight, 1);
-  atomic_store(&r->state, REQ_SUSPENDED);
+  if (!api_hold(r)) return api_send_error3(r, 503, "shutting_down", "the node is shutting down");
   /* ?local=true on a GET: this node's own copy, for operators and tests */
   const char *local = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "local");
   bool local_only = op == ENGINE_GET && local && strcmp(local, "true") == 0;

@@ -28,6 +28,7 @@ static void cluster_done(coord_req_t *req) {
 enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit) {
   coord_req_t *q = r->creq = calloc(1, sizeof *r->creq);
   if (!q) return api_send_error3(r, 500, "internal", "out of memory");
+  if (!api_hold(r)) return api_send_error3(r, 503, "shutting_down", "the node is shutting down");
   q->kind = COORD_EVENTS;
   q->since = since;
   q->limit = limit;
@@ -35,8 +36,6 @@ enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit) 
   q->user = r;
   r->coordinated = true;
   coord_result_init(&q->result);
-  atomic_fetch_add(&r->srv->inflight, 1);
-  atomic_store(&r->state, REQ_SUSPENDED);
   MHD_suspend_connection(r->conn);
   if (coord_submit(r->srv->coord, q) != 0) {
     q->result.err = CHORUS_ESHUTDOWN;

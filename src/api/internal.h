@@ -61,6 +61,9 @@ typedef struct {
   atomic_int state; /* req_state_t */
 } api_req_t;
 
+/* Before suspending a connection: counts the request as in flight unless
+ * the server is draining (then false: answer 503). */
+bool api_hold(api_req_t *r);
 uint64_t api_now_ns(void);  /* monotonic */
 uint64_t api_wall_ms(void); /* wall clock, ms since the epoch */
 /* Queues a response whose body (malloc'd, or NULL) the response takes over. */

@@ -126,6 +126,19 @@ static bool token_ok(const api_server_t *s, struct MHD_Connection *c) {
   return diff == 0;
 }
 
+bool api_hold(api_req_t *r) {
+  /* Counted first, then the drain flag read: the drain sets the flag, then
+   * reads the count (both sequentially consistent), so either it sees this
+   * request or this request sees the drain, never neither. */
+  atomic_fetch_add(&r->srv->inflight, 1);
+  if (atomic_load(&r->srv->draining)) {
+    atomic_fetch_sub(&r->srv->inflight, 1);
+    return false;
+  }
+  atomic_store(&r->state, REQ_SUSPENDED);
+  return true;
+}
+
 static enum MHD_Result dispatch(api_req_t *r, const char *url) {
   api_server_t *s = r->srv;
   if (atomic_load(&s->draining)) return api_send_error3(r, 503, "shutting_down", "the node is shutting down");
