@@ -68,6 +68,22 @@ cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j)) {
   return j;
 }
 
+cjob_t *coord_cjob_state(coord_t *c, void (*finish)(cjob_t *j), engine_op_t op, const char *key, size_t key_len,
+                         const dvv_t *state) {
+  cjob_t *j = coord_cjob_new(c, finish);
+  if (!j || !(j->key = malloc(key_len + 1)) || dvv_copy(&j->incoming, state) != 0) {
+    coord_cjob_free(j);
+    return NULL;
+  }
+  memcpy(j->key, key, key_len);
+  j->key[key_len] = '\0';
+  j->job.op = op;
+  j->job.key = j->key;
+  j->job.key_len = key_len;
+  j->job.incoming = &j->incoming;
+  return j;
+}
+
 void coord_cjob_free(cjob_t *j) {
   if (!j) return;
   engine_job_release(&j->job);

@@ -80,6 +80,15 @@ static void op_settle(op_t *op) {
   op_free(op);
 }
 
+/* Whether target i's reply lacks something of the merge so far. */
+static bool lacks_merge(const op_t *op, size_t i) {
+  dvv_t tmp;
+  dvv_init(&tmp);
+  bool stale = dvv_copy(&tmp, &op->got[i]) == 0 && dvv_sync(&tmp, &op->state) == 0 && !dvv_equal(&tmp, &op->got[i]);
+  dvv_free(&tmp);
+  return stale;
+}
+
 static void answer(op_t *op) {
   coord_req_t *req = op->req;
   if (!req) return;
@@ -118,13 +127,7 @@ static void verdict(op_t *op) {
   if (op->kind == ENGINE_GET) {
     /* repairs of what is known now are part of the answer (repaired_nodes) */
     for (size_t i = 0; i < op->q.n; i++) {
-      if (!op->has_got[i] || op->repair_sent[i]) continue;
-      dvv_t tmp;
-      dvv_init(&tmp);
-      bool stale = dvv_copy(&tmp, &op->got[i]) == 0 && dvv_sync(&tmp, &op->state) == 0 &&
-                   !dvv_equal(&tmp, &op->got[i]);
-      dvv_free(&tmp);
-      if (stale) repair(op, i);
+      if (op->has_got[i] && !op->repair_sent[i] && lacks_merge(op, i)) repair(op, i);
     }
   }
   answer(op);
@@ -186,7 +189,9 @@ static void on_replicate_reply(int status, const peer_msg_t *reply, void *arg) {
   op_settle(op);
 }
 
-static void replicate_to(op_t *op, size_t idx, peer_op_t pop) {
+/* Sends op's encoded state to target idx (a replica write, a hint for the
+ * target's hint_for, or a read repair). False when nothing was sent. */
+static bool send_state(op_t *op, size_t idx, peer_op_t pop, peer_reply_fn cb) {
   peer_msg_t m;
   peer_msg_init(&m);
   m.type = PEER_REPLICATE;
@@ -196,34 +201,37 @@ static void replicate_to(op_t *op, size_t idx, peer_op_t pop) {
   snprintf(m.replicate.hint_for, sizeof m.replicate.hint_for, "%s", op->q.t[idx].hint_for);
   if (op->request_id[0] && pop != PEER_OP_READ_REPAIR)
     m.replicate.request_id = (peer_bytes_t){(const uint8_t *)op->request_id, strlen(op->request_id)};
-  bool sent = send_to(op, idx, &m, on_replicate_reply);
+  bool sent = send_to(op, idx, &m, cb);
   peer_msg_free(&m);
-  if (!sent) replica_failed(op, idx);
+  return sent;
 }
 
-static void hint_stored(cjob_t *j) {
+static void replicate_to(op_t *op, size_t idx, peer_op_t pop) {
+  if (!send_state(op, idx, pop, on_replicate_reply)) replica_failed(op, idx);
+}
+
+/* A job an op started (a hint it keeps, a repair of its own copy) is back. */
+static void job_back(cjob_t *j) {
   op_t *op = j->op;
-  if (j->job.err) log_warn("coord: cannot keep a hint for %s: %s", j->owner, chorus_strerror(j->job.err));
   coord_cjob_free(j);
   op->pending--;
   op_settle(op);
 }
 
+static void hint_stored(cjob_t *j) {
+  if (j->job.err) log_warn("coord: cannot keep a hint for %s: %s", j->owner, chorus_strerror(j->job.err));
+  job_back(j);
+}
+
 static void keep_hint(op_t *op, const char *owner) {
-  cjob_t *j = coord_cjob_new(op->c, hint_stored);
-  if (!j || !(j->key = malloc(op->key_len + 1)) || dvv_copy(&j->incoming, &op->state) != 0) {
+  cjob_t *j = coord_cjob_state(op->c, hint_stored, ENGINE_HINT_PUT, op->key, op->key_len, &op->state);
+  if (!j) {
     log_warn("coord: cannot keep a hint for %s: out of memory", owner);
-    coord_cjob_free(j);
     return;
   }
-  memcpy(j->key, op->key, op->key_len + 1);
   snprintf(j->owner, sizeof j->owner, "%s", owner);
   coord_count(&op->c->stats.hints_kept);
   j->op = op;
-  j->job.op = ENGINE_HINT_PUT;
-  j->job.key = j->key;
-  j->job.key_len = op->key_len;
-  j->job.incoming = &j->incoming;
   j->job.hint_owner = j->owner;
   op->pending++;
   coord_cjob_submit(j);
@@ -418,13 +426,6 @@ static void on_read_reply(int status, const peer_msg_t *reply, void *arg) {
   op_settle(op);
 }
 
-static void repaired(cjob_t *j) {
-  op_t *op = j->op;
-  op->pending--;
-  coord_cjob_free(j);
-  op_settle(op);
-}
-
 static void on_repair_reply(int status, const peer_msg_t *reply, void *arg) {
   call_t *call = arg;
   op_t *op = call->op;
@@ -440,45 +441,23 @@ static void repair(op_t *op, size_t idx) {
   op->repair_sent[idx] = true;
   coord_count(&op->c->stats.read_repairs);
   if (strcmp(op->q.t[idx].node, op->c->self) == 0) {
-    cjob_t *j = coord_cjob_new(op->c, repaired);
-    if (!j || !(j->key = malloc(op->key_len + 1)) || dvv_copy(&j->incoming, &op->state) != 0) {
-      coord_cjob_free(j);
-      return;
-    }
-    memcpy(j->key, op->key, op->key_len + 1);
+    cjob_t *j = coord_cjob_state(op->c, job_back, ENGINE_MERGE, op->key, op->key_len, &op->state);
+    if (!j) return;
     j->op = op;
-    j->job.op = ENGINE_MERGE;
     j->job.event_type = EVENT_READ_REPAIR;
-    j->job.key = j->key;
-    j->job.key_len = op->key_len;
-    j->job.incoming = &j->incoming;
     op->pending++;
     coord_cjob_submit(j);
     return;
   }
   buf_reset(&op->record);
-  if (record_encode(&op->state, &op->record) != 0) return;
-  peer_msg_t m;
-  peer_msg_init(&m);
-  m.type = PEER_REPLICATE;
-  m.replicate.op = PEER_OP_READ_REPAIR;
-  m.replicate.key = (peer_bytes_t){(const uint8_t *)op->key, op->key_len};
-  m.replicate.record = (peer_bytes_t){op->record.data, op->record.len};
-  send_to(op, idx, &m, on_repair_reply);
-  peer_msg_free(&m);
+  if (record_encode(&op->state, &op->record) == 0) send_state(op, idx, PEER_OP_READ_REPAIR, on_repair_reply);
 }
 
 /* Every reply is in: replicas still behind the final merge get it. */
 static void final_repairs(op_t *op) {
   if (op->state.n == 0) return;
   for (size_t i = 0; i < op->q.n; i++) {
-    if (!op->has_got[i]) continue;
-    dvv_t tmp;
-    dvv_init(&tmp);
-    bool stale = dvv_copy(&tmp, &op->got[i]) == 0 && dvv_sync(&tmp, &op->state) == 0 &&
-                 !dvv_equal(&tmp, &op->got[i]);
-    dvv_free(&tmp);
-    if (stale) {
+    if (op->has_got[i] && lacks_merge(op, i)) {
       dvv_sync(&op->got[i], &op->state); /* what it will hold once repaired */
       repair(op, i);
     }

@@ -65,19 +65,10 @@ static void deleted(cjob_t *j) {
 /* The owner has it: delete the hint unless a newer one merged in. */
 static void delete_hint(batch_t *b, size_t i) {
   engine_hint_t *h = &b->hints[i];
-  cjob_t *j = coord_cjob_new(b->c, deleted);
-  if (!j || !(j->key = malloc(h->key_len + 1)) || dvv_copy(&j->incoming, &h->state) != 0) {
-    coord_cjob_free(j);
-    return;
-  }
-  memcpy(j->key, h->key, h->key_len);
-  j->key[h->key_len] = '\0';
+  cjob_t *j = coord_cjob_state(b->c, deleted, ENGINE_HINT_DELETE, h->key, h->key_len, &h->state);
+  if (!j) return;
   snprintf(j->owner, sizeof j->owner, "%s", b->owner);
   j->user = b;
-  j->job.op = ENGINE_HINT_DELETE;
-  j->job.key = j->key;
-  j->job.key_len = h->key_len;
-  j->job.incoming = &j->incoming;
   j->job.hint_owner = j->owner;
   b->outstanding++;
   coord_cjob_submit(j);

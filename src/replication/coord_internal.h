@@ -126,6 +126,10 @@ void coord_wake(coord_t *c);
 /* One of the things c waits for before it is freed has finished. */
 void coord_unref(coord_t *c);
 cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j));
+/* A job on key (copied) carrying a copy of state as its incoming state
+ * (merges, hints); NULL when out of memory. */
+cjob_t *coord_cjob_state(coord_t *c, void (*finish)(cjob_t *j), engine_op_t op, const char *key, size_t key_len,
+                         const dvv_t *state);
 void coord_cjob_free(cjob_t *j);
 /* Submits j->job; on failure runs finish at once with job.err set. */
 void coord_cjob_submit(cjob_t *j);

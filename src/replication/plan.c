@@ -3,7 +3,7 @@
  *
  * One walk of the ring from the key's token gives every member in order:
  * the first n are the preference list, the rest the fallbacks. The walk
- * costs O(vnodes visited) and one allocation of 4 bytes per member.
+ * costs O(vnodes visited); its buffer is on the stack up to PLAN_WALK_STACK members.
  */
 #include "plan.h"
 
@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "../common/err.h"
+
+#define PLAN_WALK_STACK 64
 
 static void add_target(plan_t *p, const char *node, const char *hint_for, bool counts) {
   if (p->n_targets == QUORUM_MAX_TARGETS) return; /* n <= 15 targets at most: cannot happen */
@@ -40,7 +42,9 @@ int plan_make(const ring_t *r, uint64_t token, size_t replicas, const char *self
   out->token = token;
   size_t total = ring_member_count(r);
   if (total == 0) return 0;
-  uint32_t *walk = malloc(total * sizeof *walk);
+  /* every request plans: no allocation for clusters of up to PLAN_WALK_STACK members */
+  uint32_t stack[PLAN_WALK_STACK];
+  uint32_t *walk = total <= PLAN_WALK_STACK ? stack : malloc(total * sizeof *walk);
   if (!walk) return CHORUS_ENOMEM;
   total = ring_preference(r, token, walk, total);
   out->n = total < replicas ? total : replicas;
@@ -66,7 +70,7 @@ int plan_make(const ring_t *r, uint64_t token, size_t replicas, const char *self
     else
       snprintf(out->local_hints[out->n_local_hints++], NODE_ID_MAX + 1, "%s", out->pref[i]);
   }
-  free(walk);
+  if (walk != stack) free(walk);
   return 0;
 }
 
