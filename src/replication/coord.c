@@ -84,6 +84,23 @@ cjob_t *coord_cjob_state(coord_t *c, void (*finish)(cjob_t *j), engine_op_t op, 
   return j;
 }
 
+cjob_t *coord_cjob_received(coord_t *c, void (*finish)(cjob_t *j), const peer_msg_t *msg, const void *key,
+                            size_t key_len) {
+  cjob_t *j = coord_cjob_new(c, finish);
+  if (!j || !(j->key = malloc(key_len + 1)) || vv_copy(&j->remote_clock, &msg->clock) != 0) {
+    coord_cjob_free(j);
+    return NULL;
+  }
+  if (key_len) memcpy(j->key, key, key_len);
+  j->key[key_len] = '\0';
+  snprintf(j->peer, sizeof j->peer, "%s", msg->from);
+  j->job.key = j->key;
+  j->job.key_len = key_len;
+  j->job.remote_clock = &j->remote_clock;
+  j->job.peer = j->peer;
+  return j;
+}
+
 void coord_cjob_free(cjob_t *j) {
   if (!j) return;
   engine_job_release(&j->job);

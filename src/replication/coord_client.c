@@ -64,6 +64,7 @@ static void op_free(op_t *op) {
 static void final_repairs(op_t *op);
 static void repair(op_t *op, size_t idx);
 static void keep_hint(op_t *op, const char *owner);
+static void record_reply(op_t *op, const peer_msg_t *reply, event_type_t type);
 
 /* Frees op once answered and nothing it started is outstanding. A caller
  * that may trigger callbacks which settle op (a send can fail at once)
@@ -180,6 +181,7 @@ static void on_replicate_reply(int status, const peer_msg_t *reply, void *arg) {
   bool ok = status == 0 && reply->type == PEER_REPLICATE_ACK && reply->replicate_ack.status == 0;
   if (ok) {
     quorum_reply(&op->q, idx, true);
+    record_reply(op, reply, EVENT_ACK);
   } else {
     log_debug("coord: %s did not apply a write (%s)", op->q.t[idx].node,
               chorus_strerror(status ? status : reply->replicate_ack.status));
@@ -216,6 +218,25 @@ static void job_back(cjob_t *j) {
   coord_cjob_free(j);
   op->pending--;
   op_settle(op);
+}
+
+/* A receive job's completion, on the writer thread: nobody waits for it,
+ * so it is freed there, without a trip through the inbox. */
+static void receive_done(engine_job_t *job) {
+  coord_cjob_free((cjob_t *)job->user);
+}
+
+/* Records the receive event of a replica's reply (an ack or a read
+ * answer), so the reply's arrow has both ends in the event logs. The job
+ * owns copies of what it needs and outlives nothing: the engine drains its
+ * queue before it closes. */
+static void record_reply(op_t *op, const peer_msg_t *reply, event_type_t type) {
+  cjob_t *j = coord_cjob_received(op->c, NULL, reply, op->key, op->key_len);
+  if (!j) return; /* the event is lost, nothing else */
+  j->hook.done = receive_done;
+  j->job.op = ENGINE_RECEIVE;
+  j->job.event_type = type;
+  if (engine_submit(op->c->engine, &j->job) != 0) coord_cjob_free(j);
 }
 
 static void hint_stored(cjob_t *j) {
@@ -422,6 +443,7 @@ static void on_read_reply(int status, const peer_msg_t *reply, void *arg) {
             (!reply->read_reply.record.p ||
              record_decode(reply->read_reply.record.p, reply->read_reply.record.len, &s) == 0);
   read_reply(op, idx, ok ? &s : NULL);
+  if (ok) record_reply(op, reply, EVENT_READ_REPLY);
   dvv_free(&s);
   op_settle(op);
 }

@@ -130,6 +130,10 @@ cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j));
  * (merges, hints); NULL when out of memory. */
 cjob_t *coord_cjob_state(coord_t *c, void (*finish)(cjob_t *j), engine_op_t op, const char *key, size_t key_len,
                          const dvv_t *state);
+/* A job caused by msg: on key (copied), with msg's clock and sender as its
+ * remote clock and peer; NULL when out of memory. */
+cjob_t *coord_cjob_received(coord_t *c, void (*finish)(cjob_t *j), const peer_msg_t *msg, const void *key,
+                            size_t key_len);
 void coord_cjob_free(cjob_t *j);
 /* Submits j->job; on failure runs finish at once with job.err set. */
 void coord_cjob_submit(cjob_t *j);

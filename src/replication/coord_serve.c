@@ -33,18 +33,8 @@ static char *copy_bytes(peer_bytes_t b) {
 /* A job on behalf of the peer request req received on conn. */
 static cjob_t *peer_job(coord_t *c, peer_conn_t *conn, const peer_msg_t *req, peer_bytes_t key,
                         void (*finish)(cjob_t *)) {
-  cjob_t *j = coord_cjob_new(c, finish);
+  cjob_t *j = coord_cjob_received(c, finish, req, key.p, key.len);
   if (!j) return NULL;
-  j->key = copy_bytes(key);
-  if (!j->key || vv_copy(&j->remote_clock, &req->clock) != 0) {
-    coord_cjob_free(j);
-    return NULL;
-  }
-  snprintf(j->peer, sizeof j->peer, "%s", req->from);
-  j->job.key = j->key;
-  j->job.key_len = key.len;
-  j->job.remote_clock = &j->remote_clock;
-  j->job.peer = j->peer;
   peer_conn_hold(conn);
   j->conn = conn;
   j->req_id = req->req_id;

@@ -414,6 +414,7 @@ static event_type_t event_type_of(const engine_job_t *job) {
   case ENGINE_DELETE: return EVENT_DELETE;
   case ENGINE_MERGE: return job->event_type ? job->event_type : EVENT_REPLICATE;
   case ENGINE_HINT_PUT: return EVENT_HINT_STORED;
+  case ENGINE_RECEIVE: return job->event_type;
   default: return EVENT_GET;
   }
 }
@@ -774,6 +775,7 @@ static int apply_job(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, u
   case ENGINE_HINT_PUT: rc = apply_hint_put(e, g, o, job, ts); break;
   case ENGINE_HINT_DELETE: rc = apply_hint_delete(e, g, o, job); break;
   case ENGINE_HINT_EXPIRE: rc = apply_hint_expire(e, g, job, ts); break;
+  case ENGINE_RECEIVE: rc = record_event(e, g, job, ts); break;
   default: rc = apply_client(e, g, o, job, ts); break;
   }
   /* a job without an event still hands back the clock to send on with */
@@ -1242,7 +1244,7 @@ void engine_close(engine_t *e) {
  * queued so the writer never meets an input it cannot apply or record. */
 static bool job_valid(const engine_job_t *job) {
   engine_op_t op = job->op;
-  if (op < ENGINE_PUT || op > ENGINE_HINT_EXPIRE) return false;
+  if (op < ENGINE_PUT || op > ENGINE_RECEIVE) return false;
   if (op != ENGINE_HINT_EXPIRE && (!job->key || job->key_len == 0 || job->key_len > ENGINE_KEY_MAX)) return false;
   if (job->request_id && strnlen(job->request_id, ENGINE_REQUEST_ID_MAX + 1) > ENGINE_REQUEST_ID_MAX) return false;
   if (job->peer && job->peer[0] && !node_ok(job->peer)) return false;
@@ -1255,6 +1257,10 @@ static bool job_valid(const engine_job_t *job) {
     engine_op_t r = job->request_op;
     if (t && t != EVENT_REPLICATE && t != EVENT_READ_REPAIR && t != EVENT_HINT_DELIVERED) return false;
     if (r && r != ENGINE_PUT && r != ENGINE_DELETE) return false;
+  }
+  if (op == ENGINE_RECEIVE) {
+    if (job->event_type != EVENT_ACK && job->event_type != EVENT_READ_REPLY) return false;
+    if (!job->peer || !job->peer[0] || !job->remote_clock) return false;
   }
   return true;
 }

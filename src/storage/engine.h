@@ -30,7 +30,10 @@
  * owner and key), hint_delete drops a hint once delivered unless a newer
  * state was merged into it meanwhile, hint_expire drops hints older than the
  * hint TTL. hint_expire always runs alone in its group (it scans LevelDB,
- * which does not see a group's pending writes).
+ * which does not see a group's pending writes). receive records only an
+ * event: a coordinator receiving a replica's reply (ack or read reply), so
+ * the reply's arrow has both ends in the event logs; like a get's event it
+ * never makes its group a write that must be synced.
  *
  * Clocks: a job caused by a message carries the sender's node clock
  * (remote_clock); the writer joins it into the node clock before the job's
@@ -89,6 +92,7 @@ typedef enum {
   ENGINE_HINT_PUT = 5,
   ENGINE_HINT_DELETE = 6,
   ENGINE_HINT_EXPIRE = 7,
+  ENGINE_RECEIVE = 8,
 } engine_op_t;
 
 typedef struct engine_job engine_job_t;
@@ -116,7 +120,9 @@ struct engine_job {
   /* MERGE: the state to merge; HINT_PUT: the state to keep; HINT_DELETE: the
    * state that was delivered. Valid (dvv_valid) and non-empty. */
   const dvv_t *incoming;
-  event_type_t event_type; /* MERGE: REPLICATE (also for 0), READ_REPAIR or HINT_DELIVERED */
+  /* MERGE: REPLICATE (also for 0), READ_REPAIR or HINT_DELIVERED; RECEIVE: ACK or
+   * READ_REPLY (RECEIVE also needs peer and remote_clock) */
+  event_type_t event_type;
   /* MERGE with a request id: the client op of that request (ENGINE_PUT or
    * ENGINE_DELETE), or 0 when unknown (a retry on the same key then matches
    * either). */

@@ -35,7 +35,7 @@ void event_free(event_t *ev) {
 }
 
 static bool type_valid(uint64_t t) {
-  return t >= EVENT_PUT && t <= EVENT_HINT_DELIVERED;
+  return t >= EVENT_PUT && t <= EVENT_READ_REPLY;
 }
 
 const char *event_type_name(event_type_t t) {
@@ -47,6 +47,8 @@ const char *event_type_name(event_type_t t) {
   case EVENT_READ_REPAIR: return "read_repair";
   case EVENT_HINT_STORED: return "hint_stored";
   case EVENT_HINT_DELIVERED: return "hint_delivered";
+  case EVENT_ACK: return "ack";
+  case EVENT_READ_REPLY: return "read_reply";
   default: return "unknown";
   }
 }

@@ -36,6 +36,8 @@ typedef enum {
   EVENT_READ_REPAIR = 5,    /* this replica merged a state sent to repair a stale read */
   EVENT_HINT_STORED = 6,    /* this node stored a hint for another (peer = the intended owner) */
   EVENT_HINT_DELIVERED = 7, /* this replica merged a hint delivered to it */
+  EVENT_ACK = 8,            /* this coordinator received a replica's acknowledgement of a write */
+  EVENT_READ_REPLY = 9,     /* this coordinator received a replica's answer to a read */
 } event_type_t;
 
 typedef struct {
@@ -54,7 +56,7 @@ typedef struct {
 void event_init(event_t *ev);
 void event_free(event_t *ev); /* frees owned fields and re-initialises */
 /* "put", "get", "delete", "replicate", "read_repair", "hint_stored",
- * "hint_delivered"; "unknown" otherwise. */
+ * "hint_delivered", "ack", "read_reply"; "unknown" otherwise. */
 const char *event_type_name(event_type_t t);
 /* Copies at most EVENT_PREVIEW_MAX bytes of value into ev->preview, cut at
  * a UTF-8 character boundary. */

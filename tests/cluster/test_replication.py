@@ -185,6 +185,16 @@ def test_cluster_events_merge_every_log_with_message_clocks_and_conflicts(ctx):
         first_put = puts[0]["vector_clock"]["clocks"]
         check(any(descends(e["vector_clock"]["clocks"], first_put) for e in reps),
               "a replica's receive event descends the coordinator's put: %s vs %s" % (reps, first_put))
+        coord = c.nodes[0].id
+        acks = [e for e in evs if e["type"] == "ack" and e["node_id"] == coord and e["key"] == "ev"]
+        eq(sorted({e.get("peer") for e in acks}), sorted(m.id for m in c.nodes[1:]),
+           "the coordinator records each replica's ack")
+        for a in acks:
+            check(any(r["node_id"] == a["peer"] and descends(a["vector_clock"]["clocks"], r["vector_clock"]["clocks"])
+                      for r in reps), "an ack descends the replica's replicate event: %s" % a)
+        replies = [e for e in evs if e["type"] == "read_reply" and e["node_id"] == coord and e["key"] == "ev"]
+        check(replies and all(e.get("peer") in {m.id for m in c.nodes[1:]} for e in replies),
+              "the coordinator of a read records the replicas' replies: %s" % replies)
         conflicts = {cf["key"]: cf for cf in doc["conflicts"]}
         check("ev" in conflicts, "the conflicting key is listed: %s" % doc["conflicts"])
         eq(conflicts["ev"]["siblings"], 2, "siblings of the conflicting key")

@@ -1,7 +1,7 @@
 /*
  * test_storage_engine_replica.c - the storage side of replication on a real
  * store: merges of other nodes' states (siblings, idempotence, clocks and
- * peers of receive events, durability, grouping with client writes, request
+ * peers of receive events, a coordinator's receive events, durability, grouping with client writes, request
  * ids applied by replication) and hints (merge, listing, delete-if-equal,
  * expiry, the bound, counts across reopen, unreadable hints).
  */
@@ -407,9 +407,75 @@ static void test_jobs_with_invalid_inputs_are_refused(void **state) {
   assert_int_equal(engine_submit(e, &j), CHORUS_EINVAL);
   j.hint_owner = "";
   assert_int_equal(engine_submit(e, &j), CHORUS_EINVAL);
-  j.op = (engine_op_t)8;
+  j.op = (engine_op_t)9;
+  assert_int_equal(engine_submit(e, &j), CHORUS_EINVAL);
+  /* a receive event needs an ack or read-reply type, a peer and its clock */
+  vv_t remote;
+  vv_init(&remote);
+  engine_job_init(&j);
+  j.op = ENGINE_RECEIVE;
+  j.key = "k";
+  j.key_len = 1;
+  j.event_type = EVENT_ACK;
+  j.peer = "n2";
+  assert_int_equal(engine_submit(e, &j), CHORUS_EINVAL); /* no remote clock */
+  j.remote_clock = &remote;
+  j.event_type = EVENT_REPLICATE;
+  assert_int_equal(engine_submit(e, &j), CHORUS_EINVAL);
+  j.event_type = EVENT_READ_REPLY;
+  j.peer = "";
   assert_int_equal(engine_submit(e, &j), CHORUS_EINVAL);
   engine_job_release(&j);
+  vv_free(&remote);
+  engine_close(e);
+}
+
+/* A coordinator receiving a replica's reply records a receive event: the
+ * reply's clock joined in, the peer named, nothing else stored, no fsync. */
+static void test_receive_records_an_event_joined_with_the_reply_clock(void **state) {
+  engine_t *e = open_with(0, 0);
+  engine_job_t j;
+  run(e, &j, ENGINE_PUT, "k", "v", NULL, NULL);
+  engine_job_release(&j);
+  uint64_t fsyncs = atomic_load(&engine_stats(e)->fsyncs);
+  uint64_t writes = atomic_load(&engine_stats(e)->writes);
+  vv_t remote;
+  vv_init(&remote);
+  assert_int_equal(vv_set(&remote, "n1", 1), 0);
+  assert_int_equal(vv_set(&remote, "n2", 3), 0);
+  const event_type_t types[] = {EVENT_ACK, EVENT_READ_REPLY};
+  for (size_t i = 0; i < 2; i++) {
+    engine_job_init(&j);
+    j.op = ENGINE_RECEIVE;
+    j.key = "k";
+    j.key_len = 1;
+    j.event_type = types[i];
+    j.peer = "n2";
+    j.remote_clock = &remote;
+    run_prepared(e, &j);
+    assert_int_equal(j.err, 0);
+    assert_int_equal(j.event_id, 2 + i);
+    assert_int_equal(vv_get(&j.clock, "n1"), 2 + i);
+    assert_int_equal(vv_get(&j.clock, "n2"), 3);
+    event_t ev;
+    last_event(e, &ev);
+    assert_int_equal(ev.type, types[i]);
+    assert_string_equal(ev.peer, "n2");
+    assert_string_equal(ev.key, "k");
+    assert_true(vv_equal(&ev.clock, &j.clock));
+    event_free(&ev);
+    engine_job_release(&j);
+  }
+  assert_string_equal(event_type_name(EVENT_ACK), "ack");
+  assert_string_equal(event_type_name(EVENT_READ_REPLY), "read_reply");
+  assert_int_equal(atomic_load(&engine_stats(e)->fsyncs), fsyncs);
+  assert_int_equal(atomic_load(&engine_stats(e)->writes), writes);
+  /* the key's versions are untouched */
+  run(e, &j, ENGINE_GET, "k", NULL, NULL, NULL);
+  assert_int_equal(j.err, 0);
+  assert_int_equal(j.state.n, 1);
+  engine_job_release(&j);
+  vv_free(&remote);
   engine_close(e);
 }
 
@@ -706,6 +772,7 @@ int main(void) {
       TEST(test_request_id_applied_by_replication_is_not_applied_again),
       TEST(test_request_id_of_a_merge_is_seen_within_its_group),
       TEST(test_jobs_with_invalid_inputs_are_refused),
+      TEST(test_receive_records_an_event_joined_with_the_reply_clock),
       TEST(test_hints_merge_and_are_listed_per_owner_in_key_order),
       TEST(test_hint_delete_only_drops_the_state_that_was_delivered),
       TEST(test_hints_expire_after_the_ttl),
