@@ -53,6 +53,8 @@ cat <<MSG
 Chorus: $n node(s) running (Ctrl-C stops them all)
 $(for i in $(seq 1 "$n"); do echo "  node-$i  http://localhost:$((base + i))"; done)
 
+Dashboard: http://localhost:8081/ (any node serves it)
+
 Try, in another terminal:
   curl -s -X PUT localhost:8081/api/v1/data/greeting -d '{"value":"hello"}'
   curl -s localhost:$((base + n))/api/v1/data/greeting

@@ -3,6 +3,7 @@
 # stdlib harness in tests/http/harness.py).
 #   tests/run-suite.sh SUITE [path/to/chorusd] [-k substring ...]
 # SUITE: http     the HTTP API of one node            (tests/http/test_api.py)
+#        web      the dashboard's side: /ws push and static files (tests/http/test_web.py)
 #        cluster  membership, real processes on loopback (tests/cluster/test_membership.py)
 #        replication  quorum writes and reads, hints, faults (tests/cluster/test_replication.py)
 #        netns    loss and partitions in network namespaces, root only (tests/cluster/test_netns.py)
@@ -12,10 +13,11 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 case "${1:-}" in
   http) suite=$root/tests/http/test_api.py ;;
+  web) suite=$root/tests/http/test_web.py ;;
   cluster) suite=$root/tests/cluster/test_membership.py ;;
   replication) suite=$root/tests/cluster/test_replication.py ;;
   netns) suite=$root/tests/cluster/test_netns.py ;;
-  *) echo "usage: tests/run-suite.sh http|cluster|replication|netns [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
+  *) echo "usage: tests/run-suite.sh http|web|cluster|replication|netns [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
 esac
 shift
 bin="$root/build/chorusd"

@@ -97,16 +97,19 @@ static enum MHD_Result gossip_members_list(api_req_t *r, gossip_view_t *v) {
   return api_send_json(r, 200, json_pack("{s:o*}", "members", arr));
 }
 
-static enum MHD_Result gossip_members(api_req_t *r) {
+json_t *api_members_json(api_server_t *s, int *status) {
+  *status = 200;
+  if (!s->gossip) {
+    *status = 503;
+    return api_error_json("gossip_disabled", "this node runs with --gossip=false");
+  }
   gossip_view_t v;
-  if (!get_view(r, &v)) return MHD_YES;
-  const char *format = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "format");
-  if (format && strcmp(format, "list") == 0) return gossip_members_list(r, &v);
+  if (gossip_view(s->gossip, &v) != 0) return NULL;
   json_t *members = json_object();
   for (size_t i = 0; members && i < v.n; i++) {
     const swim_member_t *m = &v.members[i];
     char seen[32], addr[SWIM_HOST_MAX + 16];
-    last_seen(r->srv, m->last_seen_ms, seen);
+    last_seen(s, m->last_seen_ms, seen);
     snprintf(addr, sizeof addr, strchr(m->addr.host, ':') ? "[%s]:%u" : "%s:%u", m->addr.host, m->addr.port);
     json_object_set_new(members, m->id,
                         json_pack("{s:s,s:s,s:i,s:s,s:s,s:I}", "node_id", m->id, "address", addr, "peer_port",
@@ -115,10 +118,21 @@ static enum MHD_Result gossip_members(api_req_t *r) {
   }
   tally_t t = tally(&v);
   gossip_view_free(&v);
-  return api_send_json(r, 200,
-                       json_pack("{s:o*,s:I,s:I}", "cluster_members", members, "total_members",
-                                 (json_int_t)(t.alive + t.suspected + t.dead + t.left), "alive_members",
-                                 (json_int_t)t.alive));
+  return json_pack("{s:o*,s:I,s:I}", "cluster_members", members, "total_members",
+                   (json_int_t)(t.alive + t.suspected + t.dead + t.left), "alive_members",
+                   (json_int_t)t.alive);
+}
+
+static enum MHD_Result gossip_members(api_req_t *r) {
+  const char *format = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "format");
+  if (format && strcmp(format, "list") == 0) {
+    gossip_view_t v;
+    if (!get_view(r, &v)) return MHD_YES;
+    return gossip_members_list(r, &v);
+  }
+  int status;
+  json_t *o = api_members_json(r->srv, &status);
+  return o ? api_send_json(r, status, o) : api_send_error3(r, 500, "internal", "out of memory");
 }
 
 static enum MHD_Result gossip_rumors(api_req_t *r) {

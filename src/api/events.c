@@ -74,6 +74,21 @@ static int by_time(const void *a, const void *b) {
   return c;
 }
 
+json_t *api_events_ordered(const json_t *events) {
+  size_t n = json_array_size(events);
+  json_t **sorted = malloc((n ? n : 1) * sizeof *sorted);
+  json_t *ordered = sorted ? json_array() : NULL;
+  if (ordered) {
+    for (size_t i = 0; i < n; i++)
+      sorted[i] = json_array_get(events, i);
+    qsort(sorted, n, sizeof *sorted, by_time);
+    for (size_t i = 0; i < n; i++)
+      json_array_append(ordered, sorted[i]);
+  }
+  free(sorted);
+  return ordered;
+}
+
 /* Adds one member's conflicting keys to conflicts {key: {key, siblings, nodes}}. */
 static void merge_conflicts(json_t *conflicts, json_t *part, const char *node) {
   json_t *list = json_object_get(part, "conflicts");
@@ -124,17 +139,7 @@ static json_t *merged(const coord_result_t *res) {
     json_array_extend(events, json_object_get(part, "events"));
     json_decref(part);
   }
-  size_t n = json_array_size(events);
-  json_t **sorted = malloc((n ? n : 1) * sizeof *sorted);
-  json_t *ordered = json_array();
-  if (sorted) {
-    for (size_t i = 0; i < n; i++)
-      sorted[i] = json_array_get(events, i);
-    qsort(sorted, n, sizeof *sorted, by_time);
-    for (size_t i = 0; i < n; i++)
-      json_array_append(ordered, sorted[i]);
-    free(sorted);
-  }
+  json_t *ordered = api_events_ordered(events);
   json_t *cl = api_cluster_conflicts(res);
   json_decref(events);
   return json_pack("{s:o,s:I,s:o,s:o}", "nodes", nodes, "count", (json_int_t)json_array_size(ordered), "events",

@@ -68,8 +68,7 @@ static json_t *hints_json(engine_t *e) {
                    by_owner);
 }
 
-enum MHD_Result api_status(api_req_t *r) {
-  api_server_t *s = r->srv;
+json_t *api_status_json(api_server_t *s) {
   const engine_stats_t *st = engine_stats(s->engine);
   char started[32];
   api_iso_time(s->started_ms, started);
@@ -77,14 +76,20 @@ enum MHD_Result api_status(api_req_t *r) {
   json_t *cluster = cluster_json(s);
   json_t *hints = hints_json(s->engine);
   json_t *o = json_pack(
-      "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:s,s:b},s:o*,s:o*}", "node_id", s->node_id, "status",
+      "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:b},s:o*,s:o*}", "node_id", s->node_id, "status",
       "running", "version", s->version, "started_at", started, "uptime_seconds", uptime, "fsync",
-      config_fsync_name(s->cfg->fsync), "data_dir", s->cfg->data_dir, "storage", "events",
+      config_fsync_name(s->cfg->fsync), "data_dir", s->cfg->data_dir, "storage", "keys",
+      (json_int_t)atomic_load(&st->keys), "events",
       (json_int_t)engine_event_count(s->engine), "event_retention", (json_int_t)s->cfg->event_retention,
       "conflicts", (json_int_t)atomic_load(&st->conflicts_now), "writes",
       (json_int_t)atomic_load(&st->writes), "batches", (json_int_t)atomic_load(&st->batches), "engine",
       "leveldb", "writable", !atomic_load(&st->read_only), "cluster", cluster, "hints", hints);
-  return api_send_json(r, 200, o);
+  return o;
+}
+
+enum MHD_Result api_status(api_req_t *r) {
+  json_t *o = api_status_json(r->srv);
+  return o ? api_send_json(r, 200, o) : api_send_error3(r, 500, "internal", "out of memory");
 }
 
 /* A query argument as an unsigned integer; 0 when absent, -1 when malformed. */

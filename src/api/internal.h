@@ -6,6 +6,7 @@
 #define CHORUS_API_INTERNAL_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -18,6 +19,8 @@
 #include "body.h"
 #include "metrics.h"
 #include "server.h"
+#include "static.h"
+#include "ws.h"
 
 struct api_server {
   const config_t *cfg;
@@ -30,6 +33,8 @@ struct api_server {
   struct view_holder *view;
   struct coord *coord;
   struct MHD_Daemon *daemon;
+  ws_t *ws;                /* the /ws connections, on the loop */
+  char web_root[PATH_MAX]; /* the dashboard's files: --web-root, resolved */
   atomic_bool draining;
   atomic_uint_fast64_t inflight;
 };
@@ -59,6 +64,7 @@ typedef struct {
   bool coordinated;     /* the request went to the coordinator instead */
   coord_req_t *creq;    /* allocated when coordinated */
   atomic_int state; /* req_state_t */
+  atomic_bool ws_slot; /* holds one of the /ws connection slots until the upgrade takes it */
 } api_req_t;
 
 /* Before suspending a connection: counts the request as in flight unless
@@ -66,10 +72,17 @@ typedef struct {
 bool api_hold(api_req_t *r);
 uint64_t api_now_ns(void);  /* monotonic */
 uint64_t api_wall_ms(void); /* wall clock, ms since the epoch */
+/* Queues resp (destroyed here) as the answer: the Allow / WWW-Authenticate
+ * headers of 405 / 401, metrics, the debug log line. */
+enum MHD_Result api_queue(api_req_t *r, int status, struct MHD_Response *resp);
 /* Queues a response whose body (malloc'd, or NULL) the response takes over. */
 enum MHD_Result api_send(api_req_t *r, int status, char *body, size_t len, const char *content_type);
 /* Serialises and sends a JSON value (stolen). */
 enum MHD_Result api_send_json(api_req_t *r, int status, json_t *v);
+/* The same with one more header (name NULL: none). */
+enum MHD_Result api_send_json_with(api_req_t *r, int status, json_t *v, const char *name, const char *value);
+/* {"error": {"code", "message"}}: the body of every error. */
+json_t *api_error_json(const char *code, const char *message);
 enum MHD_Result api_send_error(api_req_t *r, const api_error_t *e);
 enum MHD_Result api_send_error3(api_req_t *r, int status, const char *code, const char *message);
 /* {"clocks": {node: counter, ...}} */
@@ -81,6 +94,18 @@ void api_iso_time(uint64_t ms, char out[32]);
 enum MHD_Result api_data_begin(api_req_t *r, const char *url);
 enum MHD_Result api_data_answer(api_req_t *r);
 int api_data_format(const engine_job_t *job, buf_t *out, const api_server_t *srv, int *status);
+
+/* The bodies of routes the /ws push repeats, built in one place for both.
+ * Each returns a new reference, NULL when out of memory. */
+/* cluster.c: GET /gossip/members; *status 503 (and an error body) with --gossip=false */
+json_t *api_members_json(api_server_t *s, int *status);
+/* ring.c: GET /api/v1/ring */
+json_t *api_ring_json(api_server_t *s);
+/* info.c: GET /api/v1/status */
+json_t *api_status_json(api_server_t *s);
+/* events.c: a new array of the events (borrowed) ordered as
+ * /api/v1/cluster/events lists them: timestamp, node, id */
+json_t *api_events_ordered(const json_t *events);
 
 /* cluster.c */
 enum MHD_Result api_gossip(api_req_t *r, const char *url);
@@ -98,5 +123,9 @@ enum MHD_Result api_health(api_req_t *r);
 enum MHD_Result api_status(api_req_t *r);
 enum MHD_Result api_vector_clock(api_req_t *r);
 enum MHD_Result api_metrics(api_req_t *r);
+/* ws.c: GET /ws, the WebSocket handshake */
+enum MHD_Result api_ws(api_req_t *r);
+/* static.c: GET/HEAD of the dashboard's files */
+enum MHD_Result api_static(api_req_t *r, const char *url);
 
 #endif

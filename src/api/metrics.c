@@ -8,6 +8,7 @@
  */
 #include "metrics.h"
 
+#include "../common/err.h"
 #include "../gossip/gossip.h"
 #include "../replication/coord.h"
 
@@ -19,19 +20,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const int STATUSES[] = {200, 400, 401, 404, 405, 409, 413, 500, 503, 507, 0 /* other */};
+static const int STATUSES[] = {101, 200, 304, 400, 401, 404, 405,
+                               409, 413, 426, 500, 503, 507, 0 /* other */};
 #define NSTATUS (sizeof STATUSES / sizeof STATUSES[0])
 static const double BUCKETS[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                  0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   2.5};
 #define NBUCKET (sizeof BUCKETS / sizeof BUCKETS[0])
+_Static_assert(NBUCKET + 1 == METRICS_BUCKETS, "metrics_hist_t holds every bucket and +Inf");
 
 static atomic_uint_fast64_t requests[ROUTE_COUNT][METHOD_COUNT][NSTATUS];
 static atomic_uint_fast64_t buckets[ROUTE_COUNT][NBUCKET + 1]; /* non-cumulative; last = +Inf */
 static atomic_uint_fast64_t sum_ns[ROUTE_COUNT];
 
 static const char *ROUTE_NAMES[ROUTE_COUNT] = {"data",    "status", "vector_clock", "health",
-                                               "metrics", "gossip", "ring", "cluster", "unknown"};
-static const char *METHOD_NAMES[METHOD_COUNT] = {"GET", "PUT", "DELETE", "POST", "HEAD", "OTHER"};
+                                               "metrics", "gossip", "ring",         "cluster",
+                                               "ws",      "static", "unknown"};
+static const char *METHOD_NAMES[METHOD_COUNT] = {"GET", "PUT", "DELETE", "POST", "HEAD", "OPTIONS", "OTHER"};
 
 api_method_t metrics_method(const char *m) {
   for (int i = 0; i < METHOD_OTHER; i++)
@@ -62,6 +66,36 @@ void metrics_observe(api_route_t r, api_method_t m, int status, uint64_t duratio
     b++;
   atomic_fetch_add_explicit(&buckets[r][b], 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&sum_ns[r], duration_ns, memory_order_relaxed);
+}
+
+void metrics_hist(api_route_t r, metrics_hist_t *out) {
+  memset(out, 0, sizeof *out);
+  if (r >= ROUTE_COUNT) return;
+  for (size_t b = 0; b <= NBUCKET; b++) {
+    out->counts[b] = atomic_load_explicit(&buckets[r][b], memory_order_relaxed);
+    out->total += out->counts[b];
+  }
+}
+
+int metrics_hist_quantile(const metrics_hist_t *later, const metrics_hist_t *earlier, double q,
+                          double *out_s) {
+  uint64_t delta[NBUCKET + 1], total = 0;
+  for (size_t b = 0; b <= NBUCKET; b++) {
+    delta[b] = later->counts[b] >= earlier->counts[b] ? later->counts[b] - earlier->counts[b] : 0;
+    total += delta[b];
+  }
+  if (total == 0 || !(q > 0 && q <= 1)) return CHORUS_ENOTFOUND;
+  double rank = q * (double)total, below = 0;
+  for (size_t b = 0; b < NBUCKET; b++) {
+    if (delta[b] && below + (double)delta[b] >= rank) {
+      double lo = b ? BUCKETS[b - 1] : 0, hi = BUCKETS[b];
+      *out_s = lo + (hi - lo) * (rank - below) / (double)delta[b];
+      return 0;
+    }
+    below += (double)delta[b];
+  }
+  *out_s = BUCKETS[NBUCKET - 1];
+  return 0;
 }
 
 static void put_text(buf_t *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -164,6 +198,7 @@ static const metric_field_t STORAGE_FIELDS[] = {
     {"chorus_storage_read_only", "1 after a failed write: writes refused until restart.", true,
      offsetof(engine_stats_t, read_only)},
     {"chorus_conflicts", "Keys holding concurrent siblings.", true, offsetof(engine_stats_t, conflicts_now)},
+    {"chorus_storage_keys", "Keys holding a live value on this node.", true, offsetof(engine_stats_t, keys)},
     {"chorus_storage_merges_total", "States of other nodes merged (replication, read repair, hint delivery).",
      false, offsetof(engine_stats_t, merges)},
     {"chorus_storage_merges_changed_total", "Merges that changed the stored state.", false,

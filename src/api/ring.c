@@ -66,6 +66,13 @@ static json_t *ring_json(const view_t *v) {
                    "vnodes", vns);
 }
 
+json_t *api_ring_json(api_server_t *s) {
+  view_t *v = view_acquire(s->view);
+  json_t *o = ring_json(v);
+  view_release(v);
+  return o;
+}
+
 static bool up(const char *id, void *state) {
   return view_is_up(state, id);
 }
@@ -94,12 +101,13 @@ static json_t *lookup_json(const view_t *v, const char *key, size_t key_len, con
 enum MHD_Result api_ring(api_req_t *r, const char *url) {
   bool get = r->method == METHOD_GET || r->method == METHOD_HEAD;
   if (!get) return api_send_error3(r, 405, "method_not_allowed", "this route does not accept that method");
+  if (strcmp(url, "/api/v1/ring") == 0) {
+    json_t *o = api_ring_json(r->srv);
+    return o ? api_send_json(r, 200, o) : api_send_error3(r, 500, "internal", "out of memory");
+  }
   view_t *v = view_acquire(r->srv->view);
   enum MHD_Result ret;
-  if (strcmp(url, "/api/v1/ring") == 0) {
-    json_t *o = ring_json(v);
-    ret = o ? api_send_json(r, 200, o) : api_send_error3(r, 500, "internal", "out of memory");
-  } else if (strncmp(url, LOOKUP_PREFIX, strlen(LOOKUP_PREFIX)) == 0) {
+  if (strncmp(url, LOOKUP_PREFIX, strlen(LOOKUP_PREFIX)) == 0) {
     const char *key = url + strlen(LOOKUP_PREFIX);
     size_t key_len = strlen(key);
     api_error_t err = {0};

@@ -20,6 +20,8 @@
 
 #include "../common/err.h"
 #include "../common/log.h"
+#include "../replication/view.h"
+#include "cors.h"
 #include "internal.h"
 
 #define DATA_PREFIX "/api/v1/data"
@@ -51,16 +53,35 @@ json_t *api_vv_json(const vv_t *v) {
   return json_pack("{s:o*}", "clocks", clocks);
 }
 
-enum MHD_Result api_send(api_req_t *r, int status, char *body, size_t len, const char *content_type) {
-  struct MHD_Response *resp = MHD_create_response_from_buffer(
-      len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-  if (!resp) {
-    free(body);
-    return MHD_NO;
+/* Whether the request's Origin is the page of a cluster member (cors.h). */
+static const char *allowed_origin(const api_req_t *r) {
+  const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+  cors_origin_t o;
+  if (!origin || !r->srv->view || !cors_parse(origin, &o)) return NULL;
+  view_t *v = view_acquire(r->srv->view);
+  bool ok = false;
+  for (size_t i = 0; i < v->n && !ok; i++)
+    ok = cors_matches(&o, v->members[i].addr.host, v->members[i].addr.port);
+  view_release(v);
+  return ok ? origin : NULL;
+}
+
+enum MHD_Result api_queue(api_req_t *r, int status, struct MHD_Response *resp) {
+  const char *origin = r->route == ROUTE_STATIC || r->route == ROUTE_WS ? NULL : allowed_origin(r);
+  if (origin) {
+    MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+    MHD_add_response_header(resp, "Vary", "Origin");
+    if (r->method == METHOD_OPTIONS) {
+      MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, HEAD, PUT, DELETE, POST");
+      MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Content-Type, Authorization, X-Request-Id");
+      MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    }
   }
-  MHD_add_response_header(resp, "Content-Type", content_type);
   if (status == 405) {
-    const char *allow = r->allow ? r->allow : r->route == ROUTE_DATA ? "GET, PUT, DELETE" : "GET";
+    const char *allow = r->allow                   ? r->allow
+                        : r->route == ROUTE_DATA   ? "GET, PUT, DELETE"
+                        : r->route == ROUTE_STATIC ? "GET, HEAD"
+                                                   : "GET";
     MHD_add_response_header(resp, "Allow", allow);
   }
   if (status == 401) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
@@ -76,7 +97,26 @@ enum MHD_Result api_send(api_req_t *r, int status, char *body, size_t len, const
   return ret;
 }
 
-enum MHD_Result api_send_json(api_req_t *r, int status, json_t *v) {
+/* A response whose body (malloc'd, or NULL) it takes over, with one extra
+ * header when name is not NULL. */
+static enum MHD_Result send_body(api_req_t *r, int status, char *body, size_t len, const char *content_type,
+                                 const char *name, const char *value) {
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  if (!resp) {
+    free(body);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, "Content-Type", content_type);
+  if (name) MHD_add_response_header(resp, name, value);
+  return api_queue(r, status, resp);
+}
+
+enum MHD_Result api_send(api_req_t *r, int status, char *body, size_t len, const char *content_type) {
+  return send_body(r, status, body, len, content_type, NULL, NULL);
+}
+
+enum MHD_Result api_send_json_with(api_req_t *r, int status, json_t *v, const char *name, const char *value) {
   char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
   json_decref(v);
   if (!text) {
@@ -84,15 +124,29 @@ enum MHD_Result api_send_json(api_req_t *r, int status, json_t *v) {
     char *copy = strdup(oom);
     return api_send(r, 500, copy, copy ? strlen(copy) : 0, "application/json");
   }
-  return api_send(r, status, text, strlen(text), "application/json");
+  return send_body(r, status, text, strlen(text), "application/json", name, value);
+}
+
+enum MHD_Result api_send_json(api_req_t *r, int status, json_t *v) {
+  return api_send_json_with(r, status, v, NULL, NULL);
+}
+
+json_t *api_error_json(const char *code, const char *message) {
+  return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
 }
 
 enum MHD_Result api_send_error3(api_req_t *r, int status, const char *code, const char *message) {
-  return api_send_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
+  return api_send_json(r, status, api_error_json(code, message));
 }
 
 enum MHD_Result api_send_error(api_req_t *r, const api_error_t *e) {
   return api_send_error3(r, e->status, e->code, e->message);
+}
+
+/* Whether url is prefix itself or a path below it. */
+static bool under(const char *url, const char *prefix) {
+  size_t n = strlen(prefix);
+  return strncmp(url, prefix, n) == 0 && (url[n] == '\0' || url[n] == '/');
 }
 
 static api_route_t route_of(const char *url) {
@@ -103,27 +157,36 @@ static api_route_t route_of(const char *url) {
   if (strncmp(url, "/gossip/", 8) == 0) return ROUTE_GOSSIP;
   if (strcmp(url, "/api/v1/ring") == 0 || strncmp(url, "/api/v1/ring/", 13) == 0) return ROUTE_RING;
   if (strncmp(url, "/api/v1/cluster/", 16) == 0) return ROUTE_CLUSTER;
-  if (strncmp(url, DATA_PREFIX, strlen(DATA_PREFIX)) == 0 &&
-      (url[strlen(DATA_PREFIX)] == '/' || url[strlen(DATA_PREFIX)] == '\0'))
-    return ROUTE_DATA;
-  return ROUTE_UNKNOWN;
+  if (under(url, DATA_PREFIX)) return ROUTE_DATA;
+  if (strcmp(url, "/ws") == 0) return ROUTE_WS;
+  /* everything outside the API's namespaces is the dashboard's */
+  if (under(url, "/api") || under(url, "/gossip") || under(url, "/ws") || under(url, "/metrics") ||
+      under(url, "/health"))
+    return ROUTE_UNKNOWN;
+  return ROUTE_STATIC;
 }
 
 static bool carries_body(api_req_t *r) {
-  return r->method == METHOD_PUT || r->method == METHOD_POST || r->method == METHOD_OTHER;
+  return r->method == METHOD_PUT || r->method == METHOD_POST || r->method == METHOD_OTHER ||
+         r->method == METHOD_OPTIONS;
 }
 
 /* Constant-time comparison, so the token cannot be guessed byte by byte from timings. */
-static bool token_ok(const api_server_t *s, struct MHD_Connection *c) {
-  const char *want = s->cfg->api_token;
-  const char *got = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-  if (!got || strncmp(got, "Bearer ", 7) != 0) return false;
-  got += 7;
+static bool same_token(const char *want, const char *got) {
   size_t wl = strlen(want), gl = strlen(got);
   unsigned diff = (unsigned)(wl ^ gl);
   for (size_t i = 0; i < wl; i++)
     diff |= (unsigned)(want[i] ^ (i < gl ? got[i] : 0));
   return diff == 0;
+}
+
+/* The Authorization header's bearer token; for /ws also ?token=, as
+ * browsers cannot set headers on a WebSocket. */
+static bool token_ok(const api_server_t *s, const api_req_t *r) {
+  const char *got = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+  if (got && strncmp(got, "Bearer ", 7) == 0 && same_token(s->cfg->api_token, got + 7)) return true;
+  got = r->route == ROUTE_WS ? MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "token") : NULL;
+  return got && same_token(s->cfg->api_token, got);
 }
 
 bool api_hold(api_req_t *r) {
@@ -142,8 +205,12 @@ bool api_hold(api_req_t *r) {
 static enum MHD_Result dispatch(api_req_t *r, const char *url) {
   api_server_t *s = r->srv;
   if (atomic_load(&s->draining)) return api_send_error3(r, 503, "shutting_down", "the node is shutting down");
-  bool open_route = r->route == ROUTE_HEALTH || r->route == ROUTE_METRICS;
-  if (s->cfg->api_token[0] && !open_route && !token_ok(s, r->conn))
+  /* the dashboard's files hold no data: they stay open like /health */
+  bool open_route = r->route == ROUTE_HEALTH || r->route == ROUTE_METRICS || r->route == ROUTE_STATIC;
+  /* a CORS preflight carries no credentials; it is answered for any API route */
+  if (r->method == METHOD_OPTIONS && r->route != ROUTE_STATIC && r->route != ROUTE_WS)
+    return api_send(r, 204, NULL, 0, "text/plain");
+  if (s->cfg->api_token[0] && !open_route && !token_ok(s, r))
     return api_send_error3(r, 401, "unauthorized",
                            "a valid 'Authorization: Bearer <token>' header is required");
   bool get = r->method == METHOD_GET || r->method == METHOD_HEAD;
@@ -165,6 +232,12 @@ static enum MHD_Result dispatch(api_req_t *r, const char *url) {
     break;
   case ROUTE_GOSSIP: return api_gossip(r, url);
   case ROUTE_RING: return api_ring(r, url);
+  case ROUTE_WS:
+    if (r->method == METHOD_GET) return api_ws(r);
+    break;
+  case ROUTE_STATIC:
+    if (get) return api_static(r, url);
+    break;
   case ROUTE_CLUSTER:
     if (!get) break;
     return strcmp(url, "/api/v1/cluster/events") == 0 ? api_cluster_events(r)
@@ -188,10 +261,12 @@ static api_req_t *req_new(api_server_t *s, struct MHD_Connection *c, const char 
   api_body_init(&r->input);
   engine_job_init(&r->job);
   atomic_init(&r->state, REQ_NEW);
+  atomic_init(&r->ws_slot, false);
   return r;
 }
 
 static void req_free(api_req_t *r) {
+  if (atomic_load(&r->ws_slot)) ws_release(r->srv->ws); /* answered, but never upgraded */
   buf_free(&r->body);
   api_body_free(&r->input);
   engine_job_release(&r->job);
@@ -311,10 +386,14 @@ int api_server_start(api_server_t *s, const api_deps_t *deps) {
   s->gossip = deps->gossip;
   s->view = deps->view;
   s->coord = deps->coord;
+  static_root_resolve(s->cfg->web_root, s->web_root, sizeof s->web_root);
+  log_info("http: dashboard files from %s", s->web_root);
+  int rc = ws_create(deps->loop, s, &s->ws);
+  if (rc) return rc;
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                   MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+                   MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
   struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
   if (inet_pton(AF_INET, s->cfg->bind, &v4->sin_addr) == 1) {
@@ -344,14 +423,17 @@ int api_server_start(api_server_t *s, const api_deps_t *deps) {
 
 void api_server_drain(api_server_t *s) {
   atomic_store(&s->draining, true);
+  if (s->ws) ws_shutdown(s->ws);
 }
 
 uint64_t api_server_inflight(const api_server_t *s) {
-  return atomic_load(&((api_server_t *)s)->inflight);
+  return atomic_load(&((api_server_t *)s)->inflight) + (s->ws ? ws_open(s->ws) : 0);
 }
 
 void api_server_stop(api_server_t *s) {
   if (!s) return;
+  if (s->ws) ws_close(s->ws); /* upgraded sockets go back to the daemon before it stops */
   if (s->daemon) MHD_stop_daemon(s->daemon);
+  ws_free(s->ws);
   free(s);
 }

@@ -27,18 +27,23 @@ struct coord;
 struct coord_req;
 /* What the server serves from; each must outlive the server. */
 typedef struct {
+  struct uv_loop_s *loop; /* the node's loop: owns the /ws connections */
   engine_t *engine;
   struct gossip *gossip;    /* NULL with --gossip=false */
   struct view_holder *view; /* the published cluster view (ring, member statuses) */
   struct coord *coord;      /* the replication service: coordinates requests in a cluster */
 } api_deps_t;
-/* Starts listening. */
+/* Loop thread: starts listening. */
 int api_server_start(api_server_t *s, const api_deps_t *deps);
-/* From now on new requests are answered 503. */
+/* Loop thread: from now on new requests are answered 503, and every
+ * WebSocket gets a close frame (1001, going away). */
 void api_server_drain(api_server_t *s);
-/* Requests handed to the engine and not yet answered. */
+/* Requests handed to the engine and not yet answered, plus WebSocket
+ * connections not yet closed: what a shutdown waits for. */
 uint64_t api_server_inflight(const api_server_t *s);
-void api_server_stop(api_server_t *s); /* stops the daemon and frees s */
+/* Loop thread, once the loop has stopped: closes the WebSockets left,
+ * stops the daemon and frees s. */
+void api_server_stop(api_server_t *s);
 
 /* engine_opts_t.format; state is the api_server_t. */
 int api_format_stored(const engine_job_t *job, buf_t *out, void *state);

@@ -258,7 +258,8 @@ static int run(config_t *cfg) {
     rc = coord_start(loop_uv(n.loop), &co, &n.coord);
   }
   if (!rc) rc = start_gossip(&n);
-  api_deps_t deps = {.engine = engine, .gossip = n.gossip, .view = n.view, .coord = n.coord};
+  api_deps_t deps = {
+      .loop = loop_uv(n.loop), .engine = engine, .gossip = n.gossip, .view = n.view, .coord = n.coord};
   if (!rc) rc = api_server_start(n.server, &deps);
   if (!rc) {
     log_info("chorusd %s serving http://%s:%u (data %s, fsync %s)", CHORUS_VERSION, cfg->bind, cfg->port,

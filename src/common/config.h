@@ -31,6 +31,8 @@ typedef struct {
   log_level_t log_level;    /* --log-level=debug|info|warn|error, default info */
   char api_token[256];      /* --api-token, "" = no authentication */
   int http_threads;         /* --http-threads, default 2, 1..64 */
+  char web_root[4096];      /* --web-root: the dashboard's files; "" = found next to the executable
+                               (../web/dist), else ./web/dist (resolved when the server starts) */
 
   /* membership (SWIM); durations in milliseconds */
   bool gossip;                                       /* --gossip=true|false, default true */

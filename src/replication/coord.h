@@ -78,11 +78,19 @@ typedef enum {
 typedef struct coord_req coord_req_t;
 typedef void (*coord_done_fn)(coord_req_t *req);
 
+/* COORD_EVENTS: a member's own cursor (events with id > since). */
+typedef struct {
+  char node[NODE_ID_MAX + 1];
+  uint64_t since;
+} coord_cursor_t;
+
 /* A client request, owned by the submitter until done is called. */
 struct coord_req {
   coord_kind_t kind;
   uint64_t since; /* COORD_EVENTS: per member, 0 = the newest limit events */
   uint32_t limit;
+  const coord_cursor_t *cursors; /* COORD_EVENTS: members asked from their own since instead; */
+  size_t n_cursors;              /* owned by the submitter, read when the gather starts */
   engine_op_t op; /* COORD_DATA: ENGINE_PUT, ENGINE_GET or ENGINE_DELETE */
   const char *key;
   size_t key_len;

@@ -3,7 +3,8 @@
  * event logs behind /api/v1/cluster/events).
  *
  * This node's part is produced at once; every other live member (alive or
- * suspected in the current view) gets a PEER_EVENTS, and the request is
+ * suspected in the current view) gets a PEER_EVENTS (from the member's own
+ * cursor when the request carries one: the /ws push), and the request is
  * answered when the last part is in or timed out. A member that does not
  * answer is reported with its error rather than failing the whole request.
  */
@@ -23,6 +24,13 @@ typedef struct {
   gather_t *g;
   size_t part;
 } part_call_t;
+
+/* A member's since: its own cursor if the request has one. */
+static uint64_t since_of(const coord_req_t *req, const char *node) {
+  for (size_t i = 0; i < req->n_cursors; i++)
+    if (strcmp(req->cursors[i].node, node) == 0) return req->cursors[i].since;
+  return req->since;
+}
 
 static void gather_settle(gather_t *g) {
   if (g->waiting) return;
@@ -61,7 +69,8 @@ void coord_gather_start(coord_t *c, coord_req_t *req) {
   coord_part_t *self = &res->parts[res->n_parts++];
   snprintf(self->node, sizeof self->node, "%s", c->self);
   buf_init(&self->body);
-  self->status = c->events ? c->events(req->since, limit, &self->body, c->api_state) : CHORUS_EINVAL;
+  self->status =
+      c->events ? c->events(since_of(req, c->self), limit, &self->body, c->api_state) : CHORUS_EINVAL;
   g->waiting = 1; /* held while sending: a send may fail at once */
   for (size_t i = 0; i < v->n; i++) {
     const view_member_t *m = &v->members[i];
@@ -80,7 +89,7 @@ void coord_gather_start(coord_t *c, coord_req_t *req) {
     peer_msg_t msg;
     peer_msg_init(&msg);
     msg.type = PEER_EVENTS;
-    msg.events.since = req->since;
+    msg.events.since = since_of(req, m->id);
     msg.events.limit = limit;
     coord_clock(c, &msg.clock);
     g->waiting++;

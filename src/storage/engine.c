@@ -81,6 +81,7 @@ struct engine {
 
   /* writer-thread state */
   uint64_t event_seq;   /* id of the newest committed event */
+  uint64_t keys;        /* keys holding a live value, as of the last commit (writer thread) */
   uint64_t request_seq; /* sequence of the newest request-log entry */
   vv_t clock;           /* node clock, Fidge/Mattern */
   bool unsynced;        /* fsync=batch: writes since the last synced write */
@@ -349,6 +350,7 @@ typedef struct {
   buf_t reply;     /* a reply being stored in the request log */
   vv_t next_clock; /* the clock the current job's event will carry (prepare_clock) */
   dvv_t before;    /* a job's state before its merge, to tell whether it changed */
+  int64_t keys_delta; /* keys that gained (+1) or lost (-1) their last live value */
   /* hint bookkeeping of the group, applied to the counts after the commit */
   tally_t deltas;
   int64_t hints_delta;
@@ -397,13 +399,25 @@ static void update_conflict_index(engine_t *e, const engine_job_t *job, bool had
   }
 }
 
-/* Writes the job's state as the key's record, with its conflict index entry. */
-static int put_record(engine_t *e, group_t *g, const engine_job_t *job, bool had_conflict) {
+/* What put_record needs to know of the key's state before the job. */
+typedef struct {
+  bool conflict, live;
+} before_t;
+
+static before_t before_of(const dvv_t *state) {
+  return (before_t){dvv_has_conflict(state), dvv_live_count(state) > 0};
+}
+
+/* Writes the job's state as the key's record, with its conflict index entry,
+ * and counts a key that gains or loses its last live value. */
+static int put_record(engine_t *e, group_t *g, const engine_job_t *job, before_t before) {
   dbkey_t k;
   dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
   int rc = put_state(e, g, &k, &job->state, NULL);
   if (rc) return rc;
-  update_conflict_index(e, job, had_conflict);
+  update_conflict_index(e, job, before.conflict);
+  bool live = dvv_live_count(&job->state) > 0;
+  if (live != before.live) g->keys_delta += live ? 1 : -1;
   atomic_fetch_add_explicit(&e->stats.writes, 1, memory_order_relaxed);
   return 0;
 }
@@ -569,7 +583,7 @@ static int apply_client(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job
   int rc = load_state(e, o, job, &job->state);
   /* a damaged record fails this job alone and is never overwritten blindly */
   if (rc) return fail_job(job, rc);
-  bool had_conflict = dvv_has_conflict(&job->state);
+  before_t before = before_of(&job->state);
   if (job->op == ENGINE_GET || job->op == ENGINE_DELETE) {
     if (dvv_live_count(&job->state) == 0) job->err = CHORUS_ENOTFOUND;
   }
@@ -577,7 +591,7 @@ static int apply_client(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job
     bool tomb = job->op == ENGINE_DELETE;
     rc = dvv_update(&job->state, job->ctx, e->node_id, tomb ? NULL : job->value, tomb ? 0 : job->value_len,
                     tomb, ts, NULL);
-    if (!rc) rc = put_record(e, g, job, had_conflict);
+    if (!rc) rc = put_record(e, g, job, before);
     if (rc) return fail_job(job, rc);
   }
   rc = record_event(e, g, job, ts);
@@ -602,9 +616,9 @@ static int merge_incoming(group_t *g, engine_job_t *job) {
 static int apply_merge(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts) {
   int rc = load_state(e, o, job, &job->state);
   if (rc) return fail_job(job, rc);
-  bool had_conflict = dvv_has_conflict(&job->state);
+  before_t before = before_of(&job->state);
   rc = merge_incoming(g, job);
-  if (!rc && job->changed) rc = put_record(e, g, job, had_conflict);
+  if (!rc && job->changed) rc = put_record(e, g, job, before);
   if (rc) return fail_job(job, rc);
   rc = record_event(e, g, job, ts);
   if (!rc && has_request_id(e, job)) rc = record_replicated(e, g, o, job);
@@ -851,8 +865,20 @@ static void commit_hints(engine_t *e, const group_t *g) {
   atomic_fetch_add_explicit(&e->stats.hints_expired_total, g->hints_expired, memory_order_relaxed);
 }
 
+static const char KEYS_META[] = {KEY_META, 'k', 'e', 'y', 's'};
+
+/* The live-key count rides in the batch that changes it, so it is exactly
+ * as durable as the records it counts. */
+static void put_key_count(engine_t *e, uint64_t n) {
+  char v[8];
+  for (int i = 0; i < 8; i++)
+    v[i] = (char)(n >> (56 - 8 * i));
+  leveldb_writebatch_put(e->wb, KEYS_META, sizeof KEYS_META, v, sizeof v);
+}
+
 static void reset_group(group_t *g) {
   g->has_writes = false;
+  g->keys_delta = 0;
   g->deltas.n = 0;
   g->hints_delta = 0;
   g->hints_stored = g->hints_deleted = g->hints_expired = 0;
@@ -899,6 +925,7 @@ static void run_group(engine_t *e, engine_job_t *jobs, size_t count, overlay_t *
       e->unsynced |= g->has_writes;
       sync = e->unsynced && now - e->last_sync_ms >= ENGINE_BATCH_SYNC_MS;
     }
+    if (g->keys_delta) put_key_count(e, (uint64_t)((int64_t)e->keys + g->keys_delta));
     char *err = NULL;
     leveldb_write(e->db, sync ? e->wsync : e->wnosync, e->wb, &err);
     rc = ldb_err(err, "write", &no_space);
@@ -918,6 +945,8 @@ static void run_group(engine_t *e, engine_job_t *jobs, size_t count, overlay_t *
     if (rc == CHORUS_EIO) enter_read_only(e, no_space);
   } else {
     commit_hints(e, g);
+    e->keys = (uint64_t)((int64_t)e->keys + g->keys_delta);
+    atomic_store(&e->stats.keys, e->keys);
   }
   vv_free(&saved_clock);
   publish_clock(e);
@@ -1104,6 +1133,36 @@ static int count_conflicts(engine_t *e) {
   return 0;
 }
 
+/* The live-key count: stored with the records since it was introduced;
+ * a store without it is counted once by decoding every record. */
+static int count_keys(engine_t *e) {
+  char *err = NULL;
+  size_t vlen = 0;
+  char *v = leveldb_get(e->db, e->ropts, KEYS_META, sizeof KEYS_META, &vlen, &err);
+  if (err) return ldb_err(err, "read key count", NULL);
+  if (v && vlen == 8) {
+    e->keys = u64_from_be(v);
+  } else {
+    leveldb_iterator_t *it = leveldb_create_iterator(e->db, e->ropts);
+    char p = KEY_DATA;
+    dvv_t d;
+    dvv_init(&d);
+    e->keys = 0;
+    for (leveldb_iter_seek(it, &p, 1); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+      size_t klen = 0, rlen = 0;
+      const char *k = leveldb_iter_key(it, &klen);
+      if (!klen || k[0] != KEY_DATA) break;
+      const char *r = leveldb_iter_value(it, &rlen);
+      if (record_decode(r, rlen, &d) == 0 && dvv_live_count(&d) > 0) e->keys++;
+    }
+    dvv_free(&d);
+    leveldb_iter_destroy(it);
+  }
+  if (v) leveldb_free(v);
+  atomic_store(&e->stats.keys, e->keys);
+  return 0;
+}
+
 /* Rebuilds the hint counts from the 'h' keys (a key that is not a hint's is
  * left out: hint_expire drops it). */
 static int count_hints(engine_t *e) {
@@ -1217,6 +1276,7 @@ int engine_open(const engine_opts_t *opts, engine_t **out) {
   if (!rc) rc = prune_events(e);
   if (!rc) rc = recover_requests(e);
   if (!rc) rc = count_conflicts(e);
+  if (!rc) rc = count_keys(e);
   if (!rc) rc = count_hints(e);
   if (!rc) publish_clock(e);
   if (!rc && pthread_create(&e->thread, NULL, writer_main, e) != 0) rc = CHORUS_ENOMEM;

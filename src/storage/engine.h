@@ -10,7 +10,8 @@
  *   'q' u64be seq       -> request id: request-log order, for pruning
  *   'h' owner 0x00 key  -> u64be stored_at_ms, record: a hint, a key's state
  *                          this node keeps for a replica (owner) that was down
- *   'm' name            -> node metadata ("format")
+ *   'm' name            -> node metadata ("format"; "keys": u64be count of keys
+ *                          holding a live value, written in the batch that changes it)
  *
  * All operations on keys run on one writer thread, in submission order. It
  * takes every job queued while it was busy (up to ENGINE_MAX_BATCH), applies
@@ -188,6 +189,7 @@ typedef struct {
   atomic_uint_fast64_t batch_jobs_max, replays;
   atomic_uint_fast64_t read_only; /* 1 after a failed write: writes refused until restart */
   atomic_uint_fast64_t merges, merges_changed;
+  atomic_uint_fast64_t keys; /* keys holding a live value (not only tombstones) */
   atomic_uint_fast64_t hints; /* hints held now */
   atomic_uint_fast64_t hints_stored_total, hints_deleted_total, hints_expired_total, hints_refused_total;
   atomic_uint_fast64_t hints_unreadable_total; /* hints engine_hints skipped: they did not decode */

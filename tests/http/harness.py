@@ -233,7 +233,37 @@ def expect_error(resp, status, codes, what="response"):
 # ---------------------------------------------------------------- nodes
 
 
+_PORT_CURSOR = [0]
+
+
+def _bindable(port, kind, reuse):
+    s = socket.socket(socket.AF_INET, kind)
+    try:
+        if reuse:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def free_port():
+    """A free TCP port. CHORUS_TEST_PORTS=LO-HI keeps every node of the run
+    inside that range (its HTTP/gossip port, and port + 1000 for peers), for
+    machines where a test may use only some ports."""
+    spec = os.environ.get("CHORUS_TEST_PORTS")
+    if spec:
+        lo, _, hi = spec.partition("-")
+        lo, hi = int(lo), int(hi or lo)
+        for i in range(hi - lo + 1):
+            port = lo + (_PORT_CURSOR[0] + i) % (hi - lo + 1)
+            if (_bindable(port, socket.SOCK_STREAM, True) and _bindable(port, socket.SOCK_DGRAM, False)
+                    and _bindable(port + 1000, socket.SOCK_STREAM, True)):
+                _PORT_CURSOR[0] = port - lo + 1
+                return port
+        raise TestFailure("no free port in CHORUS_TEST_PORTS=%s" % spec)
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.bind(("127.0.0.1", 0))

@@ -230,7 +230,8 @@ def test_status_events_count_goes_up_with_operations(ctx):
 
 @test
 def test_unknown_path_is_404_not_found(ctx):
-    for path in ("/nope", "/api/v1/nope", "/api/v2/data/k", "/api/v1/statusx"):
+    # (a path outside the API without an extension is a dashboard route: tests/http/test_web.py)
+    for path in ("/nope.json", "/api/v1/nope", "/api/v2/data/k", "/api/v1/statusx"):
         expect_error(ctx.node.request("GET", path), 404, "not_found", "GET " + path)
 
 

@@ -98,6 +98,9 @@ static void want_token(config_t *c) {
 static void want_threads(config_t *c) {
   c->http_threads = 8;
 }
+static void want_web_root(config_t *c) {
+  snprintf(c->web_root, sizeof c->web_root, "/srv/chorus/web");
+}
 
 static const valid_case_t valid_cases[] = {
     {"--node-id", "CHORUS_NODE_ID", "node-1", want_node},
@@ -112,6 +115,7 @@ static const valid_case_t valid_cases[] = {
     {"--log-level", "CHORUS_LOG_LEVEL", "debug", want_debug},
     {"--api-token", "CHORUS_API_TOKEN", "s3cret", want_token},
     {"--http-threads", "CHORUS_HTTP_THREADS", "8", want_threads},
+    {"--web-root", "CHORUS_WEB_ROOT", "/srv/chorus/web", want_web_root},
 };
 #define VALID_COUNT (sizeof valid_cases / sizeof valid_cases[0])
 
@@ -550,6 +554,8 @@ static void test_usage_lists_every_flag_with_env_and_default(void **state) {
                                         "CHORUS_API_TOKEN",
                                         "--http-threads=",
                                         "CHORUS_HTTP_THREADS",
+                                        "--web-root=",
+                                        "CHORUS_WEB_ROOT",
                                         "-h, --help",
                                         "--version"};
   const char *u = config_usage();

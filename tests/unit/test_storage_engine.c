@@ -266,6 +266,49 @@ static void test_conflict_index_follows_siblings(void **state) {
   engine_close(e);
 }
 
+/* The count of keys holding a live value follows puts and deletes, survives
+ * a reopen, and is rebuilt from the records when a store lacks it. */
+static void test_key_count_follows_live_keys_and_survives_reopen(void **state) {
+  engine_t *e = open_engine(100, FSYNC_ALWAYS);
+  engine_job_t j;
+  const char *keys[] = {"a", "b", "c", "a"};
+  for (size_t i = 0; i < 4; i++) {
+    run(e, &j, ENGINE_PUT, keys[i], "v", NULL, NULL);
+    engine_job_release(&j);
+  }
+  assert_int_equal(atomic_load(&engine_stats(e)->keys), 3);
+  run(e, &j, ENGINE_DELETE, "b", NULL, NULL, NULL);
+  engine_job_release(&j);
+  run(e, &j, ENGINE_DELETE, "b", NULL, NULL, NULL); /* not found: nothing changes */
+  engine_job_release(&j);
+  assert_int_equal(atomic_load(&engine_stats(e)->keys), 2);
+  run(e, &j, ENGINE_PUT, "b", "again", NULL, NULL);
+  engine_job_release(&j);
+  assert_int_equal(atomic_load(&engine_stats(e)->keys), 3);
+  engine_close(e);
+
+  e = open_engine(100, FSYNC_ALWAYS);
+  assert_int_equal(atomic_load(&engine_stats(e)->keys), 3);
+  run(e, &j, ENGINE_DELETE, "c", NULL, NULL, NULL);
+  engine_job_release(&j);
+  engine_close(e);
+
+  /* a store written before the count existed: counted from its records */
+  leveldb_options_t *o = leveldb_options_create();
+  char *err = NULL;
+  leveldb_t *db = leveldb_open(o, dir, &err);
+  assert_null(err);
+  leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
+  leveldb_delete(db, wo, "mkeys", 5, &err);
+  assert_null(err);
+  leveldb_writeoptions_destroy(wo);
+  leveldb_close(db);
+  leveldb_options_destroy(o);
+  e = open_engine(100, FSYNC_ALWAYS);
+  assert_int_equal(atomic_load(&engine_stats(e)->keys), 2);
+  engine_close(e);
+}
+
 static void test_delete_leaves_a_tombstone_and_get_is_not_found(void **state) {
   engine_t *e = open_engine(100, FSYNC_ALWAYS);
   engine_job_t j;
@@ -343,6 +386,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_request_id_replays_the_first_answer_after_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_event_log_keeps_only_the_retention_window, setup, teardown),
       cmocka_unit_test_setup_teardown(test_conflict_index_follows_siblings, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_key_count_follows_live_keys_and_survives_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_delete_leaves_a_tombstone_and_get_is_not_found, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_corrupt_record_fails_only_its_own_key, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_second_open_of_the_same_store_is_refused, setup, teardown),
