@@ -6,7 +6,10 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libleveldb-dev libmicrohttpd-dev libjansson-dev uuid-dev libcmocka-dev libuv1-dev
-  libssl-dev libmsgpack-dev libcurl4-openssl-dev python3 curl jq cppcheck iptables iproute2)
+  libssl-dev libmsgpack-dev libcurl4-openssl-dev python3 curl jq cppcheck iptables iproute2 chromium)
+# The dashboard needs Node.js and npm; any install will do (Debian's, or one whose nodejs ships npm).
+command -v node >/dev/null || pkgs+=(nodejs)
+command -v npm >/dev/null || pkgs+=(npm)
 [[ ${1:-} == --bench ]] && pkgs+=(wrk serf python3-msgpack)
 
 missing=()

@@ -4,9 +4,11 @@
 #   1. release build: unit tests and the SWIM simulator's small suite (ctest),
 #      the HTTP suite against build/chorusd, the membership cluster tests, and
 #      (as root) loss and partition tests in network namespaces
-#   2. ASan+UBSan build: unit tests, and the HTTP suite against that chorusd
-#   3. TSan build: unit tests, and the HTTP suite against that chorusd
-#   4. clang libFuzzer build: each fuzz target for FUZZ_SECONDS (default 15)
+#   2. the dashboard: web/dist built, its Vitest unit tests, and browser tests
+#      (Chromium through playwright-core) against a 3-node cluster
+#   3. ASan+UBSan build: unit tests, and the HTTP suites against that chorusd
+#   4. TSan build: unit tests, and the HTTP suites against that chorusd
+#   5. clang libFuzzer build: each fuzz target for FUZZ_SECONDS (default 15)
 # Ends with one line "N passed, N failed" counting test cases over all suites.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -77,6 +79,7 @@ log "release build"
 if build_or_fail release build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   run_ctest unit build
   run_suite http http build/chorusd
+  run_suite web web build/chorusd
   run_suite cluster cluster build/chorusd
   run_suite replication replication build/chorusd
   if [[ $(id -u) == 0 ]]; then
@@ -86,10 +89,36 @@ if build_or_fail release build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   fi
 fi
 
+log "dashboard: build (web/dist), Vitest, browser tests against a 3-node cluster"
+out=$(mktemp)
+if scripts/build-web.sh --quiet >"$out" 2>&1 && [[ -f web/dist/index.html ]]; then
+  rm -f "$out"
+  out=$(mktemp)
+  tests/web/run.sh >"$out" 2>&1
+  rc=$?
+  grep -E '^ *(Test Files|Tests) ' "$out"
+  ((rc != 0)) && tail -n 60 "$out"
+  tally web-unit "$out" $rc
+  rm -f "$out"
+  if [[ -x build/chorusd ]]; then
+    out=$(mktemp)
+    tests/web/run-browser.sh build/chorusd >"$out" 2>&1
+    rc=$?
+    grep -E '^(ok|FAIL|render_10k)' "$out"
+    ((rc != 0)) && tail -n 60 "$out"
+    tally web-browser "$out" $rc
+    rm -f "$out"
+  fi
+else
+  cat "$out"; rm -f "$out"
+  echo "--- dashboard: build failed"; failed=$((failed + 1)); failures+=("dashboard (build)")
+fi
+
 log "AddressSanitizer + UndefinedBehaviorSanitizer build"
 if build_or_fail asan build-asan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=address; then
   run_ctest unit-asan build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   run_suite http http-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+  run_suite web web-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
   run_suite cluster cluster-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
   run_suite replication replication-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 CHORUS_LOAD_SECONDS=12
 fi
@@ -100,6 +129,7 @@ if build_or_fail tsan build-tsan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=thre
   tsan="suppressions=$PWD/tests/tsan.supp"
   CTEST_EXCLUDE=swim_sim run_ctest unit-tsan build-tsan TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:$tsan
   run_suite http http-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 TSAN_OPTIONS=$tsan
+  run_suite web web-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 TSAN_OPTIONS=$tsan
   run_suite replication replication-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 CHORUS_LOAD_SECONDS=10 \
     TSAN_OPTIONS=$tsan
 fi

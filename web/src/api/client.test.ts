@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { Api, ApiError, errorText, keyPath } from './client';
+import { wsUrl } from './token';
+
+function fakeFetch(status: number, body: string, seen: { url?: string; init?: RequestInit } = {}): typeof fetch {
+  return (async (url: string, init?: RequestInit) => {
+    seen.url = url;
+    seen.init = init;
+    return new Response(body, { status });
+  }) as unknown as typeof fetch;
+}
+
+describe('Api', () => {
+  it('sends the token as Bearer and the body as JSON', async () => {
+    const seen: { url?: string; init?: RequestInit } = {};
+    const api = new Api({ base: 'http://n2', token: () => 'secret', fetchImpl: fakeFetch(200, '{"key":"a/b"}', seen) });
+    await api.put('a/b', 'v', 'CTX');
+    expect(seen.url).toBe('http://n2/api/v1/data/a%2Fb');
+    expect(seen.init?.method).toBe('PUT');
+    expect((seen.init?.headers as Record<string, string>).Authorization).toBe('Bearer secret');
+    expect(JSON.parse(seen.init?.body as string)).toEqual({ value: 'v', context: 'CTX' });
+  });
+
+  it('sends a delete context in X-Chorus-Context', async () => {
+    const seen: { url?: string; init?: RequestInit } = {};
+    await new Api({ base: '', token: () => '', fetchImpl: fakeFetch(200, '{}', seen) }).del('k', 'C');
+    expect((seen.init?.headers as Record<string, string>)['X-Chorus-Context']).toBe('C');
+    expect((seen.init?.headers as Record<string, string>).Authorization).toBeUndefined();
+  });
+
+  it("turns the API's error into an ApiError with code, message and body", async () => {
+    const api = new Api({ base: '', token: () => '', fetchImpl: fakeFetch(404, '{"error":{"code":"not_found","message":"the key has no value"},"key":"x","context":"C"}') });
+    const e = await api.get('x').catch((err) => err);
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e.status).toBe(404);
+    expect(e.code).toBe('not_found');
+    expect(e.body.context).toBe('C');
+    expect(errorText(e)).toBe('404 not_found: the key has no value');
+  });
+
+  it('reports a network failure', async () => {
+    const api = new Api({ base: 'http://x', token: () => '', fetchImpl: (async () => { throw new TypeError('Failed to fetch'); }) as unknown as typeof fetch });
+    const e = await api.status().catch((err) => err);
+    expect(e.code).toBe('network');
+    expect(e.message).toContain('http://x');
+  });
+
+  it('encodes keys as one path segment', () => {
+    expect(keyPath('café/menu of the day?')).toBe('caf%C3%A9%2Fmenu%20of%20the%20day%3F');
+  });
+});
+
+describe('wsUrl', () => {
+  it('follows the page scheme and carries the token', () => {
+    expect(wsUrl({ protocol: 'http:', host: 'h:1' }, '')).toBe('ws://h:1/ws');
+    expect(wsUrl({ protocol: 'https:', host: 'h' }, 'a b')).toBe('wss://h/ws?token=a%20b');
+  });
+});
