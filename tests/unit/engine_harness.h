@@ -150,14 +150,18 @@ static inline void expect_one_conflict(engine_t *e, const char *key, uint32_t si
   assert_int_equal(atomic_load(&engine_stats(e)->conflicts_now), 1);
 }
 
-/* Writes raw bytes into the store while no engine has it open: damage. */
-static inline void put_raw(const char *key, size_t key_len, const char *value, size_t value_len) {
+/* Writes (value non-NULL) or deletes raw bytes in the store while no engine
+ * has it open: damage, or a store as an older build or a crash left it. */
+static inline void raw_write(const char *key, size_t key_len, const char *value, size_t value_len) {
   leveldb_options_t *o = leveldb_options_create();
   char *err = NULL;
   leveldb_t *db = leveldb_open(o, dir, &err);
   assert_null(err);
   leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
-  leveldb_put(db, wo, key, key_len, value, value_len, &err);
+  if (value)
+    leveldb_put(db, wo, key, key_len, value, value_len, &err);
+  else
+    leveldb_delete(db, wo, key, key_len, &err);
   assert_null(err);
   leveldb_writeoptions_destroy(wo);
   leveldb_close(db);

@@ -294,16 +294,7 @@ static void test_key_count_follows_live_keys_and_survives_reopen(void **state) {
   engine_close(e);
 
   /* a store written before the count existed: counted from its records */
-  leveldb_options_t *o = leveldb_options_create();
-  char *err = NULL;
-  leveldb_t *db = leveldb_open(o, dir, &err);
-  assert_null(err);
-  leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
-  leveldb_delete(db, wo, "mkeys", 5, &err);
-  assert_null(err);
-  leveldb_writeoptions_destroy(wo);
-  leveldb_close(db);
-  leveldb_options_destroy(o);
+  raw_write("mkeys", 5, NULL, 0);
   e = open_engine(100, FSYNC_ALWAYS);
   assert_int_equal(atomic_load(&engine_stats(e)->keys), 2);
   engine_close(e);
@@ -335,7 +326,7 @@ static void test_a_corrupt_record_fails_only_its_own_key(void **state) {
   engine_job_release(&j);
   engine_close(e);
 
-  put_raw("dbad", 4, "CR\x01garbage", 10);
+  raw_write("dbad", 4, "CR\x01garbage", 10);
 
   e = open_engine(100, FSYNC_ALWAYS);
   engine_job_t a, b, c;

@@ -722,9 +722,9 @@ static void test_unreadable_hints_are_skipped_and_never_crash(void **state) {
   hint_step(e, ENGINE_HINT_PUT, "n3", "d", &S1);
   engine_close(e);
 
-  put_raw("hn3\0b", 5, "\0\0\0\0\0\0\0\1CR\1garbage", 18); /* a good header, a bad record */
-  put_raw("hn3\0c", 5, "xy", 2);                           /* too short for a header */
-  put_raw("hzz", 3, "whatever", 8);                        /* not a hint key at all */
+  raw_write("hn3\0b", 5, "\0\0\0\0\0\0\0\1CR\1garbage", 18); /* a good header, a bad record */
+  raw_write("hn3\0c", 5, "xy", 2);                           /* too short for a header */
+  raw_write("hzz", 3, "whatever", 8);                        /* not a hint key at all */
 
   e = open_with(0, 0);
   const char *owners[] = {"n3"};

@@ -13,7 +13,8 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules ]]; then
   touch node_modules
 fi
 out=$(mktemp)
-npx vitest run 2>&1 | tee "$out"
+# no colours (CI=true turns them on), and any that slip through are stripped before counting
+NO_COLOR=1 FORCE_COLOR=0 npx vitest run 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g' | tee "$out"
 rc=${PIPESTATUS[0]}
 passed=$(sed -n 's/^ *Tests .* \([0-9][0-9]*\) passed.*/\1/p' "$out" | tail -1)
 failed=$(sed -n 's/^ *Tests  *\([0-9][0-9]*\) failed.*/\1/p' "$out" | tail -1)
