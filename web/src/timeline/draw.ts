@@ -4,6 +4,9 @@ import type { LaneLayout } from '../model/lanes';
 import { visibleRange } from '../model/lanes';
 import type { TimelineModel } from './model';
 
+/** How long before its receipt a message whose send was not logged is drawn to leave. */
+export const SEND_SLACK_MS = 20;
+
 export interface Palette {
   put: string;
   get: string;
@@ -118,7 +121,10 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, m: TimelineModel, v:
       const inFuture = (u: string) => u === selUid || causal.future.has(u);
       cls = inPast(ua) && inPast(ub) ? 'past' : inFuture(ua) && inFuture(ub) ? 'future' : 'dim';
     }
-    segs[cls].push(X(m.tx[a]), ya, X(m.tx[b]), yb);
+    // The send itself is not logged: it follows the sender's event and
+    // precedes the receipt. A message sent long after the sender's last
+    // event (a read asked after an idle spell) starts just before its receipt.
+    segs[cls].push(X(Math.max(m.tx[a], m.tx[b] - SEND_SLACK_MS)), ya, X(m.tx[b]), yb);
     arrowCount++;
   }
   // Arrowheads only when they can be told apart.

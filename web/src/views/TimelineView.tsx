@@ -181,7 +181,8 @@ export function TimelineView({ params, theme }: { params: URLSearchParams; theme
         )}
         <p className="muted small tl-help">
           Scroll to zoom the time axis, drag to pan, hover an event for its clock, click it for its causal past and future. Arrows join the sender's event to the event its
-          message caused (the receiver's clock entry for the sender names it).
+          message caused (the receiver's clock entry for the sender names it); a message sent long after the sender's last event is drawn
+          leaving shortly before it arrived.
         </p>
       </div>
       <aside className="side">
