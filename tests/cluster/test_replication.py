@@ -249,7 +249,7 @@ def test_stopped_node_keeps_its_data_after_restart(ctx):
             put_ok(c.nodes[i % 3], "keep-%d" % i, "v%d" % i, query="w=3")
         victim = c.nodes[2]
         eq(victim.stop(), 0, "exit code on SIGTERM")
-        victim.start(seed=c.nodes[1 if victim_index == 0 else 0])
+        victim.start(seed=c.nodes[0])
         for i in range(10):
             eq(read_values(victim, "keep-%d" % i, "local=true"), ["v%d" % i], "keep-%d on the restarted node" % i)
 
@@ -346,7 +346,7 @@ def kill_9_during_load(ctx, victim_index):
         time.sleep(duration / 2)
         victim.kill()
         time.sleep(duration / 4)
-        victim.start(seed=c.nodes[0])
+        victim.start(seed=c.nodes[1 if victim_index == 0 else 0])
         time.sleep(duration / 4)
         stop.set()
         for t in threads:
