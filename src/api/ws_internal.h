@@ -65,6 +65,7 @@ typedef struct {
   uint64_t gen;          /* bumped each time the pusher starts: stale gathers are dropped */
   buf_t members_sig;     /* members' ids, statuses, incarnations, addresses at the last push */
   uint64_t ring_version;
+  char *conflicts_sig; /* the cluster's conflicts (compact JSON) at the last push; NULL: none pushed */
   metrics_hist_t hist; /* the data route's latencies at the last stats */
   ws_cursor_t *cursors;
   size_t n_cursors, cap_cursors;

@@ -1,7 +1,8 @@
 /*
  * ws_push.c - what /ws pushes (docs/api.md, "GET /ws"): hello, members and
  * ring on connect; then once a second while a client is connected, stats,
- * members and ring when they changed, and the cluster events not pushed yet.
+ * members and ring when they changed, the cluster events not pushed yet,
+ * and the cluster's conflicting keys when they changed.
  *
  * The bodies are the REST routes' own builders (api_members_json,
  * api_ring_json, api_status_json, and each event as the members' event
@@ -45,6 +46,7 @@ int ws_push_init(ws_push_t *p) {
 void ws_push_free(ws_push_t *p) {
   if (p->gather) p->gather->ws = NULL;
   buf_free(&p->members_sig);
+  free(p->conflicts_sig);
   free(p->cursors);
   memset(p, 0, sizeof *p);
 }
@@ -98,6 +100,8 @@ void ws_push_start(ws_t *ws) {
   uint64_t now = ws_loop_ms(ws);
   p->gen++;
   p->n_cursors = 0;
+  free(p->conflicts_sig); /* the first gather pushes the conflicts as they are */
+  p->conflicts_sig = NULL;
   p->started_wall = api_wall_ms();
   members_signature(ws->srv, &p->members_sig);
   p->ring_version = current_ring(ws->srv);
@@ -182,6 +186,22 @@ static void take_part(ws_push_t *p, const coord_part_t *part, const char *since_
   json_decref(doc);
 }
 
+/* The keys in conflict anywhere in the cluster (as in GET
+ * /api/v1/cluster/events), pushed when they differ from the last push. */
+static void push_conflicts(ws_t *ws, const coord_result_t *res) {
+  ws_push_t *p = &ws->push;
+  json_t *cl = api_cluster_conflicts(res);
+  char *sig = cl ? json_dumps(cl, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  if (sig && (!p->conflicts_sig || strcmp(sig, p->conflicts_sig) != 0)) {
+    free(p->conflicts_sig);
+    p->conflicts_sig = sig;
+    sig = NULL;
+    ws_send(ws, NULL, "conflicts", json_pack("{s:O}", "conflicts", cl));
+  }
+  free(sig);
+  json_decref(cl);
+}
+
 static void push_events(ws_t *ws, const coord_result_t *res) {
   ws_push_t *p = &ws->push;
   char since_ts[32];
@@ -192,6 +212,7 @@ static void push_events(ws_t *ws, const coord_result_t *res) {
   json_t *ordered = json_array_size(fresh) ? api_events_ordered(fresh) : NULL;
   json_decref(fresh);
   if (ordered) ws_send(ws, NULL, "events", json_pack("{s:o}", "events", ordered));
+  push_conflicts(ws, res);
 }
 
 static void gather_done(coord_req_t *req) {

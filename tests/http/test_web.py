@@ -389,6 +389,25 @@ def test_ws_stats_arrive_every_second_with_data_route_figures(ctx):
 
 
 @test
+def test_ws_conflicts_are_pushed_when_they_appear_and_when_they_clear(ctx):
+    n = ctx.node
+    k = ctx.key()
+    with greeted(n) as ws:
+        base = n.put_ok(k, "base")["context"]
+        n.put_ok(k, "left", context=base)
+        n.put_ok(k, "right", context=base)
+        got = ws.wait_for("conflicts", timeout=5.0, pred=lambda d: any(c["key"] == k for c in d["conflicts"]))
+        entry = [c for c in got["conflicts"] if c["key"] == k][0]
+        eq(entry["siblings"], 2, "siblings of the conflicting key")
+        eq(entry["nodes"], [n.node_id], "members holding it")
+        rest = expect_json(n.request("GET", "/api/v1/cluster/events?limit=1"), 200, "cluster events")
+        eq(got["conflicts"], rest["conflicts"], "the pushed conflicts are the endpoint's")
+        ctx_both = expect_json(n.request("GET", kpath(k)), 200, "read of both")["context"]
+        n.put_ok(k, "merged", context=ctx_both)
+        ws.wait_for("conflicts", timeout=5.0, pred=lambda d: all(c["key"] != k for c in d["conflicts"]))
+
+
+@test
 def test_ws_events_after_a_put_carry_the_events_of_the_cluster_endpoint(ctx):
     n = ctx.node
     with greeted(n) as ws:

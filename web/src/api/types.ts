@@ -238,4 +238,5 @@ export type WsMessage =
   | { type: 'members'; data: MembersResponse }
   | { type: 'ring'; data: RingResponse }
   | { type: 'stats'; data: StatsData }
-  | { type: 'events'; data: { events: ClusterEvent[] } };
+  | { type: 'events'; data: { events: ClusterEvent[] } }
+  | { type: 'conflicts'; data: { conflicts: Conflict[] } };

@@ -77,6 +77,10 @@ describe('LiveController', () => {
     expect(store.state.stats.series[0].t).toBe(1795323965167);
     ws.push('members', { ...members, cluster_members: { ...members.cluster_members, 'node-2': { ...members.cluster_members['node-2'], status: 'suspected' } } });
     expect(store.state.memberHistory['node-2'].map((t) => t.to)).toEqual(['alive', 'suspected']);
+    ws.push('conflicts', { conflicts: [{ key: 'k9', siblings: 3, nodes: ['node-1', 'node-2'] }] });
+    expect(store.state.conflicts.map((x) => [x.key, x.siblings])).toEqual([['k9', 3]]);
+    ws.push('conflicts', { conflicts: [] });
+    expect(store.state.conflicts).toEqual([]);
     c.stop();
   });
 

@@ -33,7 +33,7 @@ export class LiveController {
   private lastScrape: { at: number; m: DataMetrics } | null = null;
 
   constructor(opts: ControllerOptions) {
-    this.o = { pollMs: 2000, conflictsMs: 5000, initialEventLimit: 1000, ...opts };
+    this.o = { pollMs: 2000, conflictsMs: 15000, initialEventLimit: 1000, ...opts };
   }
 
   private get api(): Api {
@@ -66,6 +66,7 @@ export class LiveController {
       this.socket.start();
     }
     this.schedulePoll();
+    // Conflicts are pushed when they change; this slow re-read is a safety net.
     this.conflictsTimer = setInterval(() => {
       if (this.store.state.conn.kind === 'open') void this.refreshConflicts();
     }, this.o.conflictsMs);
@@ -139,6 +140,9 @@ export class LiveController {
         break;
       case 'events':
         if (Array.isArray(m.data.events)) this.store.addEvents(m.data.events);
+        break;
+      case 'conflicts':
+        if (Array.isArray(m.data.conflicts)) this.store.setConflicts(m.data.conflicts);
         break;
       case 'stats': {
         const d = m.data;

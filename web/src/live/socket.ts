@@ -189,7 +189,7 @@ export class LiveSocket {
   }
 }
 
-const TYPES = new Set(['hello', 'members', 'ring', 'stats', 'events']);
+const TYPES = new Set(['hello', 'members', 'ring', 'stats', 'events', 'conflicts']);
 
 /** A push message, or null for anything that is not one (unknown types are ignored). */
 export function parseMessage(data: unknown): WsMessage | null {
