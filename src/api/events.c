@@ -89,17 +89,16 @@ json_t *api_events_ordered(const json_t *events) {
   return ordered;
 }
 
-/* Adds one member's conflicting keys to conflicts {key: {key, siblings, nodes}}. */
-static void merge_conflicts(json_t *conflicts, json_t *part, const char *node) {
+void api_conflicts_add(json_t *by_key, const json_t *part, const char *node) {
   json_t *list = json_object_get(part, "conflicts");
   for (size_t i = 0; i < json_array_size(list); i++) {
     json_t *cf = json_array_get(list, i);
     const char *key = json_string_value(json_object_get(cf, "key"));
     if (!key) continue;
-    json_t *entry = json_object_get(conflicts, key);
+    json_t *entry = json_object_get(by_key, key);
     if (!entry) {
       entry = json_pack("{s:s,s:I,s:[]}", "key", key, "siblings", (json_int_t)0, "nodes");
-      json_object_set_new(conflicts, key, entry);
+      json_object_set_new(by_key, key, entry);
     }
     json_int_t sib = json_integer_value(json_object_get(cf, "siblings"));
     if (sib > json_integer_value(json_object_get(entry, "siblings")))
@@ -108,23 +107,27 @@ static void merge_conflicts(json_t *conflicts, json_t *part, const char *node) {
   }
 }
 
-/* Every member's conflicting keys, one entry per key with the members holding it. */
-json_t *api_cluster_conflicts(const coord_result_t *res) {
-  json_t *conflicts = json_object(), *cl = json_array();
-  for (size_t i = 0; i < res->n_parts; i++) {
-    const coord_part_t *p = &res->parts[i];
-    json_t *part = p->status ? NULL : json_loadb((const char *)p->body.data, p->body.len, 0, NULL);
-    if (part) merge_conflicts(conflicts, part, p->node);
-    json_decref(part);
-  }
-  for (void *it = json_object_iter(conflicts); it; it = json_object_iter_next(conflicts, it))
+json_t *api_conflicts_list(json_t *by_key) {
+  json_t *cl = json_array();
+  for (void *it = json_object_iter(by_key); cl && it; it = json_object_iter_next(by_key, it))
     json_array_append(cl, json_object_iter_value(it));
-  json_decref(conflicts);
+  json_decref(by_key);
   return cl;
 }
 
+json_t *api_cluster_conflicts(const coord_result_t *res) {
+  json_t *by_key = json_object();
+  for (size_t i = 0; by_key && i < res->n_parts; i++) {
+    const coord_part_t *p = &res->parts[i];
+    json_t *part = p->status ? NULL : json_loadb((const char *)p->body.data, p->body.len, 0, NULL);
+    if (part) api_conflicts_add(by_key, part, p->node);
+    json_decref(part);
+  }
+  return api_conflicts_list(by_key);
+}
+
 static json_t *merged(const coord_result_t *res) {
-  json_t *nodes = json_array(), *events = json_array();
+  json_t *nodes = json_array(), *events = json_array(), *by_key = json_object();
   for (size_t i = 0; i < res->n_parts; i++) {
     const coord_part_t *p = &res->parts[i];
     json_t *part = p->status ? NULL : json_loadb((const char *)p->body.data, p->body.len, 0, NULL);
@@ -137,10 +140,11 @@ static json_t *merged(const coord_result_t *res) {
                                            json_object_get(part, "vector_clock"), "total",
                                            json_object_get(part, "total")));
     json_array_extend(events, json_object_get(part, "events"));
+    api_conflicts_add(by_key, part, p->node);
     json_decref(part);
   }
   json_t *ordered = api_events_ordered(events);
-  json_t *cl = api_cluster_conflicts(res);
+  json_t *cl = api_conflicts_list(by_key);
   json_decref(events);
   return json_pack("{s:o,s:I,s:o,s:o}", "nodes", nodes, "count", (json_int_t)json_array_size(ordered), "events",
                    ordered, "conflicts", cl);

@@ -116,6 +116,11 @@ enum MHD_Result api_ring(api_req_t *r, const char *url);
 enum MHD_Result api_cluster_events(api_req_t *r);
 enum MHD_Result api_cluster_answer(api_req_t *r);
 enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit);
+/* Conflicting keys across members: add each member's part (its parsed
+ * JSON) to by_key ({key: {key, siblings, nodes}}), then list them (by_key
+ * is released). api_cluster_conflicts does both for a gather's result. */
+void api_conflicts_add(json_t *by_key, const json_t *part, const char *node);
+json_t *api_conflicts_list(json_t *by_key);
 json_t *api_cluster_conflicts(const coord_result_t *res);
 enum MHD_Result api_vector_clock_answer(api_req_t *r);
 /* info.c */

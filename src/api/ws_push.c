@@ -156,14 +156,11 @@ static ws_cursor_t *cursor_of(ws_push_t *p, const char *node) {
   return c;
 }
 
-/* One member's part: its events past the cursor go to fresh, the cursor moves. */
-static void take_part(ws_push_t *p, const coord_part_t *part, const char *since_ts, json_t *fresh) {
-  json_t *doc = json_loadb((const char *)part->body.data, part->body.len, 0, NULL);
-  ws_cursor_t *cur = doc ? cursor_of(p, part->node) : NULL;
-  if (!cur) {
-    json_decref(doc);
-    return;
-  }
+/* One member's part (doc, parsed): its events past the cursor go to fresh,
+ * the cursor moves. */
+static void take_part(ws_push_t *p, const char *node, const json_t *doc, const char *since_ts, json_t *fresh) {
+  ws_cursor_t *cur = cursor_of(p, node);
+  if (!cur) return;
   uint64_t total = (uint64_t)json_integer_value(json_object_get(doc, "total"));
   if (cur->known && total < cur->last) { /* the member's log restarted: start over by time */
     cur->known = false;
@@ -183,14 +180,12 @@ static void take_part(ws_push_t *p, const coord_part_t *part, const char *since_
     cur->known = true;
   }
   cur->total = total;
-  json_decref(doc);
 }
 
 /* The keys in conflict anywhere in the cluster (as in GET
  * /api/v1/cluster/events), pushed when they differ from the last push. */
-static void push_conflicts(ws_t *ws, const coord_result_t *res) {
+static void push_conflicts(ws_t *ws, json_t *cl) {
   ws_push_t *p = &ws->push;
-  json_t *cl = api_cluster_conflicts(res);
   char *sig = cl ? json_dumps(cl, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   if (sig && (!p->conflicts_sig || strcmp(sig, p->conflicts_sig) != 0)) {
     free(p->conflicts_sig);
@@ -206,13 +201,19 @@ static void push_events(ws_t *ws, const coord_result_t *res) {
   ws_push_t *p = &ws->push;
   char since_ts[32];
   api_iso_time(p->started_wall, since_ts);
-  json_t *fresh = json_array();
-  for (size_t i = 0; fresh && i < res->n_parts; i++)
-    if (res->parts[i].status == 0) take_part(p, &res->parts[i], since_ts, fresh);
+  json_t *fresh = json_array(), *by_key = json_object();
+  for (size_t i = 0; fresh && by_key && i < res->n_parts; i++) {
+    const coord_part_t *part = &res->parts[i];
+    json_t *doc = part->status ? NULL : json_loadb((const char *)part->body.data, part->body.len, 0, NULL);
+    if (!doc) continue;
+    take_part(p, part->node, doc, since_ts, fresh);
+    api_conflicts_add(by_key, doc, part->node);
+    json_decref(doc);
+  }
   json_t *ordered = json_array_size(fresh) ? api_events_ordered(fresh) : NULL;
   json_decref(fresh);
   if (ordered) ws_send(ws, NULL, "events", json_pack("{s:o}", "events", ordered));
-  push_conflicts(ws, res);
+  push_conflicts(ws, by_key ? api_conflicts_list(by_key) : NULL);
 }
 
 static void gather_done(coord_req_t *req) {

@@ -869,11 +869,12 @@ static const char KEYS_META[] = {KEY_META, 'k', 'e', 'y', 's'};
 
 /* The live-key count rides in the batch that changes it, so it is exactly
  * as durable as the records it counts. */
-static void put_key_count(engine_t *e, uint64_t n) {
-  char v[8];
-  for (int i = 0; i < 8; i++)
-    v[i] = (char)(n >> (56 - 8 * i));
-  leveldb_writebatch_put(e->wb, KEYS_META, sizeof KEYS_META, v, sizeof v);
+static int put_key_count(engine_t *e, group_t *g, uint64_t n) {
+  buf_reset(&g->scratch);
+  buf_put_u64be(&g->scratch, n);
+  if (g->scratch.err) return g->scratch.err;
+  leveldb_writebatch_put(e->wb, KEYS_META, sizeof KEYS_META, (const char *)g->scratch.data, g->scratch.len);
+  return 0;
 }
 
 static void reset_group(group_t *g) {
@@ -918,6 +919,7 @@ static void run_group(engine_t *e, engine_job_t *jobs, size_t count, overlay_t *
 
   bool no_space = false;
   bool sync = false;
+  if (!rc && g->keys_delta) rc = put_key_count(e, g, (uint64_t)((int64_t)e->keys + g->keys_delta));
   if (!rc) {
     uint64_t now = mono_ms();
     if (e->opts.fsync == FSYNC_ALWAYS) sync = g->has_writes;
@@ -925,7 +927,6 @@ static void run_group(engine_t *e, engine_job_t *jobs, size_t count, overlay_t *
       e->unsynced |= g->has_writes;
       sync = e->unsynced && now - e->last_sync_ms >= ENGINE_BATCH_SYNC_MS;
     }
-    if (g->keys_delta) put_key_count(e, (uint64_t)((int64_t)e->keys + g->keys_delta));
     char *err = NULL;
     leveldb_write(e->db, sync ? e->wsync : e->wnosync, e->wb, &err);
     rc = ldb_err(err, "write", &no_space);

@@ -89,6 +89,13 @@ static void end_start(end_t *e, uv_loop_t *loop, const char *id, const char *key
   assert_true(e->cfg.peer_port != 0);
 }
 
+/* A fresh loop with two ends, "a" and "b", without a cluster key. */
+static void pair_start(uv_loop_t *loop, end_t *a, end_t *b) {
+  uv_loop_init(loop);
+  end_start(a, loop, "a", NULL);
+  end_start(b, loop, "b", NULL);
+}
+
 static swim_addr_t addr_of(const end_t *e) {
   swim_addr_t a;
   memset(&a, 0, sizeof a);
@@ -142,10 +149,8 @@ static void close_all(uv_loop_t *loop, end_t *a, end_t *b) {
 
 static void test_request_gets_its_reply(void **state) {
   uv_loop_t loop;
-  uv_loop_init(&loop);
   end_t a, b;
-  end_start(&a, &loop, "a", NULL);
-  end_start(&b, &loop, "b", NULL);
+  pair_start(&loop, &a, &b);
   swim_addr_t to = addr_of(&b);
   result_t r = {0};
   send_replicate(&a, &to, "key-7", 2000, &r);
@@ -161,10 +166,8 @@ static void test_request_gets_its_reply(void **state) {
 
 static void test_pipelined_requests_each_get_their_own_reply(void **state) {
   uv_loop_t loop;
-  uv_loop_init(&loop);
   end_t a, b;
-  end_start(&a, &loop, "a", NULL);
-  end_start(&b, &loop, "b", NULL);
+  pair_start(&loop, &a, &b);
   swim_addr_t to = addr_of(&b);
   result_t r[50];
   memset(r, 0, sizeof r);
@@ -186,10 +189,8 @@ static void test_pipelined_requests_each_get_their_own_reply(void **state) {
 
 static void test_silent_peer_times_out(void **state) {
   uv_loop_t loop;
-  uv_loop_init(&loop);
   end_t a, b;
-  end_start(&a, &loop, "a", NULL);
-  end_start(&b, &loop, "b", NULL);
+  pair_start(&loop, &a, &b);
   b.answer = false;
   swim_addr_t to = addr_of(&b);
   result_t r = {0};
@@ -250,10 +251,8 @@ static void test_sealed_frames_pass_with_the_same_key_and_drop_with_another(void
 
 static void test_close_fails_requests_in_flight_once(void **state) {
   uv_loop_t loop;
-  uv_loop_init(&loop);
   end_t a, b;
-  end_start(&a, &loop, "a", NULL);
-  end_start(&b, &loop, "b", NULL);
+  pair_start(&loop, &a, &b);
   b.answer = false;
   swim_addr_t to = addr_of(&b);
   result_t r = {0};
