@@ -9,6 +9,7 @@ import atexit
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -233,7 +234,7 @@ def expect_error(resp, status, codes, what="response"):
 # ---------------------------------------------------------------- nodes
 
 
-_PORT_CURSOR = [0]
+_PORT_CURSOR = [None]
 
 
 def _bindable(port, kind, reuse):
@@ -249,27 +250,37 @@ def _bindable(port, kind, reuse):
         s.close()
 
 
-def free_port():
-    """A free TCP port. CHORUS_TEST_PORTS=LO-HI keeps every node of the run
-    inside that range (its HTTP/gossip port, and port + 1000 for peers), for
-    machines where a test may use only some ports."""
-    spec = os.environ.get("CHORUS_TEST_PORTS")
-    if spec:
-        lo, _, hi = spec.partition("-")
-        lo, hi = int(lo), int(hi or lo)
-        for i in range(hi - lo + 1):
-            port = lo + (_PORT_CURSOR[0] + i) % (hi - lo + 1)
-            if (_bindable(port, socket.SOCK_STREAM, True) and _bindable(port, socket.SOCK_DGRAM, False)
-                    and _bindable(port + 1000, socket.SOCK_STREAM, True)):
-                _PORT_CURSOR[0] = port - lo + 1
-                return port
-        raise TestFailure("no free port in CHORUS_TEST_PORTS=%s" % spec)
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def _ephemeral_low():
     try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Ports below the kernel's ephemeral range: a port there (and port + 1000,
+# the peer port) cannot be taken by an outgoing connection's source port
+# while a test restarts the node that owns it.
+_DEFAULT_PORTS = "20000-%d" % (min(30999, _ephemeral_low() - 1001))
+
+
+def free_port():
+    """A free TCP port whose port + 1000 (the peer port) is free too, below
+    the ephemeral range. CHORUS_TEST_PORTS=LO-HI keeps every node of the run
+    inside that range instead, for machines where a test may use only some
+    ports."""
+    spec = os.environ.get("CHORUS_TEST_PORTS") or _DEFAULT_PORTS
+    lo, _, hi = spec.partition("-")
+    lo, hi = int(lo), int(hi or lo)
+    if _PORT_CURSOR[0] is None:  # concurrent runs start at different places
+        _PORT_CURSOR[0] = random.randrange(hi - lo + 1)
+    for i in range(hi - lo + 1):
+        port = lo + (_PORT_CURSOR[0] + i) % (hi - lo + 1)
+        if (_bindable(port, socket.SOCK_STREAM, True) and _bindable(port, socket.SOCK_DGRAM, False)
+                and _bindable(port + 1000, socket.SOCK_STREAM, True)):
+            _PORT_CURSOR[0] = port - lo + 1
+            return port
+    raise TestFailure("no free port in %s" % spec)
 
 
 _LIVE_PROCS = {}  # pid -> Popen; anything still here at exit is killed by pid
