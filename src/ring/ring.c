@@ -10,7 +10,6 @@
  */
 #include "ring.h"
 
-#include <openssl/sha.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "../common/buf.h"
 #include "../common/err.h"
 #include "../common/node_id.h"
+#include "../common/sha256.h"
 
 #define RING_FORMAT 1 /* bump when the token derivation changes: versions must differ */
 #define NO_MEMBER UINT32_MAX
@@ -36,8 +36,8 @@ struct ring {
 
 /* First 8 bytes of SHA-256(p[0..n)), big-endian. */
 static uint64_t sha256_u64(const void *p, size_t n) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(n ? p : (const void *)"", n, md);
+  uint8_t md[SHA256_BYTES];
+  sha256_digest(p, n, md);
   uint64_t v = 0;
   for (size_t i = 0; i < 8; i++)
     v = v << 8 | md[i];

@@ -9,11 +9,11 @@
  */
 #include "event.h"
 
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/err.h"
+#include "../common/sha256.h"
 #include "../common/utf8.h"
 
 #define EVENT_VERSION 2
@@ -154,11 +154,12 @@ int event_decode(const void *p, size_t len, event_t *ev) {
 
 void event_causal_hash(const event_t *ev, char out[17]) {
   static const char hex[] = "0123456789abcdef";
-  unsigned char md[SHA256_DIGEST_LENGTH];
+  uint8_t md[SHA256_BYTES];
   buf_t b;
   buf_init(&b);
   out[0] = '\0';
-  if (event_encode(ev, &b) == 0 && SHA256(b.data, b.len, md)) {
+  if (event_encode(ev, &b) == 0) {
+    sha256_digest(b.data, b.len, md);
     for (size_t i = 0; i < EVENT_HASH_BYTES; i++) {
       out[2 * i] = hex[md[i] >> 4];
       out[2 * i + 1] = hex[md[i] & 0xf];
