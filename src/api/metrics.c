@@ -214,6 +214,14 @@ static const metric_field_t STORAGE_FIELDS[] = {
      offsetof(engine_stats_t, hints_refused_total)},
     {"chorus_hints_unreadable_total", "Unreadable hints skipped when hints were listed.", false,
      offsetof(engine_stats_t, hints_unreadable_total)},
+    {"chorus_storage_record_cache_hits_total", "Key records read from the record cache instead of LevelDB.", false,
+     offsetof(engine_stats_t, record_cache_hits)},
+    {"chorus_storage_record_cache_misses_total", "Key records looked up in the record cache and not found there.",
+     false, offsetof(engine_stats_t, record_cache_misses)},
+    {"chorus_storage_record_cache_bytes", "Bytes the record cache holds (entries, keys and records).", true,
+     offsetof(engine_stats_t, record_cache_bytes)},
+    {"chorus_storage_record_cache_entries", "Keys the record cache holds.", true,
+     offsetof(engine_stats_t, record_cache_entries)},
 };
 
 static const metric_field_t GOSSIP_FIELDS[] = {

@@ -131,6 +131,15 @@ static const opt_t options[] = {
      .min = 1,
      .max = 100000000,
      .help = "events kept in the event log"},
+    {.name = "record-cache",
+     .env = "CHORUS_RECORD_CACHE",
+     .meta = "SIZE",
+     .def = "64MiB",
+     .set = set_bytes,
+     FIELD(record_cache_bytes),
+     .min = 0,
+     .max = 64ull * 1024 * 1024 * 1024,
+     .help = "memory for recently used key records, read without a LevelDB lookup; 0 turns the cache off"},
     {.name = "log-level",
      .env = "CHORUS_LOG_LEVEL",
      .meta = "LEVEL",
@@ -430,7 +439,10 @@ static int parse_suffix(const char *s, uint64_t *mult) {
                   {"kib", 1024},
                   {"m", 1024 * 1024},
                   {"mb", 1024 * 1024},
-                  {"mib", 1024 * 1024}};
+                  {"mib", 1024 * 1024},
+                  {"g", 1024 * 1024 * 1024},
+                  {"gb", 1024 * 1024 * 1024},
+                  {"gib", 1024 * 1024 * 1024}};
   for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
     if (strcasecmp(s, suffixes[i].suffix) == 0) {
       *mult = suffixes[i].mult;
@@ -449,7 +461,7 @@ static int parse_bounded(const opt_t *o, const char *v, bool sized, uint64_t *ou
             x <= UINT64_MAX / mult && x * mult >= o->min && x * mult <= o->max;
   if (!ok) {
     snprintf(want, wantlen, "an integer in %" PRIu64 "..%" PRIu64 "%s", o->min, o->max,
-             sized ? ", optionally with suffix K, KB, KiB, M, MB or MiB" : "");
+             sized ? ", optionally with suffix K, KB, KiB, M, MB, MiB, G, GB or GiB" : "");
     return CHORUS_EINVAL;
   }
   *out = x * mult;

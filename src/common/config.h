@@ -28,6 +28,7 @@ typedef struct {
   fsync_mode_t fsync;       /* --fsync=always|batch|never, default always */
   uint64_t max_value_bytes; /* --max-value-bytes, default 1 MiB; accepts K, M, KiB, MiB suffixes */
   uint64_t event_retention; /* --event-retention, default 10000 events, >= 1 */
+  uint64_t record_cache_bytes; /* --record-cache, default 64 MiB; 0 = no record cache */
   log_level_t log_level;    /* --log-level=debug|info|warn|error, default info */
   char api_token[256];      /* --api-token, "" = no authentication */
   int http_threads;         /* --http-threads, default 2, 1..64 */

@@ -15,11 +15,19 @@
  * A job whose own input or record is at fault (a damaged record, a state too
  * large to encode, a clock that cannot grow) fails alone, before it adds
  * anything to the batch, and the rest of its group commits.
+ *
+ * The record cache (rowcache.h, writer thread only) holds committed record
+ * bytes only (no bytes for a key without a record; an encoded record is
+ * never empty): a record read from LevelDB is cached at once, a record written
+ * is staged with its group and cached only after the group commits, so a
+ * failed group leaves the cache as it was. A failure to stage empties the
+ * cache rather than leave an older record in it.
  */
 #include "engine.h"
 
 #include <errno.h>
 #include <leveldb/c.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +38,7 @@
 #include "../common/log.h"
 #include "record.h"
 #include "reqlog.h"
+#include "rowcache.h"
 
 #define KEY_DATA 'd'
 #define KEY_EVENT 'e'
@@ -88,6 +97,7 @@ struct engine {
   bool read_only;       /* a write failed: no further writes until restart */
   bool read_only_no_space;
   uint64_t last_sync_ms;
+  rowcache_t records; /* committed records of recently used keys */
 
   /* clock_mu guards published_clock, the clock as of the last committed group */
   pthread_mutex_t clock_mu;
@@ -217,16 +227,24 @@ static int load_state(engine_t *e, const overlay_t *o, engine_job_t *job, dvv_t 
     job->overlaid = true;
     return dvv_copy(out, &prev->state);
   }
-  dbkey_t k;
-  dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
-  char *v;
+  const uint8_t *cached;
   size_t vlen;
-  int rc = db_get(e, &k, "read", &v, &vlen);
-  if (rc) return rc;
-  atomic_fetch_add_explicit(&e->stats.reads, 1, memory_order_relaxed);
-  if (!v) return 0;
-  rc = record_decode(v, vlen, out);
-  leveldb_free(v);
+  int rc;
+  if (rowcache_get(&e->records, job->key, job->key_len, &cached, &vlen)) {
+    rc = vlen ? record_decode(cached, vlen, out) : 0; /* no bytes: the key has no record */
+  } else {
+    dbkey_t k;
+    dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
+    char *v;
+    rc = db_get(e, &k, "read", &v, &vlen);
+    if (rc) return rc;
+    atomic_fetch_add_explicit(&e->stats.reads, 1, memory_order_relaxed);
+    if (!v) return rowcache_put(&e->records, job->key, job->key_len, NULL, 0), 0;
+    rc = record_decode(v, vlen, out);
+    /* committed bytes: cache them unless they are damaged (a failed put leaves the key absent) */
+    if (!rc) (void)rowcache_put(&e->records, job->key, job->key_len, v, vlen);
+    leveldb_free(v);
+  }
   if (rc == CHORUS_ECORRUPT) log_error("storage: record of a key (%zu bytes) is corrupt", job->key_len);
   return rc;
 }
@@ -350,6 +368,9 @@ typedef struct {
   buf_t reply;     /* a reply being stored in the request log */
   vv_t next_clock; /* the clock the current job's event will carry (prepare_clock) */
   dvv_t before;    /* a job's state before its merge, to tell whether it changed */
+  /* records written by the group, for the record cache once it commits:
+   * (varint key length, key, varint value length, value)* */
+  buf_t cache_stage;
   int64_t keys_delta; /* keys that gained (+1) or lost (-1) their last live value */
   /* hint bookkeeping of the group, applied to the counts after the commit */
   tally_t deltas;
@@ -415,6 +436,10 @@ static int put_record(engine_t *e, group_t *g, const engine_job_t *job, before_t
   dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
   int rc = put_state(e, g, &k, &job->state, NULL);
   if (rc) return rc;
+  if (e->records.max_bytes) {
+    buf_put_lbytes(&g->cache_stage, job->key, job->key_len);
+    buf_put_lbytes(&g->cache_stage, g->scratch.data, g->scratch.len);
+  }
   update_conflict_index(e, job, before.conflict);
   bool live = dvv_live_count(&job->state) > 0;
   if (live != before.live) g->keys_delta += live ? 1 : -1;
@@ -877,7 +902,33 @@ static int put_key_count(engine_t *e, group_t *g, uint64_t n) {
   return 0;
 }
 
+/* The group committed: its records, staged in order, become the cached
+ * ones (a later write to a key replaces an earlier one). */
+static void commit_records(engine_t *e, group_t *g) {
+  if (g->cache_stage.err) {
+    rowcache_clear(&e->records); /* some record could not be staged: keep none */
+  } else {
+    buf_reader_t r;
+    buf_reader_init(&r, g->cache_stage.data, g->cache_stage.len);
+    while (r.left && !r.err) {
+      size_t klen, vlen;
+      const uint8_t *key = buf_read_lbytes(&r, ENGINE_KEY_MAX, &klen);
+      const uint8_t *val = buf_read_lbytes(&r, SIZE_MAX, &vlen);
+      if (r.err) {
+        rowcache_clear(&e->records);
+        break;
+      }
+      (void)rowcache_put(&e->records, key, klen, val, vlen);
+    }
+  }
+  atomic_store_explicit(&e->stats.record_cache_hits, e->records.hits, memory_order_relaxed);
+  atomic_store_explicit(&e->stats.record_cache_misses, e->records.misses, memory_order_relaxed);
+  atomic_store_explicit(&e->stats.record_cache_bytes, e->records.bytes, memory_order_relaxed);
+  atomic_store_explicit(&e->stats.record_cache_entries, e->records.count, memory_order_relaxed);
+}
+
 static void reset_group(group_t *g) {
+  buf_reset(&g->cache_stage);
   g->has_writes = false;
   g->keys_delta = 0;
   g->deltas.n = 0;
@@ -946,6 +997,7 @@ static void run_group(engine_t *e, engine_job_t *jobs, size_t count, overlay_t *
     if (rc == CHORUS_EIO) enter_read_only(e, no_space);
   } else {
     commit_hints(e, g);
+    commit_records(e, g);
     e->keys = (uint64_t)((int64_t)e->keys + g->keys_delta);
     atomic_store(&e->stats.keys, e->keys);
   }
@@ -986,6 +1038,7 @@ static void *writer_main(void *arg) {
   group_t g = {.has_writes = false};
   buf_init(&g.scratch);
   buf_init(&g.reply);
+  buf_init(&g.cache_stage);
   vv_init(&g.next_clock);
   dvv_init(&g.before);
   pthread_mutex_lock(&e->mu);
@@ -1024,6 +1077,7 @@ static void *writer_main(void *arg) {
   if (e->unsynced) sync_now(e);
   buf_free(&g.scratch);
   buf_free(&g.reply);
+  buf_free(&g.cache_stage);
   vv_free(&g.next_clock);
   dvv_free(&g.before);
   free(g.deltas.e);
@@ -1238,6 +1292,7 @@ static void destroy(engine_t *e) {
   if (e->options) leveldb_options_destroy(e->options);
   if (e->filter) leveldb_filterpolicy_destroy(e->filter);
   if (e->cache) leveldb_cache_destroy(e->cache);
+  rowcache_free(&e->records);
   vv_free(&e->clock);
   vv_free(&e->published_clock);
   free(e->hint_counts.e);
@@ -1259,6 +1314,7 @@ int engine_open(const engine_opts_t *opts, engine_t **out) {
   e->opts.node_id = e->node_id;
   if (!e->opts.max_hints) e->opts.max_hints = ENGINE_MAX_HINTS_DEFAULT;
   if (!e->opts.hint_ttl_ms) e->opts.hint_ttl_ms = ENGINE_HINT_TTL_MS_DEFAULT;
+  if (!e->opts.record_cache_bytes) e->opts.record_cache_bytes = ENGINE_RECORD_CACHE_DEFAULT;
   vv_init(&e->clock);
   vv_init(&e->published_clock);
   pthread_mutex_init(&e->mu, NULL);
@@ -1271,7 +1327,10 @@ int engine_open(const engine_opts_t *opts, engine_t **out) {
   pthread_condattr_destroy(&ca);
   e->last_sync_ms = mono_ms();
 
-  int rc = open_db(e);
+  uint8_t seed[SIPHASH_KEY_BYTES];
+  int rc = RAND_bytes(seed, sizeof seed) == 1 ? 0 : CHORUS_EIO;
+  if (!rc) rc = rowcache_init(&e->records, opts->record_cache_off ? 0 : e->opts.record_cache_bytes, seed);
+  if (!rc) rc = open_db(e);
   if (!rc) rc = check_format(e);
   if (!rc) rc = recover_events(e);
   if (!rc) rc = prune_events(e);

@@ -83,6 +83,7 @@
 #define ENGINE_KEY_MAX 1024
 #define ENGINE_MAX_HINTS_DEFAULT 100000
 #define ENGINE_HINT_TTL_MS_DEFAULT (3u * 3600u * 1000u)
+#define ENGINE_RECORD_CACHE_DEFAULT (64u << 20) /* bytes */
 #define ENGINE_HINT_EXPIRE_MAX 1000 /* hints one hint_expire job deletes at most */
 
 typedef enum {
@@ -182,6 +183,8 @@ typedef struct {
   void *state;             /* passed to on_done and format */
   uint64_t max_hints;      /* hints kept at most (0: ENGINE_MAX_HINTS_DEFAULT) */
   uint64_t hint_ttl_ms;    /* hint_expire drops hints older than this (0: ENGINE_HINT_TTL_MS_DEFAULT) */
+  uint64_t record_cache_bytes; /* the record cache's bound (0: ENGINE_RECORD_CACHE_DEFAULT) */
+  bool record_cache_off;       /* no record cache at all */
 } engine_opts_t;
 
 typedef struct {
@@ -193,6 +196,8 @@ typedef struct {
   atomic_uint_fast64_t hints; /* hints held now */
   atomic_uint_fast64_t hints_stored_total, hints_deleted_total, hints_expired_total, hints_refused_total;
   atomic_uint_fast64_t hints_unreadable_total; /* hints engine_hints skipped: they did not decode */
+  /* the record cache, as of the last committed group */
+  atomic_uint_fast64_t record_cache_hits, record_cache_misses, record_cache_bytes, record_cache_entries;
 } engine_stats_t;
 
 typedef struct engine engine_t;

@@ -1426,8 +1426,10 @@ def test_full_disk_refuses_writes_with_507_and_loses_nothing(ctx):
         expect_error(refused, 507, "insufficient_storage", "write on a full disk")
         check(len(acked) > 5, "only %d writes before the disk was full" % len(acked))
         expect_error(n.put("after-full", "small"), 507, "insufficient_storage", "next write after a failed one")
+        expect_error(n.put(acked[0], "small"), 507, "insufficient_storage", "overwrite on a full disk")
         for k in acked[::5]:
             eq(n.get_ok(k).get("value"), value, "read of %s on a full disk" % k)
+        eq(n.get("after-full").status, 404, "a refused write is not readable on a full disk")
         eq(n.status().get("storage", {}).get("writable"), False, "status storage.writable")
         eq(n.get_path("/health").status, 200, "health on a full disk")
         n.stop()

@@ -115,11 +115,15 @@ static int teardown(void **state) {
   return system(cmd) == 0 ? 0 : -1;
 }
 
+static inline engine_t *open_engine_opts(const engine_opts_t *o) {
+  engine_t *e = NULL;
+  assert_int_equal(engine_open(o, &e), 0);
+  return e;
+}
+
 static inline engine_t *open_engine(uint64_t retention, fsync_mode_t fsync) {
   engine_opts_t o = engine_test_opts(retention, fsync);
-  engine_t *e = NULL;
-  assert_int_equal(engine_open(&o, &e), 0);
-  return e;
+  return open_engine_opts(&o);
 }
 
 /* Runs one job to completion; the caller releases it. */

@@ -43,6 +43,7 @@ static void assert_config_equal(const config_t *want, const config_t *got) {
   assert_int_equal(want->fsync, got->fsync);
   assert_int_equal(want->max_value_bytes, got->max_value_bytes);
   assert_int_equal(want->event_retention, got->event_retention);
+  assert_int_equal(want->record_cache_bytes, got->record_cache_bytes);
   assert_int_equal(want->log_level, got->log_level);
   assert_string_equal(want->api_token, got->api_token);
   assert_int_equal(want->http_threads, got->http_threads);
@@ -92,6 +93,12 @@ static void want_retention(config_t *c) {
 static void want_debug(config_t *c) {
   c->log_level = LOG_DEBUG;
 }
+static void want_cache_2g(config_t *c) {
+  c->record_cache_bytes = 2ull << 30;
+}
+static void want_no_cache(config_t *c) {
+  c->record_cache_bytes = 0;
+}
 static void want_token(config_t *c) {
   snprintf(c->api_token, sizeof c->api_token, "s3cret");
 }
@@ -112,6 +119,8 @@ static const valid_case_t valid_cases[] = {
     {"--fsync", "CHORUS_FSYNC", "never", want_never},
     {"--max-value-bytes", "CHORUS_MAX_VALUE_BYTES", "2048", want_2k},
     {"--event-retention", "CHORUS_EVENT_RETENTION", "5", want_retention},
+    {"--record-cache", "CHORUS_RECORD_CACHE", "2GiB", want_cache_2g},
+    {"--record-cache", "CHORUS_RECORD_CACHE", "0", want_no_cache},
     {"--log-level", "CHORUS_LOG_LEVEL", "debug", want_debug},
     {"--api-token", "CHORUS_API_TOKEN", "s3cret", want_token},
     {"--http-threads", "CHORUS_HTTP_THREADS", "8", want_threads},
@@ -138,6 +147,7 @@ static void test_defaults_match_documented_values(void **state) {
   assert_int_equal(c.fsync, FSYNC_ALWAYS);
   assert_int_equal(c.max_value_bytes, 1048576);
   assert_int_equal(c.event_retention, 10000);
+  assert_int_equal(c.record_cache_bytes, 64u << 20);
   assert_int_equal(c.log_level, LOG_INFO);
   assert_string_equal(c.api_token, "");
   assert_int_equal(c.http_threads, 2);
@@ -253,6 +263,9 @@ static const invalid_case_t invalid_cases[] = {
     {"--max-value-bytes", "CHORUS_MAX_VALUE_BYTES", "1.5M"},
     {"--max-value-bytes", "CHORUS_MAX_VALUE_BYTES", "K"},
     {"--max-value-bytes", "CHORUS_MAX_VALUE_BYTES", "1KB2"},
+    {"--record-cache", "CHORUS_RECORD_CACHE", "65G"},
+    {"--record-cache", "CHORUS_RECORD_CACHE", "1T"},
+    {"--record-cache", "CHORUS_RECORD_CACHE", "-1"},
     {"--max-value-bytes", "CHORUS_MAX_VALUE_BYTES", "1 K"},
     {"--max-value-bytes", "CHORUS_MAX_VALUE_BYTES", "1B"},
     {"--max-value-bytes", "CHORUS_MAX_VALUE_BYTES", "-1"},

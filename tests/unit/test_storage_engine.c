@@ -1,7 +1,7 @@
 /*
  * test_storage_engine.c - the LevelDB engine on a real store in a temp dir:
  * ordering, group commit, recovery after reopen, request-log replays, event
- * retention and the conflict index. Runs under TSan too (submitters on
+ * retention, the conflict index and the record cache. Runs under TSan too (submitters on
  * several threads, completions on the writer thread).
  */
 #include <setjmp.h>
@@ -51,21 +51,27 @@ static void test_get_and_delete_of_a_missing_key_are_not_found(void **state) {
   engine_close(e);
 }
 
+/* Holds the writer and queues PUTs of "1" then "2" to key "same", so that
+ * they form one group once the caller calls gate_release. */
+static void queue_two_puts_to_one_key(engine_t *e, engine_job_t *gate, engine_job_t *a, engine_job_t *b) {
+  gate_hold(e, gate);
+  engine_job_init(a);
+  engine_job_init(b);
+  a->op = b->op = ENGINE_PUT;
+  a->key = b->key = "same";
+  a->key_len = b->key_len = 4;
+  a->value = (const uint8_t *)"1";
+  b->value = (const uint8_t *)"2";
+  a->value_len = b->value_len = 1;
+  assert_int_equal(engine_submit(e, a), 0);
+  assert_int_equal(engine_submit(e, b), 0);
+}
+
 /* Two writes to one key queued together land in one group and the second sees the first. */
 static void test_writes_in_one_group_see_each_other(void **state) {
   engine_t *e = open_engine(100, FSYNC_ALWAYS);
   engine_job_t gate, a, b;
-  gate_hold(e, &gate);
-  engine_job_init(&a);
-  engine_job_init(&b);
-  a.op = b.op = ENGINE_PUT;
-  a.key = b.key = "same";
-  a.key_len = b.key_len = 4;
-  a.value = (const uint8_t *)"1";
-  b.value = (const uint8_t *)"2";
-  a.value_len = b.value_len = 1;
-  assert_int_equal(engine_submit(e, &a), 0);
-  assert_int_equal(engine_submit(e, &b), 0);
+  queue_two_puts_to_one_key(e, &gate, &a, &b);
   uint64_t batches = atomic_load(&engine_stats(e)->batches);
   gate_release();
   wait_done(3);
@@ -357,6 +363,101 @@ static void test_a_corrupt_record_fails_only_its_own_key(void **state) {
   engine_close(e);
 }
 
+static engine_t *open_engine_with_cache(uint64_t bytes, bool off) {
+  engine_opts_t o = engine_test_opts(1000, FSYNC_NEVER);
+  o.record_cache_bytes = bytes;
+  o.record_cache_off = off;
+  return open_engine_opts(&o);
+}
+
+/* The value a GET of key returns, NULL when not found (static buffer). */
+static const char *get_value(engine_t *e, const char *key) {
+  static char out[64];
+  engine_job_t g;
+  run(e, &g, ENGINE_GET, key, NULL, NULL, NULL);
+  const char *r = NULL;
+  if (g.err == 0) {
+    assert_int_equal(g.state.n, 1);
+    assert_true(g.state.s[0].value_len < sizeof out);
+    memcpy(out, g.state.s[0].value, g.state.s[0].value_len);
+    out[g.state.s[0].value_len] = '\0';
+    r = out;
+  } else {
+    assert_int_equal(g.err, CHORUS_ENOTFOUND);
+  }
+  engine_job_release(&g);
+  return r;
+}
+
+static void put_value(engine_t *e, const char *key, const char *value) {
+  engine_job_t p;
+  run(e, &p, value ? ENGINE_PUT : ENGINE_DELETE, key, value, NULL, NULL);
+  assert_int_equal(p.err, 0);
+  engine_job_release(&p);
+}
+
+/* Reads through a record cache far smaller than the data (so entries are
+ * evicted and read again from LevelDB) and without one agree with what was
+ * written: overwrites, deletes, keys never written. */
+static void test_reads_follow_writes_through_a_small_record_cache_and_without_one(void **state) {
+  for (int pass = 0; pass < 2; pass++) {
+    engine_t *e = open_engine_with_cache(4096, pass == 1);
+    char k[16], v[16];
+    for (int i = 0; pass == 0 && i < 200; i++) {
+      snprintf(k, sizeof k, "k%d", i);
+      snprintf(v, sizeof v, "a%d", i);
+      put_value(e, k, v);
+      assert_string_equal(get_value(e, k), v);
+    }
+    for (int i = 0; pass == 0 && i < 200; i += 2) {
+      snprintf(k, sizeof k, "k%d", i);
+      snprintf(v, sizeof v, "b%d", i);
+      put_value(e, k, i % 4 == 0 ? v : NULL);
+    }
+    for (int round = 0; round < 2; round++) {
+      for (int i = 0; i < 200; i++) {
+        snprintf(k, sizeof k, "k%d", i);
+        snprintf(v, sizeof v, "%c%d", i % 2 ? 'a' : 'b', i);
+        const char *got = get_value(e, k);
+        if (i % 4 == 2)
+          assert_null(got);
+        else
+          assert_string_equal(got, v);
+      }
+      assert_null(get_value(e, "never-written"));
+    }
+    uint64_t hits = atomic_load(&engine_stats(e)->record_cache_hits);
+    if (pass == 0) {
+      assert_true(hits > 0);
+      assert_true(atomic_load(&engine_stats(e)->record_cache_bytes) <= 4096);
+    } else {
+      assert_int_equal(hits, 0);
+      assert_int_equal(atomic_load(&engine_stats(e)->record_cache_entries), 0);
+    }
+    engine_close(e); /* the second pass reopens the same store */
+  }
+}
+
+/* Two writes to one key in one group: the cache ends with the later one,
+ * and the next read is served from it. */
+static void test_the_record_cache_keeps_the_last_write_of_a_group(void **state) {
+  engine_t *e = open_engine(100, FSYNC_ALWAYS);
+  put_value(e, "same", "0");
+  engine_job_t gate, a, b;
+  queue_two_puts_to_one_key(e, &gate, &a, &b);
+  gate_release();
+  wait_done(3);
+  uint64_t hits = atomic_load(&engine_stats(e)->record_cache_hits);
+  uint64_t reads = atomic_load(&engine_stats(e)->reads);
+  assert_string_equal(get_value(e, "same"), "2");
+  assert_int_equal(atomic_load(&engine_stats(e)->record_cache_hits), hits + 1);
+  assert_int_equal(atomic_load(&engine_stats(e)->reads), reads);
+  engine_job_release(&gate);
+  engine_job_release(&a);
+  engine_job_release(&b);
+  engine_close(e);
+}
+
 static void test_a_second_open_of_the_same_store_is_refused(void **state) {
   engine_t *e = open_engine(100, FSYNC_NEVER);
   engine_opts_t o = {
@@ -381,6 +482,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_delete_leaves_a_tombstone_and_get_is_not_found, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_corrupt_record_fails_only_its_own_key, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_second_open_of_the_same_store_is_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reads_follow_writes_through_a_small_record_cache_and_without_one, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_the_record_cache_keeps_the_last_write_of_a_group, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

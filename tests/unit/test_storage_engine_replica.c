@@ -23,9 +23,7 @@ static engine_t *open_with(uint64_t max_hints, uint64_t hint_ttl_ms) {
   engine_opts_t o = engine_test_opts(100, FSYNC_ALWAYS);
   o.max_hints = max_hints;
   o.hint_ttl_ms = hint_ttl_ms;
-  engine_t *e = NULL;
-  assert_int_equal(engine_open(&o, &e), 0);
-  return e;
+  return open_engine_opts(&o);
 }
 
 /* States of a fresh key written through a coordinator: S1 through n1 (this
