@@ -76,14 +76,18 @@ json_t *api_status_json(api_server_t *s) {
   json_t *cluster = cluster_json(s);
   json_t *hints = hints_json(s->engine);
   json_t *o = json_pack(
-      "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:b},s:o*,s:o*}", "node_id", s->node_id, "status",
+      "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:b,s:{s:I,s:I,s:I,s:I,s:I}},s:o*,s:o*}",
+      "node_id", s->node_id, "status",
       "running", "version", s->version, "started_at", started, "uptime_seconds", uptime, "fsync",
       config_fsync_name(s->cfg->fsync), "data_dir", s->cfg->data_dir, "storage", "keys",
       (json_int_t)atomic_load(&st->keys), "events",
       (json_int_t)engine_event_count(s->engine), "event_retention", (json_int_t)s->cfg->event_retention,
       "conflicts", (json_int_t)atomic_load(&st->conflicts_now), "writes",
       (json_int_t)atomic_load(&st->writes), "batches", (json_int_t)atomic_load(&st->batches), "engine",
-      "leveldb", "writable", !atomic_load(&st->read_only), "cluster", cluster, "hints", hints);
+      "leveldb", "writable", !atomic_load(&st->read_only), "record_cache", "max_bytes",
+      (json_int_t)s->cfg->record_cache_bytes, "bytes", (json_int_t)atomic_load(&st->record_cache_bytes), "entries",
+      (json_int_t)atomic_load(&st->record_cache_entries), "hits", (json_int_t)atomic_load(&st->record_cache_hits),
+      "misses", (json_int_t)atomic_load(&st->record_cache_misses), "cluster", cluster, "hints", hints);
   return o;
 }
 

@@ -161,6 +161,16 @@ def test_status_reports_node_storage_and_cluster(ctx):
     for f in ("events", "event_retention", "conflicts"):
         check(isinstance(st.get(f), int) and not isinstance(st.get(f), bool), "storage.%s: %r" % (f, st.get(f)))
     eq(st["event_retention"], 10000, "storage.event_retention (default)")
+    rc = st.get("record_cache")
+    check(isinstance(rc, dict), "storage.record_cache missing: %r" % (st,))
+    eq(rc.get("max_bytes"), 64 << 20, "storage.record_cache.max_bytes (default)")
+    ctx.node.put_ok("status-cache", "v")
+    before = ctx.node.status()["storage"]["record_cache"]
+    eq(ctx.node.get_ok("status-cache").get("value"), "v", "read back")
+    after = ctx.node.status()["storage"]["record_cache"]
+    eq((after["hits"] - before["hits"], after["misses"] - before["misses"]), (1, 0),
+       "a read of a key just written is one record cache hit, no miss")
+    check(0 < after["bytes"] <= after["max_bytes"] and after["entries"] > 0, "record cache after a write: %r" % (after,))
     cl = doc.get("cluster")
     check(isinstance(cl, dict), "cluster object missing")
     eq(cl.get("size"), 1, "cluster.size")
