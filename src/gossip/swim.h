@@ -84,7 +84,9 @@ typedef struct {
   swim_status_t status;
   uint64_t incarnation;
   uint64_t state_change_ms; /* when status or incarnation last changed (caller's clock) */
-  uint64_t last_seen_ms;    /* last message or ack from it, or the last update about it */
+  uint64_t last_seen_ms;    /* its last sign of life: a message or ack from it, or an alive update about
+                               it; suspect and dead updates leave it (a member first learned of through
+                               one has the time it was learned of) */
 } swim_member_t;
 
 typedef enum {

@@ -174,7 +174,10 @@ static int transition(swim_t *s, size_t i, const swim_update_t *u, uint64_t now,
     m->port = u->addr.port;
     m->peer_port = u->addr.peer_port;
   }
-  m->state_change_ms = m->last_seen_ms = now;
+  m->state_change_ms = now;
+  /* an alive update is the member's own refutation or rejoin: a sign of
+   * life; suspicion or death is not, and last_seen keeps the last one */
+  if (u->status == SWIM_ALIVE) m->last_seen_ms = now;
   arm(s, i, now);
   queue_rumor(s, m, step.acc);
   emit(out, SWIM_EV_MEMBER, m, old);

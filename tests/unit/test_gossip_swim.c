@@ -576,6 +576,7 @@ static void test_no_ack_marks_target_suspect_and_queues_it(void **state) {
   assert_int_equal(ev->old_status, SWIM_ALIVE);
   assert_int_equal(ev->member.status, SWIM_SUSPECT);
   assert_int_equal(ev->member.state_change_ms, sent + 1000);
+  assert_true(ev->member.last_seen_ms < sent); /* suspicion is no sign of life */
   const swim_rumor_t *r = find_rumor(n.s, ping.target);
   assert_non_null(r);
   assert_int_equal(r->update.status, SWIM_SUSPECT);
@@ -751,7 +752,9 @@ static void suspect_m1(node_t *n) {
 static void expect_dead_at(node_t *n, uint64_t t) {
   tick_at(n, t - 1);
   assert_int_equal(member_of(n->s, "m1").status, SWIM_SUSPECT);
+  uint64_t seen = member_of(n->s, "m1").last_seen_ms;
   tick_at(n, t);
+  assert_int_equal(member_of(n->s, "m1").last_seen_ms, seen); /* death is no sign of life */
   const swim_event_t *ev = find_event(&n->out, SWIM_EV_MEMBER, "m1");
   assert_non_null(ev);
   assert_int_equal(ev->old_status, SWIM_SUSPECT);
