@@ -49,6 +49,10 @@
 #define KEY_HINT 'h'
 #define STORE_FORMAT "1"
 #define HINT_HEADER 8 /* u64be stored_at_ms before the record */
+/* the record cache's staging of a group's records (commit_records) */
+#define STAGE_KEEP 1
+#define STAGE_DROP 2
+#define STAGE_KEEP_CAP (1u << 20) /* bytes of staging buffer kept between groups */
 
 /* A LevelDB key: prefix byte + up to ENGINE_KEY_MAX bytes, or a hint's
  * prefix, owner, NUL and key. */
@@ -369,7 +373,7 @@ typedef struct {
   vv_t next_clock; /* the clock the current job's event will carry (prepare_clock) */
   dvv_t before;    /* a job's state before its merge, to tell whether it changed */
   /* records written by the group, for the record cache once it commits:
-   * (varint key length, key, varint value length, value)* */
+   * (STAGE_KEEP, key, record | STAGE_DROP, key)*, each field length-prefixed */
   buf_t cache_stage;
   int64_t keys_delta; /* keys that gained (+1) or lost (-1) their last live value */
   /* hint bookkeeping of the group, applied to the counts after the commit */
@@ -436,9 +440,11 @@ static int put_record(engine_t *e, group_t *g, const engine_job_t *job, before_t
   dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
   int rc = put_state(e, g, &k, &job->state, NULL);
   if (rc) return rc;
-  if (e->records.max_bytes) {
+  if (e->records.max_bytes) { /* a record too large to cache is not copied, only dropped */
+    bool keep = rowcache_would_keep(&e->records, job->key_len, g->scratch.len);
+    buf_put_u8(&g->cache_stage, keep ? STAGE_KEEP : STAGE_DROP);
     buf_put_lbytes(&g->cache_stage, job->key, job->key_len);
-    buf_put_lbytes(&g->cache_stage, g->scratch.data, g->scratch.len);
+    if (keep) buf_put_lbytes(&g->cache_stage, g->scratch.data, g->scratch.len);
   }
   update_conflict_index(e, job, before.conflict);
   bool live = dvv_live_count(&job->state) > 0;
@@ -911,16 +917,22 @@ static void commit_records(engine_t *e, group_t *g) {
     buf_reader_t r;
     buf_reader_init(&r, g->cache_stage.data, g->cache_stage.len);
     while (r.left && !r.err) {
-      size_t klen, vlen;
+      size_t klen, vlen = 0;
+      uint8_t tag = buf_read_u8(&r);
       const uint8_t *key = buf_read_lbytes(&r, ENGINE_KEY_MAX, &klen);
-      const uint8_t *val = buf_read_lbytes(&r, SIZE_MAX, &vlen);
+      const uint8_t *val = tag == STAGE_KEEP ? buf_read_lbytes(&r, SIZE_MAX, &vlen) : NULL;
       if (r.err) {
         rowcache_clear(&e->records);
         break;
       }
-      (void)rowcache_put(&e->records, key, klen, val, vlen);
+      if (tag == STAGE_KEEP)
+        (void)rowcache_put(&e->records, key, klen, val, vlen);
+      else
+        rowcache_erase(&e->records, key, klen);
     }
   }
+  /* a group of large records leaves a large buffer: do not keep it */
+  if (g->cache_stage.cap > STAGE_KEEP_CAP) buf_free(&g->cache_stage);
   atomic_store_explicit(&e->stats.record_cache_hits, e->records.hits, memory_order_relaxed);
   atomic_store_explicit(&e->stats.record_cache_misses, e->records.misses, memory_order_relaxed);
   atomic_store_explicit(&e->stats.record_cache_bytes, e->records.bytes, memory_order_relaxed);

@@ -157,14 +157,18 @@ void rowcache_erase(rowcache_t *c, const void *key, size_t klen) {
   if (*link) remove_at(c, link);
 }
 
+bool rowcache_would_keep(const rowcache_t *c, size_t klen, size_t vlen) {
+  return c->buckets && klen <= c->max_bytes && vlen <= c->max_bytes &&
+         rowcache_entry_cost(klen, vlen) <= c->max_bytes / ROWCACHE_MAX_SHARE;
+}
+
 int rowcache_put(rowcache_t *c, const void *key, size_t klen, const void *val, size_t vlen) {
   if (!c->buckets) return 0;
   uint64_t h = siphash24(c->seed, key, klen);
   rowcache_entry_t **link = find_link(c, h, key, klen);
   if (*link) remove_at(c, link);
-  if (klen > c->max_bytes || vlen > c->max_bytes) return 0;
+  if (!rowcache_would_keep(c, klen, vlen)) return 0;
   size_t cost = rowcache_entry_cost(klen, vlen);
-  if (cost > c->max_bytes / ROWCACHE_MAX_SHARE) return 0;
   rowcache_entry_t *e = malloc(cost);
   if (!e) return CHORUS_ENOMEM;
   e->hash = h;

@@ -44,6 +44,9 @@ bool rowcache_get(rowcache_t *c, const void *key, size_t klen, const uint8_t **v
  * the value is too large to keep, the key is left absent. */
 int rowcache_put(rowcache_t *c, const void *key, size_t klen, const void *val, size_t vlen);
 void rowcache_erase(rowcache_t *c, const void *key, size_t klen);
+/* Whether a put of this size would keep the value (the cache is on and the
+ * entry within its share of the bound). */
+bool rowcache_would_keep(const rowcache_t *c, size_t klen, size_t vlen);
 void rowcache_clear(rowcache_t *c);
 /* What an entry costs against max_bytes. */
 size_t rowcache_entry_cost(size_t klen, size_t vlen);

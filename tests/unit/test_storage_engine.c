@@ -438,6 +438,32 @@ static void test_reads_follow_writes_through_a_small_record_cache_and_without_on
   }
 }
 
+/* The length of the value a GET of key returns (0 when not found). */
+static size_t get_len(engine_t *e, const char *key) {
+  engine_job_t g;
+  run(e, &g, ENGINE_GET, key, NULL, NULL, NULL);
+  size_t n = g.err == 0 ? g.state.s[0].value_len : 0;
+  engine_job_release(&g);
+  return n;
+}
+
+/* A record too large for the cache replaces a cached small one: the small
+ * one must not be read again, and the large one is read from LevelDB. */
+static void test_a_record_too_large_to_cache_drops_the_cached_one(void **state) {
+  engine_t *e = open_engine_with_cache(4096, false); /* at most 256 bytes per entry */
+  static char big[400];
+  memset(big, 'b', sizeof big - 1);
+  put_value(e, "k", "small");
+  assert_string_equal(get_value(e, "k"), "small"); /* now cached */
+  put_value(e, "k", big);
+  uint64_t reads = atomic_load(&engine_stats(e)->reads);
+  assert_int_equal(get_len(e, "k"), sizeof big - 1);
+  assert_int_equal(atomic_load(&engine_stats(e)->reads), reads + 1); /* from LevelDB */
+  put_value(e, "k", "small again");
+  assert_string_equal(get_value(e, "k"), "small again");
+  engine_close(e);
+}
+
 /* Two writes to one key in one group: the cache ends with the later one,
  * and the next read is served from it. */
 static void test_the_record_cache_keeps_the_last_write_of_a_group(void **state) {
@@ -485,6 +511,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_reads_follow_writes_through_a_small_record_cache_and_without_one, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_the_record_cache_keeps_the_last_write_of_a_group, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_record_too_large_to_cache_drops_the_cached_one, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

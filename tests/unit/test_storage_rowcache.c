@@ -128,6 +128,20 @@ static void test_a_value_over_its_share_is_not_kept_and_drops_the_old_one(void *
   rowcache_free(&c);
 }
 
+static void test_would_keep_tells_what_a_put_keeps(void **state) {
+  rowcache_t c;
+  assert_int_equal(rowcache_init(&c, 16 * 1024, SEED), 0);
+  size_t share = 1024; /* a sixteenth */
+  size_t fits = share - rowcache_entry_cost(1, 0);
+  assert_true(rowcache_would_keep(&c, 1, fits));
+  assert_false(rowcache_would_keep(&c, 1, fits + 1));
+  assert_false(rowcache_would_keep(&c, SIZE_MAX, 1));
+  rowcache_free(&c);
+  assert_int_equal(rowcache_init(&c, 0, SEED), 0);
+  assert_false(rowcache_would_keep(&c, 1, 1));
+  rowcache_free(&c);
+}
+
 static void test_a_disabled_cache_keeps_nothing(void **state) {
   rowcache_t c;
   assert_int_equal(rowcache_init(&c, 0, SEED), 0);
@@ -235,6 +249,7 @@ int main(void) {
       cmocka_unit_test(test_erase_and_clear_remove_entries),
       cmocka_unit_test(test_the_least_recently_used_entry_is_evicted_first),
       cmocka_unit_test(test_a_value_over_its_share_is_not_kept_and_drops_the_old_one),
+      cmocka_unit_test(test_would_keep_tells_what_a_put_keeps),
       cmocka_unit_test(test_a_disabled_cache_keeps_nothing),
       cmocka_unit_test(test_the_table_grows_and_keeps_every_entry),
       cmocka_unit_test(test_random_operations_agree_with_a_model),
