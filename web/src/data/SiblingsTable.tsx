@@ -1,18 +1,12 @@
 import type { Sibling } from '../api/types';
 import { NodeChip } from '../components/Notice';
+import { TableHead } from '../components/TableHead';
 import { colorOf } from '../model/colors';
 
 export function SiblingsTable({ siblings, colors }: { siblings: Sibling[]; colors: Map<string, string> }) {
   return (
     <table className="table" data-testid="siblings-table">
-      <thead>
-        <tr>
-          <th>value</th>
-          <th>dot</th>
-          <th>written</th>
-          <th>deleted</th>
-        </tr>
-      </thead>
+      <TableHead columns={['value', 'dot', 'written', 'deleted']} />
       <tbody>
         {siblings.map((s) => (
           <tr key={`${s.node}:${s.counter}`} data-testid="sibling-row" data-dot={`${s.node}:${s.counter}`} data-deleted={String(s.deleted)}>

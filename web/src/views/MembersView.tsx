@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Empty, ErrorNote, NodeChip, StatusPill } from '../components/Notice';
+import { TableHead } from '../components/TableHead';
 import { useDashboard } from '../context';
 import { useDashState } from '../hooks/useDashState';
 import { useNodeColors } from '../hooks/useNodeColors';
@@ -52,18 +53,7 @@ export function MembersView() {
         )
       ) : (
         <table className="table members-table" data-testid="members-table">
-          <thead>
-            <tr>
-              <th>node</th>
-              <th>status</th>
-              <th>incarnation</th>
-              <th>last seen</th>
-              <th>last change</th>
-              <th>address</th>
-              <th>peer port</th>
-              <th>history (seen by this page)</th>
-            </tr>
-          </thead>
+          <TableHead columns={['node', 'status', 'incarnation', 'last seen', 'last change', 'address', 'peer port', 'history (seen by this page)']} />
           <tbody>
             {rows.map((m) => {
               const h = history[m.node_id] ?? [];

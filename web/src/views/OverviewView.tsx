@@ -1,4 +1,5 @@
 import { Empty, ErrorNote, NodeChip } from '../components/Notice';
+import { TableHead } from '../components/TableHead';
 import { Sparkline } from '../components/Sparkline';
 import { useDashState } from '../hooks/useDashState';
 import { useNodeColors } from '../hooks/useNodeColors';
@@ -208,16 +209,7 @@ export function OverviewView({ onGo }: { onGo: (tab: string) => void }) {
             </Empty>
           ) : (
             <table className="table compact">
-              <thead>
-                <tr>
-                  <th>time</th>
-                  <th>node</th>
-                  <th>type</th>
-                  <th>key</th>
-                  <th>peer</th>
-                  <th>clock</th>
-                </tr>
-              </thead>
+              <TableHead columns={['time', 'node', 'type', 'key', 'peer', 'clock']} />
               <tbody>
                 {recent.map((e) => (
                   <tr key={e.uid}>

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, errorText } from '../api/client';
 import type { LookupResponse, PutResponse, ReplicationResult } from '../api/types';
+import { InlineForm } from '../components/InlineForm';
 import { Empty, ErrorNote, NodeChip, StatusPill } from '../components/Notice';
 import { useDashboard } from '../context';
 import { useDashState } from '../hooks/useDashState';
@@ -162,21 +163,19 @@ export function RingView() {
 
         <section className="box" aria-label="Key lookup">
           <h2 className="box-title">Where does a key live?</h2>
-          <form
-            className="row"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void onLookup();
-            }}
-          >
-            <label className="sr-only" htmlFor="ring-key">
-              Key
-            </label>
-            <input id="ring-key" className="grow" value={key} onChange={(e) => setKey(e.target.value)} placeholder="key" data-testid="ring-key-input" />
-            <button type="submit" className="btn" disabled={busy || !key} data-testid="ring-lookup-btn">
-              Look up
-            </button>
-          </form>
+          <InlineForm
+            id="ring-key"
+            label="Key"
+            value={key}
+            onChange={setKey}
+            onSubmit={() => void onLookup()}
+            placeholder="key"
+            inputTestId="ring-key-input"
+            button="Look up"
+            buttonClass="btn"
+            buttonTestId="ring-lookup-btn"
+            disabled={busy || !key}
+          />
           <ErrorNote error={lookupError} testId="ring-lookup-error" />
           {lookup ? (
             <div className="lookup" data-testid="ring-lookup-result" data-key={lookup.key}>
@@ -208,21 +207,19 @@ export function RingView() {
 
         <section className="box" aria-label="Replicate a write">
           <h2 className="box-title">Write it and watch it replicate</h2>
-          <form
-            className="row"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void onPut();
-            }}
-          >
-            <label className="sr-only" htmlFor="ring-value">
-              Value
-            </label>
-            <input id="ring-value" className="grow" value={value} onChange={(e) => setValue(e.target.value)} placeholder="value" data-testid="ring-put-value" />
-            <button type="submit" className="btn btn-primary" disabled={busy || !key} data-testid="ring-put-btn">
-              Send PUT
-            </button>
-          </form>
+          <InlineForm
+            id="ring-value"
+            label="Value"
+            value={value}
+            onChange={setValue}
+            onSubmit={() => void onPut()}
+            placeholder="value"
+            inputTestId="ring-put-value"
+            button="Send PUT"
+            buttonClass="btn btn-primary"
+            buttonTestId="ring-put-btn"
+            disabled={busy || !key}
+          />
           {write ? (
             <div className="flow-result" data-testid="ring-put-result" data-state={write.result ? (write.result.quorum_achieved ? 'ok' : 'failed') : write.error ? 'error' : 'pending'}>
               <ErrorNote error={write.error} testId="ring-put-error" />
