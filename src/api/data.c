@@ -8,9 +8,10 @@
  * to the storage writer, which resumes the connection itself: measured, the
  * two extra thread hops cost a third of GET throughput (docs/architecture.md).
  * Either way the HTTP thread formats the reply (api_data_answer, reply.h).
- * On a lone node the reply stored for a request id is formatted the same
- * way, so a retry gets the first answer byte for byte; in a cluster a retry
- * is answered from the key's current state, replicated again.
+ * On a lone node a retry of a request id is formatted from the outcome the
+ * engine stored for it, so it gets the first answer byte for byte; in a
+ * cluster a retry is answered from the key's current state, replicated
+ * again.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +31,14 @@ static int bad_quorum(api_error_t *err, const char *message) {
 }
 
 /* ?r= or ?w=: 1..N; 0 when absent. */
-static int parse_quorum_arg(struct MHD_Connection *c, const char *name, int n, uint32_t *out, api_error_t *err) {
+static int parse_quorum_arg(struct MHD_Connection *c, const char *name, int n, uint32_t *out,
+                            api_error_t *err) {
   const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
   if (!v) return 0;
   char *end = NULL;
   long q = strtol(v, &end, 10);
-  if (end == v || *end || q < 1 || q > n) return bad_quorum(err, "r and w must be integers from 1 to N (--replicas)");
+  if (end == v || *end || q < 1 || q > n)
+    return bad_quorum(err, "r and w must be integers from 1 to N (--replicas)");
   *out = (uint32_t)q;
   return 0;
 }
@@ -100,7 +103,9 @@ enum MHD_Result api_data_begin(api_req_t *r, const char *rest) {
   memcpy(r->key, key, key_len + 1);
   r->key_len = key_len;
 
-  engine_op_t op = r->method == METHOD_PUT ? ENGINE_PUT : r->method == METHOD_DELETE ? ENGINE_DELETE : ENGINE_GET;
+  engine_op_t op = r->method == METHOD_PUT      ? ENGINE_PUT
+                   : r->method == METHOD_DELETE ? ENGINE_DELETE
+                                                : ENGINE_GET;
   if (!api_hold(r)) return api_send_error3(r, 503, "shutting_down", "the node is shutting down");
   /* ?local=true on a GET: this node's own copy, for operators and tests */
   const char *local = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "local");
@@ -153,17 +158,20 @@ enum MHD_Result api_data_begin(api_req_t *r, const char *rest) {
 
 /* ---- replies ---- */
 
-/* A lone node's reply: it alone holds and answered for the key. */
+/* A lone node's reply: it alone holds and answered for the key. A retry
+ * of a request id is rendered from the first application's outcome, as the
+ * first reply was, unless the retry itself failed. */
 static void single_reply(const engine_job_t *j, const api_server_t *s, api_reply_t *out) {
   memset(out, 0, sizeof *out);
+  const engine_outcome_t *first = j->err ? NULL : j->replay;
   out->op = j->op;
   out->key = j->key;
   out->key_len = j->key_len;
-  out->value = j->value;
-  out->value_len = j->value_len;
-  out->state = &j->state;
-  out->event_id = j->event_id;
-  out->err = j->err;
+  out->value = first ? first->value : j->value;
+  out->value_len = first ? first->value_len : j->value_len;
+  out->state = first ? &first->state : &j->state;
+  out->event_id = first ? first->event_id : j->event_id;
+  out->err = first ? first->err : j->err;
   out->no_space = j->no_space;
   out->request_reused = j->request_reused;
   out->responsible = s->node_id;
@@ -177,12 +185,6 @@ int api_data_format(const engine_job_t *j, buf_t *out, const api_server_t *s, in
   api_reply_t rep;
   single_reply(j, s, &rep);
   return api_reply_format(&rep, out, status);
-}
-
-int api_format_stored(const engine_job_t *job, buf_t *out, void *state) {
-  int status = 500;
-  if (api_data_format(job, out, state, &status)) log_warn("http: cannot format a stored reply");
-  return status;
 }
 
 /* A coordinated request's reply. */
@@ -243,11 +245,6 @@ enum MHD_Result api_data_answer(api_req_t *r) {
   int status = 500, rc;
   if (r->coordinated) {
     rc = api_coord_format(r->creq, &out, &status, r->srv);
-  } else if (r->job.replay) {
-    engine_job_t *j = &r->job;
-    buf_put(&out, j->replay, j->replay_len);
-    status = j->replay_status;
-    rc = out.err;
   } else {
     rc = api_data_format(&r->job, &out, r->srv, &status);
   }

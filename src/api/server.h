@@ -3,8 +3,8 @@
  * validate requests, hand storage work to the engine's writer thread,
  * suspend the connection, and answer when the writer resumes it.
  *
- * Lifecycle: api_server_create, then engine_open with engine_hook_done /
- * api_format_stored and the server as state, then api_server_start. On
+ * Lifecycle: api_server_create, then engine_open with engine_hook_done and
+ * the server as state, then api_server_start. On
  * shutdown: api_server_drain (new requests get 503; in-flight ones finish),
  * then api_server_stop, then engine_close.
  */
@@ -45,8 +45,6 @@ uint64_t api_server_inflight(const api_server_t *s);
  * stops the daemon and frees s. */
 void api_server_stop(api_server_t *s);
 
-/* engine_opts_t.format; state is the api_server_t. */
-int api_format_stored(const engine_job_t *job, buf_t *out, void *state);
 /* coord_opts_t.format: the HTTP reply of a coordinated request. */
 int api_coord_format(const struct coord_req *req, buf_t *out, int *status, void *state);
 /* coord_opts_t.events: this node's part of /api/v1/cluster/events. */

@@ -240,7 +240,6 @@ static int run(config_t *cfg) {
                         .max_hints = cfg->max_hints,
                         .hint_ttl_ms = cfg->hint_ttl_ms,
                         .on_done = engine_hook_done,
-                        .format = api_format_stored,
                         .state = n.server};
     rc = engine_open(&eo, &engine);
   }

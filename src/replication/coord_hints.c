@@ -10,7 +10,8 @@
  * Rate: at most HINT_BATCH hints per batch and a batch every
  * HINT_BUSY_MS while hints remain. A failed delivery ends the batch (the
  * owner may be gone again); the next tick tries again. Hints past
- * --hint-ttl are dropped every HINT_EXPIRE_MS.
+ * --hint-ttl are dropped by a pass every HINT_EXPIRE_MS, one slice of
+ * ENGINE_HINT_EXPIRE_SCAN hints a tick.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -162,8 +163,12 @@ static bool pick_owner(coord_t *c, batch_t *b) {
   return found;
 }
 
+/* One slice of expiry is back: the next slice runs at the next tick, so
+ * client groups run between slices, until the pass is finished. */
 static void expired(cjob_t *j) {
-  if (j->job.count) log_info("hints: dropped %llu hints older than --hint-ttl", (unsigned long long)j->job.count);
+  if (j->job.count)
+    log_info("hints: dropped %llu hints older than --hint-ttl", (unsigned long long)j->job.count);
+  if (!j->job.changed && !j->job.err) j->c->next_expire_at = 0;
   coord_cjob_free(j);
 }
 

@@ -5,7 +5,7 @@
  *   'd' key             -> record (record.h): the versions of a key
  *   'e' u64be id        -> event (event.h): the node's event log
  *   'c' key             -> u32be sibling count: keys holding concurrent siblings
- *   'r' request id      -> request-log entry (reqlog.h): the reply, for retries,
+ *   'r' request id      -> request-log entry (reqlog.h): the outcome, for retries,
  *                          or a mark that a replica applied the request
  *   'q' u64be seq       -> request id: request-log order, for pruning
  *   'h' owner 0x00 key  -> u64be stored_at_ms, record: a hint, a key's state
@@ -30,8 +30,10 @@
  * for a replica that is down (merged into the hint already held for that
  * owner and key), hint_delete drops a hint once delivered unless a newer
  * state was merged into it meanwhile, hint_expire drops hints older than the
- * hint TTL. hint_expire always runs alone in its group (it scans LevelDB,
- * which does not see a group's pending writes). receive records only an
+ * hint TTL, one slice of at most ENGINE_HINT_EXPIRE_SCAN hints per job from
+ * a cursor the engine keeps (changed says the slice finished a pass).
+ * hint_expire always runs alone in its group (it scans LevelDB, which does
+ * not see a group's pending writes). receive records only an
  * event: a coordinator receiving a replica's reply (ack or read reply), so
  * the reply's arrow has both ends in the event logs; like a get's event it
  * never makes its group a write that must be synced.
@@ -42,8 +44,9 @@
  * Mattern receive event). The node clock after the job is handed back so the
  * caller can attach it to the messages the job causes.
  *
- * Request ids: a put or delete stores its reply under its request id, and a
- * retry gets the same reply. A merge may carry the request id of the client
+ * Request ids: a put or delete stores its outcome under its request id
+ * (reqlog.h: data, not a rendered reply), committed in the same batch as
+ * the write, and a retry gets that outcome (job->replay). A merge may carry the request id of the client
  * write it replicates; a later put or delete with that id on this node (the
  * client retried through it) is then not applied again: it answers with the
  * key's current state and replicated_request set.
@@ -84,7 +87,7 @@
 #define ENGINE_MAX_HINTS_DEFAULT 100000
 #define ENGINE_HINT_TTL_MS_DEFAULT (3u * 3600u * 1000u)
 #define ENGINE_RECORD_CACHE_DEFAULT (64u << 20) /* bytes */
-#define ENGINE_HINT_EXPIRE_MAX 1000 /* hints one hint_expire job deletes at most */
+#define ENGINE_HINT_EXPIRE_SCAN 1024            /* hint keys one hint_expire job looks at, at most */
 
 typedef enum {
   ENGINE_PUT = 1,
@@ -99,10 +102,17 @@ typedef enum {
 
 typedef struct engine_job engine_job_t;
 
-/* Formats the response stored for a request id: called on the writer thread
- * for jobs carrying a request id, after the job's outputs are set. Appends
- * the body to out and returns the HTTP status. */
-typedef int (*engine_format_fn)(const engine_job_t *job, buf_t *out, void *state);
+/* The outcome of a put or delete as its request id's first application
+ * left it: what a retry is answered with (malloc'd by the engine, freed by
+ * engine_job_release). */
+typedef struct {
+  int err;           /* 0 or CHORUS_ENOTFOUND (a delete of a key without a live value) */
+  uint64_t event_id; /* the first application's event */
+  dvv_t state;       /* the key's versions right after it */
+  uint8_t *value;    /* a put's value (malloc'd, owned by the outcome) */
+  size_t value_len;
+} engine_outcome_t;
+
 typedef void (*engine_done_fn)(engine_job_t *job, void *state);
 
 struct engine_job {
@@ -132,37 +142,38 @@ struct engine_job {
   const char *hint_owner; /* HINT_PUT, HINT_DELETE: the node the hint is for */
 
   /* outputs, set by the engine before on_done */
-  int err; /* 0, CHORUS_ENOTFOUND (get/delete of a key with no live value), CHORUS_EIO (see no_space),
-              CHORUS_ECORRUPT (the key's record is damaged), CHORUS_EBUSY (hint_put: max_hints reached),
-              CHORUS_ETOOBIG (remote_clock would make the node clock too large) */
-  bool no_space;       /* the disk is full (err is CHORUS_EIO) */
+  int err;       /* 0, CHORUS_ENOTFOUND (get/delete of a key with no live value), CHORUS_EIO (see no_space),
+                    CHORUS_ECORRUPT (the key's record is damaged), CHORUS_EBUSY (hint_put: max_hints reached),
+                    CHORUS_ETOOBIG (remote_clock would make the node clock too large) */
+  bool no_space; /* the disk is full (err is CHORUS_EIO) */
   bool request_reused; /* the request id was used before for another op or key (err is CHORUS_EINVAL) */
   /* put/delete: the request id was applied here by replication; nothing was
    * applied again, state is the key's current state (err is 0, no event). */
   bool replicated_request;
-  bool changed; /* MERGE, HINT_PUT: the stored state changed; HINT_DELETE: the hint was deleted */
+  bool changed; /* MERGE, HINT_PUT: the stored state changed; HINT_DELETE: the hint was deleted;
+                   HINT_EXPIRE: the slice reached the last hint (the pass is finished) */
   /* The key's versions after the operation (empty if none); for HINT_PUT and
    * HINT_DELETE the hint's state after the operation (empty if none). */
   dvv_t state;
   uint64_t stored_at_ms; /* HINT_PUT, HINT_DELETE: when the hint was first stored (0 if none) */
-  uint64_t count;        /* HINT_EXPIRE: hints deleted */
+  uint64_t count;        /* HINT_EXPIRE: hints deleted by this slice */
   uint64_t event_id;     /* the event recorded for this job (0 if none) */
   /* The node clock right after this job's event: what to attach to the
    * messages the job causes. For a job without an event, the node clock as of
    * the job; empty when the job failed. */
   vv_t clock;
-  uint8_t *replay; /* a repeated request id: the stored body (malloc'd, job owns); state is then
-                      the key's current state */
-  size_t replay_len;
-  int replay_status;
+  /* A repeated request id: the outcome of its first application (job owns;
+   * NULL otherwise). state is then the key's current state, event_id 0. */
+  engine_outcome_t *replay;
 
   /* plumbing */
   void *user;
   engine_job_t *next;
   /* engine-private */
-  bool overlaid;       /* the state came from an earlier job of the same group */
-  bool request_logged; /* this job wrote its request id to the request log */
-  bool hint_exists;    /* HINT_PUT, HINT_DELETE: a hint is stored for (owner, key) after the job */
+  bool overlaid;        /* the state came from an earlier job of the same group */
+  bool request_logged;  /* this job wrote its request id to the request log */
+  uint8_t request_kind; /* the reqlog_kind_t of the entry it wrote */
+  bool hint_exists;     /* HINT_PUT, HINT_DELETE: a hint is stored for (owner, key) after the job */
 };
 
 /* A convention for engines with several kinds of submitters: each sets
@@ -179,10 +190,9 @@ typedef struct {
   fsync_mode_t fsync;
   uint64_t event_retention;
   engine_done_fn on_done;
-  engine_format_fn format; /* may be NULL: then request ids are ignored */
-  void *state;             /* passed to on_done and format */
-  uint64_t max_hints;      /* hints kept at most (0: ENGINE_MAX_HINTS_DEFAULT) */
-  uint64_t hint_ttl_ms;    /* hint_expire drops hints older than this (0: ENGINE_HINT_TTL_MS_DEFAULT) */
+  void *state;                 /* passed to on_done */
+  uint64_t max_hints;          /* hints kept at most (0: ENGINE_MAX_HINTS_DEFAULT) */
+  uint64_t hint_ttl_ms;        /* hint_expire drops hints older than this (0: ENGINE_HINT_TTL_MS_DEFAULT) */
   uint64_t record_cache_bytes; /* the record cache's bound (0: ENGINE_RECORD_CACHE_DEFAULT) */
   bool record_cache_off;       /* no record cache at all */
 } engine_opts_t;
@@ -192,7 +202,7 @@ typedef struct {
   atomic_uint_fast64_t batch_jobs_max, replays;
   atomic_uint_fast64_t read_only; /* 1 after a failed write: writes refused until restart */
   atomic_uint_fast64_t merges, merges_changed;
-  atomic_uint_fast64_t keys; /* keys holding a live value (not only tombstones) */
+  atomic_uint_fast64_t keys;  /* keys holding a live value (not only tombstones) */
   atomic_uint_fast64_t hints; /* hints held now */
   atomic_uint_fast64_t hints_stored_total, hints_deleted_total, hints_expired_total, hints_refused_total;
   atomic_uint_fast64_t hints_unreadable_total; /* hints engine_hints skipped: they did not decode */

@@ -1,29 +1,34 @@
 /* reqlog.c - request-log entry codec (see reqlog.h); same framing as records and events. */
 #include "reqlog.h"
 
-#include <stdbool.h>
 #include <string.h>
 
 #include "../common/err.h"
 
-#define REQLOG_VERSION 1
+#define REQLOG_VERSION 2
 static const uint8_t reqlog_magic[3] = {'C', 'Q', REQLOG_VERSION};
 
-static int valid(const reqlog_entry_t *e) {
-  bool replicated = e->status == REQLOG_REPLICATED;
-  bool reply = e->status >= 100 && e->status <= 599;
-  return (reply || (replicated && !e->body_len)) && (e->op >= 1 || replicated) && e->op <= 3 &&
-         e->key_len >= 1 && e->key_len <= REQLOG_KEY_MAX && e->body_len <= REQLOG_BODY_MAX;
+static bool valid(const reqlog_entry_t *e) {
+  bool outcome = e->kind == REQLOG_OUTCOME;
+  if (e->kind > REQLOG_OUTCOME || e->op > 3 || (outcome && e->op < 1)) return false;
+  if (e->key_len < 1 || e->key_len > REQLOG_KEY_MAX) return false;
+  if (!outcome) return !e->not_found && !e->event_id && !e->record_len && !e->value_len;
+  return e->record_len <= REQLOG_RECORD_MAX && e->value_len <= REQLOG_VALUE_MAX;
 }
 
 int reqlog_encode(const reqlog_entry_t *e, buf_t *out) {
   if (!valid(e)) return CHORUS_EINVAL;
   size_t start = out->len;
   buf_put(out, reqlog_magic, sizeof reqlog_magic);
-  buf_put_u16be(out, (uint16_t)e->status);
+  buf_put_u8(out, e->kind);
   buf_put_u8(out, e->op);
   buf_put_lbytes(out, e->key, e->key_len);
-  buf_put_lbytes(out, e->body, e->body_len);
+  if (e->kind == REQLOG_OUTCOME) {
+    buf_put_u8(out, e->not_found ? 1 : 0);
+    buf_put_u64be(out, e->event_id);
+    buf_put_lbytes(out, e->record, e->record_len);
+    buf_put_lbytes(out, e->value, e->value_len);
+  }
   buf_put_crc32c(out, start);
   return out->err;
 }
@@ -35,13 +40,37 @@ int reqlog_decode(const void *p, size_t len, reqlog_entry_t *e) {
   buf_reader_t r;
   buf_reader_init(&r, p, body_len);
   const uint8_t *magic = buf_read_raw(&r, sizeof reqlog_magic);
-  e->status = buf_read_u16be(&r);
+  e->kind = buf_read_u8(&r);
   e->op = buf_read_u8(&r);
   e->key = (const char *)buf_read_lbytes(&r, REQLOG_KEY_MAX, &e->key_len);
-  e->body = buf_read_lbytes(&r, REQLOG_BODY_MAX, &e->body_len);
-  if (r.err || r.left || memcmp(magic, reqlog_magic, sizeof reqlog_magic) != 0 || !valid(e)) {
+  uint8_t not_found = 0;
+  if (!r.err && e->kind == REQLOG_OUTCOME) {
+    not_found = buf_read_u8(&r);
+    e->not_found = not_found == 1;
+    e->event_id = buf_read_u64be(&r);
+    e->record = buf_read_lbytes(&r, REQLOG_RECORD_MAX, &e->record_len);
+    e->value = buf_read_lbytes(&r, REQLOG_VALUE_MAX, &e->value_len);
+  }
+  if (r.err || r.left || !magic || memcmp(magic, reqlog_magic, sizeof reqlog_magic) != 0 || not_found > 1 ||
+      !valid(e)) {
     memset(e, 0, sizeof *e);
     return CHORUS_ECORRUPT;
   }
   return 0;
+}
+
+int reqlog_decode_v1(const void *p, size_t len, uint8_t *op, const char **key, size_t *key_len) {
+  static const uint8_t magic_v1[3] = {'C', 'Q', 1};
+  size_t body_len, reply_len;
+  if (buf_check_crc32c(p, len, &body_len)) return CHORUS_ECORRUPT;
+  buf_reader_t r;
+  buf_reader_init(&r, p, body_len);
+  const uint8_t *magic = buf_read_raw(&r, sizeof magic_v1);
+  uint16_t status = buf_read_u16be(&r);
+  *op = buf_read_u8(&r);
+  *key = (const char *)buf_read_lbytes(&r, REQLOG_KEY_MAX, key_len);
+  (void)buf_read_lbytes(&r, REQLOG_VALUE_MAX, &reply_len);
+  bool ok = !r.err && !r.left && memcmp(magic, magic_v1, sizeof magic_v1) == 0 && *op <= 3 && *key_len >= 1 &&
+            (status == 0 || (status >= 100 && status <= 599));
+  return ok ? 0 : CHORUS_ECORRUPT;
 }

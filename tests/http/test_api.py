@@ -9,6 +9,7 @@ CHORUS_HTTP_TEST_SANITIZERS=1: the binary is a sanitizer build; a node whose
 stderr reports an AddressSanitizer/LeakSanitizer/UBSan error fails the test.
 """
 
+import contextlib
 import base64
 import datetime
 import http.client
@@ -1415,13 +1416,27 @@ def _umount(path):
     subprocess.run(["umount", "-l", path], capture_output=True)
 
 
+@contextlib.contextmanager
+def _small_disk(ctx, prefix, size):
+    """A tmpfs of size mounted for one test; its nodes are killed and it is
+    unmounted however the test ends."""
+    import tempfile
+    mnt = tempfile.mkdtemp(prefix=prefix)
+    _mount_small_tmpfs(mnt, size)
+    try:
+        yield mnt
+    finally:
+        for node in ctx.own:
+            if node.alive():
+                node.kill()
+        _umount(mnt)
+        os.rmdir(mnt)
+
+
 @test
 def test_full_disk_refuses_writes_with_507_and_loses_nothing(ctx):
     import subprocess
-    import tempfile
-    mnt = tempfile.mkdtemp(prefix="chorus-fulldisk-")
-    _mount_small_tmpfs(mnt, "2m")
-    try:
+    with _small_disk(ctx, "chorus-fulldisk-", "2m") as mnt:
         n = ctx.new_node(node_id="fulldisk", data_dir=os.path.join(mnt, "data"), args=["--fsync=always"])
         value = "x" * 60000
         acked, refused = [], None
@@ -1452,12 +1467,47 @@ def test_full_disk_refuses_writes_with_507_and_loses_nothing(ctx):
         eq(n.get("after-full").status, 404, "the refused write is absent")
         n.put_ok("after-restart", "v")
         n.stop()
-    finally:
-        for node in ctx.own:
-            if node.alive():
-                node.kill()
-        _umount(mnt)
-        os.rmdir(mnt)
+
+
+@test
+def test_full_disk_with_request_ids_answers_200_only_for_writes_that_are_on_disk(ctx):
+    """Every write carries a request id; whatever was answered 200 must be
+    there after a restart with space, and a retry of it must get the same
+    answer, while a write refused for the full disk is applied by its retry."""
+    import subprocess
+    with _small_disk(ctx, "chorus-fulldisk-rid-", "3m") as mnt:
+        n = ctx.new_node(node_id="fullrid", data_dir=os.path.join(mnt, "data"), args=["--fsync=always"])
+        acked, refused = {}, []
+        for i in range(3000):
+            k, rid = "rid-full-%d" % i, "fill-%d" % i
+            value = ("%d-" % i) + "y" * 3000
+            r = n.put(k, value, request_id=rid)
+            if r.status == 200:
+                acked[k] = (rid, value, r.json()["event_count"])
+            else:
+                expect_error(r, 507, "insufficient_storage", "write %d on a full disk" % i)
+                refused.append((k, rid, value))
+                if len(refused) == 3:
+                    break
+        check(len(refused) == 3, "3000 writes of 3 kB fit in a 3 MB file system")
+        check(len(acked) > 20, "only %d writes before the disk was full" % len(acked))
+        n.stop()
+        subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
+        n.start()
+        for k, (rid, value, event_id) in acked.items():
+            r = n.get(k)
+            check(r.status == 200 and r.json().get("value") == value,
+                  "%s answered 200 before the restart is missing: %s" % (k, r.describe()[:100]))
+        for k, (rid, value, event_id) in list(acked.items())[-5:]:
+            r = n.put(k, "a different value", request_id=rid)
+            eq(r.status, 200, "retry of %s" % rid)
+            eq(r.json().get("event_count"), event_id, "a retry is answered with the first event id")
+            eq(n.get_ok(k).get("value"), value, "a retry is not applied again")
+        for k, rid, value in refused:
+            r = n.put(k, value, request_id=rid)
+            eq(r.status, 200, "retry of the refused %s on a disk with space" % rid)
+            eq(n.get_ok(k).get("value"), value, "the refused write's retry is applied")
+        n.stop()
 
 
 if __name__ == "__main__":

@@ -81,21 +81,12 @@ static inline void gate_release(void) {
   pthread_mutex_unlock(&W.mu);
 }
 
-/* The stored reply of a request id: the op and the event id, so a replay is recognisable. */
-static int format(const engine_job_t *job, buf_t *out, void *state) {
-  char text[64];
-  int n = snprintf(text, sizeof text, "op=%d event=%llu", job->op, (unsigned long long)job->event_id);
-  buf_put(out, text, (size_t)n);
-  return job->err ? 404 : 200;
-}
-
 static inline engine_opts_t engine_test_opts(uint64_t retention, fsync_mode_t fsync) {
   return (engine_opts_t){.node_id = "n1",
                          .dir = dir,
                          .fsync = fsync,
                          .event_retention = retention,
                          .on_done = on_done,
-                         .format = format,
                          .state = NULL};
 }
 

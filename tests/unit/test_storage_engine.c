@@ -184,11 +184,14 @@ static void test_request_id_replays_the_first_answer_after_reopen(void **state) 
   engine_job_t a, b;
   run(e, &a, ENGINE_PUT, "k", "v", NULL, "req-1");
   assert_int_equal(a.err, 0);
-  assert_non_null(a.replay);
-  assert_int_equal(a.replay_status, 200);
+  assert_null(a.replay); /* the first application answers from its own outputs */
   run(e, &b, ENGINE_PUT, "k", "v", NULL, "req-1");
-  assert_int_equal(b.replay_len, a.replay_len);
-  assert_memory_equal(b.replay, a.replay, a.replay_len);
+  assert_non_null(b.replay);
+  assert_int_equal(b.replay->err, 0);
+  assert_int_equal(b.replay->event_id, a.event_id);
+  assert_true(dvv_equal(&b.replay->state, &a.state));
+  assert_int_equal(b.replay->value_len, 1);
+  assert_memory_equal(b.replay->value, "v", 1);
   assert_int_equal(b.event_id, 0);
   assert_int_equal(engine_event_count(e), 1);
   engine_job_release(&b);
@@ -196,14 +199,124 @@ static void test_request_id_replays_the_first_answer_after_reopen(void **state) 
 
   e = open_engine(100, FSYNC_ALWAYS);
   run(e, &b, ENGINE_PUT, "k", "other", NULL, "req-1");
-  assert_int_equal(b.replay_status, 200);
-  assert_memory_equal(b.replay, a.replay, a.replay_len);
+  assert_non_null(b.replay);
+  assert_int_equal(b.replay->event_id, a.event_id);
+  assert_true(dvv_equal(&b.replay->state, &a.state));
+  assert_memory_equal(b.replay->value, "v", 1); /* the first value, not the retry's */
   engine_job_release(&b);
   run(e, &b, ENGINE_GET, "k", NULL, NULL, NULL);
   assert_int_equal(b.state.n, 1);
   assert_int_equal(b.state.s[0].counter, 1);
   engine_job_release(&b);
   engine_job_release(&a);
+  engine_close(e);
+}
+
+/* Flips every byte of the middle half of each table file in the store: the
+ * data blocks of the event log written by gets_then_tables. */
+static void damage_tables(void) {
+  char cmd[1400];
+  snprintf(cmd, sizeof cmd,
+           "for f in '%s'/*.ldb; do s=$(stat -c %%s \"$f\"); "
+           "python3 -c 'import sys; p=sys.argv[1]; s=int(sys.argv[2]); b=bytearray(open(p,\"rb\").read()); "
+           "b[s//4:s*3//4]=bytes(x^0xff for x in b[s//4:s*3//4]); open(p,\"wb\").write(b)' \"$f\" $s; done",
+           dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* n gets of missing keys (events only, no records), then a reopen that
+ * moves them from LevelDB's log into a table file. */
+static void gets_then_tables(uint64_t retention, int n) {
+  engine_t *e = open_engine(retention, FSYNC_NEVER);
+  static engine_job_t jobs[3000];
+  static char keys[3000][16];
+  assert_true(n <= 3000);
+  for (int i = 0; i < n; i++) {
+    snprintf(keys[i], sizeof keys[i], "missing-%d", i);
+    engine_job_init(&jobs[i]);
+    jobs[i].op = ENGINE_GET;
+    jobs[i].key = keys[i];
+    jobs[i].key_len = strlen(keys[i]);
+    assert_int_equal(engine_submit(e, &jobs[i]), 0);
+  }
+  wait_done((size_t)n);
+  for (int i = 0; i < n; i++)
+    engine_job_release(&jobs[i]);
+  engine_close(e);
+  e = open_engine(retention, FSYNC_NEVER);
+  engine_close(e);
+}
+
+/* An event log that cannot be read is not taken for a short or an empty
+ * one: start-up (here pruning the log past a smaller retention) refuses the
+ * store rather than restart event ids and the node clock. */
+static void test_start_up_refuses_a_store_whose_event_log_is_unreadable(void **state) {
+  gets_then_tables(100000, 3000);
+  damage_tables();
+  engine_opts_t o = engine_test_opts(100, FSYNC_NEVER);
+  engine_t *e = NULL;
+  assert_int_not_equal(engine_open(&o, &e), 0);
+  assert_null(e);
+}
+
+/* A query that meets a damaged block fails instead of returning the
+ * events before it as if they were all. */
+static void test_event_query_over_a_damaged_block_fails(void **state) {
+  gets_then_tables(100000, 3000);
+  damage_tables();
+  engine_t *e = open_engine(100000, FSYNC_NEVER);
+  event_t *evs = NULL;
+  size_t n = 0;
+  assert_int_not_equal(engine_events(e, 0, 3000, &evs, &n), 0);
+  assert_null(evs);
+  assert_int_equal(n, 0);
+  engine_close(e);
+}
+
+/* A delete of a missing key keeps its not-found outcome for a retry. */
+static void test_request_id_replays_a_not_found_delete(void **state) {
+  engine_t *e = open_engine(100, FSYNC_ALWAYS);
+  engine_job_t a, b;
+  run(e, &a, ENGINE_DELETE, "nothing", NULL, NULL, "req-d");
+  assert_int_equal(a.err, CHORUS_ENOTFOUND);
+  run(e, &b, ENGINE_DELETE, "nothing", NULL, NULL, "req-d");
+  assert_int_equal(b.err, 0);
+  assert_non_null(b.replay);
+  assert_int_equal(b.replay->err, CHORUS_ENOTFOUND);
+  assert_int_equal(b.replay->event_id, a.event_id);
+  engine_job_release(&a);
+  engine_job_release(&b);
+  engine_close(e);
+}
+
+/* A store of format 1 kept rendered replies; start-up turns each into a
+ * mark that the request was applied, so a retry is still not applied twice. */
+static void test_format_1_request_log_is_carried_over_as_applied_marks(void **state) {
+  engine_t *e = open_engine(100, FSYNC_ALWAYS);
+  engine_job_t j;
+  run(e, &j, ENGINE_PUT, "k", "v", NULL, NULL);
+  engine_job_release(&j);
+  engine_close(e);
+  buf_t b;
+  buf_init(&b);
+  buf_put(&b, "CQ\x01", 3);
+  buf_put_u16be(&b, 200);
+  buf_put_u8(&b, ENGINE_PUT);
+  buf_put_lbytes(&b, "k", 1);
+  buf_put_lbytes(&b, "{}", 2);
+  buf_put_crc32c(&b, 0);
+  raw_write("rold-1", 6, (const char *)b.data, b.len);
+  raw_write("mformat", 7, "1", 1);
+  buf_free(&b);
+
+  e = open_engine(100, FSYNC_ALWAYS);
+  run(e, &j, ENGINE_PUT, "k", "again", NULL, "old-1");
+  assert_int_equal(j.err, 0);
+  assert_true(j.replicated_request);
+  assert_int_equal(j.event_id, 0);
+  assert_int_equal(j.state.n, 1);
+  assert_memory_equal(j.state.s[0].value, "v", 1);
+  engine_job_release(&j);
   engine_close(e);
 }
 
@@ -502,14 +615,20 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_concurrent_writes_are_grouped_and_durable, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reopen_continues_event_ids_and_clock, setup, teardown),
       cmocka_unit_test_setup_teardown(test_request_id_replays_the_first_answer_after_reopen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_request_id_replays_a_not_found_delete, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_start_up_refuses_a_store_whose_event_log_is_unreadable, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_event_query_over_a_damaged_block_fails, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_format_1_request_log_is_carried_over_as_applied_marks, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_event_log_keeps_only_the_retention_window, setup, teardown),
       cmocka_unit_test_setup_teardown(test_conflict_index_follows_siblings, setup, teardown),
       cmocka_unit_test_setup_teardown(test_key_count_follows_live_keys_and_survives_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_delete_leaves_a_tombstone_and_get_is_not_found, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_corrupt_record_fails_only_its_own_key, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_second_open_of_the_same_store_is_refused, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_reads_follow_writes_through_a_small_record_cache_and_without_one, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_reads_follow_writes_through_a_small_record_cache_and_without_one,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_the_record_cache_keeps_the_last_write_of_a_group, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_record_too_large_to_cache_drops_the_cached_one, setup, teardown),
   };

@@ -1,5 +1,6 @@
 /*
- * test_storage_reqlog.c - the request-log entry codec: round trips, and
+ * test_storage_reqlog.c - the request-log entry codec: round trips, the
+ * retired version 1 read for its op and key only, and
  * every truncation and single-bit flip of a sample rejected cleanly.
  */
 #include <setjmp.h>
@@ -14,15 +15,22 @@
 #include "common/err.h"
 #include "storage/reqlog.h"
 
-static const char BODY[] = "{\"key\":\"k\",\"value\":\"v\"}";
+static const uint8_t RECORD[] = {1, 2, 3, 4, 5};
+
+static reqlog_entry_t sample(void) {
+  return (reqlog_entry_t){.kind = REQLOG_OUTCOME,
+                          .op = 1,
+                          .key = "user:1",
+                          .key_len = 6,
+                          .event_id = 0x0102030405060708ull,
+                          .record = RECORD,
+                          .record_len = sizeof RECORD,
+                          .value = (const uint8_t *)"hello",
+                          .value_len = 5};
+}
 
 static void encode_sample(buf_t *b) {
-  reqlog_entry_t e = {.status = 200,
-                      .op = 1,
-                      .key = "user:1",
-                      .key_len = 6,
-                      .body = (const uint8_t *)BODY,
-                      .body_len = sizeof BODY - 1};
+  reqlog_entry_t e = sample();
   buf_init(b);
   assert_int_equal(reqlog_encode(&e, b), 0);
 }
@@ -32,39 +40,47 @@ static void test_round_trip_keeps_every_field(void **state) {
   encode_sample(&b);
   reqlog_entry_t d;
   assert_int_equal(reqlog_decode(b.data, b.len, &d), 0);
-  assert_int_equal(d.status, 200);
+  assert_int_equal(d.kind, REQLOG_OUTCOME);
   assert_int_equal(d.op, 1);
   assert_int_equal(d.key_len, 6);
   assert_memory_equal(d.key, "user:1", 6);
-  assert_int_equal(d.body_len, sizeof BODY - 1);
-  assert_memory_equal(d.body, BODY, sizeof BODY - 1);
+  assert_false(d.not_found);
+  assert_int_equal(d.event_id, 0x0102030405060708ull);
+  assert_int_equal(d.record_len, sizeof RECORD);
+  assert_memory_equal(d.record, RECORD, sizeof RECORD);
+  assert_int_equal(d.value_len, 5);
+  assert_memory_equal(d.value, "hello", 5);
   buf_free(&b);
 }
 
-static void test_empty_body_round_trips(void **state) {
-  reqlog_entry_t e = {.status = 404, .op = 3, .key = "k", .key_len = 1, .body = NULL, .body_len = 0};
+/* A delete of a key without a live value: no record, no value. */
+static void test_not_found_outcome_round_trips(void **state) {
+  reqlog_entry_t e = {
+      .kind = REQLOG_OUTCOME, .op = 3, .key = "k", .key_len = 1, .not_found = true, .event_id = 7};
   buf_t b;
   buf_init(&b);
   assert_int_equal(reqlog_encode(&e, &b), 0);
   reqlog_entry_t d;
   assert_int_equal(reqlog_decode(b.data, b.len, &d), 0);
-  assert_int_equal(d.status, 404);
-  assert_int_equal(d.body_len, 0);
+  assert_true(d.not_found);
+  assert_int_equal(d.event_id, 7);
+  assert_int_equal(d.record_len, 0);
+  assert_int_equal(d.value_len, 0);
   buf_free(&b);
 }
 
-/* A replica's mark: no reply, and an op that may be unknown. */
+/* A replica's mark: no outcome, and an op that may be unknown. */
 static void test_replicated_entry_round_trips(void **state) {
   for (uint8_t op = 0; op <= 3; op++) {
-    reqlog_entry_t e = {.status = REQLOG_REPLICATED, .op = op, .key = "k", .key_len = 1};
+    reqlog_entry_t e = {.kind = REQLOG_REPLICATED, .op = op, .key = "k", .key_len = 1};
     buf_t b;
     buf_init(&b);
     assert_int_equal(reqlog_encode(&e, &b), 0);
     reqlog_entry_t d;
     assert_int_equal(reqlog_decode(b.data, b.len, &d), 0);
-    assert_int_equal(d.status, REQLOG_REPLICATED);
+    assert_int_equal(d.kind, REQLOG_REPLICATED);
     assert_int_equal(d.op, op);
-    assert_int_equal(d.body_len, 0);
+    assert_int_equal(d.record_len, 0);
     buf_free(&b);
   }
 }
@@ -72,21 +88,49 @@ static void test_replicated_entry_round_trips(void **state) {
 static void test_out_of_range_fields_are_not_encoded(void **state) {
   buf_t b;
   buf_init(&b);
-  reqlog_entry_t e = {.status = 99, .op = 1, .key = "k", .key_len = 1};
+  reqlog_entry_t e = sample();
+  e.kind = 2;
   assert_int_equal(reqlog_encode(&e, &b), CHORUS_EINVAL);
-  e.status = 200;
+  e = sample();
   e.op = 9;
   assert_int_equal(reqlog_encode(&e, &b), CHORUS_EINVAL);
   e.op = 0; /* only a replicated entry may leave the op unknown */
   assert_int_equal(reqlog_encode(&e, &b), CHORUS_EINVAL);
-  e.op = 1;
+  e = sample();
   e.key_len = 0;
   assert_int_equal(reqlog_encode(&e, &b), CHORUS_EINVAL);
-  e.key_len = 1;
-  e.status = REQLOG_REPLICATED; /* and carries no reply */
-  e.body = (const uint8_t *)"x";
-  e.body_len = 1;
+  e = sample();
+  e.kind = REQLOG_REPLICATED; /* and carries no outcome */
   assert_int_equal(reqlog_encode(&e, &b), CHORUS_EINVAL);
+  assert_int_equal(b.len, 0);
+  buf_free(&b);
+}
+
+/* The retired version 1 is not decoded as an entry, but its op and key are
+ * read for the start-up rewrite. */
+static void test_version_1_entry_gives_its_op_and_key_only(void **state) {
+  buf_t b;
+  buf_init(&b);
+  buf_put(&b, "CQ\x01", 3);
+  buf_put_u16be(&b, 200);
+  buf_put_u8(&b, 3);
+  buf_put_lbytes(&b, "key", 3);
+  buf_put_lbytes(&b, "{}", 2);
+  buf_put_crc32c(&b, 0);
+  reqlog_entry_t d;
+  assert_int_equal(reqlog_decode(b.data, b.len, &d), CHORUS_ECORRUPT);
+  uint8_t op = 0;
+  const char *key = NULL;
+  size_t key_len = 0;
+  assert_int_equal(reqlog_decode_v1(b.data, b.len, &op, &key, &key_len), 0);
+  assert_int_equal(op, 3);
+  assert_int_equal(key_len, 3);
+  assert_memory_equal(key, "key", 3);
+  b.data[4] ^= 1; /* the checksum fails */
+  assert_int_equal(reqlog_decode_v1(b.data, b.len, &op, &key, &key_len), CHORUS_ECORRUPT);
+  buf_free(&b);
+  encode_sample(&b); /* a version 2 entry is not a version 1 one */
+  assert_int_equal(reqlog_decode_v1(b.data, b.len, &op, &key, &key_len), CHORUS_ECORRUPT);
   buf_free(&b);
 }
 
@@ -126,9 +170,10 @@ static void test_trailing_bytes_are_rejected(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip_keeps_every_field),
-      cmocka_unit_test(test_empty_body_round_trips),
+      cmocka_unit_test(test_not_found_outcome_round_trips),
       cmocka_unit_test(test_replicated_entry_round_trips),
       cmocka_unit_test(test_out_of_range_fields_are_not_encoded),
+      cmocka_unit_test(test_version_1_entry_gives_its_op_and_key_only),
       cmocka_unit_test(test_every_truncation_is_rejected),
       cmocka_unit_test(test_every_bit_flip_is_rejected),
       cmocka_unit_test(test_trailing_bytes_are_rejected),

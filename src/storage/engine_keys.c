@@ -1,0 +1,94 @@
+/*
+ * engine_keys.c - the engine's LevelDB key space (engine.h lists it) and the
+ * small helpers every engine file uses to read LevelDB: error mapping, point
+ * reads, prefix scans whose errors are never lost,.
+ *
+ * Invariant: a key is built only into a dbkey_t, whose size holds the
+ * longest key of any prefix (a hint's: prefix, owner, NUL, user key), and
+ * callers bound the user key by ENGINE_KEY_MAX before (engine_submit does).
+ */
+#include <string.h>
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "engine_internal.h"
+
+void dbkey_bytes(dbkey_t *k, char prefix, const void *p, size_t n) {
+  k->b[0] = prefix;
+  memcpy(k->b + 1, p, n);
+  k->len = n + 1;
+}
+
+void dbkey_u64(dbkey_t *k, char prefix, uint64_t v) {
+  k->b[0] = prefix;
+  for (int i = 0; i < 8; i++)
+    k->b[1 + i] = (char)(v >> (56 - 8 * i));
+  k->len = 9;
+}
+
+/* 'h' owner 0x00 key: owner ids cannot hold a NUL, so the split is unambiguous. */
+void dbkey_hint(dbkey_t *k, const char *owner, const char *key, size_t n) {
+  size_t olen = strlen(owner);
+  k->b[0] = KEY_HINT;
+  memcpy(k->b + 1, owner, olen);
+  k->b[1 + olen] = '\0';
+  memcpy(k->b + 2 + olen, key, n);
+  k->len = 2 + olen + n;
+}
+
+/* Splits a hint's LevelDB key ('h' owner 0x00 key) into its owner (copied)
+ * and key; false when it is not one. */
+bool hint_key_split(const char *k, size_t klen, char owner[VV_NODE_MAX + 1], const char **key,
+                    size_t *key_len) {
+  if (klen < 2 || k[0] != KEY_HINT) return false;
+  size_t max = klen - 1 < VV_NODE_MAX + 1 ? klen - 1 : VV_NODE_MAX + 1;
+  const char *nul = memchr(k + 1, '\0', max);
+  if (!nul) return false;
+  size_t olen = (size_t)(nul - (k + 1));
+  if (!vv_node_valid(k + 1, olen)) return false;
+  memcpy(owner, k + 1, olen);
+  owner[olen] = '\0';
+  *key = nul + 1;
+  *key_len = klen - 2 - olen;
+  return *key_len >= 1 && *key_len <= ENGINE_KEY_MAX;
+}
+
+uint64_t u64_from_be(const char *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++)
+    v = v << 8 | (uint8_t)p[i];
+  return v;
+}
+
+bool engine_node_ok(const char *id) {
+  return id && vv_node_valid(id, strnlen(id, VV_NODE_MAX + 1));
+}
+
+int engine_ldb_err(char *err, const char *what, bool *no_space) {
+  if (!err) return 0;
+  if (no_space) *no_space = strstr(err, "No space") != NULL;
+  log_error("storage: %s: %s", what, err);
+  leveldb_free(err);
+  return CHORUS_EIO;
+}
+
+int engine_db_get(engine_t *e, const dbkey_t *k, const char *what, char **v, size_t *vlen) {
+  char *err = NULL;
+  *vlen = 0;
+  *v = leveldb_get(e->db, e->ropts, k->b, k->len, vlen, &err);
+  return engine_ldb_err(err, what, NULL);
+}
+
+bool engine_iter_in(leveldb_iterator_t *it, const char *prefix, size_t n, const char **key, size_t *klen) {
+  if (!leveldb_iter_valid(it)) return false;
+  *key = leveldb_iter_key(it, klen);
+  return *klen >= n && memcmp(*key, prefix, n) == 0;
+}
+
+int engine_iter_end(leveldb_iterator_t *it, const char *what) {
+  if (!it) return 0;
+  char *err = NULL;
+  leveldb_iter_get_error(it, &err);
+  leveldb_iter_destroy(it);
+  return engine_ldb_err(err, what, NULL);
+}
