@@ -1,4 +1,4 @@
-/* test_peer_codec.c - peer transport codec: documented layout, round trips of
+/* test_replication_peer_codec.c - peer transport codec: documented layout, round trips of
  * every message type at its limits, canonical form, rejection of malformed
  * input, frame splitting and building, and sealed frames.
  *
