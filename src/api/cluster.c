@@ -56,7 +56,7 @@ static bool get_view(api_req_t *r, gossip_view_t *v) {
 
 /* Wall-clock time of a member's last sign of life, from the loop's clock. */
 static void last_seen(const api_server_t *s, uint64_t seen_ms, char out[32]) {
-  uint64_t now_mono = api_now_ns() / 1000000u, now_wall = api_wall_ms();
+  uint64_t now_mono = clock_mono_ns() / 1000000u, now_wall = clock_wall_ms();
   uint64_t age = now_mono > seen_ms ? now_mono - seen_ms : 0;
   api_iso_time(now_wall > age ? now_wall - age : now_wall, out);
 }

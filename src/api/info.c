@@ -45,12 +45,12 @@ static json_t *cluster_json(api_server_t *s) {
   size_t ring_members = view_ring_members(view);
   const config_t *c = s->cfg;
   /* A cluster smaller than N keeps every key on every member, and fewer copies than N. */
-  json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:b,s:b,s:{s:s,s:I,s:i,s:i,s:i,s:i}}", "size", (json_int_t)size,
-                        "alive", (json_int_t)alive, "suspected", (json_int_t)suspected, "dead", (json_int_t)dead,
-                        "left", (json_int_t)left, "gossip", s->gossip != NULL, "joined", joined,
-                        "under_replicated", ring_members < (size_t)c->replicas, "ring", "version", version,
-                        "members", (json_int_t)ring_members, "replicas", c->replicas, "read_quorum",
-                        c->read_quorum, "write_quorum", c->write_quorum, "vnodes", c->vnodes);
+  json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:b,s:b,s:{s:s,s:I,s:i,s:i,s:i,s:i}}", "size",
+                        (json_int_t)size, "alive", (json_int_t)alive, "suspected", (json_int_t)suspected,
+                        "dead", (json_int_t)dead, "left", (json_int_t)left, "gossip", s->gossip != NULL,
+                        "joined", joined, "under_replicated", ring_members < (size_t)c->replicas, "ring",
+                        "version", version, "members", (json_int_t)ring_members, "replicas", c->replicas,
+                        "read_quorum", c->read_quorum, "write_quorum", c->write_quorum, "vnodes", c->vnodes);
   view_release(view);
   return o;
 }
@@ -72,22 +72,28 @@ json_t *api_status_json(api_server_t *s) {
   const engine_stats_t *st = engine_stats(s->engine);
   char started[32];
   api_iso_time(s->started_ms, started);
-  json_int_t uptime = (json_int_t)((api_now_ns() - s->started_mono_ns) / 1000000000u);
+  json_int_t uptime = (json_int_t)((clock_mono_ns() - s->started_mono_ns) / 1000000000u);
   json_t *cluster = cluster_json(s);
   json_t *hints = hints_json(s->engine);
   json_t *o = json_pack(
       "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:b,s:{s:I,s:I,s:I,s:I,s:I}},s:o*,s:o*}",
-      "node_id", s->node_id, "status",
-      "running", "version", s->version, "started_at", started, "uptime_seconds", uptime, "fsync",
-      config_fsync_name(s->cfg->fsync), "data_dir", s->cfg->data_dir, "storage", "keys",
-      (json_int_t)atomic_load(&st->keys), "events",
+      "node_id", s->node_id, "status", "running", "version", s->version, "started_at", started,
+      "uptime_seconds", uptime, "fsync", config_fsync_name(s->cfg->fsync), "data_dir", s->cfg->data_dir,
+      "storage", "keys", (json_int_t)atomic_load(&st->keys), "events",
       (json_int_t)engine_event_count(s->engine), "event_retention", (json_int_t)s->cfg->event_retention,
       "conflicts", (json_int_t)atomic_load(&st->conflicts_now), "writes",
       (json_int_t)atomic_load(&st->writes), "batches", (json_int_t)atomic_load(&st->batches), "engine",
       "leveldb", "writable", !atomic_load(&st->read_only), "record_cache", "max_bytes",
-      (json_int_t)s->cfg->record_cache_bytes, "bytes", (json_int_t)atomic_load(&st->record_cache_bytes), "entries",
-      (json_int_t)atomic_load(&st->record_cache_entries), "hits", (json_int_t)atomic_load(&st->record_cache_hits),
-      "misses", (json_int_t)atomic_load(&st->record_cache_misses), "cluster", cluster, "hints", hints);
+      (json_int_t)s->cfg->record_cache_bytes, "bytes", (json_int_t)atomic_load(&st->record_cache_bytes),
+      "entries", (json_int_t)atomic_load(&st->record_cache_entries), "hits",
+      (json_int_t)atomic_load(&st->record_cache_hits), "misses",
+      (json_int_t)atomic_load(&st->record_cache_misses), "cluster", cluster, "hints", hints);
+  const loop_stats_t *l = s->loop_stats;
+  if (o && l)
+    json_object_set_new(o, "loop",
+                        json_pack("{s:I,s:f,s:I}", "iterations", (json_int_t)atomic_load(&l->iterations),
+                                  "longest_stall_ms", (double)atomic_load(&l->stall_max_ns) / 1e6,
+                                  "slow_stalls", (json_int_t)atomic_load(&l->slow_stalls)));
   return o;
 }
 
@@ -212,7 +218,7 @@ enum MHD_Result api_vector_clock_answer(api_req_t *r) {
 enum MHD_Result api_metrics(api_req_t *r) {
   buf_t out;
   buf_init(&out);
-  metrics_render(&out, r->srv->engine, r->srv->gossip, r->srv->coord);
+  metrics_render(&out, r->srv->engine, r->srv->gossip, r->srv->coord, r->srv->loop_stats);
   if (out.err) {
     buf_free(&out);
     return api_send_error3(r, 500, "internal", "out of memory");

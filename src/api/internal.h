@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../common/buf.h"
+#include "../common/clock.h"
 #include "../common/config.h"
 #include "../replication/coord.h"
 #include "../storage/engine.h"
@@ -32,6 +33,7 @@ struct api_server {
   struct gossip *gossip; /* NULL with --gossip=false */
   struct view_holder *view;
   struct coord *coord;
+  const loop_stats_t *loop_stats; /* the loop's stalls, or NULL */
   struct MHD_Daemon *daemon;
   ws_t *ws;                /* the /ws connections, on the loop */
   char web_root[PATH_MAX]; /* the dashboard's files: --web-root, resolved */
@@ -59,19 +61,17 @@ typedef struct {
   api_body_t input;
   char request_id[ENGINE_REQUEST_ID_MAX + 1];
   uint32_t quorum_r, quorum_w; /* ?r=, ?w=, ?consistency=; 0: configured */
-  uint64_t since, limit;        /* /api/v1/vector-clock in a cluster: kept for the answer */
-  engine_job_t job;     /* a lone node's request */
-  bool coordinated;     /* the request went to the coordinator instead */
-  coord_req_t *creq;    /* allocated when coordinated */
-  atomic_int state; /* req_state_t */
-  atomic_bool ws_slot; /* holds one of the /ws connection slots until the upgrade takes it */
+  uint64_t since, limit;       /* /api/v1/vector-clock in a cluster: kept for the answer */
+  engine_job_t job;            /* a lone node's request */
+  bool coordinated;            /* the request went to the coordinator instead */
+  coord_req_t *creq;           /* allocated when coordinated */
+  atomic_int state;            /* req_state_t */
+  atomic_bool ws_slot;         /* holds one of the /ws connection slots until the upgrade takes it */
 } api_req_t;
 
 /* Before suspending a connection: counts the request as in flight unless
  * the server is draining (then false: answer 503). */
 bool api_hold(api_req_t *r);
-uint64_t api_now_ns(void);  /* monotonic */
-uint64_t api_wall_ms(void); /* wall clock, ms since the epoch */
 /* Queues resp (destroyed here) as the answer: the Allow / WWW-Authenticate
  * headers of 405 / 401, metrics, the debug log line. */
 enum MHD_Result api_queue(api_req_t *r, int status, struct MHD_Response *resp);

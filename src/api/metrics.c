@@ -108,7 +108,7 @@ static void put_text(buf_t *out, const char *fmt, ...) {
   if (n > 0) buf_put(out, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-static uint64_t load(atomic_uint_fast64_t *a) {
+static uint64_t load(const atomic_uint_fast64_t *a) {
   return atomic_load_explicit(a, memory_order_relaxed);
 }
 
@@ -194,7 +194,8 @@ static const metric_field_t STORAGE_FIELDS[] = {
     {"chorus_storage_errors_total", "Write groups that failed.", false, offsetof(engine_stats_t, errors)},
     {"chorus_storage_replays_total", "Retried requests answered from the request log.", false,
      offsetof(engine_stats_t, replays)},
-    {"chorus_storage_batch_jobs_max", "Largest write group so far.", true, offsetof(engine_stats_t, batch_jobs_max)},
+    {"chorus_storage_batch_jobs_max", "Largest write group so far.", true,
+     offsetof(engine_stats_t, batch_jobs_max)},
     {"chorus_storage_read_only", "1 after a failed write: writes refused until restart.", true,
      offsetof(engine_stats_t, read_only)},
     {"chorus_conflicts", "Keys holding concurrent siblings.", true, offsetof(engine_stats_t, conflicts_now)},
@@ -208,16 +209,17 @@ static const metric_field_t STORAGE_FIELDS[] = {
      offsetof(engine_stats_t, hints_stored_total)},
     {"chorus_hints_deleted_total", "Hints deleted after their delivery.", false,
      offsetof(engine_stats_t, hints_deleted_total)},
-    {"chorus_hints_expired_total", "Hints dropped undelivered: older than the hint TTL, or unreadable.", false,
-     offsetof(engine_stats_t, hints_expired_total)},
+    {"chorus_hints_expired_total", "Hints dropped undelivered: older than the hint TTL, or unreadable.",
+     false, offsetof(engine_stats_t, hints_expired_total)},
     {"chorus_hints_refused_total", "Hints refused because the node keeps the most it may.", false,
      offsetof(engine_stats_t, hints_refused_total)},
     {"chorus_hints_unreadable_total", "Unreadable hints skipped when hints were listed.", false,
      offsetof(engine_stats_t, hints_unreadable_total)},
-    {"chorus_storage_record_cache_hits_total", "Key records read from the record cache instead of LevelDB.", false,
-     offsetof(engine_stats_t, record_cache_hits)},
-    {"chorus_storage_record_cache_misses_total", "Key records looked up in the record cache and not found there.",
-     false, offsetof(engine_stats_t, record_cache_misses)},
+    {"chorus_storage_record_cache_hits_total", "Key records read from the record cache instead of LevelDB.",
+     false, offsetof(engine_stats_t, record_cache_hits)},
+    {"chorus_storage_record_cache_misses_total",
+     "Key records looked up in the record cache and not found there.", false,
+     offsetof(engine_stats_t, record_cache_misses)},
     {"chorus_storage_record_cache_bytes", "Bytes the record cache holds (entries, keys and records).", true,
      offsetof(engine_stats_t, record_cache_bytes)},
     {"chorus_storage_record_cache_entries", "Keys the record cache holds.", true,
@@ -225,14 +227,17 @@ static const metric_field_t STORAGE_FIELDS[] = {
 };
 
 static const metric_field_t GOSSIP_FIELDS[] = {
-    {"chorus_gossip_packets_in_total", "UDP packets received.", false, offsetof(gossip_counters_t, packets_in)},
+    {"chorus_gossip_packets_in_total", "UDP packets received.", false,
+     offsetof(gossip_counters_t, packets_in)},
     {"chorus_gossip_packets_out_total", "UDP packets sent.", false, offsetof(gossip_counters_t, packets_out)},
-    {"chorus_gossip_bytes_in_total", "Bytes of UDP packets received.", false, offsetof(gossip_counters_t, bytes_in)},
-    {"chorus_gossip_bytes_out_total", "Bytes of UDP packets sent.", false, offsetof(gossip_counters_t, bytes_out)},
+    {"chorus_gossip_bytes_in_total", "Bytes of UDP packets received.", false,
+     offsetof(gossip_counters_t, bytes_in)},
+    {"chorus_gossip_bytes_out_total", "Bytes of UDP packets sent.", false,
+     offsetof(gossip_counters_t, bytes_out)},
     {"chorus_gossip_dropped_malformed_total", "Packets or frames that did not decode.", false,
      offsetof(gossip_counters_t, dropped_malformed)},
-    {"chorus_gossip_dropped_auth_total", "Packets or frames that failed authentication (--cluster-key).", false,
-     offsetof(gossip_counters_t, dropped_auth)},
+    {"chorus_gossip_dropped_auth_total", "Packets or frames that failed authentication (--cluster-key).",
+     false, offsetof(gossip_counters_t, dropped_auth)},
     {"chorus_gossip_dropped_oversize_total", "Packets or frames over the size limit.", false,
      offsetof(gossip_counters_t, dropped_oversize)},
     {"chorus_gossip_send_errors_total", "Packets that could not be sent.", false,
@@ -247,9 +252,11 @@ static const metric_field_t SWIM_FIELDS[] = {
     {"chorus_swim_probes_total", "Direct probes sent.", false, offsetof(swim_stats_t, probes)},
     {"chorus_swim_acks_total", "Acks received.", false, offsetof(swim_stats_t, acks)},
     {"chorus_swim_nacks_total", "Nacks received.", false, offsetof(swim_stats_t, nacks)},
-    {"chorus_swim_ping_reqs_total", "Indirect probe requests sent.", false, offsetof(swim_stats_t, ping_reqs)},
+    {"chorus_swim_ping_reqs_total", "Indirect probe requests sent.", false,
+     offsetof(swim_stats_t, ping_reqs)},
     {"chorus_swim_suspects_total", "Members this node suspected.", false, offsetof(swim_stats_t, suspects)},
-    {"chorus_swim_refutes_total", "Suspicions of this node it refuted.", false, offsetof(swim_stats_t, refutes)},
+    {"chorus_swim_refutes_total", "Suspicions of this node it refuted.", false,
+     offsetof(swim_stats_t, refutes)},
     {"chorus_swim_deads_total", "Members declared dead.", false, offsetof(swim_stats_t, deads)},
 };
 
@@ -282,7 +289,8 @@ static void render_gossip(buf_t *out, gossip_t *g) {
   gossip_view_t v;
   if (gossip_view(g, &v) != 0) return;
   render_plain(out, SWIM_FIELDS, NELEM(SWIM_FIELDS), &v.stats);
-  render_value(out, "chorus_swim_health_score", true, "Lifeguard local health (0 = healthy).", (uint64_t)v.health);
+  render_value(out, "chorus_swim_health_score", true, "Lifeguard local health (0 = healthy).",
+               (uint64_t)v.health);
   render_value(out, "chorus_swim_members", true, "Members known, this node included.", v.n);
   gossip_view_free(&v);
 }
@@ -307,7 +315,8 @@ static const metric_field_t COORD_FIELDS[] = {
 static const metric_field_t PEER_FIELDS[] = {
     {"chorus_peer_frames_in_total", "Peer frames received.", false, offsetof(peer_net_counters_t, frames_in)},
     {"chorus_peer_frames_out_total", "Peer frames sent.", false, offsetof(peer_net_counters_t, frames_out)},
-    {"chorus_peer_bytes_in_total", "Bytes received from peers.", false, offsetof(peer_net_counters_t, bytes_in)},
+    {"chorus_peer_bytes_in_total", "Bytes received from peers.", false,
+     offsetof(peer_net_counters_t, bytes_in)},
     {"chorus_peer_bytes_out_total", "Bytes sent to peers.", false, offsetof(peer_net_counters_t, bytes_out)},
     {"chorus_peer_dropped_malformed_total", "Peer frames that did not decode (connection closed).", false,
      offsetof(peer_net_counters_t, dropped_malformed)},
@@ -315,16 +324,38 @@ static const metric_field_t PEER_FIELDS[] = {
      offsetof(peer_net_counters_t, dropped_auth)},
     {"chorus_peer_dropped_oversize_total", "Peer frames over the size limit.", false,
      offsetof(peer_net_counters_t, dropped_oversize)},
-    {"chorus_peer_connects_total", "Outbound peer connections opened.", false, offsetof(peer_net_counters_t, connects)},
+    {"chorus_peer_connects_total", "Outbound peer connections opened.", false,
+     offsetof(peer_net_counters_t, connects)},
     {"chorus_peer_connect_failures_total", "Outbound peer connections that failed.", false,
      offsetof(peer_net_counters_t, connect_failures)},
-    {"chorus_peer_timeouts_total", "Peer requests that timed out.", false, offsetof(peer_net_counters_t, timeouts)},
+    {"chorus_peer_timeouts_total", "Peer requests that timed out.", false,
+     offsetof(peer_net_counters_t, timeouts)},
     {"chorus_peer_refused_busy_total", "Peer requests refused: the connection's queue was full.", false,
      offsetof(peer_net_counters_t, refused_busy)},
 };
 
-void metrics_render(buf_t *out, engine_t *engine, gossip_t *gossip, struct coord *coord) {
+/* The loop thread's stalls (common/loop_stats.h). */
+static void render_loop(buf_t *out, const loop_stats_t *l) {
+  render_value(out, "chorus_loop_iterations_total", false, "Iterations of the node's loop.",
+               load(&l->iterations));
+  put_text(
+      out,
+      "# HELP chorus_loop_busy_seconds_total Time the loop spent running callbacks (not sleeping in poll).\n"
+      "# TYPE chorus_loop_busy_seconds_total counter\nchorus_loop_busy_seconds_total %.6f\n",
+      (double)load(&l->busy_ns) / 1e9);
+  put_text(out,
+           "# HELP chorus_loop_stall_seconds_max The longest loop iteration since start: no timer fires "
+           "during it.\n"
+           "# TYPE chorus_loop_stall_seconds_max gauge\nchorus_loop_stall_seconds_max %.6f\n",
+           (double)load(&l->stall_max_ns) / 1e9);
+  render_value(out, "chorus_loop_slow_stalls_total", false, "Loop iterations busy 50 ms or longer.",
+               load(&l->slow_stalls));
+}
+
+void metrics_render(buf_t *out, engine_t *engine, gossip_t *gossip, struct coord *coord,
+                    const loop_stats_t *loop) {
   render_requests(out);
+  if (loop) render_loop(out, loop);
   render_latency(out);
   if (engine) render_storage(out, engine);
   if (gossip) render_gossip(out, gossip);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../common/buf.h"
+#include "../common/loop_stats.h"
 #include "../storage/engine.h"
 
 typedef enum {
@@ -69,6 +70,7 @@ struct gossip;
 /* Appends the Prometheus text exposition of every metric to out; the engine
  * and the gossip shell (either may be NULL) add their sections. */
 struct coord;
-void metrics_render(buf_t *out, engine_t *engine, struct gossip *gossip, struct coord *coord);
+void metrics_render(buf_t *out, engine_t *engine, struct gossip *gossip, struct coord *coord,
+                    const loop_stats_t *loop);
 
 #endif

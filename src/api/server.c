@@ -26,18 +26,6 @@
 
 #define DATA_PREFIX "/api/v1/data"
 
-uint64_t api_wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-uint64_t api_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void api_iso_time(uint64_t ms, char out[32]) {
   time_t secs = (time_t)(ms / 1000);
   struct tm tm;
@@ -88,7 +76,7 @@ enum MHD_Result api_queue(api_req_t *r, int status, struct MHD_Response *resp) {
   enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
   MHD_destroy_response(resp);
   r->answered = true;
-  uint64_t took = api_now_ns() - r->t0_ns;
+  uint64_t took = clock_mono_ns() - r->t0_ns;
   metrics_observe(r->route, r->method, status, took);
   log_debug("http: %s %s%s%.*s -> %d in %.3f ms", metrics_method_name(r->method),
             metrics_route_name(r->route), r->key ? " key=" : "",
@@ -252,7 +240,7 @@ static api_req_t *req_new(api_server_t *s, struct MHD_Connection *c, const char 
   if (!r) return NULL;
   r->srv = s;
   r->conn = c;
-  r->t0_ns = api_now_ns();
+  r->t0_ns = clock_mono_ns();
   r->route = route_of(url);
   r->method = metrics_method(method);
   /* JSON escapes can double a value's size; anything past this is refused unread */
@@ -373,8 +361,8 @@ int api_server_create(const config_t *cfg, const char *node_id, const char *vers
   s->cfg = cfg;
   snprintf(s->node_id, sizeof s->node_id, "%s", node_id);
   s->version = version;
-  s->started_ms = api_wall_ms();
-  s->started_mono_ns = api_now_ns();
+  s->started_ms = clock_wall_ms();
+  s->started_mono_ns = clock_mono_ns();
   atomic_init(&s->draining, false);
   atomic_init(&s->inflight, 0);
   *out = s;
@@ -386,6 +374,7 @@ int api_server_start(api_server_t *s, const api_deps_t *deps) {
   s->gossip = deps->gossip;
   s->view = deps->view;
   s->coord = deps->coord;
+  s->loop_stats = deps->loop_stats;
   static_root_resolve(s->cfg->web_root, s->web_root, sizeof s->web_root);
   log_info("http: dashboard files from %s", s->web_root);
   int rc = ws_create(deps->loop, s, &s->ws);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "../common/buf.h"
+#include "../common/loop_stats.h"
 #include "../common/config.h"
 #include "../storage/engine.h"
 
@@ -29,9 +30,10 @@ struct coord_req;
 typedef struct {
   struct uv_loop_s *loop; /* the node's loop: owns the /ws connections */
   engine_t *engine;
-  struct gossip *gossip;    /* NULL with --gossip=false */
-  struct view_holder *view; /* the published cluster view (ring, member statuses) */
-  struct coord *coord;      /* the replication service: coordinates requests in a cluster */
+  struct gossip *gossip;          /* NULL with --gossip=false */
+  struct view_holder *view;       /* the published cluster view (ring, member statuses) */
+  struct coord *coord;            /* the replication service: coordinates requests in a cluster */
+  const loop_stats_t *loop_stats; /* the loop's stalls (NULL: not shown) */
 } api_deps_t;
 /* Loop thread: starts listening. */
 int api_server_start(api_server_t *s, const api_deps_t *deps);

@@ -102,7 +102,7 @@ void ws_push_start(ws_t *ws) {
   p->n_cursors = 0;
   free(p->conflicts_sig); /* the first gather pushes the conflicts as they are */
   p->conflicts_sig = NULL;
-  p->started_wall = api_wall_ms();
+  p->started_wall = clock_wall_ms();
   members_signature(ws->srv, &p->members_sig);
   p->ring_version = current_ring(ws->srv);
   metrics_hist(ROUTE_DATA, &p->hist);
@@ -131,7 +131,7 @@ static void push_stats(ws_t *ws, uint64_t now) {
   uint64_t elapsed = now > p->last_at ? now - p->last_at : 1;
   uint64_t answered = h.total >= p->hist.total ? h.total - p->hist.total : 0;
   json_t *o = json_pack("{s:s,s:I,s:o*,s:f,s:{s:o*,s:o*},s:I}", "node_id", ws->srv->node_id, "ts",
-                        (json_int_t)api_wall_ms(), "status", api_status_json(ws->srv), "ops_per_sec",
+                        (json_int_t)clock_wall_ms(), "status", api_status_json(ws->srv), "ops_per_sec",
                         (double)answered * 1000.0 / (double)elapsed, "latency_ms", "p50",
                         quantile_ms(&h, &p->hist, 0.5), "p99", quantile_ms(&h, &p->hist, 0.99),
                         "requests_total", (json_int_t)h.total);

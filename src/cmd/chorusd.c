@@ -19,7 +19,6 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
-#include "../api/loop.h"
 #include "../api/server.h"
 #include "../common/config.h"
 #include "../common/err.h"
@@ -29,6 +28,9 @@
 #include "../replication/coord.h"
 #include "../replication/view.h"
 #include "../storage/engine.h"
+#include "files.h"
+#include "incarnation.h"
+#include "loop.h"
 
 #define CHORUS_VERSION "0.1.0"
 #define DRAIN_TIMEOUT_MS 10000
@@ -45,6 +47,7 @@ typedef struct {
   bool draining;
   view_holder_t *view;
   coord_t *coord;
+  incarnation_t *incarnation; /* NULL with --gossip=false */
 } node_t;
 
 static int mkdir_p(const char *path) {
@@ -57,25 +60,6 @@ static int mkdir_p(const char *path) {
     *p = '/';
   }
   if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return CHORUS_EIO;
-  return 0;
-}
-
-/* Replaces path with text: written to path.tmp, synced, renamed over path,
- * so a crash leaves the old content or the new one, never a torn file. */
-static int write_file_durably(const char *path, const char *text) {
-  char tmp[4300];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f || fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-    if (f) fclose(f);
-    log_error("cannot write %s: %s", tmp, strerror(errno));
-    return CHORUS_EIO;
-  }
-  fclose(f);
-  if (rename(tmp, path) != 0) {
-    log_error("cannot write %s: %s", path, strerror(errno));
-    return CHORUS_EIO;
-  }
   return 0;
 }
 
@@ -136,46 +120,27 @@ static int resolve_node_id(config_t *cfg) {
   }
   char text[80];
   snprintf(text, sizeof text, "%s\n", cfg->node_id);
-  return write_file_durably(path, text);
+  return file_replace_durably(path, text);
 }
 
-/* The incarnation this node last announced, kept in <data-dir>/incarnation
- * so that a restart announces a higher one than any its peers remember. */
-static uint64_t read_incarnation(const char *dir) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/incarnation", dir);
-  FILE *f = fopen(path, "r");
-  unsigned long long v = 0;
-  if (f) {
-    if (fscanf(f, "%llu", &v) != 1) v = 0;
-    fclose(f);
-  }
-  return v;
-}
-
-static int write_incarnation(const char *dir, uint64_t inc) {
-  char path[4200], text[32];
-  snprintf(path, sizeof path, "%s/incarnation", dir);
-  snprintf(text, sizeof text, "%llu\n", (unsigned long long)inc);
-  return write_file_durably(path, text);
-}
-
+/* Loop thread: a refutation raised the incarnation; stored off the loop. */
 static void on_incarnation(uint64_t inc, void *state) {
   node_t *n = state;
-  write_incarnation(n->cfg->data_dir, inc);
+  incarnation_store(n->incarnation, inc);
 }
 
 /* Loop thread: the member table changed; the data path follows. */
 static void on_members(const swim_member_t *members, size_t count, void *state) {
   node_t *n = state;
-  if (view_holder_publish(n->view, members, count) != 0) log_warn("cannot publish the cluster view: out of memory");
+  if (view_holder_publish(n->view, members, count) != 0)
+    log_warn("cannot publish the cluster view: out of memory");
 }
 
 static int start_gossip(node_t *n) {
   const config_t *cfg = n->cfg;
   if (!cfg->gossip) return 0;
-  uint64_t inc = read_incarnation(cfg->data_dir);
-  int rc = write_incarnation(cfg->data_dir, inc + 1); /* the core announces inc + 1 */
+  uint64_t inc = 0;
+  int rc = incarnation_open(loop_uv(n->loop), cfg->data_dir, &inc, &n->incarnation);
   gossip_opts_t o = {.cfg = cfg,
                      .node_id = cfg->node_id,
                      .transport = coord_gossip_transport(n->coord),
@@ -259,8 +224,12 @@ static int run(config_t *cfg) {
     rc = coord_start(loop_uv(n.loop), &co, &n.coord);
   }
   if (!rc) rc = start_gossip(&n);
-  api_deps_t deps = {
-      .loop = loop_uv(n.loop), .engine = engine, .gossip = n.gossip, .view = n.view, .coord = n.coord};
+  api_deps_t deps = {.loop = loop_uv(n.loop),
+                     .engine = engine,
+                     .gossip = n.gossip,
+                     .view = n.view,
+                     .coord = n.coord,
+                     .loop_stats = loop_stats(n.loop)};
   if (!rc) rc = api_server_start(n.server, &deps);
   if (!rc) {
     log_info("chorusd %s serving http://%s:%u (data %s, fsync %s)", CHORUS_VERSION, cfg->bind, cfg->port,
@@ -272,6 +241,7 @@ static int run(config_t *cfg) {
   engine_close(engine);      /* drains the writer and syncs */
   coord_destroy(n.coord);    /* after the engine has handed back every job */
   gossip_close(n.gossip);    /* after the HTTP threads are gone: they read its snapshot */
+  incarnation_close(n.incarnation);
   loop_destroy(n.loop);
   view_holder_destroy(n.view);
   if (!rc) log_info("stopped cleanly");

@@ -1066,6 +1066,24 @@ def test_metrics_storage_writes_go_up_after_put(ctx):
           % (writes(t0), writes(t1)))
 
 
+@test
+def test_metrics_and_status_show_the_loops_stalls(ctx):
+    n = ctx.node
+    _, t0 = n.metrics_text()
+    m0 = {name: v for name, _, v in parse_metrics(t0)}
+    for name in ("chorus_loop_iterations_total", "chorus_loop_busy_seconds_total", "chorus_loop_stall_seconds_max",
+                 "chorus_loop_slow_stalls_total"):
+        check(name in m0, "no %s in /metrics" % name)
+    check(m0["chorus_loop_iterations_total"] >= 1, "the loop ran no iteration")
+    check(0 <= m0["chorus_loop_stall_seconds_max"] <= m0["chorus_loop_busy_seconds_total"],
+          "the longest stall is part of the busy time: %r" % m0)
+    loop = n.status()["loop"]
+    check(loop["iterations"] >= m0["chorus_loop_iterations_total"], "status.loop.iterations went back: %r" % loop)
+    check(loop["longest_stall_ms"] >= m0["chorus_loop_stall_seconds_max"] * 1000 - 1e-6,
+          "status.loop.longest_stall_ms is below the metric: %r" % loop)
+    eq(type(loop["slow_stalls"]), int, "status.loop.slow_stalls")
+
+
 # ================================================================ authentication
 
 
