@@ -32,7 +32,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "swim_codec.h"
-#include "swim_seal.h"
+#include "../common/seal.h"
 
 #define SNAPSHOT_MS 100
 #define PUSH_PULL_TIMEOUT_MS 5000
@@ -60,7 +60,7 @@ struct gossip {
   const config_t *cfg;
   swim_t *swim;
   swim_out_t out;
-  uint8_t key[SWIM_KEY_BYTES];
+  uint8_t key[SEAL_KEY_BYTES];
   bool has_key;
   uv_udp_t udp;
   uv_timer_t timer, snap_timer, join_timer;
@@ -206,7 +206,7 @@ static int resolve(gossip_t *g, const char *host, uint16_t port, struct sockaddr
 static const buf_t *wire_bytes(gossip_t *g, const buf_t *plain) {
   if (!g->has_key) return plain;
   buf_reset(&g->sealed);
-  return swim_seal(g->key, plain->data, plain->len, &g->sealed) == 0 ? &g->sealed : NULL;
+  return seal_box(g->key, plain->data, plain->len, &g->sealed) == 0 ? &g->sealed : NULL;
 }
 
 static void send_msg(gossip_t *g, const swim_send_t *s) {
@@ -249,7 +249,7 @@ static void on_udp(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct
   size_t len = (size_t)nread;
   if (g->has_key) {
     buf_reset(&g->sealed);
-    if (swim_open(g->key, p, len, &g->sealed) != 0) {
+    if (seal_open(g->key, p, len, &g->sealed) != 0) {
       count(&g->counters.dropped_auth, 1);
       return;
     }
@@ -337,8 +337,8 @@ static void start_push_pull(gossip_t *g, const swim_push_pull_t *req) {
   pp->g = g;
   pp->peer = req->to;
   g->handles++; /* the transport calls pp_done exactly once, maybe after gossip_close */
-  if (g->transport.send(g->transport.ctx, &req->to, g->scratch.data, g->scratch.len, PUSH_PULL_TIMEOUT_MS, pp_done,
-                        pp) != 0) {
+  if (g->transport.send(g->transport.ctx, &req->to, g->scratch.data, g->scratch.len, PUSH_PULL_TIMEOUT_MS,
+                        pp_done, pp) != 0) {
     free(pp);
     release(g);
     count(&g->counters.push_pulls_failed, 1);
@@ -556,7 +556,7 @@ static void swim_config_from(const config_t *c, swim_config_t *s, bool keyed) {
   s->gossip_nodes = (uint32_t)c->gossip_nodes;
   s->push_pull_interval_ms = (uint32_t)c->push_pull_interval_ms;
   s->reap_after_ms = c->reap_after_ms;
-  s->packet_overhead = keyed ? SWIM_SEAL_OVERHEAD : 0;
+  s->packet_overhead = keyed ? SEAL_OVERHEAD : 0;
 }
 
 static int bind_sockets(gossip_t *g) {
@@ -614,7 +614,7 @@ int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
   swim_out_init(&g->out);
   int rc = 0;
   if (o->cfg->cluster_key[0]) {
-    rc = swim_key_parse(o->cfg->cluster_key, g->key);
+    rc = seal_key_parse(o->cfg->cluster_key, g->key);
     g->has_key = rc == 0;
   }
   for (size_t i = 0; !rc && i < o->cfg->n_seeds; i++)

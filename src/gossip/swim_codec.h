@@ -11,7 +11,7 @@
  * versions, types and statuses, invalid node ids, hosts that do not fit,
  * counts over the limits, and trailing bytes, and never crash.
  * Encryption (AES-256-GCM with --cluster-key) wraps these bytes; see
- * swim_seal.h.
+ * common/seal.h.
  */
 #ifndef CHORUS_SWIM_CODEC_H
 #define CHORUS_SWIM_CODEC_H

@@ -25,7 +25,7 @@
 
 #include "../common/err.h"
 #include "../common/mpack.h"
-#include "../gossip/swim_seal.h"
+#include "../common/seal.h"
 
 #define MSG_FIELDS 5
 
@@ -38,14 +38,14 @@ _Static_assert(PEER_RECORD_MAX >= RECORD_MAX_VALUE, "a record holds at least one
  * body header, op, key, record header, hint_for, request_id, seal. */
 #define REPLICATE_OVERHEAD_MAX                                                                               \
   (1 + 1 + 1 + 9 + (2 + NODE_ID_MAX) + 3 + PEER_CLOCK_MAX * (2 + NODE_ID_MAX + 9) + 1 + 1 +                  \
-   (3 + PEER_KEY_MAX) + 5 + (2 + NODE_ID_MAX) + (2 + PEER_REQUEST_ID_MAX) + SWIM_SEAL_OVERHEAD)
+   (3 + PEER_KEY_MAX) + 5 + (2 + NODE_ID_MAX) + (2 + PEER_REQUEST_ID_MAX) + SEAL_OVERHEAD)
 _Static_assert(PEER_FRAME_MAX - PEER_RECORD_MAX >= REPLICATE_OVERHEAD_MAX,
                "a frame holds the largest REPLICATE");
 
 /* Body arity per type (index: peer_type_t). */
 static const uint8_t body_fields[] = {
-    [PEER_REPLICATE] = 5, [PEER_REPLICATE_ACK] = 2, [PEER_READ] = 1,   [PEER_READ_REPLY] = 2,
-    [PEER_FORWARD] = 7,   [PEER_FORWARD_REPLY] = 2, [PEER_EVENTS] = 2, [PEER_EVENTS_REPLY] = 2,
+    [PEER_REPLICATE] = 5, [PEER_REPLICATE_ACK] = 2, [PEER_READ] = 1,      [PEER_READ_REPLY] = 2,
+    [PEER_FORWARD] = 7,   [PEER_FORWARD_REPLY] = 2, [PEER_EVENTS] = 2,    [PEER_EVENTS_REPLY] = 2,
     [PEER_PING] = 0,      [PEER_PONG] = 0,          [PEER_PUSH_PULL] = 1, [PEER_PUSH_PULL_REPLY] = 1,
 };
 

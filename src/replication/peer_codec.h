@@ -4,7 +4,7 @@
  *
  * Frame:  u32be n, then n payload bytes (n <= the receiver's limit,
  *         PEER_FRAME_MAX). Without --cluster-key the payload is the
- *         plaintext below; with it, swim_seal(plaintext) (swim_seal.h).
+ *         plaintext below; with it, seal_box(plaintext) (seal.h).
  * Plaintext: u8 PEER_WIRE_VERSION, then one msgpack array
  *   [type, req_id, from, clock, body]
  *     type     u8, peer_type_t
@@ -200,7 +200,7 @@ int peer_frame_split(const void *p, size_t len, size_t max_payload, const uint8_
 
 /* Framing in place: peer_frame_begin appends a placeholder prefix and returns
  * the frame's offset in out; the payload is then appended directly (by
- * peer_msg_encode or swim_seal); peer_frame_finish writes the prefix.
+ * peer_msg_encode or seal_box); peer_frame_finish writes the prefix.
  * finish returns CHORUS_ETOOBIG if the payload is over max_payload, or the
  * error out has met since begin, and then cuts out back to start. */
 size_t peer_frame_begin(buf_t *out);

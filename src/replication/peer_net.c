@@ -15,10 +15,10 @@
  *
  * Lifetimes: a connection is freed when its handle has closed and no one
  * holds it (the net's own reference ends at close; request handlers, writes
- * in flight and the list of connections with queued frames hold one each). The net is freed when its last handle
- * has closed. Invariants: a request's callback runs exactly once (reply,
- * failure, timeout or shutdown); a closing connection has no pending
- * requests; peer->conn is NULL or an open outbound connection to it.
+ * in flight and the list of connections with queued frames hold one each). The net is freed when its last
+ * handle has closed. Invariants: a request's callback runs exactly once (reply, failure, timeout or
+ * shutdown); a closing connection has no pending requests; peer->conn is NULL or an open outbound connection
+ * to it.
  */
 #include "peer_net.h"
 
@@ -27,7 +27,7 @@
 
 #include "../common/err.h"
 #include "../common/log.h"
-#include "../gossip/swim_seal.h"
+#include "../common/seal.h"
 
 #define TICK_MS 50
 #define BACKOFF_MIN_MS 100
@@ -52,9 +52,9 @@ struct peer_conn {
   char peer[NODE_ID_MAX + 1];
   peer_t *owner; /* outbound: the peer it serves; NULL once detached */
   uint64_t connect_deadline;
-  buf_t in;        /* bytes received, not yet a whole frame */
-  buf_t outq;      /* frames not yet handed to libuv: flushed once per loop iteration */
-  size_t queued;   /* bytes handed to libuv, not yet written */
+  buf_t in;                /* bytes received, not yet a whole frame */
+  buf_t outq;              /* frames not yet handed to libuv: flushed once per loop iteration */
+  size_t queued;           /* bytes handed to libuv, not yet written */
   peer_conn_t *next_dirty; /* net's list of connections with frames in outq */
   bool dirty;
   pending_t *pending;
@@ -71,12 +71,12 @@ struct peer_net {
   uv_loop_t *loop;
   const config_t *cfg;
   char self[NODE_ID_MAX + 1];
-  uint8_t key[SWIM_KEY_BYTES];
+  uint8_t key[SEAL_KEY_BYTES];
   bool has_key, closing;
   uv_tcp_t listener;
   uv_timer_t timer;
-  uv_check_t flusher;      /* after each poll: writes every dirty connection's frames at once */
-  peer_conn_t *dirty;      /* connections with frames waiting (each holds a reference) */
+  uv_check_t flusher; /* after each poll: writes every dirty connection's frames at once */
+  peer_conn_t *dirty; /* connections with frames waiting (each holds a reference) */
   int handles;
   peer_t **peers;
   size_t n_peers, cap_peers;
@@ -100,7 +100,8 @@ static void on_tick(uv_timer_t *t);
 
 /* The housekeeping timer runs while some request or connection attempt may expire. */
 static void tick_start(peer_net_t *n) {
-  if (!uv_is_active((uv_handle_t *)&n->timer) && !n->closing) uv_timer_start(&n->timer, on_tick, TICK_MS, TICK_MS);
+  if (!uv_is_active((uv_handle_t *)&n->timer) && !n->closing)
+    uv_timer_start(&n->timer, on_tick, TICK_MS, TICK_MS);
 }
 
 static void count(atomic_uint_fast64_t *c, uint64_t n) {
@@ -184,8 +185,9 @@ static void conn_close(peer_conn_t *c, bool failed, int status) {
     peer_t *p = c->owner;
     p->conn = NULL;
     if (failed) {
-      p->backoff_ms = p->backoff_ms ? (p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2)
-                                    : BACKOFF_MIN_MS;
+      p->backoff_ms = p->backoff_ms
+                          ? (p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2)
+                          : BACKOFF_MIN_MS;
       p->retry_at = now_ms(n) + p->backoff_ms;
     }
     c->owner = NULL;
@@ -272,7 +274,7 @@ static int frame_msg(peer_net_t *n, const peer_msg_t *msg) {
   if (rc) return rc;
   size_t start = peer_frame_begin(&n->frame);
   if (n->has_key)
-    rc = swim_seal(n->key, n->plain.data, n->plain.len, &n->frame);
+    rc = seal_box(n->key, n->plain.data, n->plain.len, &n->frame);
   else
     buf_put(&n->frame, n->plain.data, n->plain.len);
   if (!rc) rc = peer_frame_finish(&n->frame, start, PEER_FRAME_MAX);
@@ -303,8 +305,8 @@ static int conn_send(peer_conn_t *c, const peer_msg_t *msg) {
 /* ---- receiving ---- */
 
 static bool is_reply(peer_type_t t) {
-  return t == PEER_REPLICATE_ACK || t == PEER_READ_REPLY || t == PEER_FORWARD_REPLY || t == PEER_EVENTS_REPLY ||
-         t == PEER_PONG || t == PEER_PUSH_PULL_REPLY;
+  return t == PEER_REPLICATE_ACK || t == PEER_READ_REPLY || t == PEER_FORWARD_REPLY ||
+         t == PEER_EVENTS_REPLY || t == PEER_PONG || t == PEER_PUSH_PULL_REPLY;
 }
 
 static void on_reply(peer_conn_t *c, const peer_msg_t *m) {
@@ -327,7 +329,7 @@ static int on_frame(peer_conn_t *c, const uint8_t *p, size_t len) {
   size_t plain_len = len;
   if (n->has_key) {
     buf_reset(&n->plain);
-    if (swim_open(n->key, p, len, &n->plain) != 0) {
+    if (seal_open(n->key, p, len, &n->plain) != 0) {
       count(&n->counters.dropped_auth, 1);
       return CHORUS_ECORRUPT;
     }
@@ -543,7 +545,6 @@ static void expire(peer_conn_t *c, uint64_t now) {
   }
 }
 
-
 static void on_tick(uv_timer_t *t) {
   peer_net_t *n = t->data;
   uint64_t now = now_ms(n);
@@ -588,7 +589,7 @@ int peer_net_start(uv_loop_t *loop, const peer_net_opts_t *o, peer_net_t **out) 
   buf_init(&n->plain);
   buf_init(&n->frame);
   if (cfg->cluster_key[0]) {
-    if (swim_key_parse(cfg->cluster_key, n->key) != 0) {
+    if (seal_key_parse(cfg->cluster_key, n->key) != 0) {
       free(n);
       return CHORUS_EINVAL;
     }
@@ -609,7 +610,8 @@ int peer_net_start(uv_loop_t *loop, const peer_net_opts_t *o, peer_net_t **out) 
   int rc = uv_tcp_bind(&n->listener, (const struct sockaddr *)&sa, 0);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&n->listener, 256, on_accept);
   if (rc != 0) {
-    log_error("peer: cannot listen on TCP %s:%u (--peer-port): %s", cfg->bind, cfg->peer_port, uv_strerror(rc));
+    log_error("peer: cannot listen on TCP %s:%u (--peer-port): %s", cfg->bind, cfg->peer_port,
+              uv_strerror(rc));
     n->closing = true;
     uv_close((uv_handle_t *)&n->listener, on_net_handle_closed);
     uv_close((uv_handle_t *)&n->timer, on_net_handle_closed);
@@ -624,7 +626,8 @@ int peer_net_start(uv_loop_t *loop, const peer_net_opts_t *o, peer_net_t **out) 
 void peer_net_close(peer_net_t *n) {
   if (!n || n->closing) return;
   n->closing = true;
-  while (n->n_conns) conn_close(n->conns[0], false, CHORUS_ESHUTDOWN);
+  while (n->n_conns)
+    conn_close(n->conns[0], false, CHORUS_ESHUTDOWN);
   on_flush(&n->flusher); /* drops what the closed connections still held */
   uv_close((uv_handle_t *)&n->listener, on_net_handle_closed);
   uv_close((uv_handle_t *)&n->timer, on_net_handle_closed);

@@ -19,7 +19,7 @@
 #include "codec_check.h"
 #include "common/err.h"
 #include "common/mpack.h"
-#include "gossip/swim_seal.h"
+#include "common/seal.h"
 #include "replication/peer_codec.h"
 
 static const char long_id[] =
@@ -332,7 +332,7 @@ static void expect_not_encoded(const peer_msg_t *m, int rc) {
  * frame, sealed, and comes out whole; one byte more record is refused by
  * the encoder. */
 static void test_largest_replicate_fits_a_sealed_frame(void **state) {
-  static const uint8_t key[SWIM_KEY_BYTES] = {1};
+  static const uint8_t key[SEAL_KEY_BYTES] = {1};
   peer_msg_t m, back;
   buf_t plain, frame, opened;
   uint8_t *record = malloc(PEER_RECORD_MAX + 1);
@@ -346,14 +346,14 @@ static void test_largest_replicate_fits_a_sealed_frame(void **state) {
   encode_msg(&m, &plain);
   buf_init(&frame);
   size_t start = peer_frame_begin(&frame);
-  assert_int_equal(swim_seal(key, plain.data, plain.len, &frame), 0);
+  assert_int_equal(seal_box(key, plain.data, plain.len, &frame), 0);
   assert_int_equal(peer_frame_finish(&frame, start, PEER_FRAME_MAX), 0);
   buf_free(&plain);
   const uint8_t *payload;
   size_t len, consumed;
   assert_int_equal(peer_frame_split(frame.data, frame.len, PEER_FRAME_MAX, &payload, &len, &consumed), 0);
   buf_init(&opened);
-  assert_int_equal(swim_open(key, payload, len, &opened), 0);
+  assert_int_equal(seal_open(key, payload, len, &opened), 0);
   buf_free(&frame);
   assert_int_equal(peer_msg_decode(opened.data, opened.len, &back), 0);
   assert_same_msg(&m, &back);
@@ -846,12 +846,13 @@ static void write_seed(const char *dir, const char *name, const buf_t *b) {
 }
 
 static void test_seed_frames_split_and_decode(void **state) {
-  static const char *const names[] = {[PEER_REPLICATE] = "replicate", [PEER_REPLICATE_ACK] = "replicate-ack",
-                                      [PEER_READ] = "read",           [PEER_READ_REPLY] = "read-reply",
-                                      [PEER_FORWARD] = "forward",     [PEER_FORWARD_REPLY] = "forward-reply",
-                                      [PEER_EVENTS] = "events",       [PEER_EVENTS_REPLY] = "events-reply",
-                                      [PEER_PING] = "ping",           [PEER_PONG] = "pong",
-                                      [PEER_PUSH_PULL] = "push-pull", [PEER_PUSH_PULL_REPLY] = "push-pull-reply"};
+  static const char *const names[] = {
+      [PEER_REPLICATE] = "replicate", [PEER_REPLICATE_ACK] = "replicate-ack",
+      [PEER_READ] = "read",           [PEER_READ_REPLY] = "read-reply",
+      [PEER_FORWARD] = "forward",     [PEER_FORWARD_REPLY] = "forward-reply",
+      [PEER_EVENTS] = "events",       [PEER_EVENTS_REPLY] = "events-reply",
+      [PEER_PING] = "ping",           [PEER_PONG] = "pong",
+      [PEER_PUSH_PULL] = "push-pull", [PEER_PUSH_PULL_REPLY] = "push-pull-reply"};
   const char *dir = getenv("CHORUS_PEER_CORPUS_DIR");
   peer_msg_t m, back;
   buf_t all;
@@ -890,13 +891,13 @@ static void test_seed_frames_split_and_decode(void **state) {
   peer_msg_free(&back);
 }
 
-/* With --cluster-key the frame payload is swim_seal(plaintext): opened and
+/* With --cluster-key the frame payload is seal_box(plaintext): opened and
  * decoded on the other side it is the same message; a changed byte or
  * another key does not open. */
 static void test_sealed_frames_round_trip(void **state) {
-  static const uint8_t key[SWIM_KEY_BYTES] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+  static const uint8_t key[SEAL_KEY_BYTES] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
                                               16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
-  static const uint8_t other[SWIM_KEY_BYTES] = {31};
+  static const uint8_t other[SEAL_KEY_BYTES] = {31};
   peer_msg_t m, back;
   peer_msg_init(&m);
   peer_msg_init(&back);
@@ -907,17 +908,17 @@ static void test_sealed_frames_round_trip(void **state) {
     sample_msg(&m, (peer_type_t)type, LONGEST);
     encode_msg(&m, &plain);
     size_t start = peer_frame_begin(&frame);
-    assert_int_equal(swim_seal(key, plain.data, plain.len, &frame), 0);
+    assert_int_equal(seal_box(key, plain.data, plain.len, &frame), 0);
     assert_int_equal(peer_frame_finish(&frame, start, PEER_FRAME_MAX), 0);
     const uint8_t *payload;
     size_t len, consumed;
     assert_int_equal(peer_frame_split(frame.data, frame.len, PEER_FRAME_MAX, &payload, &len, &consumed), 0);
-    assert_int_equal(len, plain.len + SWIM_SEAL_OVERHEAD);
-    assert_int_equal(swim_open(other, payload, len, &opened), CHORUS_ECORRUPT);
+    assert_int_equal(len, plain.len + SEAL_OVERHEAD);
+    assert_int_equal(seal_open(other, payload, len, &opened), CHORUS_ECORRUPT);
     frame.data[frame.len - 1] ^= 1;
-    assert_int_equal(swim_open(key, payload, len, &opened), CHORUS_ECORRUPT);
+    assert_int_equal(seal_open(key, payload, len, &opened), CHORUS_ECORRUPT);
     frame.data[frame.len - 1] ^= 1;
-    assert_int_equal(swim_open(key, payload, len, &opened), 0);
+    assert_int_equal(seal_open(key, payload, len, &opened), 0);
     assert_int_equal(peer_msg_decode(opened.data, opened.len, &back), 0);
     assert_same_msg(&m, &back);
     buf_free(&plain);
