@@ -44,10 +44,7 @@ uint64_t ws_loop_ms(ws_t *ws) {
 }
 
 bool ws_reserve(ws_t *ws) {
-  pthread_mutex_lock(&ws->mu);
-  bool closing = ws->closing;
-  pthread_mutex_unlock(&ws->mu);
-  if (closing) return false;
+  if (atomic_load(&ws->closing)) return false;
   if (atomic_fetch_add(&ws->slots, 1) >= WS_MAX_CONNECTIONS) {
     atomic_fetch_sub(&ws->slots, 1);
     return false;
@@ -93,7 +90,7 @@ static void on_poll_closed(uv_handle_t *h) {
 
 /* Shutting down and no connection left: the timer has nothing more to do. */
 static void close_timer_when_done(ws_t *ws) {
-  if (ws->closing && ws->n_conns == 0 && !uv_is_closing((uv_handle_t *)&ws->timer))
+  if (atomic_load(&ws->closing) && ws->n_conns == 0 && !uv_is_closing((uv_handle_t *)&ws->timer))
     uv_close((uv_handle_t *)&ws->timer, on_handle_closed);
 }
 
@@ -300,7 +297,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 /* A connection handed over by libmicrohttpd starts on the loop. */
 static void accept_conn(ws_t *ws, ws_conn_t *c) {
   int fl = fcntl(c->fd, F_GETFL);
-  if (ws->closing || fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
+  if (atomic_load(&ws->closing) || fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
       uv_poll_init_socket(ws->loop, &c->poll, c->fd) != 0) {
     conn_release(ws, c);
     return;
@@ -329,12 +326,9 @@ static void accept_conn(ws_t *ws, ws_conn_t *c) {
  * more (later upgrades are closed by the HTTP thread). Returns whether it
  * was stopped already. */
 static bool drain_inbox(ws_t *ws, bool stop, void (*fn)(ws_t *ws, ws_conn_t *c)) {
-  pthread_mutex_lock(&ws->mu);
-  bool was = ws->closing;
-  ws->closing = ws->closing || stop;
-  ws_conn_t *list = ws->inbox;
-  ws->inbox = NULL;
-  pthread_mutex_unlock(&ws->mu);
+  bool was = atomic_load(&ws->closing);
+  if (stop) atomic_store(&ws->closing, true);
+  ws_conn_t *list = stop ? tqueue_close(&ws->inbox, true) : tqueue_take_all(&ws->inbox);
   for (ws_conn_t *c = list, *next; c; c = next) {
     next = c->next;
     fn(ws, c);
@@ -353,7 +347,12 @@ static void on_tick(uv_timer_t *t) {
     next = c->next;
     if (c->state != WSC_OPEN && now >= c->deadline) teardown(c);
   }
-  if (ws->n_conns && !ws->closing) ws_push_tick(ws, now);
+  if (ws->n_conns && !atomic_load(&ws->closing)) ws_push_tick(ws, now);
+}
+
+/* Under the inbox's lock: the loop closes the inbox before the async. */
+static void wake_loop(void *async) {
+  uv_async_send(async);
 }
 
 /* HTTP thread (libmicrohttpd's): the 101 is out and the socket is ours. */
@@ -380,15 +379,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection, void *con_c
   if (early) memcpy(early, extra_in, extra_in_size);
   c->early = early;
   c->early_len = extra_in_size;
-  pthread_mutex_lock(&ws->mu);
-  bool closing = ws->closing;
-  if (!closing) {
-    c->next = ws->inbox;
-    ws->inbox = c;
-    uv_async_send(&ws->async);
-  }
-  pthread_mutex_unlock(&ws->mu);
-  if (closing) conn_release(ws, c);
+  if (tqueue_push_wake(&ws->inbox, c, wake_loop, &ws->async) != 0) conn_release(ws, c);
 }
 
 enum MHD_Result api_ws(api_req_t *r) {
@@ -427,13 +418,14 @@ int ws_create(uv_loop_t *loop, api_server_t *srv, ws_t **out) {
   ws->loop = loop;
   ws->srv = srv;
   atomic_init(&ws->slots, 0);
-  if (pthread_mutex_init(&ws->mu, NULL) != 0) {
+  atomic_init(&ws->closing, false);
+  if (tqueue_init(&ws->inbox, offsetof(ws_conn_t, next)) != 0) {
     free(ws);
     return CHORUS_ENOMEM;
   }
   ws_push_init(&ws->push);
   if (uv_async_init(loop, &ws->async, on_inbox) != 0) {
-    pthread_mutex_destroy(&ws->mu);
+    tqueue_destroy(&ws->inbox);
     free(ws);
     return CHORUS_EIO;
   }
@@ -478,6 +470,6 @@ void ws_close(ws_t *ws) {
 void ws_free(ws_t *ws) {
   if (!ws) return;
   ws_push_free(&ws->push);
-  pthread_mutex_destroy(&ws->mu);
+  tqueue_destroy(&ws->inbox);
   free(ws);
 }

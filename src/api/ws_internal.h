@@ -6,7 +6,7 @@
  *   ws_push.c  what is pushed: hello, members, ring, stats, events
  *
  * Threads: the handshake and the upgrade callback run on HTTP threads and
- * hand a connection to the loop through the inbox (mutex + uv_async);
+ * hand a connection to the loop through the inbox (tqueue + uv_async);
  * everything else here is loop-thread state without locks.
  */
 #ifndef CHORUS_WS_INTERNAL_H
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "../common/buf.h"
+#include "../common/tqueue.h"
 #include "../replication/coord.h"
 #include "metrics.h"
 #include "ws.h"
@@ -77,10 +78,9 @@ struct ws {
   api_server_t *srv;
   uv_async_t async;
   uv_timer_t timer;
-  int handles;        /* loop handles not yet closed: async, timer, polls */
-  pthread_mutex_t mu; /* guards inbox and closing */
-  ws_conn_t *inbox;
-  bool closing; /* shut down: upgrades are closed at once */
+  int handles;         /* loop handles not yet closed: async, timer, polls */
+  tqueue_t inbox;      /* upgraded connections from HTTP threads, for the loop */
+  atomic_bool closing; /* shut down: upgrades are closed at once (set on the loop) */
   atomic_size_t slots;
   ws_conn_t *conns; /* loop thread from here on */
   size_t n_conns;

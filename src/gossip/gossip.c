@@ -31,8 +31,9 @@
 
 #include "../common/err.h"
 #include "../common/log.h"
-#include "swim_codec.h"
 #include "../common/seal.h"
+#include "../common/tqueue.h"
+#include "swim_codec.h"
 
 #define SNAPSHOT_MS 100
 #define PUSH_PULL_TIMEOUT_MS 5000
@@ -83,8 +84,7 @@ struct gossip {
   size_t cache_next;
   uint8_t rbuf[RECV_BUF];
 
-  pthread_mutex_t cmd_mu; /* guards cmd_head, cmd_tail */
-  cmd_t *cmd_head, *cmd_tail;
+  tqueue_t cmds; /* operator commands from HTTP threads (cmd_t) */
 
   pthread_mutex_t snap_mu; /* guards snap */
   gossip_view_t snap;
@@ -411,20 +411,19 @@ static void join_seeds(gossip_t *g) {
 
 /* ---- operator commands ---- */
 
+/* Under the command queue's lock, which release() closes before freeing. */
+static void wake_loop(void *async) {
+  uv_async_send(async);
+}
+
 static int queue_cmd(gossip_t *g, cmd_type_t type, const char *arg) {
   cmd_t *c = calloc(1, sizeof *c);
   if (!c) return CHORUS_ENOMEM;
   c->type = type;
   snprintf(c->arg, sizeof c->arg, "%s", arg ? arg : "");
-  pthread_mutex_lock(&g->cmd_mu);
-  if (g->cmd_tail)
-    g->cmd_tail->next = c;
-  else
-    g->cmd_head = c;
-  g->cmd_tail = c;
-  pthread_mutex_unlock(&g->cmd_mu);
-  uv_async_send(&g->cmd_async);
-  return 0;
+  int rc = tqueue_push_wake(&g->cmds, c, wake_loop, &g->cmd_async);
+  if (rc) free(c);
+  return rc;
 }
 
 static void run_cmd(gossip_t *g, const cmd_t *c) {
@@ -448,10 +447,7 @@ static void run_cmd(gossip_t *g, const cmd_t *c) {
 
 static void on_cmd(uv_async_t *a) {
   gossip_t *g = a->data;
-  pthread_mutex_lock(&g->cmd_mu);
-  cmd_t *c = g->cmd_head;
-  g->cmd_head = g->cmd_tail = NULL;
-  pthread_mutex_unlock(&g->cmd_mu);
+  cmd_t *c = tqueue_take_all(&g->cmds);
   while (c) {
     cmd_t *next = c->next;
     if (!g->closing) run_cmd(g, c);
@@ -583,7 +579,11 @@ static void release(gossip_t *g) {
   buf_free(&g->scratch);
   buf_free(&g->sealed);
   view_clear(&g->snap);
-  pthread_mutex_destroy(&g->cmd_mu);
+  for (cmd_t *c = tqueue_close(&g->cmds, true), *next; c; c = next) {
+    next = c->next;
+    free(c);
+  }
+  tqueue_destroy(&g->cmds);
   pthread_mutex_destroy(&g->snap_mu);
   free(g);
 }
@@ -607,7 +607,10 @@ int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
   g->transport = o->transport;
   snprintf(g->self_id, sizeof g->self_id, "%s", o->node_id);
   g->state = o->state;
-  pthread_mutex_init(&g->cmd_mu, NULL);
+  if (tqueue_init(&g->cmds, offsetof(cmd_t, next)) != 0) {
+    free(g);
+    return CHORUS_ENOMEM;
+  }
   pthread_mutex_init(&g->snap_mu, NULL);
   buf_init(&g->scratch);
   buf_init(&g->sealed);
@@ -629,7 +632,7 @@ int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
     swim_out_free(&g->out);
     buf_free(&g->scratch);
     buf_free(&g->sealed);
-    pthread_mutex_destroy(&g->cmd_mu);
+    tqueue_destroy(&g->cmds);
     pthread_mutex_destroy(&g->snap_mu);
     free(g);
     return rc;

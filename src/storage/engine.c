@@ -16,7 +16,6 @@
  */
 #include "engine.h"
 
-#include <errno.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "../common/clock.h"
 #include "../common/err.h"
 #include "../common/log.h"
+#include "../common/tqueue.h"
 #include "engine_internal.h"
 
 static void stat_max(atomic_uint_fast64_t *a, uint64_t v) {
@@ -226,14 +226,10 @@ static void sync_now(engine_t *e) {
   }
 }
 
-static void deadline_in(struct timespec *ts, uint64_t ms) {
-  clock_gettime(CLOCK_MONOTONIC, ts);
-  ts->tv_sec += (time_t)(ms / 1000);
-  ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (ts->tv_nsec >= 1000000000L) {
-    ts->tv_sec++;
-    ts->tv_nsec -= 1000000000L;
-  }
+/* hint_expire scans LevelDB, which does not see a group's pending writes:
+ * it runs in a group of its own. */
+static bool runs_alone(const void *job) {
+  return ((const engine_job_t *)job)->op == ENGINE_HINT_EXPIRE;
 }
 
 static void *writer_main(void *arg) {
@@ -247,39 +243,17 @@ static void *writer_main(void *arg) {
   vv_init(&g.next_clock);
   dvv_init(&g.before);
   e->group = &g;
-  pthread_mutex_lock(&e->mu);
   for (;;) {
-    while (!e->head && !e->closing) {
-      if (e->unsynced) {
-        struct timespec dl;
-        deadline_in(&dl, ENGINE_BATCH_SYNC_MS);
-        if (pthread_cond_timedwait(&e->cond, &e->mu, &dl) == ETIMEDOUT && !e->head) {
-          pthread_mutex_unlock(&e->mu);
-          sync_now(e);
-          pthread_mutex_lock(&e->mu);
-        }
-      } else {
-        pthread_cond_wait(&e->cond, &e->mu);
-      }
+    tqueue_wait_t w = tqueue_wait(&e->queue, e->unsynced ? ENGINE_BATCH_SYNC_MS : UINT64_MAX);
+    if (w == TQUEUE_CLOSED) break; /* closing and drained */
+    if (w == TQUEUE_TIMEOUT) {
+      sync_now(e);
+      continue;
     }
-    if (!e->head) break; /* closing and drained */
-    engine_job_t *jobs = e->head, *last = jobs;
-    size_t count = 1;
-    /* hint_expire scans LevelDB, which does not see a group's pending
-     * writes: it runs in a group of its own */
-    while (last->op != ENGINE_HINT_EXPIRE && last->next && last->next->op != ENGINE_HINT_EXPIRE &&
-           count < ENGINE_MAX_BATCH) {
-      last = last->next;
-      count++;
-    }
-    e->head = last->next;
-    if (!e->head) e->tail = NULL;
-    last->next = NULL;
-    pthread_mutex_unlock(&e->mu);
-    run_group(e, jobs, count, &o, &g);
-    pthread_mutex_lock(&e->mu);
+    size_t count;
+    engine_job_t *jobs = tqueue_take(&e->queue, ENGINE_MAX_BATCH, runs_alone, &count);
+    if (jobs) run_group(e, jobs, count, &o, &g);
   }
-  pthread_mutex_unlock(&e->mu);
   if (e->unsynced) sync_now(e);
   e->group = NULL;
   buf_free(&g.scratch);
@@ -335,10 +309,9 @@ static void destroy(engine_t *e) {
   vv_free(&e->clock);
   vv_free(&e->published_clock);
   free(e->hint_counts.e);
-  pthread_mutex_destroy(&e->mu);
   pthread_mutex_destroy(&e->clock_mu);
   pthread_mutex_destroy(&e->hint_mu);
-  pthread_cond_destroy(&e->cond);
+  if (e->queue_ready) tqueue_destroy(&e->queue);
   free(e);
 }
 
@@ -368,15 +341,14 @@ int engine_open(const engine_opts_t *opts, engine_t **out) {
   if (!e->opts.record_cache_bytes) e->opts.record_cache_bytes = ENGINE_RECORD_CACHE_DEFAULT;
   vv_init(&e->clock);
   vv_init(&e->published_clock);
-  pthread_mutex_init(&e->mu, NULL);
   pthread_mutex_init(&e->clock_mu, NULL);
   pthread_mutex_init(&e->hint_mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&e->cond, &ca);
-  pthread_condattr_destroy(&ca);
   e->last_sync_ms = clock_mono_ms();
+  if (tqueue_init(&e->queue, offsetof(engine_job_t, next)) != 0) {
+    destroy(e);
+    return CHORUS_ENOMEM;
+  }
+  e->queue_ready = true;
 
   uint8_t seed[SIPHASH_KEY_BYTES];
   int rc = RAND_bytes(seed, sizeof seed) == 1 ? 0 : CHORUS_EIO;
@@ -398,10 +370,7 @@ int engine_open(const engine_opts_t *opts, engine_t **out) {
 
 void engine_close(engine_t *e) {
   if (!e) return;
-  pthread_mutex_lock(&e->mu);
-  e->closing = true;
-  pthread_cond_signal(&e->cond);
-  pthread_mutex_unlock(&e->mu);
+  (void)tqueue_close(&e->queue, false); /* the writer finishes what is queued */
   if (e->thread_started) pthread_join(e->thread, NULL);
   destroy(e);
 }
@@ -435,21 +404,7 @@ static bool job_valid(const engine_job_t *job) {
 
 int engine_submit(engine_t *e, engine_job_t *job) {
   if (!job_valid(job)) return CHORUS_EINVAL;
-  job->next = NULL;
-  pthread_mutex_lock(&e->mu);
-  if (e->closing) {
-    pthread_mutex_unlock(&e->mu);
-    return CHORUS_ESHUTDOWN;
-  }
-  bool was_empty = e->head == NULL;
-  if (e->tail)
-    e->tail->next = job;
-  else
-    e->head = job;
-  e->tail = job;
-  if (was_empty) pthread_cond_signal(&e->cond);
-  pthread_mutex_unlock(&e->mu);
-  return 0;
+  return tqueue_push(&e->queue, job, NULL);
 }
 
 void engine_hook_done(engine_job_t *job, void *state) {

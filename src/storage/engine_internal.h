@@ -28,6 +28,7 @@
 #include <leveldb/c.h>
 #include <pthread.h>
 
+#include "../common/tqueue.h"
 #include "engine.h"
 #include "rowcache.h"
 
@@ -129,11 +130,8 @@ struct engine {
   leveldb_readoptions_t *ropts;
   leveldb_writebatch_t *wb;
 
-  /* queue: mu guards head, tail and closing */
-  pthread_mutex_t mu;
-  pthread_cond_t cond;
-  engine_job_t *head, *tail;
-  bool closing;
+  tqueue_t queue; /* jobs submitted, not yet taken by the writer */
+  bool queue_ready;
   pthread_t thread;
   bool thread_started;
 
