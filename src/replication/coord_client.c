@@ -7,7 +7,10 @@
  * Writes: the local apply comes first (its state, with this node's new dot,
  * is what the replicas merge); then one PEER_REPLICATE per other target in
  * parallel, and a local hint job per owner without a fallback. The answer
- * goes out at the verdict; later acks are still counted for the log.
+ * goes out at the verdict, but not while a hint job the op started is out:
+ * the reply names the coordinator in hinted_nodes only for hints that were
+ * committed (one may be refused: out of memory, --max-hints reached), so
+ * the last hint job back answers. Later acks are still counted for the log.
  *
  * Reads: every live replica is asked at once (this node through its own
  * engine); replies are merged with dvv_sync as they come. At the verdict
@@ -90,7 +93,8 @@ static bool lacks_merge(const op_t *op, size_t i) {
   return stale;
 }
 
-static void answer(op_t *op) {
+/* Answers op's request with what it has now (see answer). */
+static void answer_now(op_t *op) {
   coord_req_t *req = op->req;
   if (!req) return;
   op->req = NULL;
@@ -113,9 +117,17 @@ static void answer(op_t *op) {
   for (size_t i = 0; i < op->plan.n_local_hints; i++)
     memcpy(res->local_hints[i], op->plan.local_hints[i], sizeof res->local_hints[i]);
   res->n_local_hints = op->kind == ENGINE_GET ? 0 : op->plan.n_local_hints;
+  res->hints_kept = op->hints_kept;
   for (size_t i = 0; i < op->q.n; i++)
     if (op->repair_sent[i]) memcpy(res->repaired[res->n_repaired++], op->q.t[i].node, NODE_ID_MAX + 1);
   req->done(req);
+}
+
+/* The answer names the hints kept, so it waits for every hint job out;
+ * hint_stored answers with the last one. */
+static void answer(op_t *op) {
+  if (op->hints_out > 0) return;
+  answer_now(op);
 }
 
 static void fail_now(coord_req_t *req, int err) {
@@ -177,7 +189,6 @@ static void on_replicate_reply(int status, const peer_msg_t *reply, void *arg) {
   op_t *op = call->op;
   size_t idx = call->idx;
   free(call);
-  op->pending--;
   bool ok = status == 0 && reply->type == PEER_REPLICATE_ACK && reply->replicate_ack.status == 0;
   if (ok) {
     quorum_reply(&op->q, idx, true);
@@ -188,6 +199,7 @@ static void on_replicate_reply(int status, const peer_msg_t *reply, void *arg) {
     replica_failed(op, idx);
   }
   verdict(op);
+  op->pending--; /* only now: a hint job that fails at once may settle op */
   op_settle(op);
 }
 
@@ -240,7 +252,15 @@ static void record_reply(op_t *op, const peer_msg_t *reply, event_type_t type) {
 }
 
 static void hint_stored(cjob_t *j) {
-  if (j->job.err) log_warn("coord: cannot keep a hint for %s: %s", j->owner, chorus_strerror(j->job.err));
+  op_t *op = j->op;
+  op->hints_out--;
+  if (j->job.err) {
+    log_warn("coord: cannot keep a hint for %s: %s", j->owner, chorus_strerror(j->job.err));
+  } else {
+    op->hints_kept++;
+    coord_count(&op->c->stats.hints_kept);
+  }
+  verdict(op); /* an answer held for the hint jobs goes out with the last one */
   job_back(j);
 }
 
@@ -251,10 +271,10 @@ static void keep_hint(op_t *op, const char *owner) {
     return;
   }
   snprintf(j->owner, sizeof j->owner, "%s", owner);
-  coord_count(&op->c->stats.hints_kept);
   j->op = op;
   j->job.hint_owner = j->owner;
   op->pending++;
+  op->hints_out++;
   coord_cjob_submit(j);
 }
 
@@ -279,7 +299,9 @@ static void write_applied(cjob_t *j) {
   }
   coord_cjob_free(j);
   peer_op_t pop = op->kind == ENGINE_DELETE ? PEER_OP_DELETE : PEER_OP_PUT;
-  op->pending++; /* held: a send may fail at once and settle op */
+  /* held: a send or a hint job may fail at once and settle or answer op */
+  op->pending++;
+  op->hints_out++;
   for (size_t i = 0; i < op->q.n; i++) {
     if (strcmp(op->q.t[i].node, op->c->self) == 0)
       quorum_reply(&op->q, i, true);
@@ -288,6 +310,7 @@ static void write_applied(cjob_t *j) {
   }
   for (size_t i = 0; i < op->plan.n_local_hints; i++)
     keep_hint(op, op->plan.local_hints[i]);
+  op->hints_out--;
   op->pending--;
   verdict(op);
   op_settle(op);
@@ -595,12 +618,14 @@ void coord_client_tick(coord_t *c, uint64_t now) {
   }
 }
 
+/* Closing: nothing waits any longer. A verdict held only for hint jobs
+ * stands, naming the hints committed so far; the rest fail. */
 void coord_client_fail_all(coord_t *c) {
   for (op_t *op = c->ops, *next; op; op = next) {
     next = op->next;
     if (op->req) {
-      op->local_err = CHORUS_ESHUTDOWN;
-      answer(op);
+      if (op->q.verdict == QUORUM_PENDING) op->local_err = CHORUS_ESHUTDOWN;
+      answer_now(op);
     }
     op_settle(op);
   }

@@ -82,6 +82,8 @@ struct op {
   int local_err;
   bool no_space, request_reused;
   int pending;       /* messages and jobs not back yet */
+  int hints_out;     /* hint jobs not back yet: the answer waits for them (coord_client.c) */
+  size_t hints_kept; /* hint jobs committed */
   bool forwarded_in; /* arrived as PEER_FORWARD: never forwarded again */
   bool final_repair_done;
 };

@@ -268,14 +268,21 @@ def test_request_id_retry_through_another_coordinator_does_not_write_twice(ctx):
         eq(r.status, 409, "the id reused for another key and op")
 
 
+def start_with_a_replica_dead(c):
+    """Starts c (3 nodes, N = 3), kills its third node and waits until the
+    others see it dead: their writes keep its hints themselves. Returns it."""
+    c.start_all()
+    ring_ready(c)
+    victim = c.nodes[2]
+    victim.kill()
+    c.wait("victim dead", lambda v: v.get(victim.id, ("", 0))[0] == "dead", 15, c.nodes[:2])
+    return victim
+
+
 @test
 def test_writes_while_a_replica_is_down_leave_hints_delivered_when_it_returns(ctx):
     with Cluster(ctx, 3) as c:
-        c.start_all()
-        ring_ready(c)
-        victim = c.nodes[2]
-        victim.kill()
-        c.wait("victim dead", lambda v: v.get(victim.id, ("", 0))[0] == "dead", 15, c.nodes[:2])
+        victim = start_with_a_replica_dead(c)
         keys = ["hinted-%d" % i for i in range(25)]
         for i, k in enumerate(keys):
             doc = put_ok(c.nodes[i % 2], k, "h%d" % i)
@@ -288,6 +295,24 @@ def test_writes_while_a_replica_is_down_leave_hints_delivered_when_it_returns(ct
                                                 for m in c.nodes[:2]) == 0, 20)
         for i, k in enumerate(keys):
             eq(read_values(victim, k, "local=true"), ["h%d" % i], k + " on the returned replica")
+
+
+@test
+def test_replica_down_a_reply_naming_a_kept_hint_finds_it_already_counted(ctx):
+    # The reply names the coordinator in hinted_nodes only once the hint is
+    # committed, so the coordinator's status counts it at once (no waiting).
+    with Cluster(ctx, 3) as c:
+        victim = start_with_a_replica_dead(c)
+        claimed = {m.id: 0 for m in c.nodes[:2]}
+        for i in range(60):
+            coord = c.nodes[i % 2]
+            doc = put_ok(coord, "claimed-%d" % i, "c%d" % i)
+            eq(doc["responsible_node"], coord.id, "coordinator of write %d" % i)
+            check(coord.id in doc["replication_result"]["hinted_nodes"],
+                  "write %d names its coordinator as holding the hint: %s" % (i, doc["replication_result"]))
+            claimed[coord.id] += 1
+            held = coord.get_json("/api/v1/status")["hints"]["by_owner"].get(victim.id, 0)
+            eq(held, claimed[coord.id], "hints %s keeps for %s right after write %d" % (coord.id, victim.id, i))
 
 
 @test
