@@ -173,7 +173,17 @@ def test_cluster_events_merge_every_log_with_message_clocks_and_conflicts(ctx):
         base = json.loads(c.nodes[0].get("ev").body)["context"]
         put_ok(c.nodes[0], "ev", "a", context=base, query="w=3")
         put_ok(c.nodes[1], "ev", "b", context=base, query="w=3")
-        doc = c.nodes[2].get_json("/api/v1/cluster/events?limit=50")
+        coord = c.nodes[0].id
+
+        def with_receives():
+            # The coordinator records a reply's receive event (ack, read_reply) in a job of its own,
+            # a read's after the answer: wait until both kinds are in its log.
+            d = c.nodes[2].get_json("/api/v1/cluster/events?limit=50")
+            got = {(e["type"], e.get("peer")) for e in d["events"] if e["node_id"] == coord and e["key"] == "ev"}
+            acked = {p for t, p in got if t == "ack"} == {m.id for m in c.nodes[1:]}
+            return d if acked and any(t == "read_reply" for t, _ in got) else None
+
+        doc = wait_for("the coordinator's receive events", with_receives, 5)
         eq(sorted(n["node_id"] for n in doc["nodes"] if n["ok"]), sorted(m.id for m in c.nodes), "members answered")
         evs = doc["events"]
         eq(doc["count"], len(evs), "count")
@@ -185,7 +195,6 @@ def test_cluster_events_merge_every_log_with_message_clocks_and_conflicts(ctx):
         first_put = puts[0]["vector_clock"]["clocks"]
         check(any(descends(e["vector_clock"]["clocks"], first_put) for e in reps),
               "a replica's receive event descends the coordinator's put: %s vs %s" % (reps, first_put))
-        coord = c.nodes[0].id
         acks = [e for e in evs if e["type"] == "ack" and e["node_id"] == coord and e["key"] == "ev"]
         eq(sorted({e.get("peer") for e in acks}), sorted(m.id for m in c.nodes[1:]),
            "the coordinator records each replica's ack")
@@ -260,6 +269,9 @@ def test_request_id_retry_through_another_coordinator_does_not_write_twice(ctx):
         c.start_all()
         ring_ready(c)
         first = put_ok(c.nodes[0], "idem", "once", request_id="req-42")
+        # W = 2 may answer before node 2 has the replica write that carries the id; the retry
+        # is recognised there only once it has.
+        wait_for("the write on node 2", lambda: read_values(c.nodes[1], "idem", "local=true") == ["once"], 5)
         again = put_ok(c.nodes[1], "idem", "once", request_id="req-42")
         eq(again["vector_clock"], first["vector_clock"], "the retry adds no version")
         doc = json.loads(c.nodes[2].get("idem").body)
