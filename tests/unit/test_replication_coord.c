@@ -5,6 +5,11 @@
  * leaves no fallback, so a write keeps both hints itself and no message
  * leaves the node: what is tested is when a request is answered and what
  * its result claims.
+ *
+ * Out of memory is injected into Chorus's own code: this binary is linked
+ * with --wrap=calloc and --wrap=realloc (CMakeLists.txt), and an armed
+ * allocator fails on the test's thread (the loop) only, so the storage
+ * writer and the libraries (libuv, LevelDB) allocate as usual.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +23,23 @@
 
 #include "common/err.h"
 #include "replication/coord_internal.h"
+
+/* ---- allocation failures ---- */
+
+static _Thread_local bool fail_calloc, fail_realloc;
+
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+
+void *__wrap_calloc(size_t n, size_t size) {
+  return fail_calloc ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t size) {
+  return fail_realloc ? NULL : __real_realloc(p, size);
+}
 
 /* ---- one node whose key's other replicas are dead ---- */
 
@@ -96,6 +118,7 @@ static int start_max_hints_1(void **state) {
 }
 
 static int stop(void **state) {
+  fail_calloc = fail_realloc = false;
   int rc = node_stop(&node); /* answers what is still in flight */
   coord_result_free(&first.req.result);
   coord_result_free(&second.req.result);
@@ -115,6 +138,7 @@ static uint64_t hints_held(node_t *n) {
 
 static void answered(coord_req_t *req) {
   call_t *call = req->user;
+  fail_calloc = fail_realloc = false; /* what failed did; the test looks with working allocations */
   call->done = true;
   call->hints_at_answer = hints_held(call->n);
 }
@@ -179,6 +203,34 @@ static void test_refused_hints_are_not_counted_as_kept(void **state) {
   assert_int_equal(second.hints_at_answer, 1);
 }
 
+static void test_write_whose_context_cannot_be_copied_fails_out_of_memory(void **state) {
+  static vv_t ctx;
+  vv_init(&ctx);
+  assert_int_equal(vv_set(&ctx, "n0", 1), 0);
+  call_init(&first, &node, ENGINE_PUT, "k", "v");
+  first.req.ctx = &ctx;
+  fail_realloc = true; /* a context copy grows an empty clock */
+  coord_client_start(node.coord, &first.req, false);
+  vv_free(&ctx);
+  assert_true(first.done);
+  assert_int_equal(first.req.result.err, CHORUS_ENOMEM);
+  call_init(&second, &node, ENGINE_GET, "k", NULL);
+  assert_int_equal(coord_submit(node.coord, &second.req), 0);
+  wait_answer(&second);
+  assert_int_equal(second.req.result.err, CHORUS_ENOTFOUND); /* nothing was written */
+}
+
+static void test_read_reply_that_cannot_be_merged_counts_as_failed(void **state) {
+  put(&first, &node, "k", "v", 1);
+  assert_int_equal(first.req.result.err, 0);
+  call_init(&second, &node, ENGINE_GET, "k", NULL);
+  coord_client_start(node.coord, &second.req, false); /* the local read job is submitted */
+  fail_calloc = true;                                  /* its state cannot be copied when it comes back */
+  wait_answer(&second);
+  assert_int_equal(second.req.result.err, CHORUS_ETIMEDOUT); /* R = 1 not met; never "not found" */
+  assert_int_equal(second.req.result.quorum.t[0].state, QUORUM_ERROR);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_write_with_replicas_down_answers_once_its_hints_are_committed, start,
@@ -186,6 +238,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_write_missing_its_quorum_answers_once_its_hints_are_committed, start,
                                       stop),
       cmocka_unit_test_setup_teardown(test_refused_hints_are_not_counted_as_kept, start_max_hints_1, stop),
+      cmocka_unit_test_setup_teardown(test_write_whose_context_cannot_be_copied_fails_out_of_memory, start, stop),
+      cmocka_unit_test_setup_teardown(test_read_reply_that_cannot_be_merged_counts_as_failed, start, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
