@@ -222,10 +222,11 @@ int api_coord_format(const coord_req_t *q, buf_t *out, int *status, void *state)
       api_nodes_add(&rep.failed, t->hint_for[0] ? t->hint_for : t->node);
     }
   }
-  /* replicas down with no stand-in: their write waits as a hint here */
+  /* replicas down with no stand-in failed; the coordinator holds a hint
+   * only for those it committed before answering */
   for (size_t i = 0; i < res->n_local_hints; i++)
     api_nodes_add(&rep.failed, res->local_hints[i]);
-  if (res->n_local_hints) api_nodes_add(&rep.hinted, rep.responsible);
+  if (res->hints_kept) api_nodes_add(&rep.hinted, rep.responsible);
   for (size_t i = 0; i < res->n_repaired; i++)
     api_nodes_add(&rep.repaired, res->repaired[i]);
   rep.quorum_achieved = qu->verdict == QUORUM_MET;

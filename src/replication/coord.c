@@ -35,8 +35,10 @@ void coord_result_free(coord_result_t *r) {
   r->n_parts = 0;
 }
 
-void coord_clock(coord_t *c, vv_t *out) {
-  if (engine_clock(c->engine, out) != 0) vv_clear(out);
+int coord_clock(coord_t *c, vv_t *out) {
+  int rc = engine_clock(c->engine, out);
+  if (rc) vv_clear(out);
+  return rc;
 }
 
 /* ---- engine jobs ---- */
@@ -113,12 +115,13 @@ void coord_cjob_free(cjob_t *j) {
   free(j);
 }
 
-void coord_cjob_submit(cjob_t *j) {
+int coord_cjob_submit(cjob_t *j) {
   int rc = engine_submit(j->c->engine, &j->job);
   if (rc) {
     j->job.err = rc;
     j->finish(j);
   }
+  return rc;
 }
 
 /* ---- the inbox ---- */

@@ -10,7 +10,8 @@
  *    (to fallback nodes as hints for replicas that are down, or keeps the
  *    hint itself when there is no fallback), and answers once W counting
  *    targets (itself included) applied it, or 503 when W cannot be met
- *    within --request-timeout.
+ *    within --request-timeout; either answer waits for the hints it keeps
+ *    itself to be committed (or refused), since it names them.
  *  - GET: asks the live replicas, merges their states (DVV sync) after R
  *    replies, answers, and repairs stale replicas in the background.
  *
@@ -59,8 +60,10 @@ typedef struct {
   uint32_t required;   /* W or R as applied (capped at the replicas that exist) */
   char repaired[QUORUM_MAX_TARGETS][NODE_ID_MAX + 1]; /* read: replicas sent a repair */
   size_t n_repaired;
-  char local_hints[PLAN_MAX_REPLICAS][NODE_ID_MAX + 1]; /* write: owners whose hint this node keeps */
+  char local_hints[PLAN_MAX_REPLICAS][NODE_ID_MAX + 1]; /* write: owners down with no stand-in */
   size_t n_local_hints;
+  size_t hints_kept; /* write: hints this node committed for it before answering (one refused at
+                        --max-hints or for lack of memory is not counted) */
   /* Forwarded to another coordinator: its answer, verbatim. */
   bool forwarded;
   int http_status;

@@ -7,7 +7,15 @@
  * Writes: the local apply comes first (its state, with this node's new dot,
  * is what the replicas merge); then one PEER_REPLICATE per other target in
  * parallel, and a local hint job per owner without a fallback. The answer
- * goes out at the verdict; later acks are still counted for the log.
+ * goes out at the verdict, but not while a hint job the op started is out:
+ * the reply names the coordinator in hinted_nodes only for hints that were
+ * committed (one may be refused: out of memory, --max-hints reached), so
+ * the last hint job back answers. Later acks are still counted for the log.
+ *
+ * Out of memory never changes a result silently: a request whose inputs
+ * cannot be copied fails, a target whose message cannot be built counts as
+ * failed, a reply whose state cannot be merged counts as failed, and a
+ * repair that was not sent is not reported.
  *
  * Reads: every live replica is asked at once (this node through its own
  * engine); replies are merged with dvv_sync as they come. At the verdict
@@ -90,7 +98,8 @@ static bool lacks_merge(const op_t *op, size_t i) {
   return stale;
 }
 
-static void answer(op_t *op) {
+/* Answers op's request with what it has now (see answer). */
+static void answer_now(op_t *op) {
   coord_req_t *req = op->req;
   if (!req) return;
   op->req = NULL;
@@ -113,9 +122,17 @@ static void answer(op_t *op) {
   for (size_t i = 0; i < op->plan.n_local_hints; i++)
     memcpy(res->local_hints[i], op->plan.local_hints[i], sizeof res->local_hints[i]);
   res->n_local_hints = op->kind == ENGINE_GET ? 0 : op->plan.n_local_hints;
+  res->hints_kept = op->hints_kept;
   for (size_t i = 0; i < op->q.n; i++)
     if (op->repair_sent[i]) memcpy(res->repaired[res->n_repaired++], op->q.t[i].node, NODE_ID_MAX + 1);
   req->done(req);
+}
+
+/* The answer names the hints kept, so it waits for every hint job out;
+ * hint_stored answers with the last one. */
+static void answer(op_t *op) {
+  if (op->hints_out > 0) return;
+  answer_now(op);
 }
 
 static void fail_now(coord_req_t *req, int err) {
@@ -149,9 +166,12 @@ static bool send_to(op_t *op, size_t idx, peer_msg_t *msg, peer_reply_fn cb) {
     free(call);
     return false;
   }
+  if (vv_copy(&msg->clock, &op->clock) != 0) {
+    free(call);
+    return false;
+  }
   call->op = op;
   call->idx = idx;
-  vv_copy(&msg->clock, &op->clock);
   op->pending++;
   if (peer_net_request(op->c->net, &m->addr, msg, op->c->cfg->request_timeout_ms, cb, call) != 0) {
     op->pending--;
@@ -177,7 +197,6 @@ static void on_replicate_reply(int status, const peer_msg_t *reply, void *arg) {
   op_t *op = call->op;
   size_t idx = call->idx;
   free(call);
-  op->pending--;
   bool ok = status == 0 && reply->type == PEER_REPLICATE_ACK && reply->replicate_ack.status == 0;
   if (ok) {
     quorum_reply(&op->q, idx, true);
@@ -188,6 +207,7 @@ static void on_replicate_reply(int status, const peer_msg_t *reply, void *arg) {
     replica_failed(op, idx);
   }
   verdict(op);
+  op->pending--; /* only now: a hint job that fails at once may settle op */
   op_settle(op);
 }
 
@@ -240,7 +260,15 @@ static void record_reply(op_t *op, const peer_msg_t *reply, event_type_t type) {
 }
 
 static void hint_stored(cjob_t *j) {
-  if (j->job.err) log_warn("coord: cannot keep a hint for %s: %s", j->owner, chorus_strerror(j->job.err));
+  op_t *op = j->op;
+  op->hints_out--;
+  if (j->job.err) {
+    log_warn("coord: cannot keep a hint for %s: %s", j->owner, chorus_strerror(j->job.err));
+  } else {
+    op->hints_kept++;
+    coord_count(&op->c->stats.hints_kept);
+  }
+  verdict(op); /* an answer held for the hint jobs goes out with the last one */
   job_back(j);
 }
 
@@ -251,10 +279,10 @@ static void keep_hint(op_t *op, const char *owner) {
     return;
   }
   snprintf(j->owner, sizeof j->owner, "%s", owner);
-  coord_count(&op->c->stats.hints_kept);
   j->op = op;
   j->job.hint_owner = j->owner;
   op->pending++;
+  op->hints_out++;
   coord_cjob_submit(j);
 }
 
@@ -271,7 +299,8 @@ static void write_applied(cjob_t *j) {
     op->local_err = rc;
     op->no_space = job->no_space;
     op->request_reused = job->request_reused;
-    if (rc == CHORUS_ENOTFOUND && job->state.n) dvv_copy(&op->state, &job->state);
+    if (rc == CHORUS_ENOTFOUND && job->state.n && dvv_copy(&op->state, &job->state) != 0)
+      op->local_err = CHORUS_ENOMEM; /* the 404 would lose its context */
     coord_cjob_free(j);
     answer(op);
     op_settle(op);
@@ -279,7 +308,9 @@ static void write_applied(cjob_t *j) {
   }
   coord_cjob_free(j);
   peer_op_t pop = op->kind == ENGINE_DELETE ? PEER_OP_DELETE : PEER_OP_PUT;
-  op->pending++; /* held: a send may fail at once and settle op */
+  /* held: a send or a hint job may fail at once and settle or answer op */
+  op->pending++;
+  op->hints_out++;
   for (size_t i = 0; i < op->q.n; i++) {
     if (strcmp(op->q.t[i].node, op->c->self) == 0)
       quorum_reply(&op->q, i, true);
@@ -288,6 +319,7 @@ static void write_applied(cjob_t *j) {
   }
   for (size_t i = 0; i < op->plan.n_local_hints; i++)
     keep_hint(op, op->plan.local_hints[i]);
+  op->hints_out--;
   op->pending--;
   verdict(op);
   op_settle(op);
@@ -301,10 +333,12 @@ static void on_forward_reply(int status, const peer_msg_t *reply, void *arg) {
   if (op->req) {
     coord_result_t *res = &op->req->result;
     if (status == 0 && reply->type == PEER_FORWARD_REPLY) {
-      res->forwarded = true;
-      res->http_status = reply->forward_reply.http_status;
       buf_put(&res->body, reply->forward_reply.body.p, reply->forward_reply.body.len);
-      if (res->body.err) op->local_err = CHORUS_ENOMEM;
+      res->forwarded = !res->body.err; /* a truncated body is not the coordinator's answer */
+      if (res->forwarded)
+        res->http_status = reply->forward_reply.http_status;
+      else
+        op->local_err = CHORUS_ENOMEM;
     } else {
       op->local_err = status ? status : CHORUS_ECORRUPT;
       if (op->local_err == CHORUS_EIO) op->local_err = CHORUS_EBUSY;
@@ -332,19 +366,22 @@ static void forward_out(op_t *op) {
   m.forward.key = (peer_bytes_t){(const uint8_t *)op->key, op->key_len};
   if (op->kind == ENGINE_PUT)
     m.forward.value = (peer_bytes_t){op->value ? op->value : (const uint8_t *)"", op->value_len};
-  if (op->has_ctx && context_encode(&op->ctx, &ctx) == 0)
-    m.forward.context = (peer_bytes_t){(const uint8_t *)ctx, strlen(ctx)};
+  /* without its context the write would supersede every sibling */
+  int rc = op->has_ctx ? context_encode(&op->ctx, &ctx) : 0;
+  if (ctx) m.forward.context = (peer_bytes_t){(const uint8_t *)ctx, strlen(ctx)};
   m.forward.r = (uint8_t)op->r;
   m.forward.w = (uint8_t)op->w;
   if (op->request_id[0]) m.forward.request_id = (peer_bytes_t){(const uint8_t *)op->request_id, strlen(op->request_id)};
   quorum_init(&op->q, 1, now_ms(op->c) + op->c->cfg->request_timeout_ms);
   size_t idx = 0;
-  coord_clock(op->c, &op->clock);
-  bool ok = quorum_add(&op->q, op->plan.coordinator, NULL, true, &idx) == 0 && send_to(op, idx, &m, on_forward_reply);
+  if (!rc) rc = coord_clock(op->c, &op->clock);
+  bool sent = !rc && quorum_add(&op->q, op->plan.coordinator, NULL, true, &idx) == 0 &&
+              send_to(op, idx, &m, on_forward_reply);
+  if (!rc && !sent) rc = CHORUS_EBUSY;
   free(ctx);
   peer_msg_free(&m);
-  if (!ok) {
-    op->local_err = CHORUS_EBUSY;
+  if (rc) {
+    op->local_err = rc;
     answer(op);
   }
 }
@@ -405,14 +442,17 @@ static bool all_answered(const op_t *op) {
   return true;
 }
 
-/* A replica's state (NULL: it failed) for target idx. */
+/* A replica's state (NULL: it failed) for target idx. A state that cannot
+ * be merged (out of memory) counts as a failed reply: the answer must not
+ * claim a replica whose versions it lacks. */
 static void read_reply(op_t *op, size_t idx, const dvv_t *s) {
   bool ok = s != NULL;
   if (!ok) coord_count(&op->c->stats.replica_failures);
-  if (ok && dvv_copy(&op->got[idx], s) == 0) {
-    op->has_got[idx] = true;
-    if (dvv_sync(&op->state, s) != 0) ok = false;
+  if (ok && (dvv_copy(&op->got[idx], s) != 0 || dvv_sync(&op->state, s) != 0)) {
+    log_warn("coord: the reply of %s to a read is not merged: out of memory", op->q.t[idx].node);
+    ok = false;
   }
+  op->has_got[idx] = ok;
   if (ok && s->n == 0 && op->q.verdict == QUORUM_PENDING)
     op->empty[idx] = true;
   else
@@ -458,21 +498,33 @@ static void on_repair_reply(int status, const peer_msg_t *reply, void *arg) {
   op_settle(op);
 }
 
-/* Sends the merge so far to target idx, which lacks some of it. */
+/* Submits the merge so far as a read repair of this node's own copy. */
+static bool repair_local(op_t *op) {
+  cjob_t *j = coord_cjob_state(op->c, job_back, ENGINE_MERGE, op->key, op->key_len, &op->state);
+  if (!j) return false;
+  j->op = op;
+  j->job.event_type = EVENT_READ_REPAIR;
+  op->pending++;
+  return coord_cjob_submit(j) == 0;
+}
+
+/* Sends the merge so far to target idx, which lacks some of it. Only a
+ * repair on its way is reported (repaired_nodes) and counted. */
 static void repair(op_t *op, size_t idx) {
-  op->repair_sent[idx] = true;
-  coord_count(&op->c->stats.read_repairs);
+  bool sent;
   if (strcmp(op->q.t[idx].node, op->c->self) == 0) {
-    cjob_t *j = coord_cjob_state(op->c, job_back, ENGINE_MERGE, op->key, op->key_len, &op->state);
-    if (!j) return;
-    j->op = op;
-    j->job.event_type = EVENT_READ_REPAIR;
-    op->pending++;
-    coord_cjob_submit(j);
+    sent = repair_local(op);
+  } else {
+    buf_reset(&op->record);
+    sent = record_encode(&op->state, &op->record) == 0 &&
+           send_state(op, idx, PEER_OP_READ_REPAIR, on_repair_reply);
+  }
+  if (!sent) {
+    log_warn("coord: cannot send a read repair to %s", op->q.t[idx].node);
     return;
   }
-  buf_reset(&op->record);
-  if (record_encode(&op->state, &op->record) == 0) send_state(op, idx, PEER_OP_READ_REPAIR, on_repair_reply);
+  op->repair_sent[idx] = true;
+  coord_count(&op->c->stats.read_repairs);
 }
 
 /* Every reply is in: replicas still behind the final merge get it. */
@@ -497,7 +549,11 @@ static void start_read(op_t *op) {
     answer(op);
     return;
   }
-  coord_clock(c, &op->clock);
+  op->local_err = coord_clock(c, &op->clock); /* the replicas' events must follow this one */
+  if (op->local_err) {
+    answer(op);
+    return;
+  }
   for (size_t i = 0; i < op->q.n; i++) {
     if (strcmp(op->q.t[i].node, c->self) == 0) {
       cjob_t *j = coord_cjob_new(c, read_local_done);
@@ -526,6 +582,41 @@ static void start_read(op_t *op) {
 
 /* ---- entry points ---- */
 
+/* An op holding copies of req's inputs, not yet on c->ops; NULL when out
+ * of memory (a write without the client's context would supersede every
+ * sibling, so a context that cannot be copied fails the request too). */
+static op_t *op_new(coord_t *c, const coord_req_t *req) {
+  op_t *op = c->n_spare_ops ? c->spare_ops[--c->n_spare_ops] : malloc(sizeof *op);
+  if (!op) return NULL;
+  memset(op, 0, sizeof *op);
+  vv_init(&op->ctx);
+  vv_init(&op->clock);
+  dvv_init(&op->state);
+  buf_init(&op->record);
+  for (size_t i = 0; i < QUORUM_MAX_TARGETS; i++)
+    dvv_init(&op->got[i]);
+  op->key = malloc(req->key_len + 1);
+  op->value = req->value_len ? malloc(req->value_len) : NULL;
+  if (!op->key || (req->value_len && !op->value) || (req->ctx && vv_copy(&op->ctx, req->ctx) != 0)) {
+    free(op->key);
+    free(op->value);
+    vv_free(&op->ctx);
+    free(op);
+    return NULL;
+  }
+  memcpy(op->key, req->key, req->key_len);
+  op->key[req->key_len] = '\0';
+  op->key_len = req->key_len;
+  if (req->value_len) memcpy(op->value, req->value, req->value_len);
+  op->value_len = req->value_len;
+  op->has_ctx = req->ctx != NULL;
+  if (req->request_id) snprintf(op->request_id, sizeof op->request_id, "%s", req->request_id);
+  op->kind = req->op;
+  op->r = req->r;
+  op->w = req->w;
+  return op;
+}
+
 void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
   coord_result_init(&req->result);
   if (c->closing) {
@@ -536,34 +627,14 @@ void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
     coord_gather_start(c, req);
     return;
   }
-  op_t *op = c->n_spare_ops ? c->spare_ops[--c->n_spare_ops] : malloc(sizeof *op);
-  if (op) memset(op, 0, sizeof *op);
-  if (!op || !(op->key = malloc(req->key_len + 1)) ||
-      (req->value_len && !(op->value = malloc(req->value_len)))) {
-    if (op) free(op->key);
-    free(op);
+  op_t *op = op_new(c, req);
+  if (!op) {
     fail_now(req, CHORUS_ENOMEM);
     return;
   }
   op->c = c;
   op->req = req;
-  op->kind = req->op;
   op->forwarded_in = forwarded;
-  memcpy(op->key, req->key, req->key_len);
-  op->key[req->key_len] = '\0';
-  op->key_len = req->key_len;
-  if (req->value_len) memcpy(op->value, req->value, req->value_len);
-  op->value_len = req->value_len;
-  vv_init(&op->ctx);
-  vv_init(&op->clock);
-  dvv_init(&op->state);
-  buf_init(&op->record);
-  for (size_t i = 0; i < QUORUM_MAX_TARGETS; i++)
-    dvv_init(&op->got[i]);
-  op->has_ctx = req->ctx && vv_copy(&op->ctx, req->ctx) == 0;
-  if (req->request_id) snprintf(op->request_id, sizeof op->request_id, "%s", req->request_id);
-  op->r = req->r;
-  op->w = req->w;
   op->next = c->ops;
   if (c->ops) c->ops->prev = op;
   c->ops = op;
@@ -595,12 +666,14 @@ void coord_client_tick(coord_t *c, uint64_t now) {
   }
 }
 
+/* Closing: nothing waits any longer. A verdict held only for hint jobs
+ * stands, naming the hints committed so far; the rest fail. */
 void coord_client_fail_all(coord_t *c) {
   for (op_t *op = c->ops, *next; op; op = next) {
     next = op->next;
     if (op->req) {
-      op->local_err = CHORUS_ESHUTDOWN;
-      answer(op);
+      if (op->q.verdict == QUORUM_PENDING) op->local_err = CHORUS_ESHUTDOWN;
+      answer_now(op);
     }
     op_settle(op);
   }

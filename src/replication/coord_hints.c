@@ -9,9 +9,11 @@
  * ENGINE_HINT_DELETE, which keeps it if a newer hint merged in meanwhile.
  * Rate: at most HINT_BATCH hints per batch and a batch every
  * HINT_BUSY_MS while hints remain. A failed delivery ends the batch (the
- * owner may be gone again); the next tick tries again. Hints past
- * --hint-ttl are dropped by a pass every HINT_EXPIRE_MS, one slice of
- * ENGINE_HINT_EXPIRE_SCAN hints a tick.
+ * owner may be gone again; or this node is out of memory: a hint is never
+ * sent without this node's clock, which orders the owner's event after its
+ * write); the next tick tries again. Hints past --hint-ttl are dropped by a
+ * pass every HINT_EXPIRE_MS, one slice of ENGINE_HINT_EXPIRE_SCAN hints a
+ * tick.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -91,21 +93,21 @@ static void on_delivered(int status, const peer_msg_t *reply, void *arg) {
 static void deliver(batch_t *b, size_t i, buf_t *rec, const vv_t *clock) {
   engine_hint_t *h = &b->hints[i];
   delivery_t *d = malloc(sizeof *d);
+  peer_msg_t m;
+  peer_msg_init(&m);
   buf_reset(rec);
-  if (!d || record_encode(&h->state, rec) != 0) {
+  if (!d || record_encode(&h->state, rec) != 0 || vv_copy(&m.clock, clock) != 0) {
     free(d);
+    peer_msg_free(&m);
     b->failed = true;
     return;
   }
   d->b = b;
   d->i = i;
-  peer_msg_t m;
-  peer_msg_init(&m);
   m.type = PEER_REPLICATE;
   m.replicate.op = PEER_OP_HINT;
   m.replicate.key = (peer_bytes_t){(const uint8_t *)h->key, h->key_len};
   m.replicate.record = (peer_bytes_t){rec->data, rec->len};
-  vv_copy(&m.clock, clock);
   b->outstanding++;
   if (peer_net_request(b->c->net, &b->addr, &m, b->c->cfg->request_timeout_ms, on_delivered, d) != 0) {
     b->outstanding--;
@@ -132,7 +134,7 @@ static void after_read(uv_work_t *w, int status) {
   buf_init(&rec);
   vv_t clock;
   vv_init(&clock);
-  coord_clock(c, &clock);
+  b->failed = coord_clock(c, &clock) != 0;
   b->outstanding++; /* held while sending: replies may come back at once */
   for (size_t i = 0; i < b->n && !b->failed; i++)
     deliver(b, i, &rec, &clock);

@@ -82,6 +82,8 @@ struct op {
   int local_err;
   bool no_space, request_reused;
   int pending;       /* messages and jobs not back yet */
+  int hints_out;     /* hint jobs not back yet: the answer waits for them (coord_client.c) */
+  size_t hints_kept; /* hint jobs committed */
   bool forwarded_in; /* arrived as PEER_FORWARD: never forwarded again */
   bool final_repair_done;
 };
@@ -135,10 +137,12 @@ cjob_t *coord_cjob_state(coord_t *c, void (*finish)(cjob_t *j), engine_op_t op, 
 cjob_t *coord_cjob_received(coord_t *c, void (*finish)(cjob_t *j), const peer_msg_t *msg, const void *key,
                             size_t key_len);
 void coord_cjob_free(cjob_t *j);
-/* Submits j->job; on failure runs finish at once with job.err set. */
-void coord_cjob_submit(cjob_t *j);
-/* The node clock to stamp on a message (empty on failure). */
-void coord_clock(coord_t *c, vv_t *out);
+/* Submits j->job; on failure runs finish at once with job.err set and
+ * returns that error (j is gone then). */
+int coord_cjob_submit(cjob_t *j);
+/* The node clock to stamp on a message; CHORUS_ENOMEM (out empty) when it
+ * cannot be copied. */
+int coord_clock(coord_t *c, vv_t *out);
 
 /* coord_serve.c */
 void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);

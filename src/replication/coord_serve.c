@@ -5,9 +5,11 @@
  *
  * Every answer carries this node's clock after the job's event, and every
  * job carries the requester's clock, so the event logs of both ends record
- * the message (receive and send events). A request that does not hold
- * together (a key that is not UTF-8, a record that does not decode) is
- * answered with CHORUS_ECORRUPT and changes nothing.
+ * the message (receive and send events); an answer whose clock cannot be
+ * copied (out of memory) reports an error rather than go without it. A
+ * request that does not hold together (a key that is not UTF-8, a record
+ * that does not decode) is answered with CHORUS_ECORRUPT and changes
+ * nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +49,10 @@ static void ack(peer_conn_t *conn, uint64_t req_id, int status, uint64_t event_i
   peer_msg_t m;
   peer_msg_init(&m);
   m.type = PEER_REPLICATE_ACK;
+  /* the coordinator then counts this replica as failed and keeps a hint: merging it again changes nothing */
+  if (clock && vv_copy(&m.clock, clock) != 0 && !status) status = CHORUS_ENOMEM;
   m.replicate_ack.status = status;
   m.replicate_ack.event_id = event_id;
-  if (clock) vv_copy(&m.clock, clock);
   peer_net_respond(conn, req_id, &m);
   peer_msg_free(&m);
 }
@@ -78,8 +81,9 @@ void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req)
     ack(conn, req->req_id, CHORUS_ENOMEM, 0, NULL);
     return;
   }
-  if (record_decode(r->record.p, r->record.len, &j->incoming) != 0 || j->incoming.n == 0) {
-    ack(conn, req->req_id, CHORUS_ECORRUPT, 0, NULL);
+  int rc = record_decode(r->record.p, r->record.len, &j->incoming);
+  if (rc || j->incoming.n == 0) {
+    ack(conn, req->req_id, rc ? rc : CHORUS_ECORRUPT, 0, NULL);
     coord_cjob_free(j);
     return;
   }
@@ -111,12 +115,12 @@ static void read_done(cjob_t *j) {
   buf_t rec;
   buf_init(&rec);
   int err = j->job.err == CHORUS_ENOTFOUND ? 0 : j->job.err;
+  if (!err) err = vv_copy(&m.clock, &j->job.clock);
   if (!err && j->job.state.n) {
     err = record_encode(&j->job.state, &rec);
     if (!err) m.read_reply.record = (peer_bytes_t){rec.data, rec.len};
   }
   m.read_reply.status = err;
-  vv_copy(&m.clock, &j->job.clock);
   peer_net_respond(j->conn, j->req_id, &m);
   peer_msg_free(&m);
   buf_free(&rec);
@@ -162,14 +166,27 @@ static void forward_free(forward_t *f) {
   free(f);
 }
 
-static void answer_forward(peer_conn_t *conn, uint64_t req_id, int status, const buf_t *body) {
+static void answer_forward(peer_conn_t *conn, uint64_t req_id, int status, const void *body, size_t len) {
   peer_msg_t m;
   peer_msg_init(&m);
   m.type = PEER_FORWARD_REPLY;
   m.forward_reply.http_status = (uint16_t)status;
-  m.forward_reply.body = (peer_bytes_t){body->data ? body->data : (const uint8_t *)"", body->len};
+  m.forward_reply.body = (peer_bytes_t){body ? body : "", len};
   peer_net_respond(conn, req_id, &m);
   peer_msg_free(&m);
+}
+
+/* A forwarded write that cannot start: 500 when this node is out of
+ * memory (the client may retry), 400 when the request does not hold
+ * together. */
+static void refuse_forward(peer_conn_t *conn, uint64_t req_id, int rc) {
+  static const char nomem[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+  static const char bad[] =
+      "{\"error\":{\"code\":\"bad_request\",\"message\":\"malformed forwarded request\"}}";
+  if (rc == CHORUS_ENOMEM)
+    answer_forward(conn, req_id, 500, nomem, sizeof nomem - 1);
+  else
+    answer_forward(conn, req_id, 400, bad, sizeof bad - 1);
 }
 
 static void forward_done(coord_req_t *req) {
@@ -177,13 +194,12 @@ static void forward_done(coord_req_t *req) {
   buf_t body;
   buf_init(&body);
   int status = 500;
-  if (!f->c->format || f->c->format(req, &body, &status, f->c->api_state) != 0) {
+  if (f->c->format && f->c->format(req, &body, &status, f->c->api_state) == 0) {
+    answer_forward(f->conn, f->req_id, status, body.data, body.len);
+  } else {
     static const char internal[] = "{\"error\":{\"code\":\"internal\",\"message\":\"cannot format the reply\"}}";
-    buf_reset(&body);
-    status = 500;
-    buf_put(&body, internal, sizeof internal - 1);
+    answer_forward(f->conn, f->req_id, 500, internal, sizeof internal - 1);
   }
-  answer_forward(f->conn, f->req_id, status, &body);
   buf_free(&body);
   forward_free(f);
 }
@@ -191,9 +207,10 @@ static void forward_done(coord_req_t *req) {
 void coord_serve_forward(coord_t *c, peer_conn_t *conn, const peer_msg_t *msg) {
   const peer_forward_t *fw = &msg->forward;
   forward_t *f = calloc(1, sizeof *f);
-  buf_t err;
-  buf_init(&err);
-  if (!f) return; /* the forwarding node times out */
+  if (!f) {
+    refuse_forward(conn, msg->req_id, CHORUS_ENOMEM);
+    return;
+  }
   f->c = c;
   vv_init(&f->ctx);
   coord_result_init(&f->req.result);
@@ -202,20 +219,15 @@ void coord_serve_forward(coord_t *c, peer_conn_t *conn, const peer_msg_t *msg) {
   f->req_id = msg->req_id;
   f->key = copy_bytes(fw->key);
   f->value = fw->value.p ? copy_bytes(fw->value) : NULL;
-  bool ok = f->key && (!fw->value.p || f->value) && key_ok(fw->key);
-  if (ok && fw->context.p) ok = context_decode((const char *)fw->context.p, fw->context.len, &f->ctx) == 0;
-  if (ok && fw->request_id.p) {
-    ok = fw->request_id.len <= ENGINE_REQUEST_ID_MAX;
-    if (ok) memcpy(f->request_id, fw->request_id.p, fw->request_id.len);
-  }
-  if (!ok) {
-    static const char bad[] = "{\"error\":{\"code\":\"bad_request\",\"message\":\"malformed forwarded request\"}}";
-    buf_put(&err, bad, sizeof bad - 1);
-    answer_forward(conn, msg->req_id, 400, &err);
-    buf_free(&err);
+  int rc = !f->key || (fw->value.p && !f->value) ? CHORUS_ENOMEM : key_ok(fw->key) ? 0 : CHORUS_EINVAL;
+  if (!rc && fw->context.p) rc = context_decode((const char *)fw->context.p, fw->context.len, &f->ctx);
+  if (!rc && fw->request_id.p && fw->request_id.len > ENGINE_REQUEST_ID_MAX) rc = CHORUS_EINVAL;
+  if (rc) {
+    refuse_forward(conn, msg->req_id, rc);
     forward_free(f);
     return;
   }
+  if (fw->request_id.p) memcpy(f->request_id, fw->request_id.p, fw->request_id.len);
   coord_req_t *r = &f->req;
   r->op = fw->op == PEER_OP_DELETE ? ENGINE_DELETE : ENGINE_PUT;
   r->key = f->key;

@@ -173,7 +173,17 @@ def test_cluster_events_merge_every_log_with_message_clocks_and_conflicts(ctx):
         base = json.loads(c.nodes[0].get("ev").body)["context"]
         put_ok(c.nodes[0], "ev", "a", context=base, query="w=3")
         put_ok(c.nodes[1], "ev", "b", context=base, query="w=3")
-        doc = c.nodes[2].get_json("/api/v1/cluster/events?limit=50")
+        coord = c.nodes[0].id
+
+        def with_receives():
+            # The coordinator records a reply's receive event (ack, read_reply) in a job of its own,
+            # a read's after the answer: wait until both kinds are in its log.
+            d = c.nodes[2].get_json("/api/v1/cluster/events?limit=50")
+            got = {(e["type"], e.get("peer")) for e in d["events"] if e["node_id"] == coord and e["key"] == "ev"}
+            acked = {p for t, p in got if t == "ack"} == {m.id for m in c.nodes[1:]}
+            return d if acked and any(t == "read_reply" for t, _ in got) else None
+
+        doc = wait_for("the coordinator's receive events", with_receives, 5)
         eq(sorted(n["node_id"] for n in doc["nodes"] if n["ok"]), sorted(m.id for m in c.nodes), "members answered")
         evs = doc["events"]
         eq(doc["count"], len(evs), "count")
@@ -185,7 +195,6 @@ def test_cluster_events_merge_every_log_with_message_clocks_and_conflicts(ctx):
         first_put = puts[0]["vector_clock"]["clocks"]
         check(any(descends(e["vector_clock"]["clocks"], first_put) for e in reps),
               "a replica's receive event descends the coordinator's put: %s vs %s" % (reps, first_put))
-        coord = c.nodes[0].id
         acks = [e for e in evs if e["type"] == "ack" and e["node_id"] == coord and e["key"] == "ev"]
         eq(sorted({e.get("peer") for e in acks}), sorted(m.id for m in c.nodes[1:]),
            "the coordinator records each replica's ack")
@@ -260,6 +269,9 @@ def test_request_id_retry_through_another_coordinator_does_not_write_twice(ctx):
         c.start_all()
         ring_ready(c)
         first = put_ok(c.nodes[0], "idem", "once", request_id="req-42")
+        # W = 2 may answer before node 2 has the replica write that carries the id; the retry
+        # is recognised there only once it has.
+        wait_for("the write on node 2", lambda: read_values(c.nodes[1], "idem", "local=true") == ["once"], 5)
         again = put_ok(c.nodes[1], "idem", "once", request_id="req-42")
         eq(again["vector_clock"], first["vector_clock"], "the retry adds no version")
         doc = json.loads(c.nodes[2].get("idem").body)
@@ -268,14 +280,21 @@ def test_request_id_retry_through_another_coordinator_does_not_write_twice(ctx):
         eq(r.status, 409, "the id reused for another key and op")
 
 
+def start_with_a_replica_dead(c):
+    """Starts c (3 nodes, N = 3), kills its third node and waits until the
+    others see it dead: their writes keep its hints themselves. Returns it."""
+    c.start_all()
+    ring_ready(c)
+    victim = c.nodes[2]
+    victim.kill()
+    c.wait("victim dead", lambda v: v.get(victim.id, ("", 0))[0] == "dead", 15, c.nodes[:2])
+    return victim
+
+
 @test
 def test_writes_while_a_replica_is_down_leave_hints_delivered_when_it_returns(ctx):
     with Cluster(ctx, 3) as c:
-        c.start_all()
-        ring_ready(c)
-        victim = c.nodes[2]
-        victim.kill()
-        c.wait("victim dead", lambda v: v.get(victim.id, ("", 0))[0] == "dead", 15, c.nodes[:2])
+        victim = start_with_a_replica_dead(c)
         keys = ["hinted-%d" % i for i in range(25)]
         for i, k in enumerate(keys):
             doc = put_ok(c.nodes[i % 2], k, "h%d" % i)
@@ -288,6 +307,24 @@ def test_writes_while_a_replica_is_down_leave_hints_delivered_when_it_returns(ct
                                                 for m in c.nodes[:2]) == 0, 20)
         for i, k in enumerate(keys):
             eq(read_values(victim, k, "local=true"), ["h%d" % i], k + " on the returned replica")
+
+
+@test
+def test_replica_down_a_reply_naming_a_kept_hint_finds_it_already_counted(ctx):
+    # The reply names the coordinator in hinted_nodes only once the hint is
+    # committed, so the coordinator's status counts it at once (no waiting).
+    with Cluster(ctx, 3) as c:
+        victim = start_with_a_replica_dead(c)
+        claimed = {m.id: 0 for m in c.nodes[:2]}
+        for i in range(60):
+            coord = c.nodes[i % 2]
+            doc = put_ok(coord, "claimed-%d" % i, "c%d" % i)
+            eq(doc["responsible_node"], coord.id, "coordinator of write %d" % i)
+            check(coord.id in doc["replication_result"]["hinted_nodes"],
+                  "write %d names its coordinator as holding the hint: %s" % (i, doc["replication_result"]))
+            claimed[coord.id] += 1
+            held = coord.get_json("/api/v1/status")["hints"]["by_owner"].get(victim.id, 0)
+            eq(held, claimed[coord.id], "hints %s keeps for %s right after write %d" % (coord.id, victim.id, i))
 
 
 @test

@@ -378,9 +378,9 @@ def test_ws_stats_arrive_every_second_with_data_route_figures(ctx):
         k = ctx.key()
         for i in range(10):
             n.put_ok(k, "v%d" % i)
-        busy = ws.wait_for("stats", timeout=3.5, pred=lambda d: d["ops_per_sec"] > 0)
-        check(busy["requests_total"] >= total0 + 10, "requests_total %r after 10 PUTs from %r"
-              % (busy["requests_total"], total0))
+        # a push may come while the PUTs are still running: wait for the one that counts them all
+        busy = ws.wait_for("stats", timeout=3.5, pred=lambda d: d["requests_total"] >= total0 + 10)
+        check(busy["ops_per_sec"] > 0, "ops_per_sec %r in the second of the last PUT" % busy["ops_per_sec"])
         p50, p99 = busy["latency_ms"]["p50"], busy["latency_ms"]["p99"]
         check(isinstance(p50, (int, float)) and isinstance(p99, (int, float)) and 0 < p50 <= p99,
               "latencies %r" % busy["latency_ms"])
