@@ -5,8 +5,11 @@
  * membership push-pull (a PEER_PUSH_PULL carries the sender's table and is
  * answered with ours).
  *
- * The inbox is two FIFO lists under one mutex, drained on the loop by a
- * uv_async; uv_async_send coalesces, so one wake-up may drain many items.
+ * The inbox is two queues (common/tqueue.h) drained on the loop by
+ * coord_drain when env.wake says so; wake-ups coalesce, so one may drain
+ * many items. Nothing here calls libuv, the transport or the engine: they
+ * are reached through c->env (coord.h), which coord_uv.c fills for chorusd
+ * and a simulator fills for tests.
  */
 #include "coord_internal.h"
 
@@ -15,9 +18,6 @@
 
 #include "../common/err.h"
 #include "../common/log.h"
-
-#define TICK_MS 20       /* while requests are in flight: their deadlines */
-#define IDLE_TICK_MS 1000 /* otherwise: hint delivery and expiry only */
 
 void coord_result_init(coord_result_t *r) {
   memset(r, 0, sizeof *r);
@@ -35,25 +35,25 @@ void coord_result_free(coord_result_t *r) {
   r->n_parts = 0;
 }
 
+int coord_request(coord_t *c, const swim_addr_t *to, peer_msg_t *msg, uint64_t timeout_ms, peer_reply_fn cb,
+                  void *arg) {
+  return c->env.request(c->env.state, to, msg, timeout_ms, cb, arg);
+}
+
 int coord_clock(coord_t *c, vv_t *out) {
-  int rc = engine_clock(c->engine, out);
+  int rc = c->env.clock(c->env.state, out);
   if (rc) vv_clear(out);
   return rc;
 }
 
 /* ---- engine jobs ---- */
 
+/* Writer thread (or the simulated store): hands the job to the loop. The
+ * jobs queue is never closed while the store may complete a job. */
 static void on_job_done(engine_job_t *job) {
   cjob_t *j = (cjob_t *)job->user;
   coord_t *c = j->c;
-  pthread_mutex_lock(&c->mu);
-  if (c->jobs_tail)
-    c->jobs_tail->next = j;
-  else
-    c->jobs_head = j;
-  c->jobs_tail = j;
-  pthread_mutex_unlock(&c->mu);
-  uv_async_send(&c->async);
+  (void)tqueue_push_wake(&c->jobs, j, c->env.wake, c->env.state);
 }
 
 cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j)) {
@@ -70,8 +70,8 @@ cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j)) {
   return j;
 }
 
-cjob_t *coord_cjob_state(coord_t *c, void (*finish)(cjob_t *j), engine_op_t op, const char *key, size_t key_len,
-                         const dvv_t *state) {
+cjob_t *coord_cjob_state(coord_t *c, void (*finish)(cjob_t *j), engine_op_t op, const char *key,
+                         size_t key_len, const dvv_t *state) {
   cjob_t *j = coord_cjob_new(c, finish);
   if (!j || !(j->key = malloc(key_len + 1)) || dvv_copy(&j->incoming, state) != 0) {
     coord_cjob_free(j);
@@ -111,12 +111,12 @@ void coord_cjob_free(cjob_t *j) {
   dvv_free(&j->incoming);
   vv_free(&j->remote_clock);
   vv_free(&j->ctx);
-  if (j->conn) peer_conn_release(j->conn);
+  if (j->conn) j->c->env.conn_release(j->c->env.state, j->conn);
   free(j);
 }
 
 int coord_cjob_submit(cjob_t *j) {
-  int rc = engine_submit(j->c->engine, &j->job);
+  int rc = j->c->env.submit(j->c->env.state, &j->job);
   if (rc) {
     j->job.err = rc;
     j->finish(j);
@@ -127,29 +127,12 @@ int coord_cjob_submit(cjob_t *j) {
 /* ---- the inbox ---- */
 
 int coord_submit(coord_t *c, coord_req_t *req) {
-  pthread_mutex_lock(&c->mu);
-  bool closing = c->closing;
-  if (!closing) {
-    req->next = NULL;
-    if (c->reqs_tail)
-      c->reqs_tail->next = req;
-    else
-      c->reqs_head = req;
-    c->reqs_tail = req;
-  }
-  pthread_mutex_unlock(&c->mu);
-  if (closing) return CHORUS_ESHUTDOWN;
-  uv_async_send(&c->async);
-  return 0;
+  return tqueue_push_wake(&c->reqs, req, c->env.wake, c->env.state);
 }
 
-static void drain(coord_t *c) {
-  pthread_mutex_lock(&c->mu);
-  coord_req_t *reqs = c->reqs_head;
-  cjob_t *jobs = c->jobs_head;
-  c->reqs_head = c->reqs_tail = NULL;
-  c->jobs_head = c->jobs_tail = NULL;
-  pthread_mutex_unlock(&c->mu);
+void coord_drain(coord_t *c) {
+  cjob_t *jobs = tqueue_take_all(&c->jobs);
+  coord_req_t *reqs = tqueue_take_all(&c->reqs);
   while (jobs) {
     cjob_t *next = jobs->next;
     jobs->finish(jobs);
@@ -162,21 +145,15 @@ static void drain(coord_t *c) {
   }
 }
 
-static void on_async(uv_async_t *a) {
-  drain(a->data);
-}
-
-static void on_tick(uv_timer_t *t) {
-  coord_t *c = t->data;
-  coord_client_tick(c, uv_now(c->loop));
-  coord_hints_tick(c, uv_now(c->loop));
+uint64_t coord_tick(coord_t *c, uint64_t now) {
+  coord_client_tick(c, now);
+  coord_hints_tick(c, now);
   /* An idle node wakes once a second, not fifty times. */
-  uint64_t want = c->ops || c->hint_batch ? TICK_MS : IDLE_TICK_MS;
-  if (uv_timer_get_repeat(t) != want) uv_timer_start(t, on_tick, want, want);
+  return c->ops || c->hint_batch ? COORD_TICK_MS : COORD_IDLE_TICK_MS;
 }
 
 void coord_wake(coord_t *c) {
-  if (uv_timer_get_repeat(&c->timer) != TICK_MS && !c->closing) uv_timer_start(&c->timer, on_tick, TICK_MS, TICK_MS);
+  if (!c->closing) c->env.fast_ticks(c->env.state);
 }
 
 bool coord_needed(coord_t *c) {
@@ -214,7 +191,7 @@ static int pp_send(void *ctx, const swim_addr_t *to, const uint8_t *state, size_
   peer_msg_init(&m);
   m.type = PEER_PUSH_PULL;
   m.push_pull.state = (peer_bytes_t){state, len};
-  int rc = peer_net_request(c->net, to, &m, timeout_ms, on_pp_reply, call);
+  int rc = coord_request(c, to, &m, timeout_ms, on_pp_reply, call);
   peer_msg_free(&m);
   if (rc) free(call);
   return rc;
@@ -226,20 +203,20 @@ gossip_transport_t coord_gossip_transport(coord_t *c) {
 
 static void answer_push_pull(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
   buf_reset(&c->scratch);
-  if (!c->gossip || gossip_on_push_pull(c->gossip, req->push_pull.state.p, req->push_pull.state.len, &c->scratch))
+  if (!c->gossip ||
+      gossip_on_push_pull(c->gossip, req->push_pull.state.p, req->push_pull.state.len, &c->scratch))
     return; /* the requester times out and retries later */
   peer_msg_t m;
   peer_msg_init(&m);
   m.type = PEER_PUSH_PULL_REPLY;
   m.push_pull.state = (peer_bytes_t){c->scratch.data, c->scratch.len};
-  peer_net_respond(conn, req->req_id, &m);
+  c->env.respond(c->env.state, conn, req->req_id, &m);
   peer_msg_free(&m);
 }
 
 /* ---- peers' requests ---- */
 
-static void on_request(peer_conn_t *conn, const peer_msg_t *req, void *state) {
-  coord_t *c = state;
+void coord_on_request(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
   if (c->closing) return;
   switch (req->type) {
   case PEER_PUSH_PULL: answer_push_pull(c, conn, req); break;
@@ -253,31 +230,26 @@ static void on_request(peer_conn_t *conn, const peer_msg_t *req, void *state) {
 
 /* ---- lifecycle ---- */
 
-int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
+int coord_create(const coord_env_t *env, const coord_opts_t *o, coord_t **out) {
   coord_t *c = calloc(1, sizeof *c);
   if (!c) return CHORUS_ENOMEM;
-  c->loop = loop;
+  c->env = *env;
   c->cfg = o->cfg;
   snprintf(c->self, sizeof c->self, "%s", o->node_id);
-  c->engine = o->engine;
   c->view = o->view;
   c->format = o->format;
   c->events = o->events;
   c->api_state = o->api_state;
   buf_init(&c->scratch);
-  pthread_mutex_init(&c->mu, NULL);
-  peer_net_opts_t po = {.cfg = o->cfg, .node_id = o->node_id, .on_request = on_request, .state = c};
-  int rc = peer_net_start(loop, &po, &c->net);
-  if (rc) {
-    pthread_mutex_destroy(&c->mu);
-    buf_free(&c->scratch);
+  if (tqueue_init(&c->reqs, offsetof(coord_req_t, next)) != 0) {
     free(c);
-    return rc;
+    return CHORUS_ENOMEM;
   }
-  uv_async_init(loop, &c->async, on_async);
-  uv_timer_init(loop, &c->timer);
-  c->async.data = c->timer.data = c;
-  uv_timer_start(&c->timer, on_tick, TICK_MS, TICK_MS);
+  if (tqueue_init(&c->jobs, offsetof(cjob_t, next)) != 0) {
+    tqueue_destroy(&c->reqs);
+    free(c);
+    return CHORUS_ENOMEM;
+  }
   *out = c;
   return 0;
 }
@@ -286,41 +258,41 @@ void coord_set_gossip(coord_t *c, gossip_t *g) {
   c->gossip = g;
 }
 
+void coord_retire(coord_t *c, int holds) {
+  c->destroying = true;
+  c->handles = holds + (c->hint_batch ? 1 : 0);
+}
+
 void coord_unref(coord_t *c) {
   if (--c->handles > 0) return;
   for (size_t i = 0; i < c->n_spare_ops; i++)
     free(c->spare_ops[i]);
-  pthread_mutex_destroy(&c->mu);
+  tqueue_destroy(&c->reqs);
+  tqueue_destroy(&c->jobs);
   buf_free(&c->scratch);
   free(c);
 }
 
-static void on_handle_closed(uv_handle_t *h) {
-  coord_unref(h->data);
-}
-
-void coord_close(coord_t *c) {
-  if (!c) return;
-  pthread_mutex_lock(&c->mu);
+void coord_stop_taking(coord_t *c) {
   c->closing = true;
-  pthread_mutex_unlock(&c->mu);
-  drain(c); /* queued requests: answered ESHUTDOWN by coord_client_start */
-  peer_net_close(c->net); /* fails every request in flight on the network */
+  /* later submits are refused; queued requests are answered ESHUTDOWN */
+  for (coord_req_t *r = tqueue_close(&c->reqs, true), *next; r; r = next) {
+    next = r->next;
+    coord_client_start(c, r, false);
+  }
+  coord_drain(c);
+}
+
+void coord_shutdown(coord_t *c) {
+  coord_stop_taking(c);
   coord_client_fail_all(c);
-  uv_timer_stop(&c->timer);
 }
 
-void coord_destroy(coord_t *c) {
+void coord_free(coord_t *c) {
   if (!c) return;
-  drain(c); /* engine completions that arrived since */
-  c->destroying = true;
-  c->handles = 2 + (c->hint_batch ? 1 : 0); /* c is freed when these are done */
-  uv_close((uv_handle_t *)&c->async, on_handle_closed);
-  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-}
-
-const peer_net_counters_t *coord_peer_counters(const coord_t *c) {
-  return peer_net_counters(c->net);
+  coord_drain(c); /* engine completions that arrived since */
+  coord_retire(c, 1);
+  coord_unref(c);
 }
 
 const coord_stats_t *coord_stats(const coord_t *c) {

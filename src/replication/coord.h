@@ -17,9 +17,10 @@
  *
  * Threads: coord_start / coord_close, peer traffic and coordination run on
  * the loop thread. HTTP threads hand client requests over with coord_submit
- * (a queue and a uv_async); the request's done callback runs on the loop
- * thread once its result is final. Engine completions come back through the
- * same queue.
+ * (a queue and a wake-up of the loop); the request's done callback runs on
+ * the loop thread once its result is final. Engine completions come back
+ * through a second queue. Everything outside the service (time, peers, the
+ * store) is reached through coord_env_t.
  */
 #ifndef CHORUS_COORD_H
 #define CHORUS_COORD_H
@@ -94,7 +95,7 @@ struct coord_req {
   uint32_t limit;
   const coord_cursor_t *cursors; /* COORD_EVENTS: members asked from their own since instead; */
   size_t n_cursors;              /* owned by the submitter, read when the gather starts */
-  engine_op_t op; /* COORD_DATA: ENGINE_PUT, ENGINE_GET or ENGINE_DELETE */
+  engine_op_t op;                /* COORD_DATA: ENGINE_PUT, ENGINE_GET or ENGINE_DELETE */
   const char *key;
   size_t key_len;
   const uint8_t *value; /* PUT */
@@ -127,6 +128,61 @@ typedef struct {
   void *api_state; /* passed to format and events */
 } coord_opts_t;
 
+/*
+ * The seam between the replication service and the world, in the style of
+ * LevelDB's env: time, the peer transport, the store and the worker pool,
+ * as a table of functions with one state pointer. coord_start fills it
+ * with libuv, the peer transport and the engine (coord_uv.c); a simulator
+ * fills it with simulated time, an in-memory network and store, and drives
+ * the service through coord_create, coord_on_request, coord_drain and
+ * coord_tick on one thread. The service itself never calls libuv, the
+ * transport or the engine directly.
+ */
+typedef struct {
+  void *state;
+  uint64_t (*now_ms)(void *state); /* the loop's clock, monotonic */
+  /* Sends a request; the reply or failure goes to cb exactly once (on the
+   * loop). Non-zero: nothing was sent and cb will not run. */
+  int (*request)(void *state, const swim_addr_t *to, peer_msg_t *msg, uint64_t timeout_ms, peer_reply_fn cb,
+                 void *arg);
+  /* Answers a peer's request received through coord_on_request. */
+  int (*respond)(void *state, peer_conn_t *conn, uint64_t req_id, peer_msg_t *msg);
+  /* A request's connection is held while the service works on it. */
+  void (*conn_hold)(void *state, peer_conn_t *conn);
+  void (*conn_release)(void *state, peer_conn_t *conn);
+  /* The store (engine.h): jobs complete through their engine_hook_t, from
+   * any thread; the service hands them to the loop itself (coord_drain). */
+  int (*submit)(void *state, engine_job_t *job);
+  int (*clock)(void *state, vv_t *out);
+  int (*hints)(void *state, const char *owner, size_t limit, engine_hint_t **out, size_t *n);
+  int (*hint_counts)(void *state, engine_hint_count_t **out, size_t *n);
+  /* Runs run(arg) off the loop, then after(arg, status) on it (status
+   * non-zero: run was cancelled). Non-zero: neither will run. */
+  int (*work)(void *state, void (*run)(void *arg), void (*after)(void *arg, int status), void *arg);
+  /* Any thread, under the inbox's lock: the inbox has items; call
+   * coord_drain on the loop soon. */
+  void (*wake)(void *state);
+  /* Requests are in flight: tick at the fast rate (COORD_TICK_MS) again. */
+  void (*fast_ticks)(void *state);
+} coord_env_t;
+
+#define COORD_TICK_MS 20        /* while requests are in flight: their deadlines */
+#define COORD_IDLE_TICK_MS 1000 /* otherwise: hint delivery and expiry only */
+
+/* A service on env (copied), without a transport or timers of its own. */
+int coord_create(const coord_env_t *env, const coord_opts_t *opts, coord_t **out);
+/* Loop: a peer's request arrived on conn. */
+void coord_on_request(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
+/* Loop: runs what the inbox holds (client requests, engine completions). */
+void coord_drain(coord_t *c);
+/* Loop: deadlines, hint delivery and expiry; returns the tick interval the
+ * service wants next (COORD_TICK_MS or COORD_IDLE_TICK_MS). */
+uint64_t coord_tick(coord_t *c, uint64_t now);
+/* Loop: like coord_close, without a transport to close. */
+void coord_shutdown(coord_t *c);
+/* After every job submitted has completed and been drained: frees c. */
+void coord_free(coord_t *c);
+
 /* Loop thread: binds the peer transport's listener. */
 int coord_start(uv_loop_t *loop, const coord_opts_t *opts, coord_t **out);
 /* Loop thread: the membership shell, once started (push-pulls arriving
@@ -147,13 +203,13 @@ void coord_close(coord_t *c);
 void coord_destroy(coord_t *c);
 
 typedef struct {
-  atomic_uint_fast64_t writes, reads;      /* coordinated here */
-  atomic_uint_fast64_t forwarded;          /* writes sent to a replica to coordinate */
-  atomic_uint_fast64_t quorum_failures;    /* answered 503: W or R not met in time */
-  atomic_uint_fast64_t replica_failures;   /* replica writes and reads that failed or timed out */
-  atomic_uint_fast64_t read_repairs;       /* repairs sent to stale replicas */
-  atomic_uint_fast64_t hints_kept;         /* hints stored here for replicas that missed a write */
-  atomic_uint_fast64_t hints_delivered;    /* kept hints merged by their owner and deleted */
+  atomic_uint_fast64_t writes, reads;    /* coordinated here */
+  atomic_uint_fast64_t forwarded;        /* writes sent to a replica to coordinate */
+  atomic_uint_fast64_t quorum_failures;  /* answered 503: W or R not met in time */
+  atomic_uint_fast64_t replica_failures; /* replica writes and reads that failed or timed out */
+  atomic_uint_fast64_t read_repairs;     /* repairs sent to stale replicas */
+  atomic_uint_fast64_t hints_kept;       /* hints stored here for replicas that missed a write */
+  atomic_uint_fast64_t hints_delivered;  /* kept hints merged by their owner and deleted */
 } coord_stats_t;
 
 /* Any thread. */

@@ -41,7 +41,7 @@ static bool up(const char *id, void *state) {
 }
 
 static uint64_t now_ms(coord_t *c) {
-  return uv_now(c->loop);
+  return c->env.now_ms(c->env.state);
 }
 
 /* ---- op lifetime ---- */
@@ -93,7 +93,8 @@ static void op_settle(op_t *op) {
 static bool lacks_merge(const op_t *op, size_t i) {
   dvv_t tmp;
   dvv_init(&tmp);
-  bool stale = dvv_copy(&tmp, &op->got[i]) == 0 && dvv_sync(&tmp, &op->state) == 0 && !dvv_equal(&tmp, &op->got[i]);
+  bool stale =
+      dvv_copy(&tmp, &op->got[i]) == 0 && dvv_sync(&tmp, &op->state) == 0 && !dvv_equal(&tmp, &op->got[i]);
   dvv_free(&tmp);
   return stale;
 }
@@ -173,7 +174,7 @@ static bool send_to(op_t *op, size_t idx, peer_msg_t *msg, peer_reply_fn cb) {
   call->op = op;
   call->idx = idx;
   op->pending++;
-  if (peer_net_request(op->c->net, &m->addr, msg, op->c->cfg->request_timeout_ms, cb, call) != 0) {
+  if (coord_request(op->c, &m->addr, msg, op->c->cfg->request_timeout_ms, cb, call) != 0) {
     op->pending--;
     free(call);
     return false;
@@ -256,7 +257,7 @@ static void record_reply(op_t *op, const peer_msg_t *reply, event_type_t type) {
   j->hook.done = receive_done;
   j->job.op = ENGINE_RECEIVE;
   j->job.event_type = type;
-  if (engine_submit(op->c->engine, &j->job) != 0) coord_cjob_free(j);
+  if (op->c->env.submit(op->c->env.state, &j->job) != 0) coord_cjob_free(j);
 }
 
 static void hint_stored(cjob_t *j) {
@@ -371,7 +372,8 @@ static void forward_out(op_t *op) {
   if (ctx) m.forward.context = (peer_bytes_t){(const uint8_t *)ctx, strlen(ctx)};
   m.forward.r = (uint8_t)op->r;
   m.forward.w = (uint8_t)op->w;
-  if (op->request_id[0]) m.forward.request_id = (peer_bytes_t){(const uint8_t *)op->request_id, strlen(op->request_id)};
+  if (op->request_id[0])
+    m.forward.request_id = (peer_bytes_t){(const uint8_t *)op->request_id, strlen(op->request_id)};
   quorum_init(&op->q, 1, now_ms(op->c) + op->c->cfg->request_timeout_ms);
   size_t idx = 0;
   if (!rc) rc = coord_clock(op->c, &op->clock);

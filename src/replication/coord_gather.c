@@ -93,7 +93,7 @@ void coord_gather_start(coord_t *c, coord_req_t *req) {
     msg.events.limit = limit;
     coord_clock(c, &msg.clock);
     g->waiting++;
-    if (peer_net_request(c->net, &m->addr, &msg, c->cfg->request_timeout_ms, on_part, call) != 0) {
+    if (coord_request(c, &m->addr, &msg, c->cfg->request_timeout_ms, on_part, call) != 0) {
       g->waiting--;
       p->status = CHORUS_EIO;
       free(call);

@@ -28,7 +28,6 @@
 #define HINT_EXPIRE_MS 60000
 
 typedef struct {
-  uv_work_t work;
   coord_t *c;
   char owner[NODE_ID_MAX + 1];
   swim_addr_t addr;
@@ -109,7 +108,7 @@ static void deliver(batch_t *b, size_t i, buf_t *rec, const vv_t *clock) {
   m.replicate.key = (peer_bytes_t){(const uint8_t *)h->key, h->key_len};
   m.replicate.record = (peer_bytes_t){rec->data, rec->len};
   b->outstanding++;
-  if (peer_net_request(b->c->net, &b->addr, &m, b->c->cfg->request_timeout_ms, on_delivered, d) != 0) {
+  if (coord_request(b->c, &b->addr, &m, b->c->cfg->request_timeout_ms, on_delivered, d) != 0) {
     b->outstanding--;
     b->failed = true;
     free(d);
@@ -117,13 +116,13 @@ static void deliver(batch_t *b, size_t i, buf_t *rec, const vv_t *clock) {
   peer_msg_free(&m);
 }
 
-static void read_hints(uv_work_t *w) {
-  batch_t *b = w->data;
-  b->rc = engine_hints(b->c->engine, b->owner, HINT_BATCH, &b->hints, &b->n);
+static void read_hints(void *arg) {
+  batch_t *b = arg;
+  b->rc = b->c->env.hints(b->c->env.state, b->owner, HINT_BATCH, &b->hints, &b->n);
 }
 
-static void after_read(uv_work_t *w, int status) {
-  batch_t *b = w->data;
+static void after_read(void *arg, int status) {
+  batch_t *b = arg;
   coord_t *c = b->c;
   if (status != 0 || b->rc != 0 || c->closing) {
     b->n = b->rc ? 0 : b->n;
@@ -148,7 +147,7 @@ static void after_read(uv_work_t *w, int status) {
 static bool pick_owner(coord_t *c, batch_t *b) {
   engine_hint_count_t *counts = NULL;
   size_t n = 0;
-  if (engine_hint_counts(c->engine, &counts, &n) != 0) return false;
+  if (c->env.hint_counts(c->env.state, &counts, &n) != 0) return false;
   view_t *v = view_acquire(c->view);
   bool found = false;
   for (size_t k = 0; k < n && !found; k++) {
@@ -196,8 +195,7 @@ void coord_hints_tick(coord_t *c, uint64_t now) {
   c->next_hint_at = now + HINT_BUSY_MS;
   c->hint_batch = true;
   coord_wake(c);
-  b->work.data = b;
-  if (uv_queue_work(c->loop, &b->work, read_hints, after_read) != 0) {
+  if (c->env.work(c->env.state, read_hints, after_read, b) != 0) {
     c->hint_batch = false;
     free(b);
   }

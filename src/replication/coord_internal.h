@@ -1,9 +1,11 @@
 /*
  * coord_internal.h - what the files of the replication service share.
  *
- *   coord.c         lifecycle, the inbox (client requests and engine
- *                   completions handed to the loop), dispatch of peers'
- *                   requests, membership push-pull
+ *   coord.c         the service's life, the inbox (client requests and
+ *                   engine completions handed to the loop), dispatch of
+ *                   peers' requests, membership push-pull
+ *   coord_uv.c      the libuv shell: the env (coord_env_t) on libuv, the
+ *                   peer transport and the engine; timers and wake-ups
  *   coord_serve.c   serving peers: replica writes (merge or hint), reads,
  *                   forwarded client writes
  *   coord_client.c  coordinating client requests: plans, quorums, forwarding,
@@ -23,6 +25,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "../common/tqueue.h"
 #include "../storage/record.h"
 #include "coord.h"
 
@@ -71,9 +74,9 @@ struct op {
   plan_t plan;
   quorum_t q;
   uint32_t need;
-  dvv_t state;       /* write: the coordinator's state after its apply; read: the merge so far */
-  vv_t clock;        /* the coordinator's clock after its event: sent with its messages */
-  buf_t record;      /* state encoded (writes: what replicas merge) */
+  dvv_t state;  /* write: the coordinator's state after its apply; read: the merge so far */
+  vv_t clock;   /* the coordinator's clock after its event: sent with its messages */
+  buf_t record; /* state encoded (writes: what replicas merge) */
   dvv_t got[QUORUM_MAX_TARGETS];
   bool has_got[QUORUM_MAX_TARGETS];
   bool empty[QUORUM_MAX_TARGETS]; /* read: answered "not found", not yet counted (coord_client.c) */
@@ -89,33 +92,34 @@ struct op {
 };
 
 struct coord {
-  uv_loop_t *loop;
+  coord_env_t env; /* everything outside the service */
   const config_t *cfg;
   char self[NODE_ID_MAX + 1];
-  engine_t *engine;
   view_holder_t *view;
   gossip_t *gossip;
-  peer_net_t *net;
   coord_format_fn format;
   coord_events_fn events;
   void *api_state;
-  uv_async_t async;
-  uv_timer_t timer;
-  pthread_mutex_t mu; /* guards the inbox and closing */
-  coord_req_t *reqs_head, *reqs_tail;
-  cjob_t *jobs_head, *jobs_tail;
+  tqueue_t reqs; /* client requests from HTTP threads (coord_req_t) */
+  tqueue_t jobs; /* engine completions from the writer (cjob_t) */
   bool closing;
   op_t *ops;
   op_t *spare_ops[COORD_SPARE_OPS]; /* freed ops kept for reuse */
   size_t n_spare_ops;
   buf_t scratch;
-  int handles;     /* destroying: handles and hint batch not yet finished */
-  bool destroying; /* coord_destroy ran: the last of them frees c */
+  int handles;     /* destroying: what must finish before c is freed */
+  bool destroying; /* coord_free or coord_destroy ran: the last of them frees c */
   /* hinted handoff (coord_hints.c) */
   bool hint_batch; /* a batch is in flight */
   size_t hint_rr;  /* owners take turns */
   uint64_t next_hint_at, next_expire_at;
   coord_stats_t stats;
+  /* the libuv shell (coord_uv.c) only */
+  uv_loop_t *loop;
+  peer_net_t *net;
+  engine_t *engine;
+  uv_async_t async;
+  uv_timer_t timer;
 };
 
 static inline void coord_count(atomic_uint_fast64_t *c) {
@@ -127,11 +131,15 @@ static inline void coord_count(atomic_uint_fast64_t *c) {
 void coord_wake(coord_t *c);
 /* One of the things c waits for before it is freed has finished. */
 void coord_unref(coord_t *c);
+/* Closing: refuses later requests and answers the queued ones ESHUTDOWN. */
+void coord_stop_taking(coord_t *c);
+/* c is to be freed once holds things (and a hint batch in flight) finish. */
+void coord_retire(coord_t *c, int holds);
 cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j));
 /* A job on key (copied) carrying a copy of state as its incoming state
  * (merges, hints); NULL when out of memory. */
-cjob_t *coord_cjob_state(coord_t *c, void (*finish)(cjob_t *j), engine_op_t op, const char *key, size_t key_len,
-                         const dvv_t *state);
+cjob_t *coord_cjob_state(coord_t *c, void (*finish)(cjob_t *j), engine_op_t op, const char *key,
+                         size_t key_len, const dvv_t *state);
 /* A job caused by msg: on key (copied), with msg's clock and sender as its
  * remote clock and peer; NULL when out of memory. */
 cjob_t *coord_cjob_received(coord_t *c, void (*finish)(cjob_t *j), const peer_msg_t *msg, const void *key,
@@ -140,6 +148,9 @@ void coord_cjob_free(cjob_t *j);
 /* Submits j->job; on failure runs finish at once with job.err set and
  * returns that error (j is gone then). */
 int coord_cjob_submit(cjob_t *j);
+/* Sends a request to a peer through the env (coord_env_t.request). */
+int coord_request(coord_t *c, const swim_addr_t *to, peer_msg_t *msg, uint64_t timeout_ms, peer_reply_fn cb,
+                  void *arg);
 /* The node clock to stamp on a message; CHORUS_ENOMEM (out empty) when it
  * cannot be copied. */
 int coord_clock(coord_t *c, vv_t *out);

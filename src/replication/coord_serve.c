@@ -37,7 +37,7 @@ static cjob_t *peer_job(coord_t *c, peer_conn_t *conn, const peer_msg_t *req, pe
                         void (*finish)(cjob_t *)) {
   cjob_t *j = coord_cjob_received(c, finish, req, key.p, key.len);
   if (!j) return NULL;
-  peer_conn_hold(conn);
+  c->env.conn_hold(c->env.state, conn);
   j->conn = conn;
   j->req_id = req->req_id;
   return j;
@@ -45,7 +45,8 @@ static cjob_t *peer_job(coord_t *c, peer_conn_t *conn, const peer_msg_t *req, pe
 
 /* ---- replica writes and hints ---- */
 
-static void ack(peer_conn_t *conn, uint64_t req_id, int status, uint64_t event_id, const vv_t *clock) {
+static void ack(coord_t *c, peer_conn_t *conn, uint64_t req_id, int status, uint64_t event_id,
+                const vv_t *clock) {
   peer_msg_t m;
   peer_msg_init(&m);
   m.type = PEER_REPLICATE_ACK;
@@ -53,12 +54,12 @@ static void ack(peer_conn_t *conn, uint64_t req_id, int status, uint64_t event_i
   if (clock && vv_copy(&m.clock, clock) != 0 && !status) status = CHORUS_ENOMEM;
   m.replicate_ack.status = status;
   m.replicate_ack.event_id = event_id;
-  peer_net_respond(conn, req_id, &m);
+  c->env.respond(c->env.state, conn, req_id, &m);
   peer_msg_free(&m);
 }
 
 static void replicated(cjob_t *j) {
-  ack(j->conn, j->req_id, j->job.err, j->job.event_id, &j->job.clock);
+  ack(j->c, j->conn, j->req_id, j->job.err, j->job.event_id, &j->job.clock);
   coord_cjob_free(j);
 }
 
@@ -73,17 +74,17 @@ static event_type_t event_of(peer_op_t op) {
 void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
   const peer_replicate_t *r = &req->replicate;
   if (!key_ok(r->key)) {
-    ack(conn, req->req_id, CHORUS_ECORRUPT, 0, NULL);
+    ack(c, conn, req->req_id, CHORUS_ECORRUPT, 0, NULL);
     return;
   }
   cjob_t *j = peer_job(c, conn, req, r->key, replicated);
   if (!j) {
-    ack(conn, req->req_id, CHORUS_ENOMEM, 0, NULL);
+    ack(c, conn, req->req_id, CHORUS_ENOMEM, 0, NULL);
     return;
   }
   int rc = record_decode(r->record.p, r->record.len, &j->incoming);
   if (rc || j->incoming.n == 0) {
-    ack(conn, req->req_id, rc ? rc : CHORUS_ECORRUPT, 0, NULL);
+    ack(c, conn, req->req_id, rc ? rc : CHORUS_ECORRUPT, 0, NULL);
     coord_cjob_free(j);
     return;
   }
@@ -121,7 +122,7 @@ static void read_done(cjob_t *j) {
     if (!err) m.read_reply.record = (peer_bytes_t){rec.data, rec.len};
   }
   m.read_reply.status = err;
-  peer_net_respond(j->conn, j->req_id, &m);
+  j->c->env.respond(j->c->env.state, j->conn, j->req_id, &m);
   peer_msg_free(&m);
   buf_free(&rec);
   coord_cjob_free(j);
@@ -140,7 +141,7 @@ void coord_serve_read(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
   peer_msg_init(&m);
   m.type = PEER_READ_REPLY;
   m.read_reply.status = key_ok(req->read.key) ? CHORUS_ENOMEM : CHORUS_ECORRUPT;
-  peer_net_respond(conn, req->req_id, &m);
+  c->env.respond(c->env.state, conn, req->req_id, &m);
   peer_msg_free(&m);
 }
 
@@ -162,31 +163,32 @@ static void forward_free(forward_t *f) {
   free(f->key);
   free(f->value);
   vv_free(&f->ctx);
-  if (f->conn) peer_conn_release(f->conn);
+  if (f->conn) f->c->env.conn_release(f->c->env.state, f->conn);
   free(f);
 }
 
-static void answer_forward(peer_conn_t *conn, uint64_t req_id, int status, const void *body, size_t len) {
+static void answer_forward(coord_t *c, peer_conn_t *conn, uint64_t req_id, int status, const void *body,
+                           size_t len) {
   peer_msg_t m;
   peer_msg_init(&m);
   m.type = PEER_FORWARD_REPLY;
   m.forward_reply.http_status = (uint16_t)status;
   m.forward_reply.body = (peer_bytes_t){body ? body : "", len};
-  peer_net_respond(conn, req_id, &m);
+  c->env.respond(c->env.state, conn, req_id, &m);
   peer_msg_free(&m);
 }
 
 /* A forwarded write that cannot start: 500 when this node is out of
  * memory (the client may retry), 400 when the request does not hold
  * together. */
-static void refuse_forward(peer_conn_t *conn, uint64_t req_id, int rc) {
+static void refuse_forward(coord_t *c, peer_conn_t *conn, uint64_t req_id, int rc) {
   static const char nomem[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
   static const char bad[] =
       "{\"error\":{\"code\":\"bad_request\",\"message\":\"malformed forwarded request\"}}";
   if (rc == CHORUS_ENOMEM)
-    answer_forward(conn, req_id, 500, nomem, sizeof nomem - 1);
+    answer_forward(c, conn, req_id, 500, nomem, sizeof nomem - 1);
   else
-    answer_forward(conn, req_id, 400, bad, sizeof bad - 1);
+    answer_forward(c, conn, req_id, 400, bad, sizeof bad - 1);
 }
 
 static void forward_done(coord_req_t *req) {
@@ -195,10 +197,11 @@ static void forward_done(coord_req_t *req) {
   buf_init(&body);
   int status = 500;
   if (f->c->format && f->c->format(req, &body, &status, f->c->api_state) == 0) {
-    answer_forward(f->conn, f->req_id, status, body.data, body.len);
+    answer_forward(f->c, f->conn, f->req_id, status, body.data, body.len);
   } else {
-    static const char internal[] = "{\"error\":{\"code\":\"internal\",\"message\":\"cannot format the reply\"}}";
-    answer_forward(f->conn, f->req_id, 500, internal, sizeof internal - 1);
+    static const char internal[] =
+        "{\"error\":{\"code\":\"internal\",\"message\":\"cannot format the reply\"}}";
+    answer_forward(f->c, f->conn, f->req_id, 500, internal, sizeof internal - 1);
   }
   buf_free(&body);
   forward_free(f);
@@ -208,13 +211,13 @@ void coord_serve_forward(coord_t *c, peer_conn_t *conn, const peer_msg_t *msg) {
   const peer_forward_t *fw = &msg->forward;
   forward_t *f = calloc(1, sizeof *f);
   if (!f) {
-    refuse_forward(conn, msg->req_id, CHORUS_ENOMEM);
+    refuse_forward(c, conn, msg->req_id, CHORUS_ENOMEM);
     return;
   }
   f->c = c;
   vv_init(&f->ctx);
   coord_result_init(&f->req.result);
-  peer_conn_hold(conn);
+  c->env.conn_hold(c->env.state, conn);
   f->conn = conn;
   f->req_id = msg->req_id;
   f->key = copy_bytes(fw->key);
@@ -223,7 +226,7 @@ void coord_serve_forward(coord_t *c, peer_conn_t *conn, const peer_msg_t *msg) {
   if (!rc && fw->context.p) rc = context_decode((const char *)fw->context.p, fw->context.len, &f->ctx);
   if (!rc && fw->request_id.p && fw->request_id.len > ENGINE_REQUEST_ID_MAX) rc = CHORUS_EINVAL;
   if (rc) {
-    refuse_forward(conn, msg->req_id, rc);
+    refuse_forward(c, conn, msg->req_id, rc);
     forward_free(f);
     return;
   }
@@ -255,6 +258,6 @@ void coord_serve_events(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
   m.events_reply.status = rc;
   m.events_reply.events = (peer_bytes_t){rc ? (const uint8_t *)"" : c->scratch.data, rc ? 0 : c->scratch.len};
   coord_clock(c, &m.clock);
-  peer_net_respond(conn, req->req_id, &m);
+  c->env.respond(c->env.state, conn, req->req_id, &m);
   peer_msg_free(&m);
 }

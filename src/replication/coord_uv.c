@@ -1,0 +1,167 @@
+/*
+ * coord_uv.c - the replication service's libuv shell: the env (coord.h)
+ * on the node's loop, the peer transport (peer_net.h) and the storage
+ * engine, plus the wake-up and the tick timer that drive coord_drain and
+ * coord_tick. chorusd uses coord_start; a simulator builds its own env and
+ * never links this file's behaviour into its runs.
+ */
+#include "coord_internal.h"
+
+#include <stdlib.h>
+
+#include "../common/err.h"
+
+static uint64_t uv_now_ms(void *state) {
+  return uv_now(((coord_t *)state)->loop);
+}
+
+static int net_request(void *state, const swim_addr_t *to, peer_msg_t *msg, uint64_t timeout_ms,
+                       peer_reply_fn cb, void *arg) {
+  return peer_net_request(((coord_t *)state)->net, to, msg, timeout_ms, cb, arg);
+}
+
+static int net_respond(void *state, peer_conn_t *conn, uint64_t req_id, peer_msg_t *msg) {
+  (void)state;
+  return peer_net_respond(conn, req_id, msg);
+}
+
+static void net_hold(void *state, peer_conn_t *conn) {
+  (void)state;
+  peer_conn_hold(conn);
+}
+
+static void net_release(void *state, peer_conn_t *conn) {
+  (void)state;
+  peer_conn_release(conn);
+}
+
+static int store_submit(void *state, engine_job_t *job) {
+  return engine_submit(((coord_t *)state)->engine, job);
+}
+
+static int store_clock(void *state, vv_t *out) {
+  return engine_clock(((coord_t *)state)->engine, out);
+}
+
+static int store_hints(void *state, const char *owner, size_t limit, engine_hint_t **out, size_t *n) {
+  return engine_hints(((coord_t *)state)->engine, owner, limit, out, n);
+}
+
+static int store_hint_counts(void *state, engine_hint_count_t **out, size_t *n) {
+  return engine_hint_counts(((coord_t *)state)->engine, out, n);
+}
+
+typedef struct {
+  uv_work_t w;
+  void (*run)(void *arg);
+  void (*after)(void *arg, int status);
+  void *arg;
+} work_t;
+
+static void work_run(uv_work_t *w) {
+  work_t *k = w->data;
+  k->run(k->arg);
+}
+
+static void work_after(uv_work_t *w, int status) {
+  work_t *k = w->data;
+  k->after(k->arg, status);
+  free(k);
+}
+
+static int pool_work(void *state, void (*run)(void *arg), void (*after)(void *arg, int status), void *arg) {
+  work_t *k = malloc(sizeof *k);
+  if (!k) return CHORUS_ENOMEM;
+  *k = (work_t){.run = run, .after = after, .arg = arg};
+  k->w.data = k;
+  if (uv_queue_work(((coord_t *)state)->loop, &k->w, work_run, work_after) != 0) {
+    free(k);
+    return CHORUS_EIO;
+  }
+  return 0;
+}
+
+/* Any thread, under an inbox queue's lock. */
+static void loop_wake(void *state) {
+  uv_async_send(&((coord_t *)state)->async);
+}
+
+static void on_tick(uv_timer_t *t);
+
+static void fast_ticks(void *state) {
+  coord_t *c = state;
+  if (uv_timer_get_repeat(&c->timer) != COORD_TICK_MS)
+    uv_timer_start(&c->timer, on_tick, COORD_TICK_MS, COORD_TICK_MS);
+}
+
+static void on_tick(uv_timer_t *t) {
+  coord_t *c = t->data;
+  uint64_t want = coord_tick(c, uv_now(c->loop));
+  if (!c->closing && uv_timer_get_repeat(t) != want) uv_timer_start(t, on_tick, want, want);
+}
+
+static void on_async(uv_async_t *a) {
+  coord_drain(a->data);
+}
+
+static void on_request(peer_conn_t *conn, const peer_msg_t *req, void *state) {
+  coord_on_request(state, conn, req);
+}
+
+int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
+  coord_env_t env = {.now_ms = uv_now_ms,
+                     .request = net_request,
+                     .respond = net_respond,
+                     .conn_hold = net_hold,
+                     .conn_release = net_release,
+                     .submit = store_submit,
+                     .clock = store_clock,
+                     .hints = store_hints,
+                     .hint_counts = store_hint_counts,
+                     .work = pool_work,
+                     .wake = loop_wake,
+                     .fast_ticks = fast_ticks};
+  coord_t *c;
+  int rc = coord_create(&env, o, &c);
+  if (rc) return rc;
+  c->env.state = c;
+  c->loop = loop;
+  c->engine = o->engine;
+  peer_net_opts_t po = {.cfg = o->cfg, .node_id = o->node_id, .on_request = on_request, .state = c};
+  rc = peer_net_start(loop, &po, &c->net);
+  if (rc) {
+    coord_retire(c, 1);
+    coord_unref(c);
+    return rc;
+  }
+  uv_async_init(loop, &c->async, on_async);
+  uv_timer_init(loop, &c->timer);
+  c->async.data = c->timer.data = c;
+  uv_timer_start(&c->timer, on_tick, COORD_TICK_MS, COORD_TICK_MS);
+  *out = c;
+  return 0;
+}
+
+void coord_close(coord_t *c) {
+  if (!c) return;
+  coord_stop_taking(c);
+  peer_net_close(c->net); /* fails every request in flight on the network */
+  coord_client_fail_all(c);
+  uv_timer_stop(&c->timer);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  coord_unref(h->data);
+}
+
+void coord_destroy(coord_t *c) {
+  if (!c) return;
+  coord_drain(c);     /* engine completions that arrived since */
+  coord_retire(c, 2); /* c is freed when both handles (and a hint batch) are done */
+  uv_close((uv_handle_t *)&c->async, on_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+const peer_net_counters_t *coord_peer_counters(const coord_t *c) {
+  return peer_net_counters(c->net);
+}
