@@ -187,15 +187,12 @@ int api_data_format(const engine_job_t *j, buf_t *out, const api_server_t *s, in
   return api_reply_format(&rep, out, status);
 }
 
-/* A coordinated request's reply. */
-int api_coord_format(const coord_req_t *q, buf_t *out, int *status, void *state) {
-  (void)state;
+/* A coordinated request's reply: the result (this node's, or the one a
+ * forwarded write's coordinator sent back as data) and who took part. */
+int api_coord_format(const coord_req_t *q, buf_t *out, int *status) {
   const coord_result_t *res = &q->result;
-  if (res->forwarded) {
-    *status = res->http_status;
-    buf_put(out, res->body.data, res->body.len);
-    return out->err;
-  }
+  coord_outcome_t oc;
+  coord_outcome(q, &oc);
   api_reply_t rep;
   memset(&rep, 0, sizeof rep);
   rep.op = q->op;
@@ -208,29 +205,13 @@ int api_coord_format(const coord_req_t *q, buf_t *out, int *status, void *state)
   rep.err = res->err;
   rep.no_space = res->no_space;
   rep.request_reused = res->request_reused;
-  const plan_t *p = &res->plan;
-  rep.responsible = p->coordinator[0] ? p->coordinator : p->n ? p->pref[0] : "";
-  for (size_t i = 0; i < p->n; i++)
-    api_nodes_add(&rep.replicas, p->pref[i]);
-  const quorum_t *qu = &res->quorum;
-  for (size_t i = 0; i < qu->n; i++) {
-    const quorum_target_t *t = &qu->t[i];
-    if (t->state == QUORUM_OK) {
-      api_nodes_add(&rep.ok, t->node);
-      if (t->hint_for[0]) api_nodes_add(&rep.hinted, t->node);
-    } else if (t->state != QUORUM_WAITING) {
-      api_nodes_add(&rep.failed, t->hint_for[0] ? t->hint_for : t->node);
-    }
-  }
-  /* replicas down with no stand-in failed; the coordinator holds a hint
-   * only for those it committed before answering */
-  for (size_t i = 0; i < res->n_local_hints; i++)
-    api_nodes_add(&rep.failed, res->local_hints[i]);
-  if (res->hints_kept) api_nodes_add(&rep.hinted, rep.responsible);
-  for (size_t i = 0; i < res->n_repaired; i++)
-    api_nodes_add(&rep.repaired, res->repaired[i]);
-  rep.quorum_achieved = qu->verdict == QUORUM_MET;
-  rep.required = res->required;
+  rep.responsible = oc.responsible;
+  api_nodes_t *lists[PEER_FWD_LISTS] = {&rep.replicas, &rep.ok, &rep.failed, &rep.hinted, &rep.repaired};
+  for (size_t l = 0; l < PEER_FWD_LISTS; l++)
+    for (size_t i = 0; i < oc.lists[l].n; i++)
+      api_nodes_add(lists[l], oc.lists[l].id[i]);
+  rep.quorum_achieved = oc.quorum_achieved;
+  rep.required = oc.required;
   return api_reply_format(&rep, out, status);
 }
 
@@ -245,7 +226,7 @@ enum MHD_Result api_data_answer(api_req_t *r) {
   buf_init(&out);
   int status = 500, rc;
   if (r->coordinated) {
-    rc = api_coord_format(r->creq, &out, &status, r->srv);
+    rc = api_coord_format(r->creq, &out, &status);
   } else {
     rc = api_data_format(&r->job, &out, r->srv, &status);
   }

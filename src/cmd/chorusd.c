@@ -218,7 +218,6 @@ static int run(config_t *cfg) {
                        .node_id = cfg->node_id,
                        .engine = engine,
                        .view = n.view,
-                       .format = api_coord_format,
                        .events = api_node_events,
                        .api_state = n.server};
     rc = coord_start(loop_uv(n.loop), &co, &n.coord);

@@ -22,12 +22,51 @@
 void coord_result_init(coord_result_t *r) {
   memset(r, 0, sizeof *r);
   dvv_init(&r->state);
-  buf_init(&r->body);
+}
+
+static void nodes_add(peer_nodes_t *l, const char *id) {
+  for (size_t i = 0; i < l->n; i++)
+    if (strcmp(l->id[i], id) == 0) return;
+  if (l->n < PEER_NODES_MAX) snprintf(l->id[l->n++], sizeof l->id[0], "%s", id);
+}
+
+void coord_outcome(const coord_req_t *req, coord_outcome_t *out) {
+  const coord_result_t *res = &req->result;
+  if (res->forwarded) {
+    *out = res->outcome;
+    return;
+  }
+  memset(out, 0, sizeof *out);
+  const plan_t *p = &res->plan;
+  snprintf(out->responsible, sizeof out->responsible, "%s",
+           p->coordinator[0] ? p->coordinator
+           : p->n            ? p->pref[0]
+                             : "");
+  for (size_t i = 0; i < p->n; i++)
+    nodes_add(&out->lists[PEER_FWD_REPLICAS], p->pref[i]);
+  const quorum_t *qu = &res->quorum;
+  for (size_t i = 0; i < qu->n; i++) {
+    const quorum_target_t *t = &qu->t[i];
+    if (t->state == QUORUM_OK) {
+      nodes_add(&out->lists[PEER_FWD_OK], t->node);
+      if (t->hint_for[0]) nodes_add(&out->lists[PEER_FWD_HINTED], t->node);
+    } else if (t->state != QUORUM_WAITING) {
+      nodes_add(&out->lists[PEER_FWD_FAILED], t->hint_for[0] ? t->hint_for : t->node);
+    }
+  }
+  /* replicas down with no stand-in: their write waits as a hint here, named
+   * only once committed */
+  for (size_t i = 0; i < res->n_local_hints; i++)
+    nodes_add(&out->lists[PEER_FWD_FAILED], res->local_hints[i]);
+  if (res->hints_kept && out->responsible[0]) nodes_add(&out->lists[PEER_FWD_HINTED], out->responsible);
+  for (size_t i = 0; i < res->n_repaired; i++)
+    nodes_add(&out->lists[PEER_FWD_REPAIRED], res->repaired[i]);
+  out->quorum_achieved = qu->verdict == QUORUM_MET;
+  out->required = res->required;
 }
 
 void coord_result_free(coord_result_t *r) {
   dvv_free(&r->state);
-  buf_free(&r->body);
   for (size_t i = 0; i < r->n_parts; i++)
     buf_free(&r->parts[i].body);
   free(r->parts);
@@ -237,7 +276,6 @@ int coord_create(const coord_env_t *env, const coord_opts_t *o, coord_t **out) {
   c->cfg = o->cfg;
   snprintf(c->self, sizeof c->self, "%s", o->node_id);
   c->view = o->view;
-  c->format = o->format;
   c->events = o->events;
   c->api_state = o->api_state;
   buf_init(&c->scratch);

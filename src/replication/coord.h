@@ -48,6 +48,17 @@ typedef struct {
   buf_t body; /* its JSON */
 } coord_part_t;
 
+/* Who took part in a request and how, as the client's reply shows it:
+ * the node responsible, and the lists named by PEER_FWD_REPLICAS, _OK,
+ * _FAILED, _HINTED and _REPAIRED (the same form travels in a forwarded
+ * write's reply). */
+typedef struct {
+  char responsible[NODE_ID_MAX + 1];
+  peer_nodes_t lists[PEER_FWD_LISTS];
+  bool quorum_achieved;
+  uint32_t required;
+} coord_outcome_t;
+
 /* What a coordinated request produced. */
 typedef struct {
   int err;             /* 0; CHORUS_ENOTFOUND (no live value); CHORUS_ETIMEDOUT (quorum not met);
@@ -65,10 +76,10 @@ typedef struct {
   size_t n_local_hints;
   size_t hints_kept; /* write: hints this node committed for it before answering (one refused at
                         --max-hints or for lack of memory is not counted) */
-  /* Forwarded to another coordinator: its answer, verbatim. */
+  /* Forwarded to another coordinator: who took part, as it reported (the
+   * other fields above are its result too) */
   bool forwarded;
-  int http_status;
-  buf_t body;
+  coord_outcome_t outcome;
   /* COORD_EVENTS: every live member's part, this node first */
   coord_part_t *parts;
   size_t n_parts;
@@ -111,10 +122,9 @@ struct coord_req {
 
 void coord_result_init(coord_result_t *r);
 void coord_result_free(coord_result_t *r);
+/* Who took part in req and how (its result must be final). */
+void coord_outcome(const coord_req_t *req, coord_outcome_t *out);
 
-/* Formats a result as the HTTP reply (for forwarded requests, which answer
- * through the forwarding node): appends the JSON body to out. */
-typedef int (*coord_format_fn)(const coord_req_t *req, buf_t *out, int *status, void *state);
 /* This node's events as JSON (its part of COORD_EVENTS), appended to out. */
 typedef int (*coord_events_fn)(uint64_t since, uint32_t limit, buf_t *out, void *state);
 
@@ -123,9 +133,8 @@ typedef struct {
   const char *node_id;
   engine_t *engine;
   view_holder_t *view;
-  coord_format_fn format;
   coord_events_fn events;
-  void *api_state; /* passed to format and events */
+  void *api_state; /* passed to events */
 } coord_opts_t;
 
 /*

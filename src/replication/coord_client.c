@@ -326,6 +326,25 @@ static void write_applied(cjob_t *j) {
   op_settle(op);
 }
 
+/* The outcome a forwarded write's coordinator reported becomes this
+ * request's result. A state that does not decode (or does not fit in
+ * memory) is not the coordinator's answer. */
+static int take_forward_reply(coord_result_t *res, const peer_forward_reply_t *fr) {
+  int rc = fr->record.p ? record_decode(fr->record.p, fr->record.len, &res->state) : 0;
+  if (rc) return rc;
+  res->forwarded = true;
+  res->err = fr->status;
+  res->no_space = fr->flags & PEER_FWD_NO_SPACE;
+  res->request_reused = fr->flags & PEER_FWD_REQUEST_REUSED;
+  res->event_id = fr->event_id;
+  coord_outcome_t *oc = &res->outcome;
+  memcpy(oc->responsible, fr->responsible, sizeof oc->responsible);
+  memcpy(oc->lists, fr->lists, sizeof oc->lists);
+  oc->quorum_achieved = fr->flags & PEER_FWD_QUORUM;
+  oc->required = fr->required;
+  return 0;
+}
+
 static void on_forward_reply(int status, const peer_msg_t *reply, void *arg) {
   call_t *call = arg;
   op_t *op = call->op;
@@ -334,12 +353,8 @@ static void on_forward_reply(int status, const peer_msg_t *reply, void *arg) {
   if (op->req) {
     coord_result_t *res = &op->req->result;
     if (status == 0 && reply->type == PEER_FORWARD_REPLY) {
-      buf_put(&res->body, reply->forward_reply.body.p, reply->forward_reply.body.len);
-      res->forwarded = !res->body.err; /* a truncated body is not the coordinator's answer */
-      if (res->forwarded)
-        res->http_status = reply->forward_reply.http_status;
-      else
-        op->local_err = CHORUS_ENOMEM;
+      int rc = take_forward_reply(res, &reply->forward_reply);
+      if (rc) op->local_err = rc;
     } else {
       op->local_err = status ? status : CHORUS_ECORRUPT;
       if (op->local_err == CHORUS_EIO) op->local_err = CHORUS_EBUSY;

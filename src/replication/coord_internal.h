@@ -97,7 +97,6 @@ struct coord {
   char self[NODE_ID_MAX + 1];
   view_holder_t *view;
   gossip_t *gossip;
-  coord_format_fn format;
   coord_events_fn events;
   void *api_state;
   tqueue_t reqs; /* client requests from HTTP threads (coord_req_t) */

@@ -167,43 +167,43 @@ static void forward_free(forward_t *f) {
   free(f);
 }
 
-static void answer_forward(coord_t *c, peer_conn_t *conn, uint64_t req_id, int status, const void *body,
-                           size_t len) {
+/* A forwarded write that cannot start: its error is the whole answer. */
+static void refuse_forward(coord_t *c, peer_conn_t *conn, uint64_t req_id, int rc) {
   peer_msg_t m;
   peer_msg_init(&m);
   m.type = PEER_FORWARD_REPLY;
-  m.forward_reply.http_status = (uint16_t)status;
-  m.forward_reply.body = (peer_bytes_t){body ? body : "", len};
+  m.forward_reply.status = rc;
   c->env.respond(c->env.state, conn, req_id, &m);
   peer_msg_free(&m);
 }
 
-/* A forwarded write that cannot start: 500 when this node is out of
- * memory (the client may retry), 400 when the request does not hold
- * together. */
-static void refuse_forward(coord_t *c, peer_conn_t *conn, uint64_t req_id, int rc) {
-  static const char nomem[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
-  static const char bad[] =
-      "{\"error\":{\"code\":\"bad_request\",\"message\":\"malformed forwarded request\"}}";
-  if (rc == CHORUS_ENOMEM)
-    answer_forward(c, conn, req_id, 500, nomem, sizeof nomem - 1);
-  else
-    answer_forward(c, conn, req_id, 400, bad, sizeof bad - 1);
-}
-
+/* The forwarded write's outcome, as data: the forwarding node renders the
+ * client's reply from it. */
 static void forward_done(coord_req_t *req) {
   forward_t *f = req->user;
-  buf_t body;
-  buf_init(&body);
-  int status = 500;
-  if (f->c->format && f->c->format(req, &body, &status, f->c->api_state) == 0) {
-    answer_forward(f->c, f->conn, f->req_id, status, body.data, body.len);
-  } else {
-    static const char internal[] =
-        "{\"error\":{\"code\":\"internal\",\"message\":\"cannot format the reply\"}}";
-    answer_forward(f->c, f->conn, f->req_id, 500, internal, sizeof internal - 1);
-  }
-  buf_free(&body);
+  const coord_result_t *res = &req->result;
+  peer_msg_t m;
+  peer_msg_init(&m);
+  m.type = PEER_FORWARD_REPLY;
+  peer_forward_reply_t *fr = &m.forward_reply;
+  buf_t rec;
+  buf_init(&rec);
+  int rc = res->state.n ? record_encode(&res->state, &rec) : 0;
+  if (!rc) rc = rec.err;
+  if (!rc && res->state.n) fr->record = (peer_bytes_t){rec.data, rec.len};
+  coord_outcome_t oc;
+  coord_outcome(req, &oc);
+  fr->status = rc ? rc : res->err;
+  fr->flags = (uint8_t)((res->no_space ? PEER_FWD_NO_SPACE : 0) |
+                        (res->request_reused ? PEER_FWD_REQUEST_REUSED : 0) |
+                        (oc.quorum_achieved ? PEER_FWD_QUORUM : 0));
+  fr->event_id = res->event_id;
+  fr->required = (uint8_t)oc.required;
+  memcpy(fr->responsible, oc.responsible, sizeof fr->responsible);
+  memcpy(fr->lists, oc.lists, sizeof fr->lists);
+  f->c->env.respond(f->c->env.state, f->conn, f->req_id, &m);
+  peer_msg_free(&m);
+  buf_free(&rec);
   forward_free(f);
 }
 

@@ -41,16 +41,20 @@ _Static_assert(PEER_RECORD_MAX >= RECORD_MAX_VALUE, "a record holds at least one
    (3 + PEER_KEY_MAX) + 5 + (2 + NODE_ID_MAX) + (2 + PEER_REQUEST_ID_MAX) + SEAL_OVERHEAD)
 _Static_assert(PEER_FRAME_MAX - PEER_RECORD_MAX >= REPLICATE_OVERHEAD_MAX,
                "a frame holds the largest REPLICATE");
+/* The same for a FORWARD_REPLY: status, flags, event_id, record header,
+ * required, responsible and the five node lists at their limits. */
+#define FORWARD_REPLY_OVERHEAD_MAX                                                                           \
+  (1 + 1 + 1 + 9 + (2 + NODE_ID_MAX) + 3 + PEER_CLOCK_MAX * (2 + NODE_ID_MAX + 9) + 1 + 5 + 2 + 9 + 5 + 2 +  \
+   (2 + NODE_ID_MAX) + PEER_FWD_LISTS * (3 + PEER_NODES_MAX * (2 + NODE_ID_MAX)) + SEAL_OVERHEAD)
+_Static_assert(PEER_FRAME_MAX - PEER_RECORD_MAX >= FORWARD_REPLY_OVERHEAD_MAX,
+               "a frame holds the largest FORWARD_REPLY");
 
 /* Body arity per type (index: peer_type_t). */
 static const uint8_t body_fields[] = {
-    [PEER_REPLICATE] = 5, [PEER_REPLICATE_ACK] = 2, [PEER_READ] = 1,      [PEER_READ_REPLY] = 2,
-    [PEER_FORWARD] = 7,   [PEER_FORWARD_REPLY] = 2, [PEER_EVENTS] = 2,    [PEER_EVENTS_REPLY] = 2,
-    [PEER_PING] = 0,      [PEER_PONG] = 0,          [PEER_PUSH_PULL] = 1, [PEER_PUSH_PULL_REPLY] = 1,
+    [PEER_REPLICATE] = 5, [PEER_REPLICATE_ACK] = 2,  [PEER_READ] = 1,      [PEER_READ_REPLY] = 2,
+    [PEER_FORWARD] = 7,   [PEER_FORWARD_REPLY] = 11, [PEER_EVENTS] = 2,    [PEER_EVENTS_REPLY] = 2,
+    [PEER_PING] = 0,      [PEER_PONG] = 0,           [PEER_PUSH_PULL] = 1, [PEER_PUSH_PULL_REPLY] = 1,
 };
-
-#define HTTP_STATUS_MIN 100
-#define HTTP_STATUS_MAX 599
 
 static bool type_valid(uint64_t t) {
   return t >= PEER_REPLICATE && t <= PEER_TYPE_LAST;
@@ -91,6 +95,17 @@ static void check_id(check_t *c, const char *id, bool may_be_empty) {
   require(c, n <= NODE_ID_MAX && (n == 0 ? may_be_empty : node_id_valid(id, n)), CHORUS_EINVAL);
 }
 
+static void check_forward_reply(check_t *c, const peer_forward_reply_t *f) {
+  require(c, f->status <= 0 && f->flags <= PEER_FWD_FLAGS, CHORUS_EINVAL);
+  check_bin(c, f->record, PEER_RECORD_MAX, true);
+  check_id(c, f->responsible, true);
+  for (size_t l = 0; l < PEER_FWD_LISTS; l++) {
+    require(c, f->lists[l].n <= PEER_NODES_MAX, CHORUS_EINVAL);
+    for (size_t i = 0; i < f->lists[l].n && i < PEER_NODES_MAX; i++)
+      check_id(c, f->lists[l].id[i], false);
+  }
+}
+
 static void check_body(check_t *c, const peer_msg_t *m) {
   switch (m->type) {
   case PEER_REPLICATE:
@@ -113,12 +128,7 @@ static void check_body(check_t *c, const peer_msg_t *m) {
     check_str(c, m->forward.context, PEER_CONTEXT_MAX);
     check_str(c, m->forward.request_id, PEER_REQUEST_ID_MAX);
     break;
-  case PEER_FORWARD_REPLY:
-    require(
-        c, m->forward_reply.http_status >= HTTP_STATUS_MIN && m->forward_reply.http_status <= HTTP_STATUS_MAX,
-        CHORUS_EINVAL);
-    check_bin(c, m->forward_reply.body, PEER_RECORD_MAX, false);
-    break;
+  case PEER_FORWARD_REPLY: check_forward_reply(c, &m->forward_reply); break;
   case PEER_EVENTS_REPLY:
     require(c, m->events_reply.status <= 0, CHORUS_EINVAL);
     check_bin(c, m->events_reply.events, PEER_RECORD_MAX, false);
@@ -175,6 +185,20 @@ static void pack_clock(msgpack_packer *pk, const vv_t *clock) {
   }
 }
 
+static void pack_forward_reply(msgpack_packer *pk, const peer_forward_reply_t *f) {
+  msgpack_pack_int32(pk, f->status);
+  msgpack_pack_uint8(pk, f->flags);
+  msgpack_pack_uint64(pk, f->event_id);
+  pack_bytes(pk, f->record, false);
+  msgpack_pack_uint8(pk, f->required);
+  pack_opt_id(pk, f->responsible);
+  for (size_t l = 0; l < PEER_FWD_LISTS; l++) {
+    msgpack_pack_array(pk, f->lists[l].n);
+    for (size_t i = 0; i < f->lists[l].n; i++)
+      pack_cstr(pk, f->lists[l].id[i]);
+  }
+}
+
 static void pack_body(msgpack_packer *pk, const peer_msg_t *m) {
   msgpack_pack_array(pk, body_fields[m->type]);
   switch (m->type) {
@@ -203,10 +227,7 @@ static void pack_body(msgpack_packer *pk, const peer_msg_t *m) {
     msgpack_pack_uint8(pk, m->forward.w);
     pack_bytes(pk, m->forward.request_id, true);
     break;
-  case PEER_FORWARD_REPLY:
-    msgpack_pack_uint16(pk, m->forward_reply.http_status);
-    pack_bytes(pk, m->forward_reply.body, false);
-    break;
+  case PEER_FORWARD_REPLY: pack_forward_reply(pk, &m->forward_reply); break;
   case PEER_EVENTS:
     msgpack_pack_uint64(pk, m->events.since);
     msgpack_pack_uint32(pk, m->events.limit);
@@ -308,6 +329,20 @@ static void read_clock(buf_reader_t *r, vv_t *clock) {
   }
 }
 
+static void read_forward_reply(buf_reader_t *r, peer_forward_reply_t *f) {
+  f->status = read_status(r);
+  f->flags = (uint8_t)mpack_uint(r, PEER_FWD_FLAGS);
+  f->event_id = mpack_uint(r, UINT64_MAX);
+  f->record = read_opt_bin(r, PEER_RECORD_MAX);
+  f->required = (uint8_t)mpack_uint(r, UINT8_MAX);
+  read_opt_id(r, f->responsible);
+  for (size_t l = 0; l < PEER_FWD_LISTS && !r->err; l++) {
+    f->lists[l].n = (uint8_t)mpack_array(r, PEER_NODES_MAX);
+    for (size_t i = 0; i < f->lists[l].n && !r->err; i++)
+      mpack_node_id(r, f->lists[l].id[i], false);
+  }
+}
+
 static void read_body(buf_reader_t *r, peer_msg_t *m) {
   mpack_array_of(r, body_fields[m->type]);
   switch (m->type) {
@@ -336,11 +371,7 @@ static void read_body(buf_reader_t *r, peer_msg_t *m) {
     m->forward.w = (uint8_t)mpack_uint(r, UINT8_MAX);
     m->forward.request_id = read_opt_str(r, PEER_REQUEST_ID_MAX);
     break;
-  case PEER_FORWARD_REPLY:
-    m->forward_reply.http_status = (uint16_t)mpack_uint(r, HTTP_STATUS_MAX);
-    if (m->forward_reply.http_status < HTTP_STATUS_MIN) mpack_fail(r);
-    m->forward_reply.body = read_bin(r, PEER_RECORD_MAX);
-    break;
+  case PEER_FORWARD_REPLY: read_forward_reply(r, &m->forward_reply); break;
   case PEER_EVENTS:
     m->events.since = mpack_uint(r, UINT64_MAX);
     m->events.limit = (uint32_t)mpack_uint(r, UINT32_MAX);

@@ -23,7 +23,13 @@
  *   PEER_FORWARD        [op u8 (put, delete), key bin, value bin <=
  *                        RECORD_MAX_VALUE | nil, context str <=
  *                        PEER_CONTEXT_MAX | nil, r u8, w u8, request_id str | nil]
- *   PEER_FORWARD_REPLY  [http_status u16 100..599, body bin (JSON) <= PEER_RECORD_MAX]
+ *   PEER_FORWARD_REPLY  [status int32 <= 0, flags u8 (PEER_FWD_*), event_id u64,
+ *                        record bin <= PEER_RECORD_MAX | nil, required u8,
+ *                        responsible str node id | nil, then five arrays of
+ *                        at most PEER_NODES_MAX node ids: replicas, ok,
+ *                        failed, hinted, repaired]: the outcome of a
+ *                        forwarded write as data; the forwarding node renders
+ *                        the client's reply from it
  *   PEER_EVENTS         [since u64, limit u32]
  *   PEER_EVENTS_REPLY   [status int32 <= 0, events bin (JSON) <= PEER_RECORD_MAX]
  *   PEER_PING, PEER_PONG []
@@ -85,7 +91,7 @@ typedef enum {
   PEER_EVENTS_REPLY = 8,
   PEER_PING = 9,
   PEER_PONG = 10,
-  PEER_PUSH_PULL = 11,       /* membership: this node's table; the answer is the peer's */
+  PEER_PUSH_PULL = 11, /* membership: this node's table; the answer is the peer's */
   PEER_PUSH_PULL_REPLY = 12,
 } peer_type_t;
 #define PEER_TYPE_LAST PEER_PUSH_PULL_REPLY
@@ -136,9 +142,29 @@ typedef struct {
   peer_bytes_t request_id;
 } peer_forward_t;
 
+#define PEER_NODES_MAX 16 /* node ids in one list of a forward reply */
+/* PEER_FORWARD_REPLY flags */
+#define PEER_FWD_NO_SPACE 1u       /* the coordinator's disk is full */
+#define PEER_FWD_REQUEST_REUSED 2u /* X-Request-Id reused for another key or op */
+#define PEER_FWD_QUORUM 4u         /* W was met */
+#define PEER_FWD_FLAGS 7u
+
 typedef struct {
-  uint16_t http_status;
-  peer_bytes_t body;
+  uint8_t n;
+  char id[PEER_NODES_MAX][NODE_ID_MAX + 1];
+} peer_nodes_t;
+
+/* The lists of a forward reply, in wire order. */
+enum { PEER_FWD_REPLICAS, PEER_FWD_OK, PEER_FWD_FAILED, PEER_FWD_HINTED, PEER_FWD_REPAIRED, PEER_FWD_LISTS };
+
+typedef struct {
+  int32_t status; /* the request's outcome: 0 or a CHORUS_E* code */
+  uint8_t flags;
+  uint64_t event_id;                 /* the coordinator's event (0: none) */
+  peer_bytes_t record;               /* the key's state (record.h), nil when none */
+  uint8_t required;                  /* W as applied */
+  char responsible[NODE_ID_MAX + 1]; /* "" when none */
+  peer_nodes_t lists[PEER_FWD_LISTS];
 } peer_forward_reply_t;
 
 typedef struct {

@@ -54,7 +54,8 @@ int plan_make(const ring_t *r, uint64_t token, size_t replicas, const char *self
     snprintf(out->pref[i], sizeof out->pref[i], "%s", id);
     out->pref_up[i] = strcmp(id, self) == 0 || up(id, state);
     if (strcmp(id, self) == 0) out->self_is_replica = true;
-    if (!out->coordinator[0] && out->pref_up[i]) snprintf(out->coordinator, sizeof out->coordinator, "%s", id);
+    if (!out->coordinator[0] && out->pref_up[i])
+      snprintf(out->coordinator, sizeof out->coordinator, "%s", id);
   }
   if (out->self_is_replica) snprintf(out->coordinator, sizeof out->coordinator, "%s", self);
   size_t next = out->n;

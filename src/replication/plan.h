@@ -43,15 +43,15 @@ typedef struct {
 
 typedef struct {
   uint64_t token;
-  size_t n;                                              /* effective N: min(N, members) */
-  char pref[PLAN_MAX_REPLICAS][NODE_ID_MAX + 1];         /* the preference list, n entries */
+  size_t n;                                      /* effective N: min(N, members) */
+  char pref[PLAN_MAX_REPLICAS][NODE_ID_MAX + 1]; /* the preference list, n entries */
   bool pref_up[PLAN_MAX_REPLICAS];
-  size_t n_fallbacks;                                    /* the rest of the ring, in walk order */
-  char coordinator[NODE_ID_MAX + 1];                     /* "" when no preference member is up */
+  size_t n_fallbacks;                /* the rest of the ring, in walk order */
+  char coordinator[NODE_ID_MAX + 1]; /* "" when no preference member is up */
   bool self_is_replica;
-  plan_target_t targets[QUORUM_MAX_TARGETS];             /* see the top of this file */
+  plan_target_t targets[QUORUM_MAX_TARGETS]; /* see the top of this file */
   size_t n_targets;
-  char local_hints[PLAN_MAX_REPLICAS][NODE_ID_MAX + 1];  /* write: owners whose hint the coordinator keeps */
+  char local_hints[PLAN_MAX_REPLICAS][NODE_ID_MAX + 1]; /* write: owners whose hint the coordinator keeps */
   size_t n_local_hints;
 } plan_t;
 

@@ -35,13 +35,13 @@ typedef struct {
 
 typedef struct {
   atomic_int refs;
-  ring_t *ring;            /* shared by views with the same member set */
-  atomic_int *ring_refs;   /* count of views sharing ring */
-  view_member_t *members;  /* sorted by id */
+  ring_t *ring;           /* shared by views with the same member set */
+  atomic_int *ring_refs;  /* count of views sharing ring */
+  view_member_t *members; /* sorted by id */
   size_t n;
   char self[NODE_ID_MAX + 1];
-  uint32_t replicas;       /* N as configured */
-  uint64_t seq;            /* publication number, 1, 2, ... */
+  uint32_t replicas; /* N as configured */
+  uint64_t seq;      /* publication number, 1, 2, ... */
 } view_t;
 
 typedef struct view_holder view_holder_t;

@@ -118,6 +118,49 @@ def test_write_through_node_2_is_read_through_node_1(ctx):
 
 
 @test
+def test_writes_through_a_node_outside_the_preference_list_are_forwarded_and_answered_in_full(ctx):
+    """Five nodes, N = 3: a node that holds no copy of a key forwards the
+    write to a replica, which sends the outcome back as data; the client's
+    reply is the one a replica would give, down to who took part."""
+    with Cluster(ctx, 5) as c:
+        c.start_all()
+        ring_ready(c)
+        entry = c.nodes[0]
+        forwarded = 0
+        for i in range(30):
+            key = "fwd-%d" % i
+            doc = put_ok(entry, key, "v%d" % i)
+            replicas = doc["replication_nodes"]
+            eq(len(replicas), 3, "three replicas of " + key)
+            if entry.id in replicas:
+                continue
+            forwarded += 1
+            rr = doc["replication_result"]
+            eq(rr["quorum_achieved"], True, "quorum_achieved of forwarded " + key)
+            eq(rr["required"], 2, "W of forwarded " + key)
+            check(doc["responsible_node"] in replicas, "a replica coordinated %s: %r" % (key, doc))
+            check(set(rr["successful_nodes"]) <= set(replicas) and len(rr["successful_nodes"]) >= 2,
+                  "acks of forwarded %s: %r" % (key, rr))
+            check(doc.get("context") and doc.get("vector_clock"), "the state comes back with %s: %r" % (key, doc))
+            eq(read_values(entry, key), ["v%d" % i], "read back " + key)
+            # a delete carries the state back too, and a second one is a 404 with the tombstone's context
+            r = entry.request("DELETE", "/api/v1/data/" + key)
+            eq(r.status, 200, "forwarded DELETE of " + key)
+            r = entry.request("DELETE", "/api/v1/data/" + key)
+            eq(r.status, 404, "forwarded DELETE of a deleted " + key)
+            body = json.loads(r.body)
+            eq(body["error"]["code"], "not_found", "error code")
+            check(body.get("context"), "a deleted key's 404 carries its context: %r" % body)
+            # the coordinating replica keeps the request log: the id of that PUT, reused for a DELETE, is refused
+            rid = "fwd-rid-%d" % i
+            put_ok(entry, key, "again", request_id=rid)
+            r = entry.request("DELETE", "/api/v1/data/" + key, headers={"X-Request-Id": rid})
+            eq(r.status, 409, "DELETE reusing the id of a forwarded PUT of " + key)
+            eq(json.loads(r.body)["error"]["code"], "request_id_reused", "error code")
+        check(forwarded >= 5, "only %d of 30 keys had node 1 outside their preference list" % forwarded)
+
+
+@test
 def test_three_nodes_scale_from_one_keeping_data(ctx):
     with Cluster(ctx, 3) as c:
         c.nodes[0].start()

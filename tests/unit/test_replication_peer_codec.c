@@ -71,6 +71,28 @@ static void sample_clock(vv_t *clock, variant_t v) {
   }
 }
 
+/* Node lists empty (NILS), of two ids (SHORT) or full of the longest ids. */
+static void sample_forward_reply(peer_forward_reply_t *f, variant_t v) {
+  bool s = v == SHORT, l = v == LONGEST;
+  f->status = s ? CHORUS_ETIMEDOUT : l ? INT32_MIN : 0;
+  f->flags = (uint8_t)(s ? PEER_FWD_QUORUM : l ? PEER_FWD_FLAGS : 0);
+  f->event_id = s ? 42 : l ? UINT64_MAX : 0;
+  f->record = s ? some(30) : l ? some(WIDE_BIN) : nil;
+  f->required = (uint8_t)(s ? 2 : l ? UINT8_MAX : 0);
+  snprintf(f->responsible, sizeof f->responsible, "%s", s ? "node-1" : l ? long_id : "");
+  for (size_t k = 0; k < PEER_FWD_LISTS; k++) {
+    f->lists[k].n = (uint8_t)(s ? 2 : l ? PEER_NODES_MAX : 0);
+    for (size_t i = 0; i < f->lists[k].n; i++) {
+      if (l) {
+        memcpy(f->lists[k].id[i], long_id, NODE_ID_MAX + 1);
+        four_digits(f->lists[k].id[i], i);
+      } else {
+        snprintf(f->lists[k].id[i], NODE_ID_MAX + 1, "node-%zu", i + k);
+      }
+    }
+  }
+}
+
 static void sample_body(peer_msg_t *m, variant_t v) {
   bool s = v == SHORT, l = v == LONGEST;
   peer_bytes_t key = some(s ? 6 : l ? PEER_KEY_MAX : 1);
@@ -101,10 +123,7 @@ static void sample_body(peer_msg_t *m, variant_t v) {
     m->forward.w = s ? 3 : l ? UINT8_MAX : 0;
     m->forward.request_id = request_id;
     break;
-  case PEER_FORWARD_REPLY:
-    m->forward_reply.http_status = s ? 200 : l ? 599 : 100;
-    m->forward_reply.body = some(s ? 30 : l ? WIDE_BIN : 0);
-    break;
+  case PEER_FORWARD_REPLY: sample_forward_reply(&m->forward_reply, v); break;
   case PEER_EVENTS:
     m->events.since = s ? 12 : l ? UINT64_MAX : 0;
     m->events.limit = s ? 100 : l ? UINT32_MAX : 0;
@@ -164,10 +183,21 @@ static void assert_same_body(const peer_msg_t *a, const peer_msg_t *b) {
     assert_int_equal(a->forward.w, b->forward.w);
     assert_same_bytes(a->forward.request_id, b->forward.request_id);
     break;
-  case PEER_FORWARD_REPLY:
-    assert_int_equal(a->forward_reply.http_status, b->forward_reply.http_status);
-    assert_same_bytes(a->forward_reply.body, b->forward_reply.body);
+  case PEER_FORWARD_REPLY: {
+    const peer_forward_reply_t *x = &a->forward_reply, *y = &b->forward_reply;
+    assert_int_equal(x->status, y->status);
+    assert_int_equal(x->flags, y->flags);
+    assert_true(x->event_id == y->event_id);
+    assert_same_bytes(x->record, y->record);
+    assert_int_equal(x->required, y->required);
+    assert_string_equal(x->responsible, y->responsible);
+    for (size_t k = 0; k < PEER_FWD_LISTS; k++) {
+      assert_int_equal(x->lists[k].n, y->lists[k].n);
+      for (size_t i = 0; i < x->lists[k].n; i++)
+        assert_string_equal(x->lists[k].id[i], y->lists[k].id[i]);
+    }
     break;
+  }
   case PEER_EVENTS:
     assert_true(a->events.since == b->events.since);
     assert_int_equal(a->events.limit, b->events.limit);
@@ -311,9 +341,9 @@ static void test_round_trips_integer_boundaries(void **state) {
     m.replicate_ack.status = statuses[i];
     round_trip(&m);
   }
-  for (unsigned s = 100; s <= 599; s++) {
+  for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
     sample_msg(&m, PEER_FORWARD_REPLY, SHORT);
-    m.forward_reply.http_status = (uint16_t)s;
+    m.forward_reply.status = statuses[i];
     round_trip(&m);
   }
   peer_msg_free(&m);
@@ -404,9 +434,13 @@ static bool break_other(peer_msg_t *m, int k, int *rc) {
   switch (m->type) {
   case PEER_REPLICATE_ACK: m->replicate_ack.status = 1; break;
   case PEER_READ_REPLY: m->read_reply.status = 1; break;
-  case PEER_FORWARD_REPLY: /* 99, 600, or 200 with a nil body */
-    m->forward_reply.http_status = k == 3 ? 99 : k == 4 ? 600 : 200;
-    m->forward_reply.body = k == 5 ? nil : some(1);
+  case PEER_FORWARD_REPLY: /* a positive status, an unknown flag, or a bad node id in a list */
+    m->forward_reply.status = k == 3 ? 1 : 0;
+    m->forward_reply.flags = k == 4 ? PEER_FWD_FLAGS + 1 : 0;
+    if (k == 5) {
+      m->forward_reply.lists[PEER_FWD_OK].n = 1;
+      strcpy(m->forward_reply.lists[PEER_FWD_OK].id[0], "x/y");
+    }
     break;
   default: break; /* PEER_EVENTS_REPLY: nil events; PEER_READ: nil key */
   }
@@ -573,13 +607,14 @@ static void test_out_of_range_ints_are_rejected(void **state) {
   expect_spliced(expect_corrupt, b.data, b.len, b.len - 3, 1, REP(0xcd, 0x01, 0x00));
   expect_spliced(expect_corrupt, b.data, b.len, b.len - 2, 1, REP(0xcd, 0x01, 0x00));
   buf_free(&b);
-  /* forward reply: http_status out of 100..599 */
+  /* forward reply: an unknown flag, required over a byte; its NILS form ends
+   * flags, event_id, nil record, required, nil responsible, five empty lists */
   sample_msg(&m, PEER_FORWARD_REPLY, NILS);
   encode_msg(&m, &b);
-  assert_int_equal(b.data[b.len - 3], 100); /* then an empty bin */
-  expect_spliced(expect_corrupt, b.data, b.len, b.len - 3, 1, REP(99));
-  expect_spliced(expect_corrupt, b.data, b.len, b.len - 3, 1, REP(0xcd, 0x02, 0x58)); /* 600 */
-  expect_spliced(expect_corrupt, b.data, b.len, b.len - 3, 1, REP(0xcd, 0xff, 0xff));
+  assert_int_equal(b.data[b.len - 1], 0x90);
+  assert_int_equal(b.data[b.len - 7], 0);
+  expect_spliced(expect_corrupt, b.data, b.len, b.len - 10, 1, REP(PEER_FWD_FLAGS + 1));
+  expect_spliced(expect_corrupt, b.data, b.len, b.len - 7, 1, REP(0xcd, 0x01, 0x00));
   buf_free(&b);
   /* events: limit over 32 bits */
   sample_msg(&m, PEER_EVENTS, NILS);
