@@ -229,7 +229,7 @@ static void damage_tables(void) {
 static void gets_then_tables(uint64_t retention, int n) {
   engine_t *e = open_engine(retention, FSYNC_NEVER);
   static engine_job_t jobs[3000];
-  static char keys[3000][16];
+  static char keys[3000][24];
   assert_true(n <= 3000);
   for (int i = 0; i < n; i++) {
     snprintf(keys[i], sizeof keys[i], "missing-%d", i);

@@ -631,7 +631,7 @@ static void test_hint_expiry_runs_in_bounded_slices(void **state) {
   enum { N = ENGINE_HINT_EXPIRE_SCAN + 10 };
   engine_t *e = open_with(0, 1);
   static engine_job_t jobs[N];
-  static char keys[N][16];
+  static char keys[N][24];
   for (size_t i = 0; i < N; i++) {
     snprintf(keys[i], sizeof keys[i], "k%05zu", i);
     prepare(&jobs[i], ENGINE_HINT_PUT, "n3", keys[i], &S1);
