@@ -16,10 +16,11 @@
 
 #include "common/err.h"
 #include "storage/record.h"
+#include "sim_grow.h"
 
-#define THINK_MS 5         /* plus 0..THINK_JITTER_MS between two steps */
+#define THINK_MS 5 /* plus 0..THINK_JITTER_MS between two steps */
 #define THINK_JITTER_MS 45
-#define DELETE_PERCENT 15  /* of the writes on a key with a live value */
+#define DELETE_PERCENT 15 /* of the writes on a key with a live value */
 
 typedef enum { CL_IDLE, CL_READ, CL_READ_DONE, CL_WRITE } cl_phase_t;
 
@@ -126,7 +127,7 @@ uint32_t kv_clients_keys(const kv_clients_t *c) {
 
 /* A random running node's coordinator, or NULL when none runs. */
 static coord_t *pick_node(kv_cluster_t *kc) {
-  uint32_t up[KV_NODES], n = 0;
+  uint32_t up[KV_NODES] = {0}, n = 0;
   for (uint32_t i = 0; i < KV_NODES; i++)
     if (kc->nodes[i].up) up[n++] = i;
   return n ? kc->nodes[up[rng_below(&kc->rng, n)]].coord : NULL;
@@ -160,20 +161,17 @@ static int start_read(client_t *cl) {
 /* Logs the write about to be sent; its value names it. */
 static int log_write(client_t *cl, bool del) {
   kv_log_t *log = &cl->all->log;
-  if (log->n == log->cap) {
-    size_t cap = log->cap ? 2 * log->cap : 1024;
-    kv_write_t *w = realloc(log->w, cap * sizeof *w);
-    if (!w) return CHORUS_ENOMEM;
-    log->w = w;
-    log->cap = cap;
-  }
+  void *v = log->w;
+  int rc = sim_grow(&v, &log->cap, log->n, sizeof *log->w, 1024);
+  log->w = v;
+  if (rc) return rc;
   kv_write_t *w = &log->w[log->n];
   memset(w, 0, sizeof *w);
   vv_init(&w->ctx);
   dvv_init(&w->read);
   w->key = cl->key;
   w->del = del;
-  int rc = vv_copy(&w->ctx, &cl->ctx);
+  rc = vv_copy(&w->ctx, &cl->ctx);
   if (!rc) rc = dvv_copy(&w->read, &cl->read);
   if (rc) {
     vv_free(&w->ctx);

@@ -9,13 +9,12 @@
  */
 #include "kv_cluster.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
-#include "common/log.h"
 #include "kv_node.h"
+#include "sim_grow.h"
 #include "sim_hash.h"
 
 #define KV_VNODES 32
@@ -25,8 +24,8 @@ uint64_t kv_now(const kv_cluster_t *kc) {
   return kc->sim->now;
 }
 
-int kv_schedule(kv_cluster_t *kc, uint64_t at, kv_ev_type_t type, uint32_t node, uint32_t peer, uint32_t epoch,
-                uint64_t id, const void *bytes, size_t len) {
+int kv_schedule(kv_cluster_t *kc, uint64_t at, kv_ev_type_t type, uint32_t node, uint32_t peer,
+                uint32_t epoch, uint64_t id, const void *bytes, size_t len) {
   kv_ev_t *p = malloc(sizeof *p + len);
   if (!p) return CHORUS_ENOMEM;
   p->epoch = epoch;
@@ -109,13 +108,10 @@ void kv_cluster_destroy(kv_cluster_t *kc) {
 }
 
 int kv_table_add(kv_table_t *t, void *p, uint64_t *id) {
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? 2 * t->cap : 1024;
-    void **v = realloc(t->v, cap * sizeof *v);
-    if (!v) return CHORUS_ENOMEM;
-    t->v = v;
-    t->cap = cap;
-  }
+  void *v = t->v;
+  int rc = sim_grow(&v, &t->cap, t->n, sizeof *t->v, 1024);
+  t->v = v;
+  if (rc) return rc;
   t->v[t->n++] = p;
   *id = t->n;
   return 0;

@@ -36,16 +36,16 @@
 #define KV_NODES 5
 
 typedef enum {
-  KV_EV_DRAIN = 1,     /* node: the coordinator's inbox has items */
-  KV_EV_TICK,          /* node: coord_tick is due (id: tick generation) */
-  KV_EV_JOB,           /* node: the store applies its oldest queued job (id: the job's) */
-  KV_EV_WORK,          /* node: a worker-pool item runs (id: its table id) */
-  KV_EV_PEER_REQ,      /* node receives a request from peer (id: call; bytes: the message) */
-  KV_EV_PEER_REPLY,    /* node receives the reply to its call id from peer (bytes) */
-  KV_EV_PEER_REFUSED,  /* node's call id failed: the peer's process is not running */
-  KV_EV_PEER_TIMEOUT,  /* node's call id is past its deadline */
-  KV_EV_CLIENT,        /* client number node takes its next step */
-  KV_EV_FAULT,         /* the run's fault number id happens (kv_run.c) */
+  KV_EV_DRAIN = 1,    /* node: the coordinator's inbox has items */
+  KV_EV_TICK,         /* node: coord_tick is due (id: tick generation) */
+  KV_EV_JOB,          /* node: the store applies its oldest queued job (id: the job's) */
+  KV_EV_WORK,         /* node: a worker-pool item runs (id: its table id) */
+  KV_EV_PEER_REQ,     /* node receives a request from peer (id: call; bytes: the message) */
+  KV_EV_PEER_REPLY,   /* node receives the reply to its call id from peer (bytes) */
+  KV_EV_PEER_REFUSED, /* node's call id failed: the peer's process is not running */
+  KV_EV_PEER_TIMEOUT, /* node's call id is past its deadline */
+  KV_EV_CLIENT,       /* client number node takes its next step */
+  KV_EV_FAULT,        /* the run's fault number id happens (kv_run.c) */
 } kv_ev_type_t;
 
 /* The payload of a SIM_EV_EXT event (gen = type). */
@@ -74,9 +74,9 @@ typedef struct {
   swim_addr_t addr;
   uint32_t epoch; /* +1 at every start and crash */
   bool up;
-  coord_t *coord;      /* NULL while down */
-  view_holder_t *view; /* NULL while down */
-  kv_store_t *store;   /* survives crashes */
+  coord_t *coord;             /* NULL while down */
+  view_holder_t *view;        /* NULL while down */
+  kv_store_t *store;          /* survives crashes */
   kv_job_t *jobs, *jobs_tail; /* submitted, not yet applied, in submission order */
   uint64_t job_seq;
   uint64_t last_job_at; /* when the newest queued job is applied */
@@ -89,6 +89,8 @@ typedef struct {
   uint64_t peer_msgs, peer_lost, peer_cut, peer_refused, peer_timeouts, peer_codec_errors;
   uint64_t store_jobs, store_dropped; /* applied; dropped by a crash */
   uint64_t events;                    /* key-value events that acted */
+  /* the coordinators' own counters (coord_stats_t), summed over every life */
+  uint64_t writes, reads, forwarded, quorum_failures, read_repairs, hints_kept, hints_delivered;
 } kv_stats_t;
 
 typedef struct kv_clients kv_clients_t; /* kv_client.c */
@@ -116,8 +118,8 @@ int kv_cluster_create(const kv_cluster_opts_t *o, kv_cluster_t **out);
 void kv_cluster_destroy(kv_cluster_t *kc);
 
 /* Queues an event of type for node at time at; bytes (len) are copied. */
-int kv_schedule(kv_cluster_t *kc, uint64_t at, kv_ev_type_t type, uint32_t node, uint32_t peer, uint32_t epoch,
-                uint64_t id, const void *bytes, size_t len);
+int kv_schedule(kv_cluster_t *kc, uint64_t at, kv_ev_type_t type, uint32_t node, uint32_t peer,
+                uint32_t epoch, uint64_t id, const void *bytes, size_t len);
 uint64_t kv_now(const kv_cluster_t *kc);
 
 int kv_table_add(kv_table_t *t, void *p, uint64_t *id);

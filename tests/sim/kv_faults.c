@@ -95,7 +95,9 @@ void kv_faults_describe(const kv_faults_t *f, char *out, size_t cap) {
     double s = (double)x->at / 1000.0;
     int k = 0;
     switch (x->kind) {
-    case KV_F_CRASH: k = snprintf(out + len, cap - len, "%scrash:%u@%.1fs", len ? " " : "", x->node, s); break;
+    case KV_F_CRASH:
+      k = snprintf(out + len, cap - len, "%scrash:%u@%.1fs", len ? " " : "", x->node, s);
+      break;
     case KV_F_RESTART: k = snprintf(out + len, cap - len, "-%.1fs", s); break;
     case KV_F_LOSS: k = snprintf(out + len, cap - len, " loss:%.1f%%@%.1fs", x->loss * 100, s); break;
     case KV_F_LOSS_END: k = snprintf(out + len, cap - len, "-%.1fs", s); break;

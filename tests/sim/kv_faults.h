@@ -16,7 +16,14 @@
 
 #define KV_FAULTS_MAX 16
 
-typedef enum { KV_F_CRASH, KV_F_RESTART, KV_F_LOSS, KV_F_LOSS_END, KV_F_PARTITION, KV_F_HEAL } kv_fault_kind_t;
+typedef enum {
+  KV_F_CRASH,
+  KV_F_RESTART,
+  KV_F_LOSS,
+  KV_F_LOSS_END,
+  KV_F_PARTITION,
+  KV_F_HEAL
+} kv_fault_kind_t;
 
 typedef struct {
   uint64_t at; /* ms after the chaos phase starts */

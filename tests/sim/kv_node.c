@@ -5,18 +5,24 @@
  * The store applies jobs one at a time in submission order, each 1-3 ms
  * after it was queued but never before the job queued ahead of it (the
  * writer thread's order), then calls the job's engine_hook_t like the
- * engine does. The coordinator owns its jobs: at a crash the queued ones
- * are handed back unapplied with CHORUS_ESHUTDOWN, after every request in
- * flight failed, and coord_free's drain frees them with the rest of the
- * coordinator. Worker-pool items run 1 ms after they were queued (run,
- * then after, on the one simulated thread); a crash cancels them (after
- * with a non-zero status). Wake-ups coalesce into one drain event at the
- * current ms; ticks follow what coord_tick asks for, and fast_ticks pulls
- * the next one in to COORD_TICK_MS.
+ * engine does. Worker-pool items run 1 ms after they were queued (run,
+ * then after, on the one simulated thread). Wake-ups coalesce into one
+ * drain event at the current ms; ticks follow what coord_tick asks for,
+ * and fast_ticks pulls the next one in to COORD_TICK_MS.
+ *
+ * A crash: the coordinator owns its jobs, so the store hands the queued
+ * ones back unapplied (CHORUS_ESHUTDOWN) and coord_drain frees them; its
+ * calls fail and its worker items are cancelled the same way. Failing one
+ * thing may start another (a read's repair job, a hint job), which is
+ * queued, never refused at once: the coordinator does not survive a
+ * submit or a request that fails inside the call that made it while it
+ * is finishing a reply (coord_client.c: a read reply's repair frees the
+ * op under its caller - seed 389 showed it). So the teardown fails what
+ * is queued, drains, and repeats until nothing is left, then frees the
+ * coordinator; only then do submits fail at once.
  */
 #include "kv_node.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +33,7 @@
 
 #define STORE_LATENCY_MS 1 /* plus 0..2 */
 #define WORK_LATENCY_MS 1
+#define TEARDOWN_ROUNDS_MAX 64
 
 struct kv_job {
   kv_job_t *next;
@@ -55,15 +62,17 @@ static uint64_t env_now(void *state) {
   return kv_now(((kv_node_t *)state)->kc);
 }
 
+/* While the node goes down, a job is queued without an event: the
+ * teardown hands it back (kv_node_crash). */
 static int env_submit(void *state, engine_job_t *job) {
   kv_node_t *n = state;
-  if (!n->up) return CHORUS_ESHUTDOWN;
+  if (!n->coord) return CHORUS_ESHUTDOWN;
   kv_job_t *q = malloc(sizeof *q);
   if (!q) return CHORUS_ENOMEM;
   uint64_t at = kv_now(n->kc) + STORE_LATENCY_MS + rng_below(&n->kc->rng, 3);
   if (at < n->last_job_at) at = n->last_job_at;
   *q = (kv_job_t){.job = job, .id = ++n->job_seq};
-  int rc = schedule_node(n, at, KV_EV_JOB, q->id);
+  int rc = n->up ? schedule_node(n, at, KV_EV_JOB, q->id) : 0;
   if (rc) {
     free(q);
     return rc;
@@ -91,13 +100,13 @@ static int env_hint_counts(void *state, engine_hint_count_t **out, size_t *n) {
 
 static int env_work(void *state, void (*run)(void *arg), void (*after)(void *arg, int status), void *arg) {
   kv_node_t *n = state;
-  if (!n->up) return CHORUS_ESHUTDOWN;
+  if (!n->coord) return CHORUS_ESHUTDOWN;
   kv_work_t *w = malloc(sizeof *w);
   if (!w) return CHORUS_ENOMEM;
   *w = (kv_work_t){.node = n->idx, .run = run, .after = after, .arg = arg};
   uint64_t id;
   int rc = kv_table_add(&n->kc->works, w, &id);
-  if (!rc) rc = schedule_node(n, kv_now(n->kc) + WORK_LATENCY_MS, KV_EV_WORK, id);
+  if (!rc && n->up) rc = schedule_node(n, kv_now(n->kc) + WORK_LATENCY_MS, KV_EV_WORK, id);
   if (rc) {
     kv_table_take(&n->kc->works, id);
     free(w);
@@ -202,7 +211,8 @@ void kv_node_publish(kv_cluster_t *kc, uint32_t i) {
 int kv_node_start(kv_cluster_t *kc, uint32_t i, int64_t seed) {
   kv_node_t *n = &kc->nodes[i];
   if (n->up) return CHORUS_EINVAL;
-  int rc = view_holder_create(n->id, &n->addr, (uint32_t)kc->cfg.vnodes, (uint32_t)kc->cfg.replicas, &n->view);
+  int rc =
+      view_holder_create(n->id, &n->addr, (uint32_t)kc->cfg.vnodes, (uint32_t)kc->cfg.replicas, &n->view);
   if (rc) return rc;
   coord_env_t env = {.state = n,
                      .now_ms = env_now,
@@ -231,8 +241,9 @@ int kv_node_start(kv_cluster_t *kc, uint32_t i, int64_t seed) {
 }
 
 /* Hands the queued store jobs back unapplied: the crash lost them. */
-static void drop_jobs(kv_node_t *n) {
-  while (n->jobs) {
+static size_t drop_jobs(kv_node_t *n) {
+  size_t k = 0;
+  for (; n->jobs; k++) {
     kv_job_t *q = n->jobs;
     n->jobs = q->next;
     engine_job_t *job = q->job;
@@ -242,16 +253,30 @@ static void drop_jobs(kv_node_t *n) {
     ((engine_hook_t *)job->user)->done(job);
   }
   n->jobs_tail = NULL;
+  return k;
 }
 
-static void cancel_work(kv_cluster_t *kc, uint32_t i) {
+static size_t cancel_work(kv_cluster_t *kc, uint32_t i) {
+  size_t n = 0;
   for (size_t k = 0; k < kc->works.n; k++) {
     kv_work_t *w = kc->works.v[k];
     if (!w || w->node != i) continue;
     kc->works.v[k] = NULL;
     w->after(w->arg, CHORUS_ESHUTDOWN);
     free(w);
+    n++;
   }
+  return n;
+}
+
+static void add_coord_stats(kv_stats_t *st, const coord_stats_t *cs) {
+  st->writes += atomic_load(&cs->writes);
+  st->reads += atomic_load(&cs->reads);
+  st->forwarded += atomic_load(&cs->forwarded);
+  st->quorum_failures += atomic_load(&cs->quorum_failures);
+  st->read_repairs += atomic_load(&cs->read_repairs);
+  st->hints_kept += atomic_load(&cs->hints_kept);
+  st->hints_delivered += atomic_load(&cs->hints_delivered);
 }
 
 void kv_node_crash(kv_cluster_t *kc, uint32_t i) {
@@ -262,9 +287,17 @@ void kv_node_crash(kv_cluster_t *kc, uint32_t i) {
   n->epoch++;
   n->crashes++;
   coord_shutdown(n->coord);
-  kv_peer_fail_calls(kc, i);
-  cancel_work(kc, i);
-  drop_jobs(n);
+  /* What fails may start more (a read's repair, a hint job): round after
+   * round until nothing is left, never failing anything inside the call
+   * that starts it (TEARDOWN_ROUNDS_MAX: the coordinator does not stop). */
+  size_t round = 0, left;
+  do {
+    left = kv_peer_fail_calls(kc, i) + cancel_work(kc, i) + drop_jobs(n);
+    coord_drain(n->coord);
+  } while (left && ++round < TEARDOWN_ROUNDS_MAX);
+  if (left) fatal(kc, CHORUS_EBUSY);
+  add_coord_stats(&kc->st,
+                  coord_stats(n->coord)); /* what the drain below finishes failed: it counts nothing */
   coord_free(n->coord);
   n->coord = NULL;
   view_holder_destroy(n->view);

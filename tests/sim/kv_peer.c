@@ -54,7 +54,8 @@ static int send_bytes(kv_cluster_t *kc, kv_ev_type_t type, uint32_t from, uint32
   if (sim_net_lose(&kc->sim->net))
     kc->st.peer_lost++;
   else
-    rc = kv_schedule(kc, kv_now(kc) + sim_net_delay(&kc->sim->net), type, to, from, epoch, call, b.data, b.len);
+    rc = kv_schedule(kc, kv_now(kc) + sim_net_delay(&kc->sim->net), type, to, from, epoch, call, b.data,
+                     b.len);
   buf_free(&b);
   return rc;
 }
@@ -64,14 +65,7 @@ static int net_request(void *state, const swim_addr_t *addr, peer_msg_t *msg, ui
   kv_node_t *n = state;
   kv_cluster_t *kc = n->kc;
   int64_t to = sim_addr_index(addr);
-  if (!n->up) {
-    cb(CHORUS_ESHUTDOWN, NULL, arg);
-    return 0;
-  }
-  if (to < 0 || to >= KV_NODES) {
-    cb(CHORUS_EIO, NULL, arg); /* nothing listens there: the connection fails at once */
-    return 0;
-  }
+  if (to < 0 || to >= KV_NODES) return CHORUS_EINVAL; /* only the simulation's nodes are members */
   kv_call_t *call = malloc(sizeof *call);
   if (!call) return CHORUS_ENOMEM;
   *call = (kv_call_t){.from = n->idx, .to = (uint32_t)to, .cb = cb, .arg = arg};
@@ -83,9 +77,11 @@ static int net_request(void *state, const swim_addr_t *addr, peer_msg_t *msg, ui
   }
   msg->req_id = id;
   snprintf(msg->from, sizeof msg->from, "%s", n->id);
+  if (!n->up) return 0; /* going down: the teardown fails it (kv_peer_fail_calls) */
   rc = send_bytes(kc, KV_EV_PEER_REQ, n->idx, (uint32_t)to, kc->nodes[to].epoch, id, msg);
-  if (!rc) rc = kv_schedule(kc, kv_now(kc) + timeout_ms, KV_EV_PEER_TIMEOUT, n->idx, (uint32_t)to, n->epoch, id,
-                            NULL, 0);
+  if (!rc)
+    rc = kv_schedule(kc, kv_now(kc) + timeout_ms, KV_EV_PEER_TIMEOUT, n->idx, (uint32_t)to, n->epoch, id,
+                     NULL, 0);
   if (rc) {
     kv_table_take(&kc->calls, id);
     free(call);
@@ -128,11 +124,15 @@ static void finish(kv_cluster_t *kc, uint64_t id, int status, const peer_msg_t *
   free(call);
 }
 
-void kv_peer_fail_calls(kv_cluster_t *kc, uint32_t i) {
+size_t kv_peer_fail_calls(kv_cluster_t *kc, uint32_t i) {
+  size_t n = 0;
   for (size_t k = 0; k < kc->calls.n; k++) {
     kv_call_t *call = kc->calls.v[k];
-    if (call && call->from == i) finish(kc, k + 1, CHORUS_ESHUTDOWN, NULL);
+    if (!call || call->from != i) continue;
+    finish(kc, k + 1, CHORUS_ESHUTDOWN, NULL);
+    n++;
   }
+  return n;
 }
 
 static int decode(kv_cluster_t *kc, const kv_ev_t *p, peer_msg_t *m) {
@@ -146,8 +146,8 @@ static int on_request(kv_cluster_t *kc, const sim_event_t *ev, const kv_ev_t *p)
   kv_node_t *t = &kc->nodes[ev->node];
   if (t->up && t->epoch != p->epoch) return 0; /* the connection died with the process it reached */
   if (!t->up)
-    return kv_schedule(kc, kv_now(kc) + sim_net_delay(&kc->sim->net), KV_EV_PEER_REFUSED, ev->peer, ev->node, 0,
-                       p->id, NULL, 0);
+    return kv_schedule(kc, kv_now(kc) + sim_net_delay(&kc->sim->net), KV_EV_PEER_REFUSED, ev->peer, ev->node,
+                       0, p->id, NULL, 0);
   peer_msg_t m;
   if (decode(kc, p, &m)) return 0;
   kv_conn_t *cn = malloc(sizeof *cn);
@@ -155,7 +155,8 @@ static int on_request(kv_cluster_t *kc, const sim_event_t *ev, const kv_ev_t *p)
     peer_msg_free(&m);
     return CHORUS_ENOMEM;
   }
-  *cn = (kv_conn_t){.refs = 1, .call = p->id, .client = ev->peer, .server = ev->node, .server_epoch = t->epoch};
+  *cn =
+      (kv_conn_t){.refs = 1, .call = p->id, .client = ev->peer, .server = ev->node, .server_epoch = t->epoch};
   coord_on_request(t->coord, (peer_conn_t *)cn, &m);
   conn_release(NULL, (peer_conn_t *)cn);
   peer_msg_free(&m);

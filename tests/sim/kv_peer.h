@@ -13,7 +13,9 @@
  * (a refused connection, one latency later), with CHORUS_ETIMEDOUT at the
  * deadline when nothing came back (loss, partition, a target that died
  * holding it), or with CHORUS_ESHUTDOWN when the requester itself crashes
- * (kv_peer_fail_calls), as peer_net_close fails what is in flight.
+ * (kv_peer_fail_calls), as peer_net_close fails what is in flight. A
+ * callback never runs inside the request call that started it (see
+ * kv_node.c on why the teardown must not fail anything synchronously).
  */
 #ifndef CHORUS_KV_PEER_H
 #define CHORUS_KV_PEER_H
@@ -22,7 +24,8 @@
 
 /* Fills the network functions of env. */
 void kv_peer_env(coord_env_t *env);
-/* Node i crashed: its calls in flight fail with CHORUS_ESHUTDOWN. */
-void kv_peer_fail_calls(kv_cluster_t *kc, uint32_t i);
+/* Node i crashed: its calls in flight fail with CHORUS_ESHUTDOWN; returns
+ * how many. */
+size_t kv_peer_fail_calls(kv_cluster_t *kc, uint32_t i);
 
 #endif

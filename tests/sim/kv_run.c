@@ -83,19 +83,20 @@ int kv_run(const kv_opts_t *o, kv_result_t *r) {
   rc = kv_clients_create(kc, o->clients, o->keys, &cl);
   if (!rc) rc = run_phases(kc, cl, &faults, o, r);
   r->rc = rc;
-  r->st = kc->st;
   r->hash = kc->sim->hash;
   r->steps = kc->sim->steps;
   r->sim_s = (double)kc->sim->now / 1000.0;
   for (uint32_t i = 0; i < KV_NODES; i++) {
     r->sabotaged += kv_store_sabotaged(kc->nodes[i].store);
     r->crashes += kc->nodes[i].crashes;
+    kv_node_crash(kc, i); /* the end: answers what is in flight, sums the coordinators' counters */
   }
+  r->st = kc->st;
   if (cl) {
     r->reads = kv_clients_log(cl)->reads;
     r->reads_failed = kv_clients_log(cl)->reads_failed;
   }
-  kv_cluster_destroy(kc); /* answers what is still in flight: the clients go after it */
+  kv_cluster_destroy(kc); /* the clients go after it: its shutdown answers their requests */
   kv_clients_destroy(cl);
   r->wall_s = sim_wall_s() - wall0;
   return rc;
@@ -110,13 +111,19 @@ void kv_result_print(const kv_result_t *r) {
   const kv_check_t *c = &r->check;
   printf("seed=%" PRIu64 " rc=%d writes=%" PRIu64 " acked=%" PRIu64 " failed=%" PRIu64 " lost=%" PRIu64
          " phantom=%" PRIu64 " divergent=%" PRIu64 "/%" PRIu64 " hints_left=%" PRIu64 " reads=%" PRIu64
-         " reads_failed=%" PRIu64 " crashes=%" PRIu64 " hash=%016" PRIx64 " steps=%" PRIu64 " sim_s=%.1f wall_s=%.2f\n",
-         r->seed, r->rc, c->writes, c->acked, c->failed, c->lost, c->phantom, c->divergent, c->keys, c->hints_left,
-         r->reads, r->reads_failed, r->crashes, r->hash, r->steps, r->sim_s, r->wall_s);
+         " reads_failed=%" PRIu64 " crashes=%" PRIu64 " hash=%016" PRIx64 " steps=%" PRIu64
+         " sim_s=%.1f wall_s=%.2f\n",
+         r->seed, r->rc, c->writes, c->acked, c->failed, c->lost, c->phantom, c->divergent, c->keys,
+         c->hints_left, r->reads, r->reads_failed, r->crashes, r->hash, r->steps, r->sim_s, r->wall_s);
   printf("  faults: %s\n", r->faults);
+  printf("  coord: writes=%" PRIu64 " reads=%" PRIu64 " forwarded=%" PRIu64 " quorum_failures=%" PRIu64
+         " read_repairs=%" PRIu64 " hints_kept=%" PRIu64 " hints_delivered=%" PRIu64 "\n",
+         r->st.writes, r->st.reads, r->st.forwarded, r->st.quorum_failures, r->st.read_repairs,
+         r->st.hints_kept, r->st.hints_delivered);
   printf("  peer: msgs=%" PRIu64 " lost=%" PRIu64 " cut=%" PRIu64 " refused=%" PRIu64 " timeouts=%" PRIu64
          " codec_errors=%" PRIu64 "; store: jobs=%" PRIu64 " dropped_by_crash=%" PRIu64 " sabotaged=%" PRIu64
          "; bring-up %.1fs\n",
          r->st.peer_msgs, r->st.peer_lost, r->st.peer_cut, r->st.peer_refused, r->st.peer_timeouts,
-         r->st.peer_codec_errors, r->st.store_jobs, r->st.store_dropped, r->sabotaged, (double)r->bringup_ms / 1000.0);
+         r->st.peer_codec_errors, r->st.store_jobs, r->st.store_dropped, r->sabotaged,
+         (double)r->bringup_ms / 1000.0);
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "sim_grow.h"
 
 typedef struct {
   char owner[VV_NODE_MAX + 1]; /* "" for the key's own record */
@@ -74,21 +75,17 @@ static int slot_cmp(const slot_t *sl, const char *owner, const char *key, size_t
 }
 
 /* The index of (owner, key), or where it would be inserted (*found false). */
-static size_t slot_find(const kv_store_t *s, const char *owner, const char *key, size_t key_len, bool *found) {
+static size_t slot_find(const kv_store_t *s, const char *owner, const char *key, size_t key_len,
+                        bool *found) {
   size_t lo = 0, hi = s->n;
-  while (lo < hi) {
+  while (lo < hi) { /* the first slot not before (owner, key) */
     size_t mid = lo + (hi - lo) / 2;
-    int c = slot_cmp(&s->v[mid], owner, key, key_len);
-    if (c == 0) {
-      *found = true;
-      return mid;
-    }
-    if (c < 0)
+    if (slot_cmp(&s->v[mid], owner, key, key_len) < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
-  *found = false;
+  *found = lo < s->n && slot_cmp(&s->v[lo], owner, key, key_len) == 0;
   return lo;
 }
 
@@ -97,13 +94,10 @@ static slot_t *slot_get(kv_store_t *s, const char *owner, const char *key, size_
   bool found;
   size_t i = slot_find(s, owner, key, key_len, &found);
   if (found) return &s->v[i];
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? 2 * s->cap : 64;
-    slot_t *v = realloc(s->v, cap * sizeof *v);
-    if (!v) return NULL;
-    s->v = v;
-    s->cap = cap;
-  }
+  void *v = s->v;
+  int rc = sim_grow(&v, &s->cap, s->n, sizeof *s->v, 64);
+  s->v = v;
+  if (rc) return NULL;
   char *k = malloc(key_len + 1);
   if (!k) return NULL;
   memcpy(k, key, key_len);
@@ -142,8 +136,8 @@ static int apply_client(kv_store_t *s, slot_t *sl, engine_job_t *job, uint64_t n
   if (job->op != ENGINE_PUT && dvv_live_count(&job->state) == 0) job->err = CHORUS_ENOTFOUND;
   if (job->err || job->op == ENGINE_GET) return 0;
   bool tomb = job->op == ENGINE_DELETE;
-  rc = dvv_update(&job->state, job->ctx, s->node_id, tomb ? NULL : job->value, tomb ? 0 : job->value_len, tomb,
-                  now, NULL);
+  rc = dvv_update(&job->state, job->ctx, s->node_id, tomb ? NULL : job->value, tomb ? 0 : job->value_len,
+                  tomb, now, NULL);
   return rc ? rc : keep(s, sl, &job->state);
 }
 
