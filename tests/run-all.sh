@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-all.sh - every test suite of Chorus, as `make test` runs it:
 #   0. cppcheck over src/
-#   1. release build: unit tests and the SWIM simulator's small suite (ctest),
+#   1. release build: unit tests and the simulators' small suites (ctest: swim_sim,
+#      kv_sim and its sabotage check; ASan runs them too, TSan leaves them out),
 #      the HTTP suite against build/chorusd, the membership cluster tests, and
 #      (as root) loss and partition tests in network namespaces
 #   2. the dashboard: web/dist built, its Vitest unit tests, and browser tests
@@ -125,9 +126,9 @@ fi
 
 log "ThreadSanitizer build"
 if build_or_fail tsan build-tsan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=thread; then
-  # the simulator is single-threaded: TSan would only make it slow
+  # the simulators are single-threaded: TSan would only make them slow
   tsan="suppressions=$PWD/tests/tsan.supp"
-  CTEST_EXCLUDE=swim_sim run_ctest unit-tsan build-tsan TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:$tsan
+  CTEST_EXCLUDE='swim_sim|kv_sim' run_ctest unit-tsan build-tsan TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:$tsan
   run_suite http http-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 TSAN_OPTIONS=$tsan
   run_suite web web-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 TSAN_OPTIONS=$tsan
   run_suite replication replication-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 CHORUS_LOAD_SECONDS=10 \

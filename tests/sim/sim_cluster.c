@@ -134,8 +134,12 @@ static void record_event(sim_cluster_t *c, uint32_t i, const swim_event_t *ev) {
 static int flush(sim_cluster_t *c, uint32_t i) {
   swim_out_t *o = &c->out;
   int rc = 0;
-  for (size_t k = 0; k < o->n_events; k++)
+  bool changed = false;
+  for (size_t k = 0; k < o->n_events; k++) {
     record_event(c, i, &o->events[k]);
+    changed |= o->events[k].type != SWIM_EV_INCARNATION;
+  }
+  if (changed && c->layer.members) c->layer.members(c->layer.state, i);
   for (size_t k = 0; k < o->n_sends && rc >= 0; k++)
     rc = send_packet(c, i, &o->sends[k]);
   for (size_t k = 0; k < o->n_push_pulls && rc >= 0; k++)
@@ -246,6 +250,7 @@ static int dispatch(sim_cluster_t *c, const sim_event_t *ev) {
   case SIM_EV_PACKET: return on_packet(c, ev);
   case SIM_EV_PP_REQUEST: return on_pp_request(c, ev);
   case SIM_EV_PP_RESPONSE: return on_pp_response(c, ev);
+  case SIM_EV_EXT: return c->layer.ext ? c->layer.ext(c->layer.state, ev) : 0;
   }
   return CHORUS_EINVAL;
 }
@@ -309,6 +314,7 @@ int sim_cluster_start(sim_cluster_t *c, uint32_t i, int64_t seed) {
   c->nodes[i].timer_gen++;
   sim_view_node_up(&c->view, i);
   c->hash = sim_hash_u64(sim_hash_u64(c->hash, c->now), ((uint64_t)i << 1) | 1);
+  if (c->layer.members) c->layer.members(c->layer.state, i);
   if (seed < 0) return rearm(c, i, false);
   swim_addr_t seed_addr;
   sim_node_addr((uint32_t)seed, c->cfg.long_names, &seed_addr);
@@ -335,6 +341,15 @@ void sim_cluster_set_group(sim_cluster_t *c, uint32_t i, uint32_t group) {
 
 void sim_cluster_set_loss(sim_cluster_t *c, double loss) {
   c->net.cfg.loss = loss;
+}
+
+void sim_cluster_set_layer(sim_cluster_t *c, const sim_layer_t *layer) {
+  c->layer = *layer;
+}
+
+int sim_cluster_schedule_ext(sim_cluster_t *c, uint64_t at, uint32_t node, uint32_t peer, uint64_t gen,
+                             uint8_t *data, size_t len) {
+  return schedule(c, SIM_EV_EXT, at < c->now ? c->now : at, node, peer, gen, data, len);
 }
 
 int sim_cluster_run(sim_cluster_t *c, uint64_t until, sim_pred_t pred, const void *arg) {

@@ -55,6 +55,18 @@ typedef struct {
   uint64_t inconsistent; /* events contradicting earlier events */
 } sim_faults_t;
 
+/* A layer run on top of the SWIM cores (tests/sim/kv_*.c): its own events
+ * share the queue and the clock (SIM_EV_EXT, dispatched to ext, which owns
+ * nothing of ev: the cluster frees ev->data), and members is told when node
+ * i's member table changed (after the core call that changed it, and when a
+ * node starts with a table of itself alone). A negative return of ext stops
+ * the run like a core's CHORUS_ENOMEM. */
+typedef struct {
+  int (*ext)(void *state, const sim_event_t *ev);
+  void (*members)(void *state, uint32_t node);
+  void *state;
+} sim_layer_t;
+
 typedef struct {
   sim_cluster_config_t cfg;
   uint64_t now;
@@ -75,6 +87,7 @@ typedef struct {
   int first_core_error;
   uint64_t late; /* ticks after which the deadline was still <= now (not a fault) */
   uint64_t stuck;
+  sim_layer_t layer; /* zeroed: SWIM alone */
 } sim_cluster_t;
 
 /* Stops sim_cluster_run when it returns true; checked after every event. */
@@ -90,6 +103,12 @@ void sim_cluster_crash(sim_cluster_t *c, uint32_t i);
 int sim_cluster_leave(sim_cluster_t *c, uint32_t i);
 void sim_cluster_set_group(sim_cluster_t *c, uint32_t i, uint32_t group);
 void sim_cluster_set_loss(sim_cluster_t *c, double loss);
+/* Installs the layer above SWIM (before any node starts). */
+void sim_cluster_set_layer(sim_cluster_t *c, const sim_layer_t *layer);
+/* Queues a SIM_EV_EXT event at time at (>= now); takes data (malloc'd)
+ * on success and frees it on failure. */
+int sim_cluster_schedule_ext(sim_cluster_t *c, uint64_t at, uint32_t node, uint32_t peer, uint64_t gen,
+                             uint8_t *data, size_t len);
 
 /* Processes events in order until pred holds (returns 1) or the next event
  * is later than until (returns 0, the clock then reads until unless until

@@ -20,6 +20,7 @@ typedef enum {
   SIM_EV_PACKET = 2,      /* UDP packet from peer to node; data = wire bytes */
   SIM_EV_PP_REQUEST = 3,  /* push-pull: initiator peer's state reaches responder node */
   SIM_EV_PP_RESPONSE = 4, /* push-pull: responder peer's state reaches initiator node */
+  SIM_EV_EXT = 5,         /* a layer above SWIM (sim_cluster_set_ext); data = that layer's payload */
 } sim_event_kind_t;
 
 typedef struct {

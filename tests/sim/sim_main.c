@@ -5,7 +5,6 @@
  * Exit status: 0 success, 1 a run failed, a suite assertion failed or two
  * runs of --check-determinism differed, 2 usage error.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include "common/err.h"
 #include "sim_addr.h"
+#include "sim_args.h"
 #include "sim_scenarios.h"
 #include "sim_suite.h"
 
@@ -50,50 +50,25 @@ static void usage(FILE *f) {
           AUDIT_AUTO_MAX_NODES);
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *v) {
-  char *end;
-  errno = 0;
-  unsigned long long x = strtoull(s, &end, 10);
-  if (errno || end == s || *end || s[0] == '-' || x > max) return CHORUS_EINVAL;
-  *v = x;
-  return 0;
-}
-
-static int parse_u32(const char *s, uint32_t *v) {
-  uint64_t x;
-  int rc = parse_u64(s, UINT32_MAX, &x);
-  if (!rc) *v = (uint32_t)x;
-  return rc;
-}
-
-static int parse_double(const char *s, double lo, double hi, double *v) {
-  char *end;
-  errno = 0;
-  double x = strtod(s, &end);
-  if (errno || end == s || *end || !(x >= lo && x <= hi)) return CHORUS_EINVAL;
-  *v = x;
-  return 0;
-}
-
 /* Options that take a value; returns CHORUS_ENOTFOUND for an unknown name. */
 static int parse_valued(cli_t *c, const char *name, const char *val) {
   sim_opts_t *o = &c->o;
   if (!strcmp(name, "--scenario")) return c->scenario = val, 0;
   if (!strcmp(name, "--suite")) return c->suite = val, 0;
-  if (!strcmp(name, "--nodes")) return parse_u32(val, &o->nodes);
-  if (!strcmp(name, "--seed")) return parse_u64(val, UINT64_MAX, &o->seed);
-  if (!strcmp(name, "--minutes")) return parse_double(val, 0, 1e6, &o->minutes);
-  if (!strcmp(name, "--partition-secs")) return parse_u32(val, &o->partition_s);
-  if (!strcmp(name, "--delay")) return parse_u32(val, &o->delay_ms);
-  if (!strcmp(name, "--jitter")) return parse_u32(val, &o->jitter_ms);
-  if (!strcmp(name, "--stagger")) return parse_u32(val, &o->stagger_ms);
-  if (!strcmp(name, "--probe-interval")) return parse_u32(val, &o->probe_interval_ms);
-  if (!strcmp(name, "--timeout")) return parse_u32(val, &o->converge_timeout_s);
-  if (!strcmp(name, "--progress")) return parse_double(val, 0, 1e6, &o->progress_s);
-  if (!strcmp(name, "--max-rss-mb")) return parse_u64(val, UINT64_MAX, &o->max_rss_mb);
+  if (!strcmp(name, "--nodes")) return sim_parse_u32(val, &o->nodes);
+  if (!strcmp(name, "--seed")) return sim_parse_u64(val, UINT64_MAX, &o->seed);
+  if (!strcmp(name, "--minutes")) return sim_parse_double(val, 0, 1e6, &o->minutes);
+  if (!strcmp(name, "--partition-secs")) return sim_parse_u32(val, &o->partition_s);
+  if (!strcmp(name, "--delay")) return sim_parse_u32(val, &o->delay_ms);
+  if (!strcmp(name, "--jitter")) return sim_parse_u32(val, &o->jitter_ms);
+  if (!strcmp(name, "--stagger")) return sim_parse_u32(val, &o->stagger_ms);
+  if (!strcmp(name, "--probe-interval")) return sim_parse_u32(val, &o->probe_interval_ms);
+  if (!strcmp(name, "--timeout")) return sim_parse_u32(val, &o->converge_timeout_s);
+  if (!strcmp(name, "--progress")) return sim_parse_double(val, 0, 1e6, &o->progress_s);
+  if (!strcmp(name, "--max-rss-mb")) return sim_parse_u64(val, UINT64_MAX, &o->max_rss_mb);
   if (!strcmp(name, "--loss")) {
     double pct;
-    int rc = parse_double(val, 0, 100, &pct);
+    int rc = sim_parse_double(val, 0, 100, &pct);
     if (!rc) o->loss = pct / 100.0;
     return rc;
   }

@@ -1,0 +1,110 @@
+/*
+ * kv_faults.c - drawing and applying a run's faults (see kv_faults.h).
+ *
+ * Crash windows: each victim's share of the phase is cut into as many
+ * slices as it crashes, and each crash and its restart fall inside one
+ * slice, so a victim is never crashed twice at once and every restart
+ * happens before the phase ends. A restarted node joins through the
+ * running node with the lowest index.
+ */
+#include "kv_faults.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "kv_node.h"
+
+#define MIN_DOWN_MS 2000
+#define MIN_CUT_MS 3000
+
+static void add(kv_faults_t *f, kv_fault_t x) {
+  if (f->n < KV_FAULTS_MAX) f->v[f->n++] = x;
+}
+
+static void draw_crashes(rng_t *rng, uint64_t len, kv_faults_t *f) {
+  uint32_t victims = 1 + (uint32_t)rng_below(rng, 2);
+  uint32_t first = (uint32_t)rng_below(rng, KV_NODES);
+  for (uint32_t v = 0; v < victims; v++) {
+    uint32_t node = v == 0 ? first : (first + 1 + (uint32_t)rng_below(rng, KV_NODES - 1)) % KV_NODES;
+    uint32_t times = 1 + (uint32_t)rng_below(rng, 2);
+    uint64_t slice = len / times;
+    for (uint32_t t = 0; t < times; t++) {
+      uint64_t down = MIN_DOWN_MS + rng_below(rng, slice / 3);
+      uint64_t at = t * slice + rng_below(rng, slice - down - 1000);
+      add(f, (kv_fault_t){.at = at, .kind = KV_F_CRASH, .node = node});
+      add(f, (kv_fault_t){.at = at + down, .kind = KV_F_RESTART, .node = node});
+    }
+  }
+}
+
+void kv_faults_draw(rng_t *rng, uint64_t len_ms, kv_faults_t *f) {
+  memset(f, 0, sizeof *f);
+  draw_crashes(rng, len_ms, f);
+  uint64_t at = rng_below(rng, len_ms / 2);
+  double loss = 0.01 + 0.04 * rng_unit(rng);
+  add(f, (kv_fault_t){.at = at, .kind = KV_F_LOSS, .loss = loss});
+  add(f, (kv_fault_t){.at = at + len_ms / 4 + rng_below(rng, len_ms / 4), .kind = KV_F_LOSS_END});
+  uint32_t a = (uint32_t)rng_below(rng, KV_NODES);
+  uint32_t side = 1u << a;
+  if (rng_below(rng, 2)) side |= 1u << ((a + 1 + rng_below(rng, KV_NODES - 1)) % KV_NODES);
+  at = rng_below(rng, len_ms / 2);
+  add(f, (kv_fault_t){.at = at, .kind = KV_F_PARTITION, .side = side});
+  add(f, (kv_fault_t){.at = at + MIN_CUT_MS + rng_below(rng, len_ms / 3), .kind = KV_F_HEAL});
+}
+
+int kv_faults_schedule(kv_cluster_t *kc, kv_faults_t *f) {
+  kc->faults = f;
+  int rc = 0;
+  for (size_t i = 0; i < f->n && !rc; i++)
+    rc = kv_schedule(kc, kv_now(kc) + f->v[i].at, KV_EV_FAULT, 0, 0, 0, i, NULL, 0);
+  return rc;
+}
+
+static int64_t join_through(const kv_cluster_t *kc, uint32_t node) {
+  for (uint32_t i = 0; i < KV_NODES; i++)
+    if (i != node && kc->nodes[i].up) return i;
+  return -1;
+}
+
+int kv_faults_on_event(kv_cluster_t *kc, const kv_ev_t *p) {
+  if (!kc->faults || p->id >= kc->faults->n) return CHORUS_EINVAL;
+  const kv_fault_t *x = &kc->faults->v[p->id];
+  switch (x->kind) {
+  case KV_F_CRASH: kv_node_crash(kc, x->node); return kc->fatal;
+  case KV_F_RESTART: return kc->nodes[x->node].up ? 0 : kv_node_start(kc, x->node, join_through(kc, x->node));
+  case KV_F_LOSS: sim_cluster_set_loss(kc->sim, x->loss); return 0;
+  case KV_F_LOSS_END: sim_cluster_set_loss(kc->sim, 0); return 0;
+  case KV_F_PARTITION:
+    for (uint32_t i = 0; i < KV_NODES; i++)
+      sim_cluster_set_group(kc->sim, i, (x->side >> i) & 1u);
+    return 0;
+  case KV_F_HEAL:
+    for (uint32_t i = 0; i < KV_NODES; i++)
+      sim_cluster_set_group(kc->sim, i, 0);
+    return 0;
+  }
+  return CHORUS_EINVAL;
+}
+
+void kv_faults_describe(const kv_faults_t *f, char *out, size_t cap) {
+  size_t len = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < f->n && len < cap; i++) {
+    const kv_fault_t *x = &f->v[i];
+    double s = (double)x->at / 1000.0;
+    int k = 0;
+    switch (x->kind) {
+    case KV_F_CRASH:
+      k = snprintf(out + len, cap - len, "%scrash:%u@%.1fs", len ? " " : "", x->node, s);
+      break;
+    case KV_F_RESTART: k = snprintf(out + len, cap - len, "-%.1fs", s); break;
+    case KV_F_LOSS: k = snprintf(out + len, cap - len, " loss:%.1f%%@%.1fs", x->loss * 100, s); break;
+    case KV_F_LOSS_END: k = snprintf(out + len, cap - len, "-%.1fs", s); break;
+    case KV_F_PARTITION: k = snprintf(out + len, cap - len, " cut:0x%x@%.1fs", x->side, s); break;
+    case KV_F_HEAL: k = snprintf(out + len, cap - len, "-%.1fs", s); break;
+    }
+    if (k < 0) break;
+    len += (size_t)k;
+  }
+}

@@ -1,0 +1,287 @@
+/*
+ * kv_store.c - the simulated store (see kv_store.h).
+ *
+ * One sorted table of slots holds both key spaces: a key's record is the
+ * slot (owner "", key) and a hint is (owner, key), so hints for one owner
+ * are a contiguous range in key order, as LevelDB's 'h' prefix keeps them.
+ * Lookups are binary searches and inserts shift the table: O(slots), which
+ * the simulator's few dozen keys make nothing. A slot is never removed
+ * except a delivered hint; a record stays, tombstones included.
+ *
+ * Clock: an op with an event (all but hint_delete and hint_expire) joins
+ * the job's remote clock into the node clock and ticks it, and hands the
+ * result back as job->clock; the others hand back the clock as it is.
+ */
+#include "kv_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "sim_grow.h"
+
+typedef struct {
+  char owner[VV_NODE_MAX + 1]; /* "" for the key's own record */
+  char *key;
+  size_t key_len;
+  dvv_t state;
+  uint64_t stored_at_ms; /* hints */
+} slot_t;
+
+struct kv_store {
+  char node_id[VV_NODE_MAX + 1];
+  slot_t *v;
+  size_t n, cap;
+  vv_t clock;
+  uint64_t events;
+  double sabotage;
+  rng_t rng;
+  uint64_t sabotaged;
+};
+
+int kv_store_create(const char *node_id, double sabotage, uint64_t seed, kv_store_t **out) {
+  kv_store_t *s = calloc(1, sizeof *s);
+  if (!s) return CHORUS_ENOMEM;
+  snprintf(s->node_id, sizeof s->node_id, "%s", node_id);
+  vv_init(&s->clock);
+  s->sabotage = sabotage;
+  rng_seed(&s->rng, seed);
+  *out = s;
+  return 0;
+}
+
+static void slot_free(slot_t *sl) {
+  free(sl->key);
+  dvv_free(&sl->state);
+}
+
+void kv_store_destroy(kv_store_t *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->n; i++)
+    slot_free(&s->v[i]);
+  free(s->v);
+  vv_free(&s->clock);
+  free(s);
+}
+
+static int slot_cmp(const slot_t *sl, const char *owner, const char *key, size_t key_len) {
+  int c = strcmp(sl->owner, owner);
+  if (c) return c;
+  size_t m = sl->key_len < key_len ? sl->key_len : key_len;
+  c = memcmp(sl->key, key, m);
+  if (c) return c;
+  return sl->key_len < key_len ? -1 : sl->key_len > key_len;
+}
+
+/* The index of (owner, key), or where it would be inserted (*found false). */
+static size_t slot_find(const kv_store_t *s, const char *owner, const char *key, size_t key_len,
+                        bool *found) {
+  size_t lo = 0, hi = s->n;
+  while (lo < hi) { /* the first slot not before (owner, key) */
+    size_t mid = lo + (hi - lo) / 2;
+    if (slot_cmp(&s->v[mid], owner, key, key_len) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  *found = lo < s->n && slot_cmp(&s->v[lo], owner, key, key_len) == 0;
+  return lo;
+}
+
+/* The slot for (owner, key), inserted empty if absent; NULL when out of memory. */
+static slot_t *slot_get(kv_store_t *s, const char *owner, const char *key, size_t key_len) {
+  bool found;
+  size_t i = slot_find(s, owner, key, key_len, &found);
+  if (found) return &s->v[i];
+  void *v = s->v;
+  int rc = sim_grow(&v, &s->cap, s->n, sizeof *s->v, 64);
+  s->v = v;
+  if (rc) return NULL;
+  char *k = malloc(key_len + 1);
+  if (!k) return NULL;
+  memcpy(k, key, key_len);
+  k[key_len] = '\0';
+  memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof *s->v);
+  s->n++;
+  slot_t *sl = &s->v[i];
+  memset(sl, 0, sizeof *sl);
+  snprintf(sl->owner, sizeof sl->owner, "%s", owner);
+  sl->key = k;
+  sl->key_len = key_len;
+  dvv_init(&sl->state);
+  return sl;
+}
+
+static void slot_remove(kv_store_t *s, slot_t *sl) {
+  size_t i = (size_t)(sl - s->v);
+  slot_free(sl);
+  memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof *s->v);
+  s->n--;
+}
+
+/* Stores state into sl unless the sabotage throws the write away. */
+static int keep(kv_store_t *s, slot_t *sl, const dvv_t *state) {
+  if (rng_chance(&s->rng, s->sabotage)) {
+    s->sabotaged++;
+    return 0;
+  }
+  return dvv_copy(&sl->state, state);
+}
+
+/* put, delete, get: a client's op on the key's record. */
+static int apply_client(kv_store_t *s, slot_t *sl, engine_job_t *job, uint64_t now) {
+  int rc = dvv_copy(&job->state, &sl->state);
+  if (rc) return rc;
+  if (job->op != ENGINE_PUT && dvv_live_count(&job->state) == 0) job->err = CHORUS_ENOTFOUND;
+  if (job->err || job->op == ENGINE_GET) return 0;
+  bool tomb = job->op == ENGINE_DELETE;
+  rc = dvv_update(&job->state, job->ctx, s->node_id, tomb ? NULL : job->value, tomb ? 0 : job->value_len,
+                  tomb, now, NULL);
+  return rc ? rc : keep(s, sl, &job->state);
+}
+
+static int apply_merge(kv_store_t *s, slot_t *sl, engine_job_t *job) {
+  int rc = dvv_copy(&job->state, &sl->state);
+  if (!rc) rc = dvv_sync(&job->state, job->incoming);
+  if (rc) return rc;
+  job->changed = !dvv_equal(&sl->state, &job->state);
+  return job->changed ? keep(s, sl, &job->state) : 0;
+}
+
+static int apply_hint_put(slot_t *sl, bool existed, engine_job_t *job, uint64_t now) {
+  if (!existed) sl->stored_at_ms = now;
+  int rc = dvv_copy(&job->state, &sl->state);
+  if (!rc) rc = dvv_sync(&job->state, job->incoming);
+  if (rc) return rc;
+  job->changed = !existed || !dvv_equal(&sl->state, &job->state);
+  job->stored_at_ms = sl->stored_at_ms;
+  return dvv_copy(&sl->state, &job->state);
+}
+
+/* Drops the delivered hint unless a newer state was merged into it. */
+static int apply_hint_delete(kv_store_t *s, engine_job_t *job) {
+  bool found;
+  size_t i = slot_find(s, job->hint_owner, job->key, job->key_len, &found);
+  if (!found) return 0;
+  slot_t *sl = &s->v[i];
+  if (dvv_equal(&sl->state, job->incoming)) {
+    slot_remove(s, sl);
+    job->changed = true;
+    return 0;
+  }
+  job->stored_at_ms = sl->stored_at_ms;
+  return dvv_copy(&job->state, &sl->state);
+}
+
+static int apply_op(kv_store_t *s, engine_job_t *job, uint64_t now) {
+  slot_t *sl;
+  bool existed = false;
+  switch (job->op) {
+  case ENGINE_PUT:
+  case ENGINE_DELETE:
+  case ENGINE_GET:
+  case ENGINE_MERGE:
+    sl = slot_get(s, "", job->key, job->key_len);
+    if (!sl) return CHORUS_ENOMEM;
+    return job->op == ENGINE_MERGE ? apply_merge(s, sl, job) : apply_client(s, sl, job, now);
+  case ENGINE_HINT_PUT:
+    slot_find(s, job->hint_owner, job->key, job->key_len, &existed);
+    sl = slot_get(s, job->hint_owner, job->key, job->key_len);
+    return sl ? apply_hint_put(sl, existed, job, now) : CHORUS_ENOMEM;
+  case ENGINE_HINT_DELETE: return apply_hint_delete(s, job);
+  case ENGINE_HINT_EXPIRE: job->changed = true; return 0; /* nothing is older than --hint-ttl */
+  case ENGINE_RECEIVE: return 0;
+  }
+  return CHORUS_EINVAL;
+}
+
+void kv_store_apply(kv_store_t *s, engine_job_t *job, uint64_t now_ms) {
+  bool has_event = job->op != ENGINE_HINT_DELETE && job->op != ENGINE_HINT_EXPIRE;
+  vv_t next;
+  vv_init(&next);
+  int rc = vv_copy(&next, &s->clock);
+  if (!rc && has_event && job->remote_clock) rc = vv_join(&next, job->remote_clock);
+  if (!rc && has_event) rc = vv_tick(&next, s->node_id, NULL);
+  if (!rc) rc = apply_op(s, job, now_ms);
+  if (!rc) rc = vv_copy(&job->clock, &next);
+  if (rc) {
+    job->err = rc;
+    vv_clear(&job->clock);
+    vv_free(&next);
+    return;
+  }
+  vv_free(&s->clock);
+  s->clock = next;
+  if (has_event) job->event_id = ++s->events;
+}
+
+int kv_store_clock(const kv_store_t *s, vv_t *out) {
+  return vv_copy(out, &s->clock);
+}
+
+int kv_store_hints(const kv_store_t *s, const char *owner, size_t limit, engine_hint_t **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  bool found;
+  size_t i = slot_find(s, owner, "", 0, &found);
+  size_t cnt = 0;
+  while (i + cnt < s->n && cnt < limit && strcmp(s->v[i + cnt].owner, owner) == 0)
+    cnt++;
+  if (!cnt) return 0;
+  engine_hint_t *hs = calloc(cnt, sizeof *hs);
+  if (!hs) return CHORUS_ENOMEM;
+  for (size_t k = 0; k < cnt; k++) {
+    const slot_t *sl = &s->v[i + k];
+    dvv_init(&hs[k].state);
+    hs[k].key = malloc(sl->key_len + 1);
+    if (!hs[k].key || dvv_copy(&hs[k].state, &sl->state) != 0) {
+      engine_hints_free(hs, k + 1);
+      return CHORUS_ENOMEM;
+    }
+    memcpy(hs[k].key, sl->key, sl->key_len + 1);
+    hs[k].key_len = sl->key_len;
+    hs[k].stored_at_ms = sl->stored_at_ms;
+  }
+  *out = hs;
+  *n = cnt;
+  return 0;
+}
+
+int kv_store_hint_counts(const kv_store_t *s, engine_hint_count_t **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  size_t owners = 0;
+  for (size_t i = 0; i < s->n; i++)
+    owners += s->v[i].owner[0] && (i == 0 || strcmp(s->v[i - 1].owner, s->v[i].owner) != 0);
+  if (!owners) return 0;
+  engine_hint_count_t *c = calloc(owners, sizeof *c);
+  if (!c) return CHORUS_ENOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    if (!s->v[i].owner[0]) continue;
+    if (k == 0 || strcmp(c[k - 1].owner, s->v[i].owner) != 0)
+      snprintf(c[k++].owner, sizeof c->owner, "%s", s->v[i].owner);
+    c[k - 1].count++;
+  }
+  *out = c;
+  *n = owners;
+  return 0;
+}
+
+const dvv_t *kv_store_find(const kv_store_t *s, const char *key, size_t key_len) {
+  bool found;
+  size_t i = slot_find(s, "", key, key_len, &found);
+  return found ? &s->v[i].state : NULL;
+}
+
+size_t kv_store_hint_total(const kv_store_t *s) {
+  size_t n = 0;
+  for (size_t i = 0; i < s->n; i++)
+    n += s->v[i].owner[0] != '\0';
+  return n;
+}
+
+uint64_t kv_store_sabotaged(const kv_store_t *s) {
+  return s->sabotaged;
+}

@@ -1,0 +1,55 @@
+/*
+ * kv_store.h - one simulated node's store: the engine's job semantics
+ * (src/storage/engine.h is the contract) over memory, for the key-value
+ * simulator (kv_sim).
+ *
+ * What it keeps: each key's versions (a dvv_t), the hints held for other
+ * nodes (one per owner and key, merged), the node clock and the event
+ * count. What it leaves out: request ids (the simulated clients never send
+ * one), the event log itself (only its ids and clock move), hint limits and
+ * expiry (a run is far shorter than --hint-ttl).
+ *
+ * kv_store_apply runs one job to completion at once, as the writer thread
+ * does when the job's group commits with --fsync=always: whatever it
+ * applied survives a crash of the node, because the store outlives the
+ * node's coordinator. When and in which order jobs are applied is the
+ * caller's business (kv_node.c: submission order, a simulated latency
+ * later).
+ *
+ * Sabotage (tests of the checker only): with probability sabotage, a put,
+ * delete or merge answers as if applied but the store keeps its old state:
+ * a store that acknowledges writes it then loses.
+ */
+#ifndef CHORUS_KV_STORE_H
+#define CHORUS_KV_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/rng.h"
+#include "storage/engine.h"
+
+typedef struct kv_store kv_store_t;
+
+/* A store for node_id (copied); sabotage in 0..1, drawn from seed. */
+int kv_store_create(const char *node_id, double sabotage, uint64_t seed, kv_store_t **out);
+void kv_store_destroy(kv_store_t *s);
+
+/* Runs job (engine.h semantics) at time now_ms and fills its outputs. A
+ * failure of the simulator itself (out of memory) is job->err. */
+void kv_store_apply(kv_store_t *s, engine_job_t *job, uint64_t now_ms);
+
+/* As engine_clock, engine_hints and engine_hint_counts. */
+int kv_store_clock(const kv_store_t *s, vv_t *out);
+int kv_store_hints(const kv_store_t *s, const char *owner, size_t limit, engine_hint_t **out, size_t *n);
+int kv_store_hint_counts(const kv_store_t *s, engine_hint_count_t **out, size_t *n);
+
+/* For the checker: key's versions (NULL when the store never held it),
+ * and the number of hints held. */
+const dvv_t *kv_store_find(const kv_store_t *s, const char *key, size_t key_len);
+size_t kv_store_hint_total(const kv_store_t *s);
+/* Puts and merges the sabotage threw away. */
+uint64_t kv_store_sabotaged(const kv_store_t *s);
+
+#endif
