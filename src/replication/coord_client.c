@@ -478,13 +478,16 @@ static void read_reply(op_t *op, size_t idx, const dvv_t *s) {
   verdict(op);
 }
 
+/* A read's reply is counted while the op still holds its pending mark: the
+ * verdict may start a repair that fails at once and settles what it can,
+ * and the op must outlive that (it is released by op_settle at the end). */
 static void read_local_done(cjob_t *j) {
   op_t *op = j->op;
-  op->pending--;
   int err = j->job.err == CHORUS_ENOTFOUND ? 0 : j->job.err;
   if (!op->event_id) op->event_id = j->job.event_id;
   read_reply(op, j->target, err ? NULL : &j->job.state);
   coord_cjob_free(j);
+  op->pending--;
   op_settle(op);
 }
 
@@ -493,7 +496,6 @@ static void on_read_reply(int status, const peer_msg_t *reply, void *arg) {
   op_t *op = call->op;
   size_t idx = call->idx;
   free(call);
-  op->pending--;
   dvv_t s;
   dvv_init(&s);
   bool ok = status == 0 && reply->type == PEER_READ_REPLY && reply->read_reply.status == 0 &&
@@ -502,6 +504,7 @@ static void on_read_reply(int status, const peer_msg_t *reply, void *arg) {
   read_reply(op, idx, ok ? &s : NULL);
   if (ok) record_reply(op, reply, EVENT_READ_REPLY);
   dvv_free(&s);
+  op->pending--; /* held until here, as in read_local_done */
   op_settle(op);
 }
 

@@ -226,7 +226,7 @@ static void read_done(client_t *cl, const coord_result_t *res) {
 }
 
 static void write_done(client_t *cl, const coord_result_t *res) {
-  bool acked = res->forwarded ? res->http_status == 200 : res->err == 0;
+  bool acked = res->err == 0; /* a forwarded write's result is its coordinator's, as data */
   cl->all->log.w[cl->write - 1].status = acked ? KV_W_ACKED : KV_W_FAILED;
   cl->phase = CL_IDLE;
 }
@@ -240,11 +240,4 @@ static void done(coord_req_t *req) {
   coord_result_free(&req->result);
   int rc = schedule_step(cl);
   if (rc && !cl->all->kc->fatal) cl->all->kc->fatal = rc;
-}
-
-int kv_client_format(const coord_req_t *req, buf_t *out, int *status, void *state) {
-  (void)state;
-  const coord_result_t *res = &req->result;
-  *status = res->err == 0 ? 200 : res->err == CHORUS_ENOTFOUND ? 404 : 503;
-  return res->state.n ? record_encode(&res->state, out) : 0;
 }

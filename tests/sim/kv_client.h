@@ -53,8 +53,4 @@ void kv_key_name(uint32_t k, char out[KV_KEY_MAX]);
 /* A value's write id, or 0 when no write of this run has that value. */
 uint64_t kv_value_write(const uint8_t *value, size_t len);
 
-/* coord_format_fn for the coordinators: how a node answers a write
- * forwarded to it (status 200, 404 or 503; body: the state's record). */
-int kv_client_format(const coord_req_t *req, buf_t *out, int *status, void *state);
-
 #endif

@@ -224,7 +224,7 @@ int kv_node_start(kv_cluster_t *kc, uint32_t i, int64_t seed) {
                      .wake = env_wake,
                      .fast_ticks = env_fast_ticks};
   kv_peer_env(&env);
-  coord_opts_t co = {.cfg = &kc->cfg, .node_id = n->id, .view = n->view, .format = kv_client_format};
+  coord_opts_t co = {.cfg = &kc->cfg, .node_id = n->id, .view = n->view};
   rc = coord_create(&env, &co, &n->coord);
   if (rc) {
     view_holder_destroy(n->view);
