@@ -121,6 +121,43 @@ void coord_cjob_submit(cjob_t *j) {
   }
 }
 
+/* ---- reads of the engine on the thread pool ---- */
+
+static void work_run(uv_work_t *u) {
+  coord_work_t *w = u->data;
+  coord_t *c = w->c;
+  pthread_mutex_lock(&c->mu);
+  bool closing = c->closing;
+  if (!closing) c->readers++;
+  pthread_mutex_unlock(&c->mu);
+  if (closing) {
+    w->rc = CHORUS_ESHUTDOWN; /* the engine may be closed already */
+    return;
+  }
+  w->rc = w->run(w);
+  pthread_mutex_lock(&c->mu);
+  if (--c->readers == 0) pthread_cond_broadcast(&c->idle);
+  pthread_mutex_unlock(&c->mu);
+}
+
+static void work_done(uv_work_t *u, int status) {
+  coord_work_t *w = u->data;
+  coord_t *c = w->c;
+  c->works--;
+  w->done(w, status ? CHORUS_ESHUTDOWN : w->rc);
+  if (c->destroying) coord_unref(c);
+}
+
+int coord_work_queue(coord_t *c, coord_work_t *w) {
+  if (c->closing) return CHORUS_ESHUTDOWN;
+  w->c = c;
+  w->rc = 0;
+  w->uv.data = w;
+  if (uv_queue_work(c->loop, &w->uv, work_run, work_done) != 0) return CHORUS_EIO;
+  c->works++;
+  return 0;
+}
+
 /* ---- the inbox ---- */
 
 int coord_submit(coord_t *c, coord_req_t *req) {
@@ -262,10 +299,19 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
   c->events = o->events;
   c->api_state = o->api_state;
   buf_init(&c->scratch);
-  pthread_mutex_init(&c->mu, NULL);
+  if (pthread_mutex_init(&c->mu, NULL) != 0) {
+    free(c);
+    return CHORUS_ENOMEM;
+  }
+  if (pthread_cond_init(&c->idle, NULL) != 0) {
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+    return CHORUS_ENOMEM;
+  }
   peer_net_opts_t po = {.cfg = o->cfg, .node_id = o->node_id, .on_request = on_request, .state = c};
   int rc = peer_net_start(loop, &po, &c->net);
   if (rc) {
+    pthread_cond_destroy(&c->idle);
     pthread_mutex_destroy(&c->mu);
     buf_free(&c->scratch);
     free(c);
@@ -287,6 +333,7 @@ void coord_unref(coord_t *c) {
   if (--c->handles > 0) return;
   for (size_t i = 0; i < c->n_spare_ops; i++)
     free(c->spare_ops[i]);
+  pthread_cond_destroy(&c->idle);
   pthread_mutex_destroy(&c->mu);
   buf_free(&c->scratch);
   free(c);
@@ -300,6 +347,10 @@ void coord_close(coord_t *c) {
   if (!c) return;
   pthread_mutex_lock(&c->mu);
   c->closing = true;
+  /* Work functions see closing from now on and skip the engine; wait for
+   * those already reading it, so the engine can be closed after us. */
+  while (c->readers > 0)
+    pthread_cond_wait(&c->idle, &c->mu);
   pthread_mutex_unlock(&c->mu);
   drain(c); /* queued requests: answered ESHUTDOWN by coord_client_start */
   peer_net_close(c->net); /* fails every request in flight on the network */
@@ -311,7 +362,7 @@ void coord_destroy(coord_t *c) {
   if (!c) return;
   drain(c); /* engine completions that arrived since */
   c->destroying = true;
-  c->handles = 2 + (c->hint_batch ? 1 : 0); /* c is freed when these are done */
+  c->handles = 2 + c->works; /* c is freed when these are done */
   uv_close((uv_handle_t *)&c->async, on_handle_closed);
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }

@@ -137,10 +137,14 @@ int coord_submit(coord_t *c, coord_req_t *req);
 /* Whether requests need coordination: the ring has other members. */
 bool coord_needed(coord_t *c);
 /* Loop thread: stops serving peers, fails what is in flight on the network
- * and answers queued requests with CHORUS_ESHUTDOWN. Engine jobs may still
+ * and answers queued requests with CHORUS_ESHUTDOWN. It waits for any read
+ * of the engine running on the thread pool to finish, and none starts
+ * after it, so the engine may be closed next. Engine jobs may still
  * complete: close the engine, then coord_destroy. */
 void coord_close(coord_t *c);
-/* After engine_close: releases what the engine handed back, then c. */
+/* After engine_close: releases what the engine handed back; c itself is
+ * freed once its loop handles have closed and every thread-pool work item
+ * has come back (the loop must run: loop_destroy does). */
 void coord_destroy(coord_t *c);
 
 typedef struct {

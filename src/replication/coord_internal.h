@@ -16,6 +16,13 @@
  * `finish` function. An op is one coordinated client request; it lives
  * until its answer is out and every message and job it started has come
  * back (pending == 0).
+ *
+ * Reads of the engine that scan LevelDB run on libuv's thread pool as
+ * coord_work_t. Their lifetimes at shutdown: a work function checks
+ * `closing` and counts itself in `readers` under mu before it touches the
+ * engine, and coord_close waits until readers is 0, so none runs once the
+ * engine may be closed; the loop-side completion of every work item still
+ * runs (in the loop's last turns), so c is freed only after all of them.
  */
 #ifndef CHORUS_COORD_INTERNAL_H
 #define CHORUS_COORD_INTERNAL_H
@@ -30,6 +37,16 @@
 
 typedef struct cjob cjob_t;
 typedef struct op op_t;
+typedef struct coord_work coord_work_t;
+
+/* Work on the thread pool that reads the engine (see above). */
+struct coord_work {
+  uv_work_t uv;
+  coord_t *c;
+  int (*run)(coord_work_t *w);            /* thread pool; not called once closing */
+  void (*done)(coord_work_t *w, int rc);  /* loop thread, exactly once; may free w */
+  int rc;                                 /* run's result, or CHORUS_ESHUTDOWN */
+};
 
 struct cjob {
   engine_hook_t hook; /* first: job.user points here */
@@ -99,15 +116,18 @@ struct coord {
   void *api_state;
   uv_async_t async;
   uv_timer_t timer;
-  pthread_mutex_t mu; /* guards the inbox and closing */
+  pthread_mutex_t mu; /* guards the inbox, closing and readers */
+  pthread_cond_t idle; /* readers fell to 0 */
   coord_req_t *reqs_head, *reqs_tail;
   cjob_t *jobs_head, *jobs_tail;
   bool closing;
+  int readers; /* work functions reading the engine right now */
+  int works;   /* loop thread: work items queued whose done has not run */
   op_t *ops;
   op_t *spare_ops[COORD_SPARE_OPS]; /* freed ops kept for reuse */
   size_t n_spare_ops;
   buf_t scratch;
-  int handles;     /* destroying: handles and hint batch not yet finished */
+  int handles;     /* destroying: handles and work items not yet finished */
   bool destroying; /* coord_destroy ran: the last of them frees c */
   /* hinted handoff (coord_hints.c) */
   bool hint_batch; /* a batch is in flight */
@@ -139,6 +159,10 @@ void coord_cjob_free(cjob_t *j);
 void coord_cjob_submit(cjob_t *j);
 /* The node clock to stamp on a message (empty on failure). */
 void coord_clock(coord_t *c, vv_t *out);
+/* Queues w (run and done set by the caller) on the thread pool; done is
+ * called exactly once unless this fails (CHORUS_ESHUTDOWN when closing,
+ * CHORUS_EIO when libuv refuses). */
+int coord_work_queue(coord_t *c, coord_work_t *w);
 
 /* coord_serve.c */
 void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
