@@ -219,7 +219,6 @@ static int run(config_t *cfg) {
                        .engine = engine,
                        .view = n.view,
                        .format = api_coord_format,
-                       .events = api_node_events,
                        .api_state = n.server};
     rc = coord_start(loop_uv(n.loop), &co, &n.coord);
   }

@@ -296,7 +296,6 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
   c->engine = o->engine;
   c->view = o->view;
   c->format = o->format;
-  c->events = o->events;
   c->api_state = o->api_state;
   buf_init(&c->scratch);
   if (pthread_mutex_init(&c->mu, NULL) != 0) {

@@ -18,7 +18,9 @@
  * the loop thread. HTTP threads hand client requests over with coord_submit
  * (a queue and a uv_async); the request's done callback runs on the loop
  * thread once its result is final. Engine completions come back through the
- * same queue.
+ * same queue. Reads of the engine that scan LevelDB (this node's part of an
+ * events gather, a batch of hints) run on libuv's thread pool, never on
+ * the loop.
  */
 #ifndef CHORUS_COORD_H
 #define CHORUS_COORD_H
@@ -39,11 +41,13 @@
 
 typedef struct coord coord_t;
 
-/* One member's answer to a gathering request (COORD_EVENTS). */
+/* One member's answer to a gathering request (COORD_EVENTS). The loop only
+ * moves these bytes: whoever answers the request decodes them
+ * (events_part_decode) where that costs the loop nothing. */
 typedef struct {
   char node[NODE_ID_MAX + 1];
   int status; /* 0, or why this member did not answer */
-  buf_t body; /* its JSON */
+  buf_t body; /* its part, encoded (events_part.h), as the member produced it */
 } coord_part_t;
 
 /* What a coordinated request produced. */
@@ -111,17 +115,14 @@ void coord_result_free(coord_result_t *r);
 /* Formats a result as the HTTP reply (for forwarded requests, which answer
  * through the forwarding node): appends the JSON body to out. */
 typedef int (*coord_format_fn)(const coord_req_t *req, buf_t *out, int *status, void *state);
-/* This node's events as JSON (its part of COORD_EVENTS), appended to out. */
-typedef int (*coord_events_fn)(uint64_t since, uint32_t limit, buf_t *out, void *state);
 
 typedef struct {
   const config_t *cfg;
   const char *node_id;
-  engine_t *engine;
+  engine_t *engine; /* also read on libuv's thread pool (event log parts, hints) until coord_close */
   view_holder_t *view;
   coord_format_fn format;
-  coord_events_fn events;
-  void *api_state; /* passed to format and events */
+  void *api_state; /* passed to format */
 } coord_opts_t;
 
 /* Loop thread: binds the peer transport's listener. */

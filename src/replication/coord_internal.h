@@ -9,7 +9,8 @@
  *   coord_client.c  coordinating client requests: plans, quorums, forwarding,
  *                   read repair, hints kept locally
  *   coord_hints.c   hinted handoff: delivering kept hints to their owners
- *   coord_gather.c  requests answered by every live member (event logs)
+ *   coord_gather.c  requests answered by every live member (event logs),
+ *                   and this node's part of them, produced on the thread pool
  *
  * Engine jobs submitted by the service are cjob_t: their completion (on the
  * writer thread) goes to the inbox and is handled on the loop by the cjob's
@@ -112,7 +113,6 @@ struct coord {
   gossip_t *gossip;
   peer_net_t *net;
   coord_format_fn format;
-  coord_events_fn events;
   void *api_state;
   uv_async_t async;
   uv_timer_t timer;
@@ -172,6 +172,24 @@ void coord_serve_events(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
 
 /* coord_gather.c: COORD_EVENTS */
 void coord_gather_start(coord_t *c, coord_req_t *req);
+
+/* This node's part of a gather (events_part.h), produced on the thread
+ * pool: the events with id > since (0: the newest limit), at most limit
+ * (capped at EVENTS_PART_MAX_EVENTS). */
+typedef struct coord_part_work coord_part_work_t;
+struct coord_part_work {
+  coord_work_t work; /* first */
+  uint64_t since;
+  uint32_t limit;
+  buf_t part; /* done: the encoded part (rc 0) */
+  vv_t clock; /* done: the node clock the part carries (rc 0) */
+  void (*done)(coord_part_work_t *w, int rc); /* loop thread, exactly once; releases w */
+};
+/* Queues w; on failure returns the error and done is not called. */
+int coord_part_queue(coord_t *c, coord_part_work_t *w, uint64_t since, uint32_t limit,
+                     void (*done)(coord_part_work_t *w, int rc));
+/* Frees what w holds (not w itself). */
+void coord_part_work_free(coord_part_work_t *w);
 
 /* coord_hints.c: delivery of kept hints, expiry */
 void coord_hints_tick(coord_t *c, uint64_t now);
