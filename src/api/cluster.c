@@ -90,8 +90,9 @@ static enum MHD_Result gossip_members_list(api_req_t *r, gossip_view_t *v) {
   json_t *arr = json_array();
   for (size_t i = 0; arr && i < v->n; i++) {
     const swim_member_t *m = &v->members[i];
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s}", "id", m->id, "status", swim_status_name(m->status),
-                                         "incarnation", (json_int_t)m->incarnation, "host", m->addr.host));
+    json_array_append_new(arr,
+                          json_pack("{s:s,s:s,s:I,s:s}", "id", m->id, "status", swim_status_name(m->status),
+                                    "incarnation", (json_int_t)m->incarnation, "host", m->addr.host));
   }
   gossip_view_free(v);
   return api_send_json(r, 200, json_pack("{s:o*}", "members", arr));

@@ -10,12 +10,12 @@
 
 #include "../common/err.h"
 #include "../gossip/gossip.h"
+#include "../replication/events_part.h"
 #include "../replication/view.h"
 #include "internal.h"
 
 #define EVENTS_DEFAULT 100
 #define EVENTS_MAX 1000
-#define CONFLICTS_MAX 100
 
 enum MHD_Result api_health(api_req_t *r) {
   return api_send_json(r, 200, json_pack("{s:s,s:s}", "status", "ok", "node_id", r->srv->node_id));
@@ -114,25 +114,13 @@ static int query_u64(struct MHD_Connection *c, const char *name, uint64_t *out) 
   return 1;
 }
 
-/* "peer" is left out when the event was not caused by a message. */
-static json_t *event_json(const event_t *ev) {
-  char ts[32], hash[17];
-  api_iso_time(ev->ts_ms, ts);
-  event_causal_hash(ev, hash);
-  return json_pack("{s:I,s:s,s:s%,s:s%,s:o,s:s,s:s,s:s,s:s*}", "id", (json_int_t)ev->id, "type",
-                   event_type_name(ev->type), "key", ev->key, ev->key_len, "value",
-                   ev->preview ? ev->preview : "", ev->preview ? ev->preview_len : 0, "vector_clock",
-                   api_vv_json(&ev->clock), "causal_hash", hash, "timestamp", ts, "node_id", ev->node, "peer",
-                   ev->peer[0] ? ev->peer : NULL);
-}
-
 static json_t *events_json(engine_t *e, uint64_t since, uint64_t limit) {
   event_t *evs = NULL;
   size_t n = 0;
   if (engine_events(e, since, (size_t)limit, &evs, &n)) return NULL;
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
-    if (arr) json_array_append_new(arr, event_json(&evs[i]));
+    if (arr) json_array_append_new(arr, api_event_json(&evs[i]));
     event_free(&evs[i]);
   }
   free(evs);
@@ -142,7 +130,7 @@ static json_t *events_json(engine_t *e, uint64_t since, uint64_t limit) {
 static json_t *conflicts_json(engine_t *e) {
   engine_conflict_t *cs = NULL;
   size_t n = 0;
-  if (engine_conflicts(e, CONFLICTS_MAX, &cs, &n)) return NULL;
+  if (engine_conflicts(e, EVENTS_PART_MAX_CONFLICTS, &cs, &n)) return NULL;
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
     if (arr)
@@ -152,28 +140,6 @@ static json_t *conflicts_json(engine_t *e) {
   }
   free(cs);
   return arr;
-}
-
-/* This node's part of /api/v1/cluster/events: {"node_id", "vector_clock",
- * "total", "events", "conflicts"}; since 0 means the newest limit events. */
-int api_node_events(uint64_t since, uint32_t limit, buf_t *out, void *state) {
-  api_server_t *s = state;
-  uint64_t total = engine_event_count(s->engine);
-  if (since == 0 && total > limit) since = total - limit;
-  vv_t clock;
-  vv_init(&clock);
-  if (engine_clock(s->engine, &clock)) return CHORUS_ENOMEM;
-  json_t *events = events_json(s->engine, since, limit);
-  json_t *conflicts = conflicts_json(s->engine);
-  json_t *o = json_pack("{s:s,s:o,s:I,s:o*,s:o*}", "node_id", s->node_id, "vector_clock", api_vv_json(&clock),
-                        "total", (json_int_t)total, "events", events, "conflicts", conflicts);
-  vv_free(&clock);
-  char *text = o && events && conflicts ? json_dumps(o, JSON_COMPACT) : NULL;
-  json_decref(o);
-  if (!text) return CHORUS_EIO;
-  buf_put(out, text, strlen(text));
-  free(text);
-  return out->err;
 }
 
 /* This node's clock and event log, with conflicts: this node's own, or in a

@@ -16,6 +16,7 @@
 #include "../common/clock.h"
 #include "../common/config.h"
 #include "../replication/coord.h"
+#include "../replication/events_part.h"
 #include "../storage/engine.h"
 #include "body.h"
 #include "metrics.h"
@@ -103,9 +104,6 @@ json_t *api_members_json(api_server_t *s, int *status);
 json_t *api_ring_json(api_server_t *s);
 /* info.c: GET /api/v1/status */
 json_t *api_status_json(api_server_t *s);
-/* events.c: a new array of the events (borrowed) ordered as
- * /api/v1/cluster/events lists them: timestamp, node, id */
-json_t *api_events_ordered(const json_t *events);
 
 /* cluster.c */
 enum MHD_Result api_gossip(api_req_t *r, const char *url);
@@ -116,13 +114,36 @@ enum MHD_Result api_ring(api_req_t *r, const char *url);
 enum MHD_Result api_cluster_events(api_req_t *r);
 enum MHD_Result api_cluster_answer(api_req_t *r);
 enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit);
-/* Conflicting keys across members: add each member's part (its parsed
- * JSON) to by_key ({key: {key, siblings, nodes}}), then list them (by_key
- * is released). api_cluster_conflicts does both for a gather's result. */
-void api_conflicts_add(json_t *by_key, const json_t *part, const char *node);
+enum MHD_Result api_vector_clock_answer(api_req_t *r);
+
+/* events_json.c: the JSON built from a gather's parts, on any thread but
+ * the loop's (an HTTP thread, or a worker for /ws). Each json_t * returned
+ * is a new reference, NULL when out of memory. */
+/* One event as every route lists it ("peer" left out when no message caused it). */
+json_t *api_event_json(const event_t *ev);
+/* A gather's part as the answering side sees it. */
+typedef struct {
+  const char *node;   /* the member asked (points into the result) */
+  const char *error;  /* NULL: part is its decoded part; else why not (static text) */
+  events_part_t part; /* owned */
+} api_part_t;
+/* Decodes every part of res: an array of res->n_parts (NULL when out of
+ * memory), freed with api_parts_free. */
+api_part_t *api_parts_decode(const coord_result_t *res);
+void api_parts_free(api_part_t *parts, size_t n);
+/* A new array of the events (borrowed) ordered as /api/v1/cluster/events
+ * lists them: timestamp, node, id. */
+json_t *api_events_ordered(const json_t *events);
+/* Appends the JSON of each of part's events to events. */
+void api_events_add(json_t *events, const events_part_t *part);
+/* Conflicting keys across members: add each member's part to by_key
+ * ({key: {key, siblings, nodes}}), then list them (by_key is released).
+ * api_cluster_conflicts does both for a gather's result. */
+void api_conflicts_add(json_t *by_key, const events_part_t *part, const char *node);
 json_t *api_conflicts_list(json_t *by_key);
 json_t *api_cluster_conflicts(const coord_result_t *res);
-enum MHD_Result api_vector_clock_answer(api_req_t *r);
+/* The body of GET /api/v1/cluster/events. */
+json_t *api_cluster_events_json(const coord_result_t *res);
 /* info.c */
 enum MHD_Result api_health(api_req_t *r);
 enum MHD_Result api_status(api_req_t *r);

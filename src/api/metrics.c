@@ -341,12 +341,12 @@ static void render_loop(buf_t *out, const loop_stats_t *l) {
   put_text(
       out,
       "# HELP chorus_loop_busy_seconds_total Time the loop spent running callbacks (not sleeping in poll).\n"
-      "# TYPE chorus_loop_busy_seconds_total counter\nchorus_loop_busy_seconds_total %.6f\n",
+      "# TYPE chorus_loop_busy_seconds_total counter\nchorus_loop_busy_seconds_total %.9f\n",
       (double)load(&l->busy_ns) / 1e9);
   put_text(out,
            "# HELP chorus_loop_stall_seconds_max The longest loop iteration since start: no timer fires "
            "during it.\n"
-           "# TYPE chorus_loop_stall_seconds_max gauge\nchorus_loop_stall_seconds_max %.6f\n",
+           "# TYPE chorus_loop_stall_seconds_max gauge\nchorus_loop_stall_seconds_max %.9f\n",
            (double)load(&l->stall_max_ns) / 1e9);
   render_value(out, "chorus_loop_slow_stalls_total", false, "Loop iterations busy 50 ms or longer.",
                load(&l->slow_stalls));

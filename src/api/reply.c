@@ -206,7 +206,8 @@ int api_reply_format(const api_reply_t *r, buf_t *out, int *status) {
     rc = not_found_reply(&w, r);
   } else if (r->request_reused) {
     *status = 409;
-    error_open(&w, "request_id_reused", "this X-Request-Id was already used for a different operation or key");
+    error_open(&w, "request_id_reused",
+               "this X-Request-Id was already used for a different operation or key");
     jw_object_end(&w);
   } else if (r->err == CHORUS_ETIMEDOUT) {
     *status = 503;

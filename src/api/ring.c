@@ -92,10 +92,10 @@ static json_t *lookup_json(const view_t *v, const char *key, size_t key_len, con
   json_t *statuses = json_object();
   for (size_t i = 0; statuses && i < p->n; i++)
     json_object_set_new(statuses, p->pref[i], json_string(status_of(v, p->pref[i])));
-  return json_pack("{s:s%,s:o,s:f,s:o,s:o,s:s,s:o,s:I,s:s}", "key", key, key_len, "token", token_str(p->token),
-                   "position", position(p->token), "preference_list", id_array(p->pref, p->n),
-                   "statuses", statuses, "coordinator", p->coordinator, "fallbacks", fallbacks, "replicas",
-                   (json_int_t)p->n, "ring_version", version);
+  return json_pack("{s:s%,s:o,s:f,s:o,s:o,s:s,s:o,s:I,s:s}", "key", key, key_len, "token",
+                   token_str(p->token), "position", position(p->token), "preference_list",
+                   id_array(p->pref, p->n), "statuses", statuses, "coordinator", p->coordinator, "fallbacks",
+                   fallbacks, "replicas", (json_int_t)p->n, "ring_version", version);
 }
 
 enum MHD_Result api_ring(api_req_t *r, const char *url) {
@@ -114,7 +114,8 @@ enum MHD_Result api_ring(api_req_t *r, const char *url) {
     plan_t p;
     if (api_key_check(key, key_len, &err)) {
       ret = api_send_error(r, &err);
-    } else if (plan_make(v->ring, ring_key_token(key, key_len), v->replicas, v->self, PLAN_WRITE, up, v, &p)) {
+    } else if (plan_make(v->ring, ring_key_token(key, key_len), v->replicas, v->self, PLAN_WRITE, up, v,
+                         &p)) {
       ret = api_send_error3(r, 500, "internal", "out of memory");
     } else {
       json_t *o = lookup_json(v, key, key_len, &p);

@@ -61,7 +61,8 @@ enum MHD_Result api_queue(api_req_t *r, int status, struct MHD_Response *resp) {
     MHD_add_response_header(resp, "Vary", "Origin");
     if (r->method == METHOD_OPTIONS) {
       MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, HEAD, PUT, DELETE, POST");
-      MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Content-Type, Authorization, X-Request-Id");
+      MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                              "Content-Type, Authorization, X-Request-Id");
       MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
     }
   }

@@ -49,7 +49,5 @@ void api_server_stop(api_server_t *s);
 
 /* The HTTP reply of a coordinated request. */
 int api_coord_format(const struct coord_req *req, buf_t *out, int *status);
-/* coord_opts_t.events: this node's part of /api/v1/cluster/events. */
-int api_node_events(uint64_t since, uint32_t limit, buf_t *out, void *state);
 
 #endif

@@ -205,23 +205,33 @@ static void queue(ws_conn_t *c, const uint8_t *frame, size_t n) {
   flush(c);
 }
 
-void ws_send(ws_t *ws, ws_conn_t *c, const char *type, json_t *data) {
+int ws_message_frame(const char *type, json_t *data, buf_t *frame) {
   json_t *msg = data ? json_pack("{s:s,s:o}", "type", type, "data", data) : NULL;
   char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
   json_decref(msg);
+  int rc = text ? ws_encode(frame, WS_OP_TEXT, text, strlen(text)) : CHORUS_ENOMEM;
+  free(text);
+  return rc;
+}
+
+void ws_send_frame(ws_t *ws, ws_conn_t *c, const uint8_t *frame, size_t len) {
+  if (c) {
+    queue(c, frame, len);
+    return;
+  }
+  for (ws_conn_t *it = ws->conns, *next; it; it = next) {
+    next = it->next;
+    queue(it, frame, len);
+  }
+}
+
+void ws_send(ws_t *ws, ws_conn_t *c, const char *type, json_t *data) {
   buf_t frame;
   buf_init(&frame);
-  if (!text || ws_encode(&frame, WS_OP_TEXT, text, strlen(text)) != 0) {
+  if (ws_message_frame(type, data, &frame) != 0)
     log_warn("ws: cannot build the %s message: out of memory", type);
-  } else if (c) {
-    queue(c, frame.data, frame.len);
-  } else {
-    for (ws_conn_t *it = ws->conns, *next; it; it = next) {
-      next = it->next;
-      queue(it, frame.data, frame.len);
-    }
-  }
-  free(text);
+  else
+    ws_send_frame(ws, c, frame.data, frame.len);
   buf_free(&frame);
 }
 

@@ -5,18 +5,21 @@
  * and the cluster's conflicting keys when they changed.
  *
  * The bodies are the REST routes' own builders (api_members_json,
- * api_ring_json, api_status_json, and each event as the members' event
- * logs give it), so a pushed message and the matching GET never differ.
+ * api_ring_json, api_status_json, and each event as events_json.c builds
+ * it for GET /api/v1/cluster/events), so a pushed message and the matching
+ * GET never differ. Those built here, on the loop, are small (a few
+ * members, counters; the ring on connect and when it changed).
  *
  * Events: the gather behind /api/v1/cluster/events (COORD_EVENTS), with a
  * cursor per member: the highest event id already seen, so an event is
- * pushed once. A member without a cursor yet (every member when the first
- * client connects, a member that joins later, a member whose log restarted)
- * is asked for its newest events, and only those stamped since the first
- * client connected are pushed. When a member's log has run more than
- * EVENTS_PER_GATHER events past its cursor, the cursor skips ahead: under
- * such load the push drops events rather than falling ever further behind
- * (the REST endpoint has them).
+ * pushed once. Its parts come back as data; decoding them and building the
+ * events and conflicts messages runs on a libuv worker (ws_events.c), and
+ * the loop only queues the finished frames. One gather at a time, counted
+ * from its start to the end of its rendering, so the cursors have one
+ * owner at a time: the loop, or the worker while it renders. When a
+ * member's log has run more than EVENTS_PER_GATHER events past its cursor,
+ * the cursor skips ahead: under such load the push drops events rather than
+ * falling ever further behind (the REST endpoint has them).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +31,15 @@
 #include "internal.h"
 #include "ws_internal.h"
 
-#define EVENTS_PER_GATHER 1000 /* per member: the endpoint's own maximum */
+#define EVENTS_PER_GATHER EVENTS_PART_MAX_EVENTS /* per member: the endpoint's own maximum */
 
 struct ws_gather {
   coord_req_t req;
-  ws_t *ws; /* NULL once the endpoint is gone: done only frees */
+  uv_work_t work; /* rendering its events (ws_events.c) */
+  ws_t *ws;       /* NULL once the endpoint is gone: the gather and its rendering only free */
   uint64_t gen;
+  ws_render_t render;
+  int rc;                   /* the rendering's */
   coord_cursor_t cursors[]; /* req.cursors */
 };
 
@@ -140,92 +146,66 @@ static void push_stats(ws_t *ws, uint64_t now) {
   ws_send(ws, NULL, "stats", o);
 }
 
-static ws_cursor_t *cursor_of(ws_push_t *p, const char *node) {
-  for (size_t i = 0; i < p->n_cursors; i++)
-    if (strcmp(p->cursors[i].node, node) == 0) return &p->cursors[i];
-  if (p->n_cursors == p->cap_cursors) {
-    size_t cap = p->cap_cursors ? 2 * p->cap_cursors : 8;
-    ws_cursor_t *grown = realloc(p->cursors, cap * sizeof *grown);
-    if (!grown) return NULL;
-    p->cursors = grown;
-    p->cap_cursors = cap;
-  }
-  ws_cursor_t *c = &p->cursors[p->n_cursors++];
-  memset(c, 0, sizeof *c);
-  snprintf(c->node, sizeof c->node, "%s", node);
-  return c;
+static void gather_free(ws_gather_t *g) {
+  coord_result_free(&g->req.result);
+  ws_render_free(&g->render);
+  free(g);
 }
 
-/* One member's part (doc, parsed): its events past the cursor go to fresh,
- * the cursor moves. */
-static void take_part(ws_push_t *p, const char *node, const json_t *doc, const char *since_ts, json_t *fresh) {
-  ws_cursor_t *cur = cursor_of(p, node);
-  if (!cur) return;
-  uint64_t total = (uint64_t)json_integer_value(json_object_get(doc, "total"));
-  if (cur->known && total < cur->last) { /* the member's log restarted: start over by time */
-    cur->known = false;
-    cur->last = 0;
-  } else {
-    json_t *events = json_object_get(doc, "events");
-    uint64_t last = cur->last;
-    for (size_t i = 0; i < json_array_size(events); i++) {
-      json_t *ev = json_array_get(events, i);
-      uint64_t id = (uint64_t)json_integer_value(json_object_get(ev, "id"));
-      const char *ts = json_string_value(json_object_get(ev, "timestamp"));
-      bool is_new = cur->known ? id > cur->last : ts && strcmp(ts, since_ts) >= 0;
-      if (is_new) json_array_append(fresh, ev);
-      if (id > last) last = id;
+static void render_run(uv_work_t *w) {
+  ws_gather_t *g = w->data;
+  g->rc = ws_render_events(&g->req.result, &g->render);
+}
+
+/* The rendering is back: the pusher's memory returns to the loop (unless
+ * the pusher restarted meanwhile), and the finished frames go out. */
+static void render_done(uv_work_t *w, int status) {
+  ws_gather_t *g = w->data;
+  ws_t *ws = g->ws;
+  if (ws) {
+    ws_push_t *p = &ws->push;
+    p->gather = NULL;
+    if (g->gen == p->gen) {
+      free(p->cursors);
+      free(p->conflicts_sig);
+      p->cursors = g->render.cursors;
+      p->n_cursors = g->render.n_cursors;
+      p->cap_cursors = g->render.cap_cursors;
+      p->conflicts_sig = g->render.conflicts_sig;
+      g->render.cursors = NULL;
+      g->render.conflicts_sig = NULL;
+      if (status == 0 && g->rc) log_warn("ws: cannot build the events messages: %s", chorus_strerror(g->rc));
+      bool send = status == 0 && g->rc == 0 && ws->n_conns && !ws->closing;
+      if (send && g->render.events_frame.len)
+        ws_send_frame(ws, NULL, g->render.events_frame.data, g->render.events_frame.len);
+      if (send && g->render.conflicts_frame.len)
+        ws_send_frame(ws, NULL, g->render.conflicts_frame.data, g->render.conflicts_frame.len);
     }
-    cur->last = last;
-    cur->known = true;
   }
-  cur->total = total;
+  gather_free(g);
 }
 
-/* The keys in conflict anywhere in the cluster (as in GET
- * /api/v1/cluster/events), pushed when they differ from the last push. */
-static void push_conflicts(ws_t *ws, json_t *cl) {
-  ws_push_t *p = &ws->push;
-  char *sig = cl ? json_dumps(cl, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-  if (sig && (!p->conflicts_sig || strcmp(sig, p->conflicts_sig) != 0)) {
-    free(p->conflicts_sig);
-    p->conflicts_sig = sig;
-    sig = NULL;
-    ws_send(ws, NULL, "conflicts", json_pack("{s:O}", "conflicts", cl));
-  }
-  free(sig);
-  json_decref(cl);
-}
-
-static void push_events(ws_t *ws, const coord_result_t *res) {
-  ws_push_t *p = &ws->push;
-  char since_ts[32];
-  api_iso_time(p->started_wall, since_ts);
-  json_t *fresh = json_array(), *by_key = json_object();
-  for (size_t i = 0; fresh && by_key && i < res->n_parts; i++) {
-    const coord_part_t *part = &res->parts[i];
-    json_t *doc = part->status ? NULL : json_loadb((const char *)part->body.data, part->body.len, 0, NULL);
-    if (!doc) continue;
-    take_part(p, part->node, doc, since_ts, fresh);
-    api_conflicts_add(by_key, doc, part->node);
-    json_decref(doc);
-  }
-  json_t *ordered = json_array_size(fresh) ? api_events_ordered(fresh) : NULL;
-  json_decref(fresh);
-  if (ordered) ws_send(ws, NULL, "events", json_pack("{s:o}", "events", ordered));
-  push_conflicts(ws, by_key ? api_conflicts_list(by_key) : NULL);
-}
-
+/* The parts are in: the pusher's memory moves to the rendering. */
 static void gather_done(coord_req_t *req) {
   ws_gather_t *g = req->user;
   ws_t *ws = g->ws;
-  if (ws) {
-    ws->push.gather = NULL;
-    if (g->gen == ws->push.gen && ws->n_conns && !ws->closing && !req->result.err)
-      push_events(ws, &req->result);
+  if (!ws || g->gen != ws->push.gen || !ws->n_conns || ws->closing || req->result.err) {
+    if (ws) ws->push.gather = NULL;
+    gather_free(g);
+    return;
   }
-  coord_result_free(&req->result);
-  free(g);
+  ws_push_t *p = &ws->push;
+  ws_render_t *r = &g->render;
+  r->cursors = p->cursors;
+  r->n_cursors = p->n_cursors;
+  r->cap_cursors = p->cap_cursors;
+  r->conflicts_sig = p->conflicts_sig;
+  r->started_wall = p->started_wall;
+  p->cursors = NULL;
+  p->n_cursors = p->cap_cursors = 0;
+  p->conflicts_sig = NULL;
+  g->work.data = g;
+  if (uv_queue_work(ws->loop, &g->work, render_run, render_done) != 0) render_done(&g->work, UV_EINVAL);
 }
 
 /* Asks every live member for its events past its cursor. */
@@ -245,6 +225,7 @@ static void start_gather(ws_t *ws) {
   }
   g->ws = ws;
   g->gen = p->gen;
+  ws_render_init(&g->render);
   g->req.kind = COORD_EVENTS;
   g->req.since = 0;
   g->req.limit = EVENTS_PER_GATHER;
@@ -256,8 +237,7 @@ static void start_gather(ws_t *ws) {
   p->gather = g;
   if (coord_submit(ws->srv->coord, &g->req) != 0) { /* closing: done will not run */
     p->gather = NULL;
-    coord_result_free(&g->req.result);
-    free(g);
+    gather_free(g);
   }
 }
 

@@ -214,12 +214,7 @@ static int run(config_t *cfg) {
     rc = view_holder_create(cfg->node_id, &self, (uint32_t)cfg->vnodes, (uint32_t)cfg->replicas, &n.view);
   }
   if (!rc) {
-    coord_opts_t co = {.cfg = cfg,
-                       .node_id = cfg->node_id,
-                       .engine = engine,
-                       .view = n.view,
-                       .events = api_node_events,
-                       .api_state = n.server};
+    coord_opts_t co = {.cfg = cfg, .node_id = cfg->node_id, .engine = engine, .view = n.view};
     rc = coord_start(loop_uv(n.loop), &co, &n.coord);
   }
   if (!rc) rc = start_gossip(&n);

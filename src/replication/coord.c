@@ -163,6 +163,31 @@ int coord_cjob_submit(cjob_t *j) {
   return rc;
 }
 
+/* ---- reads of the store on the worker pool ---- */
+
+static void work_run(void *arg) {
+  coord_work_t *w = arg;
+  w->rc = w->run(w);
+}
+
+/* status non-zero: the env skipped run (closing). */
+static void work_done(void *arg, int status) {
+  coord_work_t *w = arg;
+  coord_t *c = w->c;
+  c->works--;
+  w->done(w, status ? CHORUS_ESHUTDOWN : w->rc);
+  if (c->destroying) coord_unref(c);
+}
+
+int coord_work_queue(coord_t *c, coord_work_t *w) {
+  if (c->closing) return CHORUS_ESHUTDOWN;
+  w->c = c;
+  w->rc = 0;
+  int rc = c->env.work(c->env.state, work_run, work_done, w);
+  if (!rc) c->works++;
+  return rc;
+}
+
 /* ---- the inbox ---- */
 
 int coord_submit(coord_t *c, coord_req_t *req) {
@@ -276,8 +301,6 @@ int coord_create(const coord_env_t *env, const coord_opts_t *o, coord_t **out) {
   c->cfg = o->cfg;
   snprintf(c->self, sizeof c->self, "%s", o->node_id);
   c->view = o->view;
-  c->events = o->events;
-  c->api_state = o->api_state;
   buf_init(&c->scratch);
   if (tqueue_init(&c->reqs, offsetof(coord_req_t, next)) != 0) {
     free(c);
@@ -298,7 +321,7 @@ void coord_set_gossip(coord_t *c, gossip_t *g) {
 
 void coord_retire(coord_t *c, int holds) {
   c->destroying = true;
-  c->handles = holds + (c->hint_batch ? 1 : 0);
+  c->handles = holds + c->works; /* each work item's completion unrefs */
 }
 
 void coord_unref(coord_t *c) {

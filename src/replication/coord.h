@@ -20,7 +20,9 @@
  * (a queue and a wake-up of the loop); the request's done callback runs on
  * the loop thread once its result is final. Engine completions come back
  * through a second queue. Everything outside the service (time, peers, the
- * store) is reached through coord_env_t.
+ * store) is reached through coord_env_t. Reads of the store that scan
+ * LevelDB (this node's part of an events gather, a batch of hints) run on
+ * the env's worker pool, never on the loop.
  */
 #ifndef CHORUS_COORD_H
 #define CHORUS_COORD_H
@@ -41,11 +43,13 @@
 
 typedef struct coord coord_t;
 
-/* One member's answer to a gathering request (COORD_EVENTS). */
+/* One member's answer to a gathering request (COORD_EVENTS). The loop only
+ * moves these bytes: whoever answers the request decodes them
+ * (events_part_decode) where that costs the loop nothing. */
 typedef struct {
   char node[NODE_ID_MAX + 1];
   int status; /* 0, or why this member did not answer */
-  buf_t body; /* its JSON */
+  buf_t body; /* its part, encoded (events_part.h), as the member produced it */
 } coord_part_t;
 
 /* Who took part in a request and how, as the client's reply shows it:
@@ -125,16 +129,11 @@ void coord_result_free(coord_result_t *r);
 /* Who took part in req and how (its result must be final). */
 void coord_outcome(const coord_req_t *req, coord_outcome_t *out);
 
-/* This node's events as JSON (its part of COORD_EVENTS), appended to out. */
-typedef int (*coord_events_fn)(uint64_t since, uint32_t limit, buf_t *out, void *state);
-
 typedef struct {
   const config_t *cfg;
   const char *node_id;
-  engine_t *engine;
+  engine_t *engine; /* also read on libuv's thread pool (event log parts, hints) until coord_close */
   view_holder_t *view;
-  coord_events_fn events;
-  void *api_state; /* passed to events */
 } coord_opts_t;
 
 /*
@@ -165,6 +164,10 @@ typedef struct {
   int (*clock)(void *state, vv_t *out);
   int (*hints)(void *state, const char *owner, size_t limit, engine_hint_t **out, size_t *n);
   int (*hint_counts)(void *state, engine_hint_count_t **out, size_t *n);
+  /* This node's part of an events gather, encoded (events_part.h), and the
+   * clock it carries: events with id > since (0: the newest limit), at most
+   * limit. Called on the worker pool. */
+  int (*events_part)(void *state, uint64_t since, uint32_t limit, buf_t *out, vv_t *clock);
   /* Runs run(arg) off the loop, then after(arg, status) on it (status
    * non-zero: run was cancelled). Non-zero: neither will run. */
   int (*work)(void *state, void (*run)(void *arg), void (*after)(void *arg, int status), void *arg);
@@ -205,10 +208,14 @@ int coord_submit(coord_t *c, coord_req_t *req);
 /* Whether requests need coordination: the ring has other members. */
 bool coord_needed(coord_t *c);
 /* Loop thread: stops serving peers, fails what is in flight on the network
- * and answers queued requests with CHORUS_ESHUTDOWN. Engine jobs may still
+ * and answers queued requests with CHORUS_ESHUTDOWN. It waits for any read
+ * of the engine running on the thread pool to finish, and none starts
+ * after it, so the engine may be closed next. Engine jobs may still
  * complete: close the engine, then coord_destroy. */
 void coord_close(coord_t *c);
-/* After engine_close: releases what the engine handed back, then c. */
+/* After engine_close: releases what the engine handed back; c itself is
+ * freed once its loop handles have closed and every thread-pool work item
+ * has come back (the loop must run: loop_destroy does). */
 void coord_destroy(coord_t *c);
 
 typedef struct {

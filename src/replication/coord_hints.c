@@ -3,8 +3,8 @@
  * were down are delivered once membership says the owner is alive again,
  * and deleted only after the owner acknowledged the merge.
  *
- * One owner's batch at a time: the hints are read off the loop (a libuv
- * work item runs engine_hints on the thread pool), sent as PEER_REPLICATE
+ * One owner's batch at a time: the hints are read off the loop (a
+ * coord_work_t runs engine_hints on the thread pool), sent as PEER_REPLICATE
  * (op hint) to the owner, and each acknowledged one is deleted with
  * ENGINE_HINT_DELETE, which keeps it if a newer hint merged in meanwhile.
  * Rate: at most HINT_BATCH hints per batch and a batch every
@@ -28,6 +28,7 @@
 #define HINT_EXPIRE_MS 60000
 
 typedef struct {
+  coord_work_t work; /* first: the work item is the batch */
   coord_t *c;
   char owner[NODE_ID_MAX + 1];
   swim_addr_t addr;
@@ -49,7 +50,6 @@ static void batch_end(batch_t *b) {
   if (b->failed) log_debug("hints: delivery to %s failed; retrying later", b->owner);
   c->hint_batch = false;
   free(b);
-  if (c->destroying) coord_unref(c);
 }
 
 static void batch_settle(batch_t *b) {
@@ -116,16 +116,16 @@ static void deliver(batch_t *b, size_t i, buf_t *rec, const vv_t *clock) {
   peer_msg_free(&m);
 }
 
-static void read_hints(void *arg) {
-  batch_t *b = arg;
-  b->rc = b->c->env.hints(b->c->env.state, b->owner, HINT_BATCH, &b->hints, &b->n);
+static int read_hints(coord_work_t *w) {
+  batch_t *b = (batch_t *)w;
+  return b->c->env.hints(b->c->env.state, b->owner, HINT_BATCH, &b->hints, &b->n);
 }
 
-static void after_read(void *arg, int status) {
-  batch_t *b = arg;
+static void after_read(coord_work_t *w, int rc) {
+  batch_t *b = (batch_t *)w;
   coord_t *c = b->c;
-  if (status != 0 || b->rc != 0 || c->closing) {
-    b->n = b->rc ? 0 : b->n;
+  if (rc != 0 || c->closing) {
+    b->n = rc ? 0 : b->n;
     batch_end(b);
     return;
   }
@@ -195,7 +195,9 @@ void coord_hints_tick(coord_t *c, uint64_t now) {
   c->next_hint_at = now + HINT_BUSY_MS;
   c->hint_batch = true;
   coord_wake(c);
-  if (c->env.work(c->env.state, read_hints, after_read, b) != 0) {
+  b->work.run = read_hints;
+  b->work.done = after_read;
+  if (coord_work_queue(c, &b->work) != 0) {
     c->hint_batch = false;
     free(b);
   }

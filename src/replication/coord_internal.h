@@ -11,13 +11,22 @@
  *   coord_client.c  coordinating client requests: plans, quorums, forwarding,
  *                   read repair, hints kept locally
  *   coord_hints.c   hinted handoff: delivering kept hints to their owners
- *   coord_gather.c  requests answered by every live member (event logs)
+ *   coord_gather.c  requests answered by every live member (event logs),
+ *                   and this node's part of them, produced on the thread pool
  *
  * Engine jobs submitted by the service are cjob_t: their completion (on the
  * writer thread) goes to the inbox and is handled on the loop by the cjob's
  * `finish` function. An op is one coordinated client request; it lives
  * until its answer is out and every message and job it started has come
  * back (pending == 0).
+ *
+ * Reads of the store that scan LevelDB (a batch of hints, this node's part
+ * of an events gather) run on the env's worker pool as coord_work_t. Their
+ * lifetimes at shutdown: the libuv shell skips a work function once it is
+ * closing and waits in coord_close for those already reading the engine,
+ * so none runs once the engine may be closed; the loop-side completion of
+ * every work item still runs, and c is freed only after all of them
+ * (works counts them).
  */
 #ifndef CHORUS_COORD_INTERNAL_H
 #define CHORUS_COORD_INTERNAL_H
@@ -33,6 +42,15 @@
 
 typedef struct cjob cjob_t;
 typedef struct op op_t;
+typedef struct coord_work coord_work_t;
+
+/* Work on the worker pool that reads the store (see above). */
+struct coord_work {
+  coord_t *c;
+  int (*run)(coord_work_t *w);           /* worker; not called once closing */
+  void (*done)(coord_work_t *w, int rc); /* loop thread, exactly once; may free w */
+  int rc;                                /* run's result, or CHORUS_ESHUTDOWN */
+};
 
 struct cjob {
   engine_hook_t hook; /* first: job.user points here */
@@ -97,11 +115,10 @@ struct coord {
   char self[NODE_ID_MAX + 1];
   view_holder_t *view;
   gossip_t *gossip;
-  coord_events_fn events;
-  void *api_state;
   tqueue_t reqs; /* client requests from HTTP threads (coord_req_t) */
   tqueue_t jobs; /* engine completions from the writer (cjob_t) */
   bool closing;
+  int works; /* loop thread: work items queued whose done has not run */
   op_t *ops;
   op_t *spare_ops[COORD_SPARE_OPS]; /* freed ops kept for reuse */
   size_t n_spare_ops;
@@ -119,6 +136,10 @@ struct coord {
   engine_t *engine;
   uv_async_t async;
   uv_timer_t timer;
+  pthread_mutex_t work_mu;  /* guards work_closing and readers */
+  pthread_cond_t work_idle; /* readers fell to 0 */
+  bool work_closing;        /* the engine may be closed: work functions are skipped */
+  int readers;              /* work functions reading the engine right now */
 };
 
 static inline void coord_count(atomic_uint_fast64_t *c) {
@@ -132,7 +153,7 @@ void coord_wake(coord_t *c);
 void coord_unref(coord_t *c);
 /* Closing: refuses later requests and answers the queued ones ESHUTDOWN. */
 void coord_stop_taking(coord_t *c);
-/* c is to be freed once holds things (and a hint batch in flight) finish. */
+/* c is to be freed once holds things (and every work item in flight) finish. */
 void coord_retire(coord_t *c, int holds);
 cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j));
 /* A job on key (copied) carrying a copy of state as its incoming state
@@ -153,6 +174,10 @@ int coord_request(coord_t *c, const swim_addr_t *to, peer_msg_t *msg, uint64_t t
 /* The node clock to stamp on a message; CHORUS_ENOMEM (out empty) when it
  * cannot be copied. */
 int coord_clock(coord_t *c, vv_t *out);
+/* Queues w (run and done set by the caller) on the worker pool (env.work);
+ * done is called exactly once unless this fails (CHORUS_ESHUTDOWN when
+ * closing, or the env's error). */
+int coord_work_queue(coord_t *c, coord_work_t *w);
 
 /* coord_serve.c */
 void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
@@ -162,6 +187,24 @@ void coord_serve_events(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
 
 /* coord_gather.c: COORD_EVENTS */
 void coord_gather_start(coord_t *c, coord_req_t *req);
+
+/* This node's part of a gather (events_part.h), produced on the thread
+ * pool: the events with id > since (0: the newest limit), at most limit
+ * (capped at EVENTS_PART_MAX_EVENTS). */
+typedef struct coord_part_work coord_part_work_t;
+struct coord_part_work {
+  coord_work_t work; /* first */
+  uint64_t since;
+  uint32_t limit;
+  buf_t part;                                 /* done: the encoded part (rc 0) */
+  vv_t clock;                                 /* done: the node clock the part carries (rc 0) */
+  void (*done)(coord_part_work_t *w, int rc); /* loop thread, exactly once; releases w */
+};
+/* Queues w; on failure returns the error and done is not called. */
+int coord_part_queue(coord_t *c, coord_part_work_t *w, uint64_t since, uint32_t limit,
+                     void (*done)(coord_part_work_t *w, int rc));
+/* Frees what w holds (not w itself). */
+void coord_part_work_free(coord_part_work_t *w);
 
 /* coord_hints.c: delivery of kept hints, expiry */
 void coord_hints_tick(coord_t *c, uint64_t now);

@@ -1,7 +1,9 @@
 /*
  * coord_serve.c - what this node does for its peers: merge a replica
  * write (or store it as a hint for another node), read a key for a
- * coordinator, and coordinate a client write forwarded to it.
+ * coordinator, coordinate a client write forwarded to it, and hand over
+ * its part of an events gather (produced on the thread pool, see
+ * coord_gather.c).
  *
  * Every answer carries this node's clock after the job's event, and every
  * job carries the requester's clock, so the event logs of both ends record
@@ -248,16 +250,51 @@ void coord_serve_forward(coord_t *c, peer_conn_t *conn, const peer_msg_t *msg) {
 
 /* ---- event logs ---- */
 
-void coord_serve_events(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
-  buf_reset(&c->scratch);
+typedef struct {
+  coord_part_work_t work; /* first */
+  coord_t *c;
+  peer_conn_t *conn;
+  uint64_t req_id;
+} serve_part_t;
+
+/* part and clock: NULL when status is not 0. */
+static void answer_events(coord_t *c, peer_conn_t *conn, uint64_t req_id, int status, const buf_t *part,
+                          const vv_t *clock) {
   peer_msg_t m;
   peer_msg_init(&m);
   m.type = PEER_EVENTS_REPLY;
-  uint32_t limit = req->events.limit ? req->events.limit : 1;
-  int rc = c->events ? c->events(req->events.since, limit, &c->scratch, c->api_state) : CHORUS_EINVAL;
-  m.events_reply.status = rc;
-  m.events_reply.events = (peer_bytes_t){rc ? (const uint8_t *)"" : c->scratch.data, rc ? 0 : c->scratch.len};
-  coord_clock(c, &m.clock);
-  c->env.respond(c->env.state, conn, req->req_id, &m);
+  m.events_reply.status = status;
+  m.events_reply.events = (peer_bytes_t){(const uint8_t *)"", 0};
+  if (!status && part) m.events_reply.events = (peer_bytes_t){part->data, part->len};
+  if (clock) vv_copy(&m.clock, clock);
+  c->env.respond(c->env.state, conn, req_id, &m);
   peer_msg_free(&m);
+}
+
+/* The part is in: the loop only sends its bytes. Closing, nothing is sent
+ * (the transport is closed; the requester saw its connection fail). */
+static void events_done(coord_part_work_t *w, int rc) {
+  serve_part_t *s = (serve_part_t *)w;
+  coord_t *c = s->c;
+  if (!c->closing) answer_events(c, s->conn, s->req_id, rc, rc ? NULL : &w->part, rc ? NULL : &w->clock);
+  c->env.conn_release(c->env.state, s->conn);
+  coord_part_work_free(w);
+  free(s);
+}
+
+void coord_serve_events(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
+  serve_part_t *s = calloc(1, sizeof *s);
+  int rc = s ? 0 : CHORUS_ENOMEM;
+  if (s) {
+    s->c = c;
+    s->conn = conn;
+    s->req_id = req->req_id;
+    c->env.conn_hold(c->env.state, conn);
+    rc = coord_part_queue(c, &s->work, req->events.since, req->events.limit, events_done);
+    if (rc) {
+      c->env.conn_release(c->env.state, conn);
+      free(s);
+    }
+  }
+  if (rc) answer_events(c, conn, req->req_id, rc, NULL, NULL);
 }

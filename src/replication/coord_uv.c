@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "../common/err.h"
+#include "events_part.h"
 
 static uint64_t uv_now_ms(void *state) {
   return uv_now(((coord_t *)state)->loop);
@@ -51,28 +52,81 @@ static int store_hint_counts(void *state, engine_hint_count_t **out, size_t *n) 
   return engine_hint_counts(((coord_t *)state)->engine, out, n);
 }
 
+/* The conflicts the engine read, moved into p (keys change owner). */
+static int take_conflicts(events_part_t *p, engine_conflict_t *cs, size_t n) {
+  if (n == 0) return 0;
+  p->conflicts = calloc(n, sizeof *p->conflicts);
+  if (!p->conflicts) return CHORUS_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    p->conflicts[i] = (events_part_conflict_t){cs[i].key, cs[i].key_len, cs[i].siblings};
+    cs[i].key = NULL;
+  }
+  p->n_conflicts = n;
+  return 0;
+}
+
+/* Worker pool: this node's part of an events gather, read from the engine
+ * and encoded. The count is read first, so
+ * events recorded meanwhile may have ids above total (as they could when
+ * the part was JSON). */
+static int store_events_part(void *state, uint64_t since, uint32_t limit, buf_t *out, vv_t *clock) {
+  coord_t *c = state;
+  events_part_t p;
+  events_part_init(&p);
+  snprintf(p.node, sizeof p.node, "%s", c->self);
+  p.total = engine_event_count(c->engine);
+  if (since == 0 && p.total > limit) since = p.total - limit;
+  engine_conflict_t *cs = NULL;
+  size_t n_cs = 0;
+  int rc = engine_clock(c->engine, &p.clock);
+  if (!rc) rc = engine_events(c->engine, since, limit, &p.events, &p.n_events);
+  if (!rc) rc = engine_conflicts(c->engine, EVENTS_PART_MAX_CONFLICTS, &cs, &n_cs);
+  if (!rc) rc = take_conflicts(&p, cs, n_cs);
+  for (size_t i = 0; i < n_cs; i++)
+    free(cs[i].key);
+  free(cs);
+  if (!rc) rc = events_part_encode(&p, out);
+  if (!rc) rc = vv_copy(clock, &p.clock);
+  events_part_free(&p);
+  return rc;
+}
+
+/* A work item on libuv's pool. Work reads the engine, so once coord_close
+ * has begun none starts (skipped), and coord_close waits for those already
+ * running: the engine may be closed right after it. */
 typedef struct {
   uv_work_t w;
+  coord_t *c;
   void (*run)(void *arg);
   void (*after)(void *arg, int status);
   void *arg;
+  bool skipped;
 } work_t;
 
 static void work_run(uv_work_t *w) {
   work_t *k = w->data;
+  coord_t *c = k->c;
+  pthread_mutex_lock(&c->work_mu);
+  k->skipped = c->work_closing;
+  if (!k->skipped) c->readers++;
+  pthread_mutex_unlock(&c->work_mu);
+  if (k->skipped) return;
   k->run(k->arg);
+  pthread_mutex_lock(&c->work_mu);
+  if (--c->readers == 0) pthread_cond_broadcast(&c->work_idle);
+  pthread_mutex_unlock(&c->work_mu);
 }
 
 static void work_after(uv_work_t *w, int status) {
   work_t *k = w->data;
-  k->after(k->arg, status);
+  k->after(k->arg, status || k->skipped ? CHORUS_ESHUTDOWN : 0);
   free(k);
 }
 
 static int pool_work(void *state, void (*run)(void *arg), void (*after)(void *arg, int status), void *arg) {
   work_t *k = malloc(sizeof *k);
   if (!k) return CHORUS_ENOMEM;
-  *k = (work_t){.run = run, .after = after, .arg = arg};
+  *k = (work_t){.c = state, .run = run, .after = after, .arg = arg};
   k->w.data = k;
   if (uv_queue_work(((coord_t *)state)->loop, &k->w, work_run, work_after) != 0) {
     free(k);
@@ -118,6 +172,7 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
                      .clock = store_clock,
                      .hints = store_hints,
                      .hint_counts = store_hint_counts,
+                     .events_part = store_events_part,
                      .work = pool_work,
                      .wake = loop_wake,
                      .fast_ticks = fast_ticks};
@@ -126,6 +181,8 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
   if (rc) return rc;
   c->env.state = c;
   c->loop = loop;
+  c->work_mu = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; /* static: nothing to destroy */
+  c->work_idle = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
   c->engine = o->engine;
   peer_net_opts_t po = {.cfg = o->cfg, .node_id = o->node_id, .on_request = on_request, .state = c};
   rc = peer_net_start(loop, &po, &c->net);
@@ -144,6 +201,12 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
 
 void coord_close(coord_t *c) {
   if (!c) return;
+  /* work skips the engine from now on; wait for work already reading it */
+  pthread_mutex_lock(&c->work_mu);
+  c->work_closing = true;
+  while (c->readers > 0)
+    pthread_cond_wait(&c->work_idle, &c->work_mu);
+  pthread_mutex_unlock(&c->work_mu);
   coord_stop_taking(c);
   peer_net_close(c->net); /* fails every request in flight on the network */
   coord_client_fail_all(c);
@@ -157,7 +220,7 @@ static void on_handle_closed(uv_handle_t *h) {
 void coord_destroy(coord_t *c) {
   if (!c) return;
   coord_drain(c);     /* engine completions that arrived since */
-  coord_retire(c, 2); /* c is freed when both handles (and a hint batch) are done */
+  coord_retire(c, 2); /* c is freed when both handles and every work item are done */
   uv_close((uv_handle_t *)&c->async, on_handle_closed);
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }

@@ -31,12 +31,22 @@
  *                        forwarded write as data; the forwarding node renders
  *                        the client's reply from it
  *   PEER_EVENTS         [since u64, limit u32]
- *   PEER_EVENTS_REPLY   [status int32 <= 0, events bin (JSON) <= PEER_RECORD_MAX]
+ *   PEER_EVENTS_REPLY   [status int32 <= 0, events bin <= PEER_RECORD_MAX
+ *                        (an events part, events_part.h, opaque here; empty
+ *                        when status is not 0)]
  *   PEER_PING, PEER_PONG []
  *   PEER_PUSH_PULL, PEER_PUSH_PULL_REPLY
  *                       [state bin <= PEER_RECORD_MAX]: a membership table
  *                       (swim_codec.h state encoding, opaque here)
  * status is 0 or a negative CHORUS_E* code of the replying node.
+ *
+ * Versions: PEER_WIRE_VERSION changes when the layout of a message changes
+ * (fields, their types or arity). The bytes inside an opaque bin field
+ * (record, events part, membership state) carry their own magic and
+ * version, so their format changes without a new wire version. So it was
+ * when PEER_EVENTS_REPLY's bytes went from JSON text to an events part: a
+ * node of the earlier release is read as a member whose reply does not
+ * decode (reported as such by the gather), never misread.
  *
  * Every value is in msgpack's shortest form (what msgpack-c writes), and the
  * decoder accepts nothing else, so the encoding of a message is unique:

@@ -16,7 +16,6 @@
 #include "../common/sha256.h"
 #include "../common/utf8.h"
 
-#define EVENT_VERSION 2
 #define EVENT_VERSION_NO_PEER 1
 #define EVENT_HASH_BYTES 8
 

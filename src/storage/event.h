@@ -25,6 +25,7 @@
 #include "../common/buf.h"
 #include "vv.h"
 
+#define EVENT_VERSION 2      /* what event_encode writes: the third byte of the magic */
 #define EVENT_PREVIEW_MAX 64 /* bytes of the value kept in the event */
 #define EVENT_KEY_MAX 1024
 

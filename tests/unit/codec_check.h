@@ -1,8 +1,8 @@
 /*
  * codec_check.h - helpers the codec tests share for feeding decoders broken
- * input: splices, every truncation, inline replacement bytes and a
- * deterministic random source; and a check of encodings against msgpack-c's
- * own reader. Include after <cmocka.h>.
+ * input: splices, every truncation, every bit flip, inline replacement
+ * bytes and a deterministic random source; and a check of encodings
+ * against msgpack-c's own reader. Include after <cmocka.h>.
  */
 #ifndef CHORUS_TEST_CODEC_CHECK_H
 #define CHORUS_TEST_CODEC_CHECK_H
@@ -52,6 +52,16 @@ static inline void expect_truncations_corrupt(expect_fn expect, const uint8_t *p
     expect(copy, n);
     free(copy);
   }
+}
+
+/* p[0..len) with any single bit flipped is refused (p is restored). */
+static inline void expect_bit_flips_corrupt(expect_fn expect, uint8_t *p, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    for (int bit = 0; bit < 8; bit++) {
+      p[i] ^= (uint8_t)(1u << bit);
+      expect(p, len);
+      p[i] ^= (uint8_t)(1u << bit);
+    }
 }
 
 /* Replacement bytes given inline: REP(0xcd, 0x00, 0x07). */
