@@ -107,6 +107,7 @@ enum MHD_Result api_data_begin(api_req_t *r, const char *rest) {
                    : r->method == METHOD_DELETE ? ENGINE_DELETE
                                                 : ENGINE_GET;
   if (!api_hold(r)) return api_send_error3(r, 503, "shutting_down", "the node is shutting down");
+  r->answer = api_data_answer;
   /* ?local=true on a GET: this node's own copy, for operators and tests */
   const char *local = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "local");
   bool local_only = op == ENGINE_GET && local && strcmp(local, "true") == 0;

@@ -26,7 +26,8 @@ static void cluster_done(coord_req_t *req) {
 }
 
 /* Asks every live member for its newest events (limit per member). */
-enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit) {
+enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit,
+                                  enum MHD_Result (*answer)(api_req_t *r)) {
   coord_req_t *q = r->creq = calloc(1, sizeof *r->creq);
   if (!q) return api_send_error3(r, 500, "internal", "out of memory");
   if (!api_hold(r)) return api_send_error3(r, 503, "shutting_down", "the node is shutting down");
@@ -36,6 +37,7 @@ enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit) 
   q->done = cluster_done;
   q->user = r;
   r->coordinated = true;
+  r->answer = answer;
   coord_result_init(&q->result);
   MHD_suspend_connection(r->conn);
   if (coord_submit(r->srv->coord, q) != 0) {
@@ -59,7 +61,7 @@ enum MHD_Result api_cluster_events(api_req_t *r) {
       return api_send_error3(r, 400, "bad_request", "since must be an event id");
   }
   if (!r->srv->coord) return api_send_error3(r, 503, "unavailable", "the replication service is not running");
-  return api_gather_events(r, since, (uint32_t)limit);
+  return api_gather_events(r, since, (uint32_t)limit, api_cluster_answer);
 }
 
 enum MHD_Result api_cluster_answer(api_req_t *r) {

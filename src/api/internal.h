@@ -44,7 +44,7 @@ struct api_server {
 
 typedef enum { REQ_NEW, REQ_SUSPENDED, REQ_DONE } req_state_t;
 
-typedef struct {
+typedef struct api_req {
   engine_hook_t hook; /* first: the engine job's user points here */
   api_server_t *srv;
   struct MHD_Connection *conn;
@@ -65,9 +65,12 @@ typedef struct {
   uint64_t since, limit;       /* /api/v1/vector-clock in a cluster: kept for the answer */
   engine_job_t job;            /* a lone node's request */
   bool coordinated;            /* the request went to the coordinator instead */
-  coord_req_t *creq;           /* allocated when coordinated */
-  atomic_int state;            /* req_state_t */
-  atomic_bool ws_slot;         /* holds one of the /ws connection slots until the upgrade takes it */
+  /* What answers the request once the work it suspended for is done (set
+   * by the route before it suspends; server.c calls it). */
+  enum MHD_Result (*answer)(struct api_req *r);
+  coord_req_t *creq;   /* allocated when coordinated */
+  atomic_int state;    /* req_state_t */
+  atomic_bool ws_slot; /* holds one of the /ws connection slots until the upgrade takes it */
 } api_req_t;
 
 /* Before suspending a connection: counts the request as in flight unless
@@ -113,7 +116,9 @@ enum MHD_Result api_ring(api_req_t *r, const char *url);
 /* events.c: GET /api/v1/cluster/events */
 enum MHD_Result api_cluster_events(api_req_t *r);
 enum MHD_Result api_cluster_answer(api_req_t *r);
-enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit);
+/* Suspends r until every live member's events are in; answer replies. */
+enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit,
+                                  enum MHD_Result (*answer)(api_req_t *r));
 enum MHD_Result api_vector_clock_answer(api_req_t *r);
 
 /* events_json.c: the JSON built from a gather's parts, on any thread but

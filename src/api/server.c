@@ -298,11 +298,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return MHD_YES;
   }
   if (r->answered) return MHD_YES;
-  if (atomic_load(&r->state) == REQ_DONE) {
-    if (r->route == ROUTE_CLUSTER) return api_cluster_answer(r);
-    if (r->route == ROUTE_VECTOR_CLOCK) return api_vector_clock_answer(r);
-    return api_data_answer(r);
-  }
+  if (atomic_load(&r->state) == REQ_DONE) return r->answer(r); /* set by the route that suspended */
   return dispatch(r, url);
 }
 
