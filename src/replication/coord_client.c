@@ -339,7 +339,10 @@ static int take_forward_reply(coord_result_t *res, const peer_forward_reply_t *f
   res->event_id = fr->event_id;
   coord_outcome_t *oc = &res->outcome;
   memcpy(oc->responsible, fr->responsible, sizeof oc->responsible);
-  memcpy(oc->lists, fr->lists, sizeof oc->lists);
+  if (fr->lists)
+    memcpy(oc->lists, fr->lists, sizeof oc->lists);
+  else
+    memset(oc->lists, 0, sizeof oc->lists);
   oc->quorum_achieved = fr->flags & PEER_FWD_QUORUM;
   oc->required = fr->required;
   return 0;

@@ -202,7 +202,7 @@ static void forward_done(coord_req_t *req) {
   fr->event_id = res->event_id;
   fr->required = (uint8_t)oc.required;
   memcpy(fr->responsible, oc.responsible, sizeof fr->responsible);
-  memcpy(fr->lists, oc.lists, sizeof fr->lists);
+  fr->lists = oc.lists; /* oc outlives the respond */
   f->c->env.respond(f->c->env.state, f->conn, f->req_id, &m);
   peer_msg_free(&m);
   buf_free(&rec);

@@ -21,6 +21,7 @@
 
 #include <msgpack.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/err.h"
@@ -99,7 +100,7 @@ static void check_forward_reply(check_t *c, const peer_forward_reply_t *f) {
   require(c, f->status <= 0 && f->flags <= PEER_FWD_FLAGS, CHORUS_EINVAL);
   check_bin(c, f->record, PEER_RECORD_MAX, true);
   check_id(c, f->responsible, true);
-  for (size_t l = 0; l < PEER_FWD_LISTS; l++) {
+  for (size_t l = 0; f->lists && l < PEER_FWD_LISTS; l++) {
     require(c, f->lists[l].n <= PEER_NODES_MAX, CHORUS_EINVAL);
     for (size_t i = 0; i < f->lists[l].n && i < PEER_NODES_MAX; i++)
       check_id(c, f->lists[l].id[i], false);
@@ -193,8 +194,9 @@ static void pack_forward_reply(msgpack_packer *pk, const peer_forward_reply_t *f
   msgpack_pack_uint8(pk, f->required);
   pack_opt_id(pk, f->responsible);
   for (size_t l = 0; l < PEER_FWD_LISTS; l++) {
-    msgpack_pack_array(pk, f->lists[l].n);
-    for (size_t i = 0; i < f->lists[l].n; i++)
+    size_t n = f->lists ? f->lists[l].n : 0;
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++)
       pack_cstr(pk, f->lists[l].id[i]);
   }
 }
@@ -336,6 +338,14 @@ static void read_forward_reply(buf_reader_t *r, peer_forward_reply_t *f) {
   f->record = read_opt_bin(r, PEER_RECORD_MAX);
   f->required = (uint8_t)mpack_uint(r, UINT8_MAX);
   read_opt_id(r, f->responsible);
+  if (r->err) return;
+  f->lists = calloc(PEER_FWD_LISTS, sizeof *f->lists);
+  if (!f->lists) {
+    r->err = CHORUS_ENOMEM;
+    r->left = 0;
+    return;
+  }
+  f->lists_owned = true;
   for (size_t l = 0; l < PEER_FWD_LISTS && !r->err; l++) {
     f->lists[l].n = (uint8_t)mpack_array(r, PEER_NODES_MAX);
     for (size_t i = 0; i < f->lists[l].n && !r->err; i++)
@@ -399,8 +409,14 @@ static void read_msg(buf_reader_t *r, peer_msg_t *m) {
   read_body(r, m);
 }
 
+/* Frees what a decoded body owns (a forward reply's node lists). */
+static void release_body(peer_msg_t *m) {
+  if (m->type == PEER_FORWARD_REPLY && m->forward_reply.lists_owned) free(m->forward_reply.lists);
+}
+
 /* Zeroes every field but the clock, which is emptied and keeps its allocation. */
 static void msg_reset(peer_msg_t *m) {
+  release_body(m);
   vv_t clock = m->clock;
   vv_clear(&clock);
   memset(m, 0, sizeof(*m));
@@ -424,6 +440,7 @@ void peer_msg_init(peer_msg_t *m) {
 }
 
 void peer_msg_free(peer_msg_t *m) {
+  release_body(m);
   vv_free(&m->clock);
   peer_msg_init(m);
 }

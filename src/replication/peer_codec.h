@@ -62,6 +62,7 @@
 #ifndef CHORUS_PEER_CODEC_H
 #define CHORUS_PEER_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -174,7 +175,11 @@ typedef struct {
   peer_bytes_t record;               /* the key's state (record.h), nil when none */
   uint8_t required;                  /* W as applied */
   char responsible[NODE_ID_MAX + 1]; /* "" when none */
-  peer_nodes_t lists[PEER_FWD_LISTS];
+  /* PEER_FWD_LISTS lists, NULL when all are empty. Kept out of line so that
+   * every peer_msg_t stays small: to encode, the caller's memory; decoded,
+   * allocated and owned by the message (peer_msg_free frees it). */
+  peer_nodes_t *lists;
+  bool lists_owned; /* private to the codec */
 } peer_forward_reply_t;
 
 typedef struct {
