@@ -242,7 +242,6 @@ static void *writer_main(void *arg) {
   buf_init(&g.outcome);
   vv_init(&g.next_clock);
   dvv_init(&g.before);
-  e->group = &g;
   for (;;) {
     tqueue_wait_t w = tqueue_wait(&e->queue, e->unsynced ? ENGINE_BATCH_SYNC_MS : UINT64_MAX);
     if (w == TQUEUE_CLOSED) break; /* closing and drained */
@@ -255,7 +254,6 @@ static void *writer_main(void *arg) {
     if (jobs) run_group(e, jobs, count, &o, &g);
   }
   if (e->unsynced) sync_now(e);
-  e->group = NULL;
   buf_free(&g.scratch);
   buf_free(&g.outcome);
   vv_free(&g.next_clock);

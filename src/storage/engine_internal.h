@@ -139,7 +139,6 @@ struct engine {
   size_t n_hooks;
 
   /* writer-thread state */
-  group_t *group;       /* the group being applied (writer thread) */
   uint64_t event_seq;   /* id of the newest committed event */
   uint64_t request_seq; /* sequence of the newest request-log entry */
   vv_t clock;           /* node clock, Fidge/Mattern */

@@ -35,7 +35,7 @@ static engine_job_t *overlay_find_request(const overlay_t *o, const char *rid) {
   return NULL;
 }
 
-static void outcome_free(engine_outcome_t *out) {
+void engine_outcome_free(engine_outcome_t *out) {
   if (!out) return;
   dvv_free(&out->state);
   free(out->value);
@@ -58,7 +58,7 @@ static int set_replay(engine_job_t *job, int err, uint64_t event_id, const dvv_t
   }
   out->value_len = out->value ? value_len : 0;
   if (rc) {
-    outcome_free(out);
+    engine_outcome_free(out);
     return rc;
   }
   job->replay = out;
@@ -205,8 +205,4 @@ int engine_record_replicated(engine_t *e, group_t *g, const overlay_t *o, engine
   entry = (reqlog_entry_t){
       .kind = REQLOG_REPLICATED, .op = (uint8_t)job->request_op, .key = job->key, .key_len = job->key_len};
   return log_request(e, g, job, &entry);
-}
-
-void engine_outcome_free(engine_outcome_t *out) {
-  outcome_free(out);
 }
