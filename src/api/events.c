@@ -25,15 +25,13 @@ static void cluster_done(coord_req_t *req) {
   MHD_resume_connection(r->conn);
 }
 
-/* Asks every live member for its newest events (limit per member). */
-enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit,
-                                  enum MHD_Result (*answer)(api_req_t *r)) {
-  coord_req_t *q = r->creq = calloc(1, sizeof *r->creq);
-  if (!q) return api_send_error3(r, 500, "internal", "out of memory");
+coord_req_t *api_coord_new(api_req_t *r) {
+  return r->creq = calloc(1, sizeof *r->creq);
+}
+
+enum MHD_Result api_coord_run(api_req_t *r, enum MHD_Result (*answer)(api_req_t *r)) {
+  coord_req_t *q = r->creq;
   if (!api_hold(r)) return api_send_error3(r, 503, "shutting_down", "the node is shutting down");
-  q->kind = COORD_EVENTS;
-  q->since = since;
-  q->limit = limit;
   q->done = cluster_done;
   q->user = r;
   r->coordinated = true;
@@ -45,6 +43,17 @@ enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit,
     cluster_done(q);
   }
   return MHD_YES;
+}
+
+/* Asks every live member for its newest events (limit per member). */
+enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit,
+                                  enum MHD_Result (*answer)(api_req_t *r)) {
+  coord_req_t *q = api_coord_new(r);
+  if (!q) return api_send_error3(r, 500, "internal", "out of memory");
+  q->kind = COORD_EVENTS;
+  q->since = since;
+  q->limit = limit;
+  return api_coord_run(r, answer);
 }
 
 enum MHD_Result api_cluster_events(api_req_t *r) {

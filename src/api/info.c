@@ -88,6 +88,8 @@ json_t *api_status_json(api_server_t *s) {
       "entries", (json_int_t)atomic_load(&st->record_cache_entries), "hits",
       (json_int_t)atomic_load(&st->record_cache_hits), "misses",
       (json_int_t)atomic_load(&st->record_cache_misses), "cluster", cluster, "hints", hints);
+  if (o) json_object_set_new(o, "anti_entropy", api_anti_entropy_json(s));
+  if (o) json_object_set_new(o, "actor", json_string(engine_actor(s->engine)));
   const loop_stats_t *l = s->loop_stats;
   if (o && l)
     json_object_set_new(o, "loop",

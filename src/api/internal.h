@@ -116,6 +116,16 @@ enum MHD_Result api_ring(api_req_t *r, const char *url);
 /* events.c: GET /api/v1/cluster/events */
 enum MHD_Result api_cluster_events(api_req_t *r);
 enum MHD_Result api_cluster_answer(api_req_t *r);
+/* A coordinated request for r (r->creq, zeroed; NULL when out of memory),
+ * then: suspends r until the coordinator is done with it; answer renders
+ * the reply (on an HTTP thread). */
+coord_req_t *api_coord_new(api_req_t *r);
+enum MHD_Result api_coord_run(api_req_t *r, enum MHD_Result (*answer)(api_req_t *r));
+/* merkle.c: /api/v1/merkle-tree, /api/v1/merkle-tree/compare, /api/v1/merkle-tree/verify,
+ * /api/v1/repair; the anti-entropy part of /api/v1/status */
+enum MHD_Result api_merkle(api_req_t *r, const char *url);
+enum MHD_Result api_repair(api_req_t *r);
+json_t *api_anti_entropy_json(api_server_t *s);
 /* Suspends r until every live member's events are in; answer replies. */
 enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit,
                                   enum MHD_Result (*answer)(api_req_t *r));

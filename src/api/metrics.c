@@ -32,9 +32,9 @@ static atomic_uint_fast64_t requests[ROUTE_COUNT][METHOD_COUNT][NSTATUS];
 static atomic_uint_fast64_t buckets[ROUTE_COUNT][NBUCKET + 1]; /* non-cumulative; last = +Inf */
 static atomic_uint_fast64_t sum_ns[ROUTE_COUNT];
 
-static const char *ROUTE_NAMES[ROUTE_COUNT] = {"data",    "status", "vector_clock", "health",
-                                               "metrics", "gossip", "ring",         "cluster",
-                                               "ws",      "static", "unknown"};
+static const char *ROUTE_NAMES[ROUTE_COUNT] = {"data",   "status", "vector_clock", "health", "metrics",
+                                               "gossip", "ring",   "cluster",      "merkle", "repair",
+                                               "ws",     "static", "unknown"};
 static const char *METHOD_NAMES[METHOD_COUNT] = {"GET", "PUT", "DELETE", "POST", "HEAD", "OPTIONS", "OTHER"};
 
 api_method_t metrics_method(const char *m) {
@@ -352,6 +352,37 @@ static void render_loop(buf_t *out, const loop_stats_t *l) {
                load(&l->slow_stalls));
 }
 
+static const metric_field_t AAE_FIELDS[] = {
+    {"chorus_aae_exchanges_total", "Anti-entropy exchanges this node ran.", false,
+     offsetof(aae_status_t, exchanges)},
+    {"chorus_aae_exchanges_failed_total",
+     "Anti-entropy exchanges that stopped early (peer gone, rings differ).", false,
+     offsetof(aae_status_t, exchanges_failed)},
+    {"chorus_aae_keys_repaired_total", "Keys repaired by anti-entropy, either way.", false,
+     offsetof(aae_status_t, keys_repaired)},
+    {"chorus_aae_keys_pushed_total", "Records anti-entropy sent to a peer that lacked them.", false,
+     offsetof(aae_status_t, keys_pushed)},
+    {"chorus_aae_keys_pulled_total", "Records anti-entropy took from a peer that changed ours.", false,
+     offsetof(aae_status_t, keys_pulled)},
+    {"chorus_aae_bytes_sent_total", "Payload bytes anti-entropy sent.", false,
+     offsetof(aae_status_t, bytes_sent)},
+    {"chorus_aae_bytes_received_total", "Payload bytes anti-entropy received.", false,
+     offsetof(aae_status_t, bytes_received)},
+    {"chorus_tombstones_reaped_total", "Tombstones dropped once every replica held them.", false,
+     offsetof(aae_status_t, tombstones_reaped)},
+};
+
+static void render_aae(buf_t *out, engine_t *engine, struct coord *coord) {
+  aae_status_t st;
+  coord_aae_status(coord, &st);
+  render_plain(out, AAE_FIELDS, NELEM(AAE_FIELDS), &st);
+  engine_tree_info_t ti;
+  engine_tree_info(engine, &ti);
+  render_value(out, "chorus_merkle_keys", true, "Keys in the anti-entropy tree.", ti.keys);
+  render_value(out, "chorus_merkle_memory_bytes", true, "Bytes of the in-memory anti-entropy tree.",
+               (uint64_t)ti.memory);
+}
+
 void metrics_render(buf_t *out, engine_t *engine, gossip_t *gossip, struct coord *coord,
                     const loop_stats_t *loop) {
   render_requests(out);
@@ -362,5 +393,6 @@ void metrics_render(buf_t *out, engine_t *engine, gossip_t *gossip, struct coord
   if (coord) {
     render_atomics(out, COORD_FIELDS, NELEM(COORD_FIELDS), coord_stats(coord));
     render_atomics(out, PEER_FIELDS, NELEM(PEER_FIELDS), coord_peer_counters(coord));
+    if (engine) render_aae(out, engine, coord);
   }
 }

@@ -24,6 +24,8 @@ typedef enum {
   ROUTE_GOSSIP,
   ROUTE_RING,
   ROUTE_CLUSTER,
+  ROUTE_MERKLE, /* /api/v1/merkle-tree[/compare|/verify] */
+  ROUTE_REPAIR, /* /api/v1/repair */
   ROUTE_WS,     /* GET /ws: the handshake (the connection itself is not a request) */
   ROUTE_STATIC, /* the dashboard's files */
   ROUTE_UNKNOWN,

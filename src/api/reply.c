@@ -190,6 +190,10 @@ static void plain_error(jw_t *w, int *status, const api_reply_t *r) {
     *status = 503;
     code = "unavailable";
     message = "no replica of this key is reachable";
+  } else if (r->err == CHORUS_ENOTJOINED) {
+    *status = 503;
+    code = "not_joined";
+    message = "this node has not joined its cluster yet (no seed has answered); it coordinates nothing alone";
   } else if (r->err == CHORUS_ENOMEM) {
     code = "internal";
   }

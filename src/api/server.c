@@ -146,6 +146,8 @@ static api_route_t route_of(const char *url) {
   if (strncmp(url, "/gossip/", 8) == 0) return ROUTE_GOSSIP;
   if (strcmp(url, "/api/v1/ring") == 0 || strncmp(url, "/api/v1/ring/", 13) == 0) return ROUTE_RING;
   if (strncmp(url, "/api/v1/cluster/", 16) == 0) return ROUTE_CLUSTER;
+  if (under(url, "/api/v1/merkle-tree")) return ROUTE_MERKLE;
+  if (strcmp(url, "/api/v1/repair") == 0) return ROUTE_REPAIR;
   if (under(url, DATA_PREFIX)) return ROUTE_DATA;
   if (strcmp(url, "/ws") == 0) return ROUTE_WS;
   /* everything outside the API's namespaces is the dashboard's */
@@ -227,6 +229,8 @@ static enum MHD_Result dispatch(api_req_t *r, const char *url) {
   case ROUTE_STATIC:
     if (get) return api_static(r, url);
     break;
+  case ROUTE_MERKLE: return api_merkle(r, url);
+  case ROUTE_REPAIR: return api_repair(r);
   case ROUTE_CLUSTER:
     if (!get) break;
     return strcmp(url, "/api/v1/cluster/events") == 0 ? api_cluster_events(r)

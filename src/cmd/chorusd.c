@@ -202,6 +202,8 @@ static int run(config_t *cfg) {
                         .event_retention = cfg->event_retention,
                         .record_cache_bytes = cfg->record_cache_bytes,
                         .record_cache_off = cfg->record_cache_bytes == 0,
+                        .new_actor = cfg->n_seeds > 0,
+                        .tree_off = !cfg->merkle_tree,
                         .max_hints = cfg->max_hints,
                         .hint_ttl_ms = cfg->hint_ttl_ms,
                         .on_done = engine_hook_done,

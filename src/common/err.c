@@ -14,6 +14,7 @@ const char *chorus_strerror(int err) {
   case CHORUS_ESHUTDOWN: return "shutting down";
   case CHORUS_EAGAIN: return "more input needed";
   case CHORUS_ETIMEDOUT: return "timed out";
+  case CHORUS_ENOTJOINED: return "not joined";
   default: return "unknown error";
   }
 }

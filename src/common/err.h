@@ -20,6 +20,7 @@ enum {
   CHORUS_ESHUTDOWN = -8, /* the node is shutting down */
   CHORUS_EAGAIN = -9,    /* not yet: more input is needed (a partial frame) */
   CHORUS_ETIMEDOUT = -10, /* no answer in time */
+  CHORUS_ENOTJOINED = -11, /* the node has seeds and has not joined their cluster yet */
 };
 
 /* Static string naming the code; never NULL. */

@@ -68,7 +68,7 @@ struct gossip {
   uv_async_t cmd_async;
   int handles; /* open handles, connections and lookups; g is freed when the last one is done */
   bool closing;
-  bool joined;
+  atomic_bool joined; /* written on the loop; gossip_joined reads it from any thread */
   uint64_t join_backoff_ms;
   int family; /* of the bound sockets: names resolve to this family only */
   char self_id[NODE_ID_MAX + 1];
@@ -401,6 +401,10 @@ static void on_join_timer(uv_timer_t *t) {
   uv_timer_start(&g->join_timer, on_join_timer, g->join_backoff_ms, 0);
 }
 
+bool gossip_joined(const gossip_t *g) {
+  return g->joined;
+}
+
 static void join_seeds(gossip_t *g) {
   g->joined = g->n_seeds == 0;
   if (g->joined) return;
@@ -620,8 +624,13 @@ int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
     rc = seal_key_parse(o->cfg->cluster_key, g->key);
     g->has_key = rc == 0;
   }
-  for (size_t i = 0; !rc && i < o->cfg->n_seeds; i++)
-    rc = parse_host_port(o->cfg->seeds[i], &g->seeds[g->n_seeds++]);
+  /* A seed list shared by the whole cluster may name this node: a node
+   * whose seeds are only itself founds the cluster (joined at once). */
+  for (size_t i = 0; !rc && i < o->cfg->n_seeds; i++) {
+    swim_addr_t *a = &g->seeds[g->n_seeds];
+    rc = parse_host_port(o->cfg->seeds[i], a);
+    if (!rc && !(a->port == o->cfg->port && strcmp(a->host, o->cfg->advertise) == 0)) g->n_seeds++;
+  }
   swim_config_t sc;
   swim_config_from(o->cfg, &sc, g->has_key);
   swim_addr_t self = {.port = o->cfg->port, .peer_port = o->cfg->peer_port};

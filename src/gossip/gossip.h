@@ -84,6 +84,8 @@ void gossip_close(gossip_t *g);
 /* Loop thread: a peer's push-pull arrived: its table goes to the core, and
  * this node's table is appended to reply. */
 int gossip_on_push_pull(gossip_t *g, const uint8_t *state, size_t len, buf_t *reply);
+/* Any thread: some seed answered (or there were none to ask). */
+bool gossip_joined(const gossip_t *g);
 
 /* Any thread. */
 int gossip_view(gossip_t *g, gossip_view_t *out);

@@ -317,6 +317,12 @@ int swim_on_message(swim_t *s, const swim_msg_t *m, uint64_t now_ms, swim_out_t 
   size_t i = swim_members_find(&s->members, m->from);
   /* absent, dead or gone: if it comes back alive through this message it is (re)joining */
   bool was_away = i == SWIM_NONE || !swim_is_live(s->members.m[i].status);
+  /* A join announcement (swim_join) from a member still listed live: it
+   * restarted before anyone noticed, and lost its table (and, without its
+   * data dir, its incarnation) - it needs the table all the same. */
+  bool rejoining = !was_away && m->type == SWIM_MSG_GOSSIP && m->n_updates == 1 &&
+                   m->updates[0].status == SWIM_ALIVE && strcmp(m->updates[0].id, m->from) == 0 &&
+                   m->updates[0].incarnation <= s->members.m[i].incarnation;
   if (i != SWIM_NONE) s->members.m[i].last_seen_ms = now_ms;
   /* Updates first: a refutation they trigger rides on our answer. */
   for (size_t k = 0; k < m->n_updates; k++) {
@@ -325,7 +331,7 @@ int swim_on_message(swim_t *s, const swim_msg_t *m, uint64_t now_ms, swim_out_t 
     if (rc) return rc;
   }
   rc = dispatch(s, m, now_ms, out);
-  if (rc || !was_away || s->left) return rc;
+  if (rc || !(was_away || rejoining) || s->left) return rc;
   /* It announced itself back to life (joining, or restarted): give it the whole table. */
   size_t j = swim_members_find(&s->members, m->from);
   if (j == SWIM_NONE || s->members.m[j].status != SWIM_ALIVE) return 0;

@@ -72,6 +72,8 @@ void coord_result_free(coord_result_t *r) {
   free(r->parts);
   r->parts = NULL;
   r->n_parts = 0;
+  free(r->compare);
+  r->compare = NULL;
 }
 
 int coord_request(coord_t *c, const swim_addr_t *to, peer_msg_t *msg, uint64_t timeout_ms, peer_reply_fn cb,
@@ -212,8 +214,10 @@ void coord_drain(coord_t *c) {
 uint64_t coord_tick(coord_t *c, uint64_t now) {
   coord_client_tick(c, now);
   coord_hints_tick(c, now);
+  coord_aae_tick(c, now);
+  coord_gc_tick(c, now);
   /* An idle node wakes once a second, not fifty times. */
-  return c->ops || c->hint_batch ? COORD_TICK_MS : COORD_IDLE_TICK_MS;
+  return c->ops || c->hint_batch || coord_aae_busy(c) ? COORD_TICK_MS : COORD_IDLE_TICK_MS;
 }
 
 void coord_wake(coord_t *c) {
@@ -221,6 +225,8 @@ void coord_wake(coord_t *c) {
 }
 
 bool coord_needed(coord_t *c) {
+  /* not joined yet: the coordinator refuses (CHORUS_ENOTJOINED) rather than the node acting alone */
+  if (c->gossip && !gossip_joined(c->gossip)) return true;
   view_t *v = view_acquire(c->view);
   bool needed = view_ring_members(v) > 1;
   view_release(v);
@@ -288,6 +294,8 @@ void coord_on_request(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
   case PEER_READ: coord_serve_read(c, conn, req); break;
   case PEER_FORWARD: coord_serve_forward(c, conn, req); break;
   case PEER_EVENTS: coord_serve_events(c, conn, req); break;
+  case PEER_TREE:
+  case PEER_TREE_KEYS: coord_serve_tree(c, conn, req); break;
   default: log_debug("peer: %s sent a request of type %d this node does not serve", req->from, req->type);
   }
 }
@@ -306,8 +314,9 @@ int coord_create(const coord_env_t *env, const coord_opts_t *o, coord_t **out) {
     free(c);
     return CHORUS_ENOMEM;
   }
-  if (tqueue_init(&c->jobs, offsetof(cjob_t, next)) != 0) {
+  if (tqueue_init(&c->jobs, offsetof(cjob_t, next)) != 0 || coord_aae_create(c) != 0) {
     tqueue_destroy(&c->reqs);
+    tqueue_destroy(&c->jobs);
     free(c);
     return CHORUS_ENOMEM;
   }
@@ -331,6 +340,7 @@ void coord_unref(coord_t *c) {
   tqueue_destroy(&c->reqs);
   tqueue_destroy(&c->jobs);
   buf_free(&c->scratch);
+  coord_aae_free(c);
   free(c);
 }
 

@@ -37,6 +37,7 @@
 #include "../gossip/gossip.h"
 #include "../storage/engine.h"
 #include "peer_net.h"
+#include "aae.h"
 #include "plan.h"
 #include "quorum.h"
 #include "view.h"
@@ -87,11 +88,17 @@ typedef struct {
   /* COORD_EVENTS: every live member's part, this node first */
   coord_part_t *parts;
   size_t n_parts;
+  /* COORD_COMPARE: the comparison (malloc'd; coord_result_free frees it) */
+  aae_compare_t *compare;
+  /* COORD_REPAIR: peers queued */
+  size_t queued;
 } coord_result_t;
 
 typedef enum {
-  COORD_DATA = 0,   /* a PUT, GET or DELETE of a key */
-  COORD_EVENTS = 1, /* the event logs of all live members */
+  COORD_DATA = 0,    /* a PUT, GET or DELETE of a key */
+  COORD_EVENTS = 1,  /* the event logs of all live members */
+  COORD_COMPARE = 2, /* this node's tree against a live peer's (coord_aae.c), no repair */
+  COORD_REPAIR = 3,  /* an exchange with every live peer, now, in turn (coord_aae.c) */
 } coord_kind_t;
 
 typedef struct coord_req coord_req_t;
@@ -113,6 +120,7 @@ struct coord_req {
   engine_op_t op;                /* COORD_DATA: ENGINE_PUT, ENGINE_GET or ENGINE_DELETE */
   const char *key;
   size_t key_len;
+  const char *node;     /* COORD_COMPARE: the peer */
   const uint8_t *value; /* PUT */
   size_t value_len;
   const vv_t *ctx;        /* NULL: none */
@@ -176,6 +184,17 @@ typedef struct {
   void (*wake)(void *state);
   /* Requests are in flight: tick at the fast rate (COORD_TICK_MS) again. */
   void (*fast_ticks)(void *state);
+  /* The anti-entropy tree (engine.h's engine_tree_*, engine_record_read):
+   * all NULL when the store keeps none (no anti-entropy then). tree_info
+   * any thread; the others read the store: worker pool only. */
+  void (*tree_info)(void *state, engine_tree_info_t *out);
+  int (*tree_hashes)(void *state, const merkle_range_t *r, size_t nr, unsigned level, const uint64_t *idx,
+                     size_t n, uint64_t *out);
+  int (*tree_keys)(void *state, const merkle_range_t *r, size_t nr, const uint32_t *segs, size_t n,
+                   buf_t *out);
+  int (*record_read)(void *state, const char *key, size_t key_len, dvv_t *out);
+  /* Tombstone collection (engine_tombstones): worker pool; NULL: none. */
+  int (*tombstones)(void *state, uint64_t before_ms, size_t limit, engine_tombstone_t **out, size_t *n);
 } coord_env_t;
 
 #define COORD_TICK_MS 20        /* while requests are in flight: their deadlines */
@@ -205,7 +224,8 @@ gossip_transport_t coord_gossip_transport(coord_t *c);
 /* Any thread: queues a client request for the loop. CHORUS_ESHUTDOWN once
  * closing (done will not be called). */
 int coord_submit(coord_t *c, coord_req_t *req);
-/* Whether requests need coordination: the ring has other members. */
+/* Whether requests need coordination: the ring has other members, or the
+ * node has not joined its seeds' cluster yet. */
 bool coord_needed(coord_t *c);
 /* Loop thread: stops serving peers, fails what is in flight on the network
  * and answers queued requests with CHORUS_ESHUTDOWN. It waits for any read
@@ -231,5 +251,10 @@ typedef struct {
 /* Any thread. */
 const peer_net_counters_t *coord_peer_counters(const coord_t *c);
 const coord_stats_t *coord_stats(const coord_t *c);
+/* Any thread: anti-entropy's state and its last exchange per peer. */
+void coord_aae_status(coord_t *c, aae_status_t *out);
+/* Loop thread: exchange with every live peer now, in turn (POST
+ * /api/v1/repair); *queued peers wait. CHORUS_ENOTFOUND: no tree here. */
+int coord_aae_repair_all(coord_t *c, size_t *queued);
 
 #endif

@@ -650,6 +650,21 @@ void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
     coord_gather_start(c, req);
     return;
   }
+  if (req->kind == COORD_COMPARE) {
+    coord_aae_compare(c, req);
+    return;
+  }
+  if (req->kind == COORD_REPAIR) {
+    req->result.err = coord_aae_repair_all(c, &req->result.queued);
+    req->done(req);
+    return;
+  }
+  /* A node with seeds that no seed answered yet knows no ring but itself:
+   * acting alone would take writes as a one-node cluster. */
+  if (!forwarded && c->gossip && !gossip_joined(c->gossip)) {
+    fail_now(req, CHORUS_ENOTJOINED);
+    return;
+  }
   op_t *op = op_new(c, req);
   if (!op) {
     fail_now(req, CHORUS_ENOMEM);

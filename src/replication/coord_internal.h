@@ -130,6 +130,9 @@ struct coord {
   size_t hint_rr;  /* owners take turns */
   uint64_t next_hint_at, next_expire_at;
   coord_stats_t stats;
+  struct aae *aae; /* anti-entropy (coord_aae.c) */
+  bool gc_batch;   /* tombstone collection (coord_gc.c): a pass is in flight */
+  uint64_t gc_next_at;
   /* the libuv shell (coord_uv.c) only */
   uv_loop_t *loop;
   peer_net_t *net;
@@ -205,6 +208,18 @@ int coord_part_queue(coord_t *c, coord_part_work_t *w, uint64_t since, uint32_t 
                      void (*done)(coord_part_work_t *w, int rc));
 /* Frees what w holds (not w itself). */
 void coord_part_work_free(coord_part_work_t *w);
+
+/* coord_aae.c: anti-entropy exchanges; coord_aae_serve.c: a peer's */
+int coord_aae_create(coord_t *c);
+void coord_aae_free(coord_t *c);
+void coord_aae_tick(coord_t *c, uint64_t now);
+/* Whether an exchange is running (the tick stays fast). */
+bool coord_aae_busy(const coord_t *c);
+void coord_aae_compare(coord_t *c, coord_req_t *req);
+void coord_aae_count_reaped(coord_t *c, uint64_t n);
+void coord_serve_tree(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
+/* coord_gc.c: tombstone collection */
+void coord_gc_tick(coord_t *c, uint64_t now);
 
 /* coord_hints.c: delivery of kept hints, expiry */
 void coord_hints_tick(coord_t *c, uint64_t now);

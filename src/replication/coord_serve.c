@@ -69,6 +69,7 @@ static event_type_t event_of(peer_op_t op) {
   switch (op) {
   case PEER_OP_READ_REPAIR: return EVENT_READ_REPAIR;
   case PEER_OP_HINT: return EVENT_HINT_DELIVERED;
+  case PEER_OP_REPAIR: return EVENT_REPAIR;
   default: return EVENT_REPLICATE;
   }
 }
@@ -91,7 +92,9 @@ void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req)
     return;
   }
   j->job.incoming = &j->incoming;
-  if (r->hint_for[0]) {
+  if (r->op == PEER_OP_REAP) {
+    j->job.op = ENGINE_REAP; /* dropped only if it is still exactly these tombstones */
+  } else if (r->hint_for[0]) {
     snprintf(j->owner, sizeof j->owner, "%s", r->hint_for);
     j->job.op = ENGINE_HINT_PUT;
     j->job.hint_owner = j->owner;

@@ -91,6 +91,30 @@ static int store_events_part(void *state, uint64_t since, uint32_t limit, buf_t 
   return rc;
 }
 
+/* The anti-entropy tree, straight from the engine. */
+static void store_tree_info(void *state, engine_tree_info_t *out) {
+  engine_tree_info(((coord_t *)state)->engine, out);
+}
+
+static int store_tree_hashes(void *state, const merkle_range_t *r, size_t nr, unsigned level,
+                             const uint64_t *idx, size_t n, uint64_t *out) {
+  return engine_tree_hashes(((coord_t *)state)->engine, r, nr, level, idx, n, out);
+}
+
+static int store_tree_keys(void *state, const merkle_range_t *r, size_t nr, const uint32_t *segs, size_t n,
+                           buf_t *out) {
+  return engine_tree_keys(((coord_t *)state)->engine, r, nr, segs, n, out);
+}
+
+static int store_record_read(void *state, const char *key, size_t key_len, dvv_t *out) {
+  return engine_record_read(((coord_t *)state)->engine, key, key_len, out);
+}
+
+static int store_tombstones(void *state, uint64_t before_ms, size_t limit, engine_tombstone_t **out,
+                            size_t *n) {
+  return engine_tombstones(((coord_t *)state)->engine, before_ms, limit, out, n);
+}
+
 /* A work item on libuv's pool. Work reads the engine, so once coord_close
  * has begun none starts (skipped), and coord_close waits for those already
  * running: the engine may be closed right after it. */
@@ -175,7 +199,16 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
                      .events_part = store_events_part,
                      .work = pool_work,
                      .wake = loop_wake,
-                     .fast_ticks = fast_ticks};
+                     .fast_ticks = fast_ticks,
+                     .record_read = store_record_read,
+                     .tombstones = store_tombstones};
+  engine_tree_info_t ti;
+  engine_tree_info(o->engine, &ti);
+  if (ti.enabled) {
+    env.tree_info = store_tree_info;
+    env.tree_hashes = store_tree_hashes;
+    env.tree_keys = store_tree_keys;
+  }
   coord_t *c;
   int rc = coord_create(&env, o, &c);
   if (rc) return rc;

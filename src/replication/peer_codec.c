@@ -55,6 +55,7 @@ static const uint8_t body_fields[] = {
     [PEER_REPLICATE] = 5, [PEER_REPLICATE_ACK] = 2,  [PEER_READ] = 1,      [PEER_READ_REPLY] = 2,
     [PEER_FORWARD] = 7,   [PEER_FORWARD_REPLY] = 11, [PEER_EVENTS] = 2,    [PEER_EVENTS_REPLY] = 2,
     [PEER_PING] = 0,      [PEER_PONG] = 0,           [PEER_PUSH_PULL] = 1, [PEER_PUSH_PULL_REPLY] = 1,
+    [PEER_TREE] = 3,      [PEER_TREE_REPLY] = 2,     [PEER_TREE_KEYS] = 2, [PEER_TREE_KEYS_REPLY] = 2,
 };
 
 static bool type_valid(uint64_t t) {
@@ -62,7 +63,7 @@ static bool type_valid(uint64_t t) {
 }
 
 static bool op_valid(peer_type_t type, uint64_t op) {
-  return op >= PEER_OP_PUT && op <= (type == PEER_REPLICATE ? PEER_OP_HINT : PEER_OP_DELETE);
+  return op >= PEER_OP_PUT && op <= (type == PEER_REPLICATE ? PEER_OP_REAP : PEER_OP_DELETE);
 }
 
 /* ---- encoder ---- */
@@ -94,6 +95,12 @@ static void check_key(check_t *c, peer_bytes_t k) {
 static void check_id(check_t *c, const char *id, bool may_be_empty) {
   size_t n = strnlen(id, NODE_ID_MAX + 1);
   require(c, n <= NODE_ID_MAX && (n == 0 ? may_be_empty : node_id_valid(id, n)), CHORUS_EINVAL);
+}
+
+/* A bin of fixed-size items: present, a whole number of them, at most max. */
+static void check_packed(check_t *c, peer_bytes_t b, size_t item, size_t max) {
+  check_bin(c, b, item * max, false);
+  require(c, b.len % item == 0, CHORUS_EINVAL);
 }
 
 static void check_forward_reply(check_t *c, const peer_forward_reply_t *f) {
@@ -136,6 +143,19 @@ static void check_body(check_t *c, const peer_msg_t *m) {
     break;
   case PEER_PUSH_PULL:
   case PEER_PUSH_PULL_REPLY: check_bin(c, m->push_pull.state, PEER_RECORD_MAX, false); break;
+  case PEER_TREE:
+    require(c, m->tree.level <= PEER_TREE_LEVEL_MAX, CHORUS_EINVAL);
+    check_packed(c, m->tree.nodes, 8, PEER_TREE_NODES_MAX);
+    break;
+  case PEER_TREE_REPLY:
+    require(c, m->tree_reply.status <= 0, CHORUS_EINVAL);
+    check_packed(c, m->tree_reply.hashes, 8, PEER_TREE_NODES_MAX);
+    break;
+  case PEER_TREE_KEYS: check_packed(c, m->tree_keys.segments, 4, PEER_TREE_SEGMENTS_MAX); break;
+  case PEER_TREE_KEYS_REPLY:
+    require(c, m->tree_keys_reply.status <= 0, CHORUS_EINVAL);
+    check_bin(c, m->tree_keys_reply.keys, PEER_RECORD_MAX, false);
+    break;
   case PEER_EVENTS:
   case PEER_PING:
   case PEER_PONG: break;
@@ -240,6 +260,23 @@ static void pack_body(msgpack_packer *pk, const peer_msg_t *m) {
     break;
   case PEER_PUSH_PULL:
   case PEER_PUSH_PULL_REPLY: pack_bytes(pk, m->push_pull.state, false); break;
+  case PEER_TREE:
+    msgpack_pack_uint64(pk, m->tree.ring_version);
+    msgpack_pack_uint8(pk, m->tree.level);
+    pack_bytes(pk, m->tree.nodes, false);
+    break;
+  case PEER_TREE_REPLY:
+    msgpack_pack_int32(pk, m->tree_reply.status);
+    pack_bytes(pk, m->tree_reply.hashes, false);
+    break;
+  case PEER_TREE_KEYS:
+    msgpack_pack_uint64(pk, m->tree_keys.ring_version);
+    pack_bytes(pk, m->tree_keys.segments, false);
+    break;
+  case PEER_TREE_KEYS_REPLY:
+    msgpack_pack_int32(pk, m->tree_keys_reply.status);
+    pack_bytes(pk, m->tree_keys_reply.keys, false);
+    break;
   default: break;
   }
 }
@@ -298,6 +335,12 @@ static void read_opt_id(buf_reader_t *r, char out[NODE_ID_MAX + 1]) {
     mpack_nil(r);
   else
     mpack_node_id(r, out, false);
+}
+
+static peer_bytes_t read_packed(buf_reader_t *r, size_t item, size_t max) {
+  peer_bytes_t b = read_bin(r, item * max);
+  if (b.len % item) mpack_fail(r);
+  return b;
 }
 
 static int32_t read_status(buf_reader_t *r) {
@@ -392,6 +435,23 @@ static void read_body(buf_reader_t *r, peer_msg_t *m) {
     break;
   case PEER_PUSH_PULL:
   case PEER_PUSH_PULL_REPLY: m->push_pull.state = read_bin(r, PEER_RECORD_MAX); break;
+  case PEER_TREE:
+    m->tree.ring_version = mpack_uint(r, UINT64_MAX);
+    m->tree.level = (uint8_t)mpack_uint(r, PEER_TREE_LEVEL_MAX);
+    m->tree.nodes = read_packed(r, 8, PEER_TREE_NODES_MAX);
+    break;
+  case PEER_TREE_REPLY:
+    m->tree_reply.status = read_status(r);
+    m->tree_reply.hashes = read_packed(r, 8, PEER_TREE_NODES_MAX);
+    break;
+  case PEER_TREE_KEYS:
+    m->tree_keys.ring_version = mpack_uint(r, UINT64_MAX);
+    m->tree_keys.segments = read_packed(r, 4, PEER_TREE_SEGMENTS_MAX);
+    break;
+  case PEER_TREE_KEYS_REPLY:
+    m->tree_keys_reply.status = read_status(r);
+    m->tree_keys_reply.keys = read_bin(r, PEER_RECORD_MAX);
+    break;
   default: break;
   }
 }

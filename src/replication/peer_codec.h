@@ -38,6 +38,21 @@
  *   PEER_PUSH_PULL, PEER_PUSH_PULL_REPLY
  *                       [state bin <= PEER_RECORD_MAX]: a membership table
  *                       (swim_codec.h state encoding, opaque here)
+ *   PEER_TREE           [ring_version u64, level u8 <= PEER_TREE_LEVEL_MAX,
+ *                        nodes bin: u64be node indices, at most
+ *                        PEER_TREE_NODES_MAX]: hashes of the replier's
+ *                        anti-entropy tree (merkle.h) at level, seen through
+ *                        the token ranges the two nodes share on the ring
+ *                        of ring_version
+ *   PEER_TREE_REPLY     [status int32 <= 0, hashes bin: u64be, one per node
+ *                        asked (empty when status is not 0)]
+ *   PEER_TREE_KEYS      [ring_version u64, segments bin: u32be segments, at
+ *                        most PEER_TREE_SEGMENTS_MAX]
+ *   PEER_TREE_KEYS_REPLY [status int32 <= 0, keys bin <= PEER_RECORD_MAX (a
+ *                        treekeys.h list, opaque here)]
+ * PEER_REPLICATE's op PEER_OP_REPAIR carries a state anti-entropy found
+ * missing or older on the receiver; PEER_OP_REAP a tombstone's state the
+ * receiver drops if it holds exactly that (tombstone collection).
  * status is 0 or a negative CHORUS_E* code of the replying node.
  *
  * Versions: PEER_WIRE_VERSION changes when the layout of a message changes
@@ -104,14 +119,23 @@ typedef enum {
   PEER_PONG = 10,
   PEER_PUSH_PULL = 11, /* membership: this node's table; the answer is the peer's */
   PEER_PUSH_PULL_REPLY = 12,
+  PEER_TREE = 13, /* anti-entropy: tree hashes over shared ranges */
+  PEER_TREE_REPLY = 14,
+  PEER_TREE_KEYS = 15, /* anti-entropy: the keys of differing segments */
+  PEER_TREE_KEYS_REPLY = 16,
 } peer_type_t;
-#define PEER_TYPE_LAST PEER_PUSH_PULL_REPLY
+#define PEER_TYPE_LAST PEER_TREE_KEYS_REPLY
+#define PEER_TREE_LEVEL_MAX 6       /* MERKLE_BITS_MAX / MERKLE_FANOUT_BITS */
+#define PEER_TREE_NODES_MAX 4096    /* nodes asked in one PEER_TREE: a 32 KiB reply */
+#define PEER_TREE_SEGMENTS_MAX 1024 /* segments asked in one PEER_TREE_KEYS */
 
 typedef enum {
   PEER_OP_PUT = 1,
   PEER_OP_DELETE = 2,
   PEER_OP_READ_REPAIR = 3, /* PEER_REPLICATE only */
   PEER_OP_HINT = 4,        /* PEER_REPLICATE only: a stored hint delivered to its owner */
+  PEER_OP_REPAIR = 5,      /* PEER_REPLICATE only: anti-entropy */
+  PEER_OP_REAP = 6,        /* PEER_REPLICATE only: drop this tombstone state if held exactly */
 } peer_op_t;
 
 /* A bin or str field: a view into the decoded input, valid as long as those
@@ -197,6 +221,27 @@ typedef struct {
 } peer_push_pull_t;
 
 typedef struct {
+  uint64_t ring_version;
+  uint8_t level;
+  peer_bytes_t nodes; /* u64be each */
+} peer_tree_t;
+
+typedef struct {
+  int32_t status;
+  peer_bytes_t hashes; /* u64be each */
+} peer_tree_reply_t;
+
+typedef struct {
+  uint64_t ring_version;
+  peer_bytes_t segments; /* u32be each */
+} peer_tree_keys_t;
+
+typedef struct {
+  int32_t status;
+  peer_bytes_t keys; /* treekeys.h */
+} peer_tree_keys_reply_t;
+
+typedef struct {
   peer_type_t type;
   uint64_t req_id;
   char from[NODE_ID_MAX + 1];
@@ -211,6 +256,10 @@ typedef struct {
     peer_events_t events;
     peer_events_reply_t events_reply;
     peer_push_pull_t push_pull; /* PEER_PUSH_PULL and PEER_PUSH_PULL_REPLY */
+    peer_tree_t tree;
+    peer_tree_reply_t tree_reply;
+    peer_tree_keys_t tree_keys;
+    peer_tree_keys_reply_t tree_keys_reply;
   };
 } peer_msg_t;
 

@@ -66,7 +66,7 @@ static void hooks_end(engine_t *e, bool committed) {
 
 /* Computes one job's result and adds its writes to the group. */
 static int apply_job(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts) {
-  bool has_event = job->op != ENGINE_HINT_DELETE && job->op != ENGINE_HINT_EXPIRE;
+  bool has_event = job->op != ENGINE_HINT_DELETE && job->op != ENGINE_HINT_EXPIRE; /* REAP: when it drops */
   int rc = has_event ? engine_prepare_clock(e, g, job) : 0;
   if (rc) return engine_fail_job(job, rc);
   switch (job->op) {
@@ -75,6 +75,7 @@ static int apply_job(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, u
   case ENGINE_HINT_DELETE: rc = engine_apply_hint_delete(e, g, o, job); break;
   case ENGINE_HINT_EXPIRE: rc = engine_apply_hint_expire(e, g, job, ts); break;
   case ENGINE_RECEIVE: rc = engine_record_event(e, g, job, ts); break;
+  case ENGINE_REAP: rc = engine_apply_reap(e, g, o, job, ts); break;
   default: rc = engine_apply_client(e, g, o, job, ts); break;
   }
   /* a job without an event still hands back the clock to send on with */
@@ -315,12 +316,13 @@ static void destroy(engine_t *e) {
 
 /* The batch hooks, in the order the writer calls them. */
 static int open_hooks(engine_t *e) {
-  static int (*const opens[])(engine_t *, engine_batch_hook_t *) = {hook_conflicts_open, hook_keys_open,
-                                                                    hook_cache_open};
+  static int (*const opens[])(engine_t *, engine_batch_hook_t *) = {
+      hook_conflicts_open, hook_keys_open, hook_cache_open, hook_tombs_open, hook_merkle_open};
   int rc = 0;
   for (size_t i = 0; i < sizeof opens / sizeof *opens && !rc; i++) {
     rc = opens[i](e, &e->hooks[e->n_hooks]);
     if (!rc) e->n_hooks++;
+    if (rc == CHORUS_ENOTFOUND) rc = 0; /* a hook switched off */
   }
   return rc;
 }
@@ -366,6 +368,10 @@ int engine_open(const engine_opts_t *opts, engine_t **out) {
   return 0;
 }
 
+const char *engine_actor(const engine_t *e) {
+  return e->actor;
+}
+
 void engine_close(engine_t *e) {
   if (!e) return;
   (void)tqueue_close(&e->queue, false); /* the writer finishes what is queued */
@@ -377,20 +383,21 @@ void engine_close(engine_t *e) {
  * queued so the writer never meets an input it cannot apply or record. */
 static bool job_valid(const engine_job_t *job) {
   engine_op_t op = job->op;
-  if (op < ENGINE_PUT || op > ENGINE_RECEIVE) return false;
+  if (op < ENGINE_PUT || op > ENGINE_REAP) return false;
   if (op != ENGINE_HINT_EXPIRE && (!job->key || job->key_len == 0 || job->key_len > ENGINE_KEY_MAX))
     return false;
   if (job->request_id && strnlen(job->request_id, ENGINE_REQUEST_ID_MAX + 1) > ENGINE_REQUEST_ID_MAX)
     return false;
   if (job->peer && job->peer[0] && !engine_node_ok(job->peer)) return false;
-  if (op == ENGINE_MERGE || op == ENGINE_HINT_PUT || op == ENGINE_HINT_DELETE) {
+  if (op == ENGINE_MERGE || op == ENGINE_HINT_PUT || op == ENGINE_HINT_DELETE || op == ENGINE_REAP) {
     if (!job->incoming || !job->incoming->n || !dvv_valid(job->incoming)) return false;
   }
   if (engine_is_hint_op(op) && !engine_node_ok(job->hint_owner)) return false;
   if (op == ENGINE_MERGE) {
     event_type_t t = job->event_type;
     engine_op_t r = job->request_op;
-    if (t && t != EVENT_REPLICATE && t != EVENT_READ_REPAIR && t != EVENT_HINT_DELIVERED) return false;
+    if (t && t != EVENT_REPLICATE && t != EVENT_READ_REPAIR && t != EVENT_HINT_DELIVERED && t != EVENT_REPAIR)
+      return false;
     if (r && r != ENGINE_PUT && r != ENGINE_DELETE) return false;
   }
   if (op == ENGINE_RECEIVE) {

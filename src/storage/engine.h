@@ -8,6 +8,8 @@
  *   'r' request id      -> request-log entry (reqlog.h): the outcome, for retries,
  *                          or a mark that a replica applied the request
  *   'q' u64be seq       -> request id: request-log order, for pruning
+ *   't', 'l'            -> the anti-entropy tree (hook_merkle.c)
+ *   'g' u64be ts key    -> "": keys holding only tombstones (hook_tombs.c)
  *   'h' owner 0x00 key  -> u64be stored_at_ms, record: a hint, a key's state
  *                          this node keeps for a replica (owner) that was down
  *   'm' name            -> node metadata ("format"; "keys": u64be count of keys
@@ -33,7 +35,10 @@
  * hint TTL, one slice of at most ENGINE_HINT_EXPIRE_SCAN hints per job from
  * a cursor the engine keeps (changed says the slice finished a pass).
  * hint_expire always runs alone in its group (it scans LevelDB, which does
- * not see a group's pending writes). receive records only an
+ * not see a group's pending writes). reap drops a key's record when it is
+ * exactly the tombstones it names (tombstone collection, once every
+ * replica is known to hold them): a record that changed since is kept, so
+ * a write racing the collection is never lost; the drop is a reap event. receive records only an
  * event: a coordinator receiving a replica's reply (ack or read reply), so
  * the reply's arrow has both ends in the event logs; like a get's event it
  * never makes its group a write that must be synced.
@@ -77,6 +82,7 @@
 #include "../common/config.h"
 #include "dvv.h"
 #include "event.h"
+#include "merkle.h"
 #include "vv.h"
 
 #define ENGINE_MAX_BATCH 256
@@ -98,6 +104,7 @@ typedef enum {
   ENGINE_HINT_DELETE = 6,
   ENGINE_HINT_EXPIRE = 7,
   ENGINE_RECEIVE = 8,
+  ENGINE_REAP = 9, /* tombstone collection: drop the record if it is exactly incoming (all tombstones) */
 } engine_op_t;
 
 typedef struct engine_job engine_job_t;
@@ -130,7 +137,8 @@ struct engine_job {
   const vv_t *remote_clock;
   const char *peer; /* NULL or a node id: the event's peer (the other node of the message) */
   /* MERGE: the state to merge; HINT_PUT: the state to keep; HINT_DELETE: the
-   * state that was delivered. Valid (dvv_valid) and non-empty. */
+   * state that was delivered; REAP: the tombstones every replica holds.
+   * Valid (dvv_valid) and non-empty. */
   const dvv_t *incoming;
   /* MERGE: REPLICATE (also for 0), READ_REPAIR or HINT_DELIVERED; RECEIVE: ACK or
    * READ_REPLY (RECEIVE also needs peer and remote_clock) */
@@ -151,6 +159,7 @@ struct engine_job {
    * applied again, state is the key's current state (err is 0, no event). */
   bool replicated_request;
   bool changed; /* MERGE, HINT_PUT: the stored state changed; HINT_DELETE: the hint was deleted;
+                   REAP: the record was dropped (it was exactly incoming);
                    HINT_EXPIRE: the slice reached the last hint (the pass is finished) */
   /* The key's versions after the operation (empty if none); for HINT_PUT and
    * HINT_DELETE the hint's state after the operation (empty if none). */
@@ -195,6 +204,12 @@ typedef struct {
   uint64_t hint_ttl_ms;        /* hint_expire drops hints older than this (0: ENGINE_HINT_TTL_MS_DEFAULT) */
   uint64_t record_cache_bytes; /* the record cache's bound (0: ENGINE_RECORD_CACHE_DEFAULT) */
   bool record_cache_off;       /* no record cache at all */
+  /* A store created now gets a fresh actor for its dots, "<node_id>.<random
+   * hex>", instead of the node id: the node may have held data under its id
+   * before (engine_recover.c). Set for nodes that join a cluster. */
+  bool new_actor;
+  bool tree_off;      /* no anti-entropy tree (hook_merkle.c): for measuring its cost */
+  unsigned tree_bits; /* the tree's segments: 2^tree_bits (0: MERKLE_BITS_DEFAULT) */
 } engine_opts_t;
 
 typedef struct {
@@ -225,6 +240,9 @@ void engine_job_release(engine_job_t *job); /* frees the outputs */
 const engine_stats_t *engine_stats(const engine_t *e);
 /* The id of the newest event (= events recorded so far). */
 uint64_t engine_event_count(const engine_t *e);
+/* The node of the dots this store hands out: the node id, or for a store
+ * created under new_actor "<node id>.<8 hex>". Fixed once open. */
+const char *engine_actor(const engine_t *e);
 /* Copies the node clock as of the last committed group into out (replaced). */
 int engine_clock(engine_t *e, vv_t *out);
 
@@ -260,6 +278,60 @@ typedef struct {
  * engine_hints_free. */
 int engine_hints(engine_t *e, const char *owner, size_t limit, engine_hint_t **out, size_t *n);
 void engine_hints_free(engine_hint_t *hints, size_t n);
+
+/* ---- the anti-entropy tree (hook_merkle.c, engine_tree.c; any thread) ----
+ * Kept in the batch of every record change ('t' token index, 'l' leaves),
+ * unless opts.tree_off: then every function below says CHORUS_ENOTFOUND
+ * (engine_tree_info: enabled false). */
+typedef struct {
+  bool enabled;
+  unsigned bits, depth;
+  uint32_t segments;
+  uint64_t keys; /* keys with a record (live or tombstone) */
+  uint64_t root;
+  size_t memory; /* bytes of the in-memory tree */
+} engine_tree_info_t;
+void engine_tree_info(engine_t *e, engine_tree_info_t *out);
+/* out[i] = the hash of node idx[i] of level of this store's tree seen
+ * through the normalised ranges r[0..nr) (merkle_view_node); scans the
+ * partial segments below the nodes asked for. */
+int engine_tree_hashes(engine_t *e, const merkle_range_t *r, size_t nr, unsigned level, const uint64_t *idx,
+                       size_t n, uint64_t *out);
+/* Appends to out a treekeys list (treekeys.h) of the keys of segments
+ * segs[0..n) whose tokens lie in the ranges, with their item hashes. */
+int engine_tree_keys(engine_t *e, const merkle_range_t *r, size_t nr, const uint32_t *segs, size_t n,
+                     buf_t *out);
+/* The item hash of a key's state in the tree (merkle_item_hash over its
+ * siblings' dots and tombstone flags, so equal versions hash equal), 0 for
+ * none; scratch is the caller's buffer (0 too if it cannot grow). */
+uint64_t engine_tree_item_hash(const char *key, size_t key_len, const dvv_t *d, buf_t *scratch);
+/* A key's stored record (no event, no cache): CHORUS_ENOTFOUND, CHORUS_ECORRUPT. */
+int engine_record_read(engine_t *e, const char *key, size_t key_len, dvv_t *out);
+
+typedef struct {
+  uint64_t records, damaged_records; /* 'd' entries, and those that do not decode */
+  uint64_t indexed, index_damaged;   /* 't' entries, and those with a bad hash or token */
+  uint64_t leaves_damaged;           /* 'l' entries that do not decode */
+  /* segments where the index, the stored leaves differ from the records */
+  uint64_t index_segments_differing, leaf_segments_differing;
+  uint64_t root; /* of the tree the records make */
+  bool clean;
+  uint64_t elapsed_ms;
+} engine_tree_verify_t;
+/* Scans one snapshot: builds the tree the records make and compares it
+ * with the token index and the stored leaves. O(keys); for an operator. */
+int engine_tree_verify(engine_t *e, engine_tree_verify_t *out);
+
+/* Tombstone collection (hook_tombs.c; any thread): up to limit keys whose
+ * record holds only tombstones, the newest older than before_ms, oldest
+ * first. Free with engine_tombstones_free. */
+typedef struct {
+  char *key; /* malloc'd, NUL-terminated */
+  size_t key_len;
+  uint64_t ts_ms; /* the newest tombstone's */
+} engine_tombstone_t;
+int engine_tombstones(engine_t *e, uint64_t before_ms, size_t limit, engine_tombstone_t **out, size_t *n);
+void engine_tombstones_free(engine_tombstone_t *t, size_t n);
 
 /* A LevelDB property ("leveldb.approximate-memory-usage" ...), malloc'd or NULL. */
 char *engine_property(engine_t *e, const char *name);

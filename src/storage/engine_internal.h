@@ -30,6 +30,7 @@
 
 #include "../common/tqueue.h"
 #include "engine.h"
+#include "merkle.h"
 #include "rowcache.h"
 
 #define KEY_DATA 'd'
@@ -39,6 +40,9 @@
 #define KEY_REQSEQ 'q'
 #define KEY_META 'm'
 #define KEY_HINT 'h'
+#define KEY_TREE_INDEX 't' /* hook_merkle.c */
+#define KEY_TREE_LEAF 'l'
+#define KEY_TOMBSTONE 'g' /* hook_tombs.c */
 #define HINT_HEADER 8 /* u64be stored_at_ms before the record */
 
 /* A LevelDB key: prefix byte + up to ENGINE_KEY_MAX bytes, or a hint's
@@ -47,6 +51,12 @@ typedef struct {
   char b[1 + VV_NODE_MAX + 1 + ENGINE_KEY_MAX];
   size_t len;
 } dbkey_t;
+
+/* A token-index key: 't', u64be token, the key. */
+typedef struct {
+  char b[9 + ENGINE_KEY_MAX];
+  size_t len;
+} dbkey_tree_t;
 
 /* owner -> count, sorted by owner, no zero entries */
 typedef struct {
@@ -69,7 +79,8 @@ typedef struct {
   const char *key;
   size_t key_len;
   const dvv_t *state; /* empty when the key has no record */
-  /* after a change only: the record's encoding as written (never empty) */
+  /* after a change only: the record's encoding as written; empty (len 0)
+   * when the record was dropped (reap; state is then empty) */
   const uint8_t *encoded;
   size_t encoded_len;
 } engine_change_t;
@@ -98,6 +109,33 @@ void engine_batch_delete(engine_t *e, const void *k, size_t klen);
 int hook_conflicts_open(engine_t *e, engine_batch_hook_t *out);
 int hook_keys_open(engine_t *e, engine_batch_hook_t *out);
 int hook_cache_open(engine_t *e, engine_batch_hook_t *out);
+int hook_tombs_open(engine_t *e, engine_batch_hook_t *out);
+/* CHORUS_ENOTFOUND when the tree is switched off (opts.tree_off): no hook. */
+int hook_merkle_open(engine_t *e, engine_batch_hook_t *out);
+
+/* ---- the anti-entropy tree (hook_merkle.c; read by engine_tree.c) ---- */
+typedef struct {
+  uint32_t segment;
+  uint64_t delta;
+} engine_tree_delta_t;
+
+typedef struct {
+  engine_t *e;
+  pthread_mutex_t mu; /* guards tree and keys against readers; the writer alone changes them */
+  merkle_t *tree;     /* as of the last committed group */
+  uint64_t keys;      /* index entries (keys with a record) as of the last commit */
+  /* writer only: the group's pending changes */
+  engine_tree_delta_t *deltas; /* by segment, one each */
+  size_t n_deltas, cap_deltas;
+  int64_t keys_delta;
+  buf_t scratch;
+} engine_tree_t;
+void engine_tree_index_key(dbkey_tree_t *k, uint64_t token, const char *key, size_t key_len);
+void engine_tree_leaf_key(char out[5], uint32_t segment);
+/* The segment of a stored leaf's key, UINT32_MAX when it is not one. */
+uint32_t engine_tree_leaf_segment(const char *k, size_t klen);
+int engine_tree_build(engine_t *e, engine_tree_t *t);
+int engine_tree_drop(engine_t *e);
 
 /* ---- a group being applied ---- */
 
@@ -122,6 +160,7 @@ typedef struct {
 struct engine {
   engine_opts_t opts;
   char node_id[VV_NODE_MAX + 1];
+  char actor[VV_NODE_MAX + 1]; /* the node of the dots this store hands out (engine_recover.c) */
   leveldb_t *db;
   leveldb_options_t *options;
   leveldb_cache_t *cache;
@@ -137,6 +176,7 @@ struct engine {
 
   engine_batch_hook_t hooks[ENGINE_HOOKS_MAX];
   size_t n_hooks;
+  engine_tree_t *tree; /* the tree hook's state; NULL when opts.tree_off */
 
   /* writer-thread state */
   uint64_t event_seq;   /* id of the newest committed event */
@@ -180,6 +220,13 @@ bool engine_iter_in(leveldb_iterator_t *it, const char *prefix, size_t n, const 
 /* Destroys an iterator, returning the error it met (logged), if any: a scan
  * that ended early on an I/O error or a damaged block is not a short one. */
 int engine_iter_end(leveldb_iterator_t *it, const char *what);
+/* Calls fn for every record that decodes, in key order, read through ro
+ * (NULL: the engine's); *damaged (may be NULL) counts those that do not.
+ * A non-zero return of fn stops the scan and is returned; otherwise the
+ * scan's error (engine_iter_end). */
+typedef int (*engine_record_fn)(void *arg, const char *key, size_t key_len, const dvv_t *d);
+int engine_each_record(engine_t *e, leveldb_readoptions_t *ro, engine_record_fn fn, void *arg,
+                       uint64_t *damaged);
 
 /* ---- engine_ops.c ---- */
 /* The newest earlier job of the group on the same record or hint, or NULL. */
@@ -189,6 +236,7 @@ int engine_prepare_clock(engine_t *e, group_t *g, const engine_job_t *job);
 int engine_record_event(engine_t *e, group_t *g, engine_job_t *job, uint64_t ts);
 int engine_apply_client(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts);
 int engine_apply_merge(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts);
+int engine_apply_reap(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts);
 /* Encodes state (after a u64be stored_at when it is not NULL) as the value of k. */
 int engine_put_state(engine_t *e, group_t *g, const dbkey_t *k, const dvv_t *state,
                      const uint64_t *stored_at);

@@ -12,6 +12,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "engine_internal.h"
+#include "record.h"
 
 void dbkey_bytes(dbkey_t *k, char prefix, const void *p, size_t n) {
   k->b[0] = prefix;
@@ -91,4 +92,27 @@ int engine_iter_end(leveldb_iterator_t *it, const char *what) {
   leveldb_iter_get_error(it, &err);
   leveldb_iter_destroy(it);
   return engine_ldb_err(err, what, NULL);
+}
+
+int engine_each_record(engine_t *e, leveldb_readoptions_t *ro, engine_record_fn fn, void *arg,
+                       uint64_t *damaged) {
+  leveldb_iterator_t *it = leveldb_create_iterator(e->db, ro ? ro : e->ropts);
+  const char p = KEY_DATA;
+  const char *k;
+  size_t klen;
+  dvv_t d;
+  dvv_init(&d);
+  int rc = 0;
+  for (leveldb_iter_seek(it, &p, 1); !rc && engine_iter_in(it, &p, 1, &k, &klen); leveldb_iter_next(it)) {
+    size_t rlen = 0;
+    const char *r = leveldb_iter_value(it, &rlen);
+    if (record_decode(r, rlen, &d) != 0) {
+      if (damaged) (*damaged)++;
+      continue;
+    }
+    rc = fn(arg, k + 1, klen - 1, &d);
+  }
+  dvv_free(&d);
+  int end = engine_iter_end(it, "scan records");
+  return rc ? rc : end;
 }

@@ -119,6 +119,7 @@ static event_type_t event_type_of(const engine_job_t *job) {
   case ENGINE_MERGE: return job->event_type ? job->event_type : EVENT_REPLICATE;
   case ENGINE_HINT_PUT: return EVENT_HINT_STORED;
   case ENGINE_RECEIVE: return job->event_type;
+  case ENGINE_REAP: return EVENT_REAP;
   default: return EVENT_GET;
   }
 }
@@ -207,7 +208,7 @@ int engine_apply_client(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job
   if (!job->err && job->op != ENGINE_GET) {
     capture_before(e, g, job);
     bool tomb = job->op == ENGINE_DELETE;
-    rc = dvv_update(&job->state, job->ctx, e->node_id, tomb ? NULL : job->value, tomb ? 0 : job->value_len,
+    rc = dvv_update(&job->state, job->ctx, e->actor, tomb ? NULL : job->value, tomb ? 0 : job->value_len,
                     tomb, ts, NULL);
     if (!rc) rc = put_record(e, g, job);
     if (rc) return engine_fail_job(job, rc);
@@ -215,6 +216,38 @@ int engine_apply_client(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job
   rc = engine_record_event(e, g, job, ts);
   if (!rc && has_rid) rc = engine_record_request(e, g, job);
   if (rc) return rc;
+  o->jobs[o->n++] = job;
+  return 0;
+}
+
+/* Drops the job's record (its state is already empty) and tells every hook. */
+static int delete_record(engine_t *e, group_t *g, const engine_job_t *job) {
+  dbkey_t k;
+  dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
+  engine_batch_delete(e, k.b, k.len);
+  g->has_writes = true;
+  engine_change_t c = change_of(job);
+  c.encoded = (const uint8_t *)""; /* no bytes: no record */
+  int rc = 0;
+  for (size_t i = 0; i < e->n_hooks && !rc; i++)
+    if (e->hooks[i].ops->record) rc = e->hooks[i].ops->record(e->hooks[i].st, e, &c, g->slots[i]);
+  if (!rc) atomic_fetch_add_explicit(&e->stats.writes, 1, memory_order_relaxed);
+  return rc;
+}
+
+int engine_apply_reap(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts) {
+  int rc = engine_load_state(e, o, job, &job->state);
+  if (rc) return engine_fail_job(job, rc);
+  bool exact = job->state.n && !dvv_live_count(&job->state) && dvv_equal(&job->state, job->incoming);
+  if (exact) {
+    capture_before(e, g, job);
+    dvv_free(&job->state);
+    rc = delete_record(e, g, job);
+    if (rc) return engine_fail_job(job, rc);
+    job->changed = true;
+    rc = engine_record_event(e, g, job, ts);
+    if (rc) return rc;
+  }
   o->jobs[o->n++] = job;
   return 0;
 }

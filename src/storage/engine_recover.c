@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "../common/err.h"
 #include "../common/log.h"
@@ -21,6 +22,7 @@
 #define BATCH_KEYS 10000    /* keys one start-up batch deletes or rewrites */
 
 static const char FORMAT_META[] = {KEY_META, 'f', 'o', 'r', 'm', 'a', 't'};
+static const char ACTOR_META[] = {KEY_META, 'a', 'c', 't', 'o', 'r'};
 
 /* The newest LevelDB key with this prefix byte: *out is an iterator
  * positioned on it, or NULL when there is none. */
@@ -155,6 +157,48 @@ static int stamp_format(engine_t *e) {
   return engine_ldb_err(err, "write format", NULL);
 }
 
+/* The actor of this store's dots (DESIGN §9: dots are never reused). A
+ * store made before actors were stored uses the node id. A new store uses
+ * the node id too, unless opts.new_actor says the node may have held data
+ * under its id before (it has seeds: it joins a cluster that may remember
+ * it): then "<id>.<8 random hex>", so a replica that lost its data and
+ * came back under its old --node-id never hands out a dot its peers
+ * already hold (a new write would look old and be repaired away). The
+ * actor is stored before the format, so a crash in between leaves a store
+ * that is new again, and gets a new actor again. */
+static int load_actor(engine_t *e, bool is_new) {
+  char *err = NULL;
+  size_t vlen = 0;
+  char *v = leveldb_get(e->db, e->ropts, ACTOR_META, sizeof ACTOR_META, &vlen, &err);
+  if (err) return engine_ldb_err(err, "read actor", NULL);
+  if (v && !is_new) {
+    bool ok = vlen > 0 && vlen <= VV_NODE_MAX && vv_node_valid(v, vlen);
+    if (ok) {
+      memcpy(e->actor, v, vlen);
+      e->actor[vlen] = '\0';
+    } else {
+      log_error("storage: %s holds an invalid actor id", e->opts.dir);
+    }
+    leveldb_free(v);
+    return ok ? 0 : CHORUS_ECORRUPT;
+  }
+  leveldb_free(v);
+  snprintf(e->actor, sizeof e->actor, "%s", e->node_id);
+  if (!is_new) return 0;
+  if (e->opts.new_actor) {
+    uint8_t r[4];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) return CHORUS_EIO;
+    size_t keep = strlen(e->node_id);
+    if (keep > VV_NODE_MAX - 9) keep = VV_NODE_MAX - 9;
+    snprintf(e->actor, sizeof e->actor, "%.*s.%02x%02x%02x%02x", (int)keep, e->node_id, r[0], r[1], r[2],
+             r[3]);
+    log_info("storage: new store under a node id that may have held data before: dots use actor %s",
+             e->actor);
+  }
+  leveldb_put(e->db, e->wsync, ACTOR_META, sizeof ACTOR_META, e->actor, strlen(e->actor), &err);
+  return engine_ldb_err(err, "write actor", NULL);
+}
+
 /* Refuses a store written in a format this build does not know, brings a
  * format 1 store up to date, stamps a new one. */
 static int check_format(engine_t *e) {
@@ -162,6 +206,11 @@ static int check_format(engine_t *e) {
   size_t vlen = 0;
   char *v = leveldb_get(e->db, e->ropts, FORMAT_META, sizeof FORMAT_META, &vlen, &err);
   if (err) return engine_ldb_err(err, "read format", NULL);
+  int rc = load_actor(e, v == NULL);
+  if (rc) {
+    leveldb_free(v);
+    return rc;
+  }
   if (!v) return stamp_format(e);
   bool current = vlen == strlen(STORE_FORMAT) && memcmp(v, STORE_FORMAT, vlen) == 0;
   bool v1 = vlen == strlen(STORE_FORMAT_V1) && memcmp(v, STORE_FORMAT_V1, vlen) == 0;
@@ -170,7 +219,7 @@ static int check_format(engine_t *e) {
   leveldb_free(v);
   if (current) return 0;
   if (!v1) return CHORUS_ECORRUPT;
-  int rc = upgrade_request_log(e);
+  rc = upgrade_request_log(e);
   return rc ? rc : stamp_format(e);
 }
 

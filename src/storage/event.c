@@ -34,7 +34,7 @@ void event_free(event_t *ev) {
 }
 
 static bool type_valid(uint64_t t) {
-  return t >= EVENT_PUT && t <= EVENT_READ_REPLY;
+  return t >= EVENT_PUT && t <= EVENT_REAP;
 }
 
 const char *event_type_name(event_type_t t) {
@@ -48,6 +48,8 @@ const char *event_type_name(event_type_t t) {
   case EVENT_HINT_DELIVERED: return "hint_delivered";
   case EVENT_ACK: return "ack";
   case EVENT_READ_REPLY: return "read_reply";
+  case EVENT_REPAIR: return "repair";
+  case EVENT_REAP: return "reap";
   default: return "unknown";
   }
 }
@@ -80,9 +82,9 @@ static bool peer_valid(const char peer[VV_NODE_MAX + 1]) {
 
 static bool event_valid(const event_t *ev) {
   return ev->id > 0 && type_valid(ev->type) && vv_node_valid(ev->node, strnlen(ev->node, sizeof(ev->node))) &&
-         peer_valid(ev->peer) &&
-         ev->key_len <= EVENT_KEY_MAX && (ev->key || !ev->key_len) && ev->preview_len <= EVENT_PREVIEW_MAX &&
-         (ev->preview || !ev->preview_len) && ev->clock.n <= VV_MAX_ENTRIES;
+         peer_valid(ev->peer) && ev->key_len <= EVENT_KEY_MAX && (ev->key || !ev->key_len) &&
+         ev->preview_len <= EVENT_PREVIEW_MAX && (ev->preview || !ev->preview_len) &&
+         ev->clock.n <= VV_MAX_ENTRIES;
 }
 
 int event_encode(const event_t *ev, buf_t *out) {

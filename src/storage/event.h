@@ -39,6 +39,8 @@ typedef enum {
   EVENT_HINT_DELIVERED = 7, /* this replica merged a hint delivered to it */
   EVENT_ACK = 8,            /* this coordinator received a replica's acknowledgement of a write */
   EVENT_READ_REPLY = 9,     /* this coordinator received a replica's answer to a read */
+  EVENT_REPAIR = 10,        /* this replica merged a state anti-entropy found it missing or behind on */
+  EVENT_REAP = 11,          /* this replica dropped a tombstone every replica was known to hold */
 } event_type_t;
 
 typedef struct {
@@ -47,7 +49,7 @@ typedef struct {
   uint64_t ts_ms;
   char node[VV_NODE_MAX + 1];
   char peer[VV_NODE_MAX + 1]; /* "" or the other node of the message that caused the event */
-  char *key; /* owned, NUL-terminated, key_len bytes */
+  char *key;                  /* owned, NUL-terminated, key_len bytes */
   size_t key_len;
   char *preview; /* owned, NUL-terminated, preview_len <= EVENT_PREVIEW_MAX; may be NULL when empty */
   size_t preview_len;

@@ -66,21 +66,16 @@ static const engine_hook_ops_t ops = {.begin = begin,
                                       .commit = commit,
                                       .close = close_hook};
 
+static int count_live(void *arg, const char *key, size_t key_len, const dvv_t *d) {
+  (void)key;
+  (void)key_len;
+  if (dvv_live_count(d) > 0) (*(uint64_t *)arg)++;
+  return 0;
+}
+
 static int count_records(engine_t *e, uint64_t *n) {
-  leveldb_iterator_t *it = leveldb_create_iterator(e->db, e->ropts);
-  const char p = KEY_DATA;
-  const char *k;
-  size_t klen;
-  dvv_t d;
-  dvv_init(&d);
   *n = 0;
-  for (leveldb_iter_seek(it, &p, 1); engine_iter_in(it, &p, 1, &k, &klen); leveldb_iter_next(it)) {
-    size_t rlen = 0;
-    const char *r = leveldb_iter_value(it, &rlen);
-    if (record_decode(r, rlen, &d) == 0 && dvv_live_count(&d) > 0) (*n)++;
-  }
-  dvv_free(&d);
-  return engine_iter_end(it, "count keys");
+  return engine_each_record(e, NULL, count_live, n, NULL);
 }
 
 int hook_keys_open(engine_t *e, engine_batch_hook_t *out) {

@@ -78,8 +78,8 @@ int merkle_create(unsigned bits, merkle_t **out);
 void merkle_free(merkle_t *t); /* NULL is a no-op */
 
 unsigned merkle_bits(const merkle_t *t);
-unsigned merkle_depth(const merkle_t *t);           /* bits / 4: the leaves' level */
-uint32_t merkle_segments(const merkle_t *t);        /* 2^bits */
+unsigned merkle_depth(const merkle_t *t);                       /* bits / 4: the leaves' level */
+uint32_t merkle_segments(const merkle_t *t);                    /* 2^bits */
 uint64_t merkle_level_width(const merkle_t *t, unsigned level); /* nodes at level: 16^level */
 /* Bytes the tree holds (every level's hashes). */
 size_t merkle_memory(const merkle_t *t);

@@ -192,6 +192,9 @@ static int apply_op(kv_store_t *s, engine_job_t *job, uint64_t now) {
   case ENGINE_HINT_DELETE: return apply_hint_delete(s, job);
   case ENGINE_HINT_EXPIRE: job->changed = true; return 0; /* nothing is older than --hint-ttl */
   case ENGINE_RECEIVE: return 0;
+  case ENGINE_REAP: /* the simulated cluster collects no tombstones */
+    sl = slot_get(s, "", job->key, job->key_len);
+    return sl ? dvv_copy(&job->state, &sl->state) : CHORUS_ENOMEM;
   }
   return CHORUS_EINVAL;
 }

@@ -52,8 +52,22 @@ static void test_member_announcing_itself_back_to_life_gets_a_push_pull_and_othe
   assert_int_equal(n.out.n_push_pulls, 1);
   assert_string_equal(n.out.push_pulls[0].to.host, "10.0.0.9");
   assert_int_equal(n.out.push_pulls[0].to.peer_port, addr_of(9).peer_port);
-  /* Known already: no push-pull. */
+  /* Known and live, announcing itself again at no higher incarnation: it
+   * restarted (without its data dir) before anyone noticed; it gets the
+   * table all the same. */
   deliver_update(&n, 9, &u);
+  assert_int_equal(n.out.n_push_pulls, 1);
+  assert_string_equal(n.out.push_pulls[0].to.host, "10.0.0.9");
+  /* A higher incarnation about itself is a refutation, not a join: none. */
+  u.incarnation = 2;
+  deliver_update(&n, 9, &u);
+  assert_int_equal(n.out.n_push_pulls, 0);
+  /* Two updates in one message are dissemination, not a join: none. */
+  swim_msg_t two = make_msg(SWIM_MSG_GOSSIP, 0, 9, NULL);
+  two.updates[0] = u;
+  two.updates[1] = make_update(SWIM_ALIVE, id_of(1), 1, NULL);
+  two.n_updates = 2;
+  deliver(&n, &two);
   assert_int_equal(n.out.n_push_pulls, 0);
   /* Learning of a new member from someone else: no push-pull either. */
   u = make_update(SWIM_ALIVE, id_of(8), 1, NULL);

@@ -136,6 +136,23 @@ static void sample_body(peer_msg_t *m, variant_t v) {
     break;
   case PEER_PUSH_PULL:
   case PEER_PUSH_PULL_REPLY: m->push_pull.state = some(s ? 50 : l ? WIDE_BIN : 0); break;
+  case PEER_TREE:
+    m->tree.ring_version = s ? 77 : l ? UINT64_MAX : 0;
+    m->tree.level = (uint8_t)(s ? 2 : l ? PEER_TREE_LEVEL_MAX : 0);
+    m->tree.nodes = some(s ? 16 : l ? 8 * PEER_TREE_NODES_MAX : 0);
+    break;
+  case PEER_TREE_REPLY:
+    m->tree_reply.status = s ? 0 : l ? INT32_MIN : CHORUS_EAGAIN;
+    m->tree_reply.hashes = some(s ? 16 : l ? 8 * PEER_TREE_NODES_MAX : 0);
+    break;
+  case PEER_TREE_KEYS:
+    m->tree_keys.ring_version = s ? 77 : l ? UINT64_MAX : 0;
+    m->tree_keys.segments = some(s ? 8 : l ? 4 * PEER_TREE_SEGMENTS_MAX : 0);
+    break;
+  case PEER_TREE_KEYS_REPLY:
+    m->tree_keys_reply.status = s ? 0 : l ? -40 : CHORUS_ENOTFOUND;
+    m->tree_keys_reply.keys = some(s ? 30 : l ? WIDE_BIN : 0);
+    break;
   default: break;
   }
 }
@@ -211,6 +228,23 @@ static void assert_same_body(const peer_msg_t *a, const peer_msg_t *b) {
     break;
   case PEER_PUSH_PULL:
   case PEER_PUSH_PULL_REPLY: assert_same_bytes(a->push_pull.state, b->push_pull.state); break;
+  case PEER_TREE:
+    assert_true(a->tree.ring_version == b->tree.ring_version);
+    assert_int_equal(a->tree.level, b->tree.level);
+    assert_same_bytes(a->tree.nodes, b->tree.nodes);
+    break;
+  case PEER_TREE_REPLY:
+    assert_int_equal(a->tree_reply.status, b->tree_reply.status);
+    assert_same_bytes(a->tree_reply.hashes, b->tree_reply.hashes);
+    break;
+  case PEER_TREE_KEYS:
+    assert_true(a->tree_keys.ring_version == b->tree_keys.ring_version);
+    assert_same_bytes(a->tree_keys.segments, b->tree_keys.segments);
+    break;
+  case PEER_TREE_KEYS_REPLY:
+    assert_int_equal(a->tree_keys_reply.status, b->tree_keys_reply.status);
+    assert_same_bytes(a->tree_keys_reply.keys, b->tree_keys_reply.keys);
+    break;
   default: break;
   }
 }
@@ -411,7 +445,7 @@ static bool break_msg(peer_msg_t *m, int k, int *rc) {
   case 3: strcpy(m->from, "bad id"); break;
   case 4: memset(m->from, 'a', sizeof(m->from)); break;
   case 5: m->replicate.op = (peer_op_t)0; break;
-  case 6: m->replicate.op = (peer_op_t)5; break;
+  case 6: m->replicate.op = (peer_op_t)(PEER_OP_REAP + 1); break;
   case 7: m->replicate.key = some(0); break;
   case 8: m->replicate.key = nil; break;
   case 9: m->replicate.key = some(PEER_KEY_MAX + 1), *rc = CHORUS_ETOOBIG; break;
@@ -480,6 +514,29 @@ static void test_invalid_messages_are_not_encoded(void **state) {
   sample_msg(&m, PEER_PING, LONGEST);
   assert_int_equal(vv_set(&m.clock, "zzz", 1), 0); /* PEER_CLOCK_MAX + 1 entries */
   expect_not_encoded(&m, CHORUS_ETOOBIG);
+  /* Tree messages: a level past the deepest tree, packed fields that are
+   * not whole items or hold too many, a nil, a positive status. */
+  sample_msg(&m, PEER_TREE, SHORT);
+  m.tree.level = PEER_TREE_LEVEL_MAX + 1;
+  expect_not_encoded(&m, CHORUS_EINVAL);
+  sample_msg(&m, PEER_TREE, SHORT);
+  m.tree.nodes = some(12);
+  expect_not_encoded(&m, CHORUS_EINVAL);
+  sample_msg(&m, PEER_TREE, SHORT);
+  m.tree.nodes = some(8 * (PEER_TREE_NODES_MAX + 1));
+  expect_not_encoded(&m, CHORUS_ETOOBIG);
+  sample_msg(&m, PEER_TREE_REPLY, SHORT);
+  m.tree_reply.status = 1;
+  expect_not_encoded(&m, CHORUS_EINVAL);
+  sample_msg(&m, PEER_TREE_KEYS, SHORT);
+  m.tree_keys.segments = some(6);
+  expect_not_encoded(&m, CHORUS_EINVAL);
+  sample_msg(&m, PEER_TREE_KEYS, SHORT);
+  m.tree_keys.segments = nil;
+  expect_not_encoded(&m, CHORUS_EINVAL);
+  sample_msg(&m, PEER_TREE_KEYS_REPLY, SHORT);
+  m.tree_keys_reply.keys = some(PEER_RECORD_MAX + 1);
+  expect_not_encoded(&m, CHORUS_ETOOBIG);
   peer_msg_free(&m);
 }
 
@@ -541,7 +598,7 @@ static void test_unknown_op_is_rejected(void **state) {
   const uint8_t *p = layout_replicate;
   size_t n = sizeof(layout_replicate);
   expect_spliced(expect_corrupt, p, n, 9, 1, REP(0x00));
-  expect_spliced(expect_corrupt, p, n, 9, 1, REP(0x05));
+  expect_spliced(expect_corrupt, p, n, 9, 1, REP(0x07));
   expect_spliced(expect_corrupt, p, n, 9, 1, REP(0xcc, 0xff));
   expect_spliced(expect_corrupt, p, n, 9, 1, REP(0xcc, 0x04));
   /* A forward carries only puts and deletes; its op is the first body field. */

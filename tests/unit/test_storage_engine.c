@@ -179,6 +179,63 @@ static void test_reopen_continues_event_ids_and_clock(void **state) {
   engine_close(e);
 }
 
+/* DESIGN §9, dots are never reused: a store wiped and made again under the
+ * same node id (new_actor: the node joins a cluster that may remember it)
+ * writes under a new actor, so the state a peer kept from before the wipe
+ * does not swallow the new write. Without it, the new dot n1:1 is covered
+ * by the old state's n1:3 and sync drops it. */
+static void test_a_new_store_under_an_old_id_never_reuses_a_dot(void **state) {
+  engine_opts_t o = engine_test_opts(100, FSYNC_NEVER);
+  o.new_actor = true;
+  engine_t *e = open_engine_opts(&o);
+  const char *a1 = engine_actor(e);
+  assert_int_equal(strncmp(a1, "n1.", 3), 0);
+  assert_int_equal(strlen(a1), 3 + 8);
+  char first[VV_NODE_MAX + 1];
+  snprintf(first, sizeof first, "%s", a1);
+  engine_job_t j;
+  dvv_t peer; /* what a peer holds after three writes */
+  dvv_init(&peer);
+  for (int i = 0; i < 3; i++) {
+    run(e, &j, ENGINE_PUT, "k", "old", NULL, NULL);
+    assert_string_equal(j.state.s[0].node, first);
+    assert_int_equal(dvv_copy(&peer, &j.state), 0);
+    engine_job_release(&j);
+  }
+  engine_close(e);
+  /* Reopened: the same actor (the store is not new). */
+  e = open_engine_opts(&o);
+  assert_string_equal(engine_actor(e), first);
+  engine_close(e);
+  /* Wiped: a new store, a new actor. */
+  assert_int_equal(teardown(state), 0);
+  assert_int_equal(setup(state), 0);
+  e = open_engine_opts(&o);
+  assert_string_not_equal(engine_actor(e), first);
+  run(e, &j, ENGINE_PUT, "k", "new", NULL, NULL);
+  assert_int_equal(j.err, 0);
+  dvv_t merged;
+  dvv_init(&merged);
+  assert_int_equal(dvv_copy(&merged, &peer), 0);
+  assert_int_equal(dvv_sync(&merged, &j.state), 0);
+  /* the new write survives the peer's merge, as a sibling of the old one */
+  assert_int_equal(merged.n, 2);
+  bool has_new = false;
+  for (size_t i = 0; i < merged.n; i++)
+    has_new |= merged.s[i].value_len == 3 && memcmp(merged.s[i].value, "new", 3) == 0;
+  assert_true(has_new);
+  dvv_free(&merged);
+  dvv_free(&peer);
+  engine_job_release(&j);
+  engine_close(e);
+  /* Without new_actor (a node with no seeds founds its cluster) the actor is the node id. */
+  assert_int_equal(teardown(state), 0);
+  assert_int_equal(setup(state), 0);
+  e = open_engine(100, FSYNC_NEVER);
+  assert_string_equal(engine_actor(e), "n1");
+  engine_close(e);
+}
+
 static void test_request_id_replays_the_first_answer_after_reopen(void **state) {
   engine_t *e = open_engine(100, FSYNC_ALWAYS);
   engine_job_t a, b;
@@ -614,6 +671,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_writes_in_one_group_see_each_other, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_writes_are_grouped_and_durable, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reopen_continues_event_ids_and_clock, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_new_store_under_an_old_id_never_reuses_a_dot, setup, teardown),
       cmocka_unit_test_setup_teardown(test_request_id_replays_the_first_answer_after_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_request_id_replays_a_not_found_delete, setup, teardown),
       cmocka_unit_test_setup_teardown(test_start_up_refuses_a_store_whose_event_log_is_unreadable, setup,

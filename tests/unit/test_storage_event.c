@@ -207,7 +207,7 @@ static void test_invalid_events_are_not_encoded(void **state) {
   ev.id = 0;
   assert_int_equal(event_encode(&ev, &b), CHORUS_EINVAL);
   ev.id = 1;
-  ev.type = (event_type_t)10;
+  ev.type = (event_type_t)(EVENT_REAP + 1);
   assert_int_equal(event_encode(&ev, &b), CHORUS_EINVAL);
   ev.type = EVENT_PUT;
   strcpy(ev.peer, "bad peer");
@@ -260,8 +260,8 @@ static void test_invalid_fields_are_rejected_even_with_a_valid_checksum(void **s
   expect_raw_rejected(0, 1, EVENT_PUT, "n", "", "k", "");
   expect_raw_rejected(2, 0, EVENT_PUT, "n", "", "k", "");
   expect_raw_rejected(2, 1, 0, "n", "", "k", "");
-  expect_raw_rejected(2, 1, 10, "n", "", "k", "");
-  expect_raw_rejected(1, 1, 10, "n", "", "k", "");
+  expect_raw_rejected(2, 1, EVENT_REAP + 1, "n", "", "k", "");
+  expect_raw_rejected(1, 1, EVENT_REAP + 1, "n", "", "k", "");
   expect_raw_rejected(2, 1, EVENT_PUT, "n n", "", "k", "");
   expect_raw_rejected(2, 1, EVENT_PUT, "n", "p p", "k", "");
   expect_raw_rejected(2, 1, EVENT_PUT, "n", long_peer, "k", "");

@@ -106,6 +106,8 @@ export type EventType =
   | 'read_repair'
   | 'hint_stored'
   | 'hint_delivered'
+  | 'repair'
+  | 'reap'
   | (string & {});
 
 export interface ClusterEvent {

@@ -23,12 +23,13 @@ interface Write {
   error: string | null;
 }
 
-const FLOW_TYPES = new Set(['put', 'replicate', 'ack', 'hint_stored', 'hint_delivered', 'read_repair']);
+const FLOW_TYPES = new Set(['put', 'replicate', 'ack', 'hint_stored', 'hint_delivered', 'read_repair', 'repair']);
 
 /** The replica an event shows to hold the write: the replica itself, or for an `ack` on the coordinator its peer. */
 function replicaOf(e: TEvent): string | null {
   if (e.type === 'ack') return e.peer ?? null;
-  if (e.type === 'replicate' || e.type === 'hint_delivered' || e.type === 'read_repair') return e.node_id;
+  if (e.type === 'replicate' || e.type === 'hint_delivered' || e.type === 'read_repair' || e.type === 'repair')
+    return e.node_id;
   return null;
 }
 
