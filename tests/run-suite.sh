@@ -6,6 +6,7 @@
 #        web      the dashboard's side: /ws push and static files (tests/http/test_web.py)
 #        cluster  membership, real processes on loopback (tests/cluster/test_membership.py)
 #        replication  quorum writes and reads, hints, faults (tests/cluster/test_replication.py)
+#        repair   anti-entropy, tombstone collection, wiped replicas (tests/cluster/test_repair.py)
 #        netns    loss and partitions in network namespaces, root only (tests/cluster/test_netns.py)
 # CHORUS_HTTP_TEST_SANITIZERS=1: the binary is a sanitizer build; sanitizer
 # reports in a node's stderr fail the test that ran it.
@@ -16,8 +17,9 @@ case "${1:-}" in
   web) suite=$root/tests/http/test_web.py ;;
   cluster) suite=$root/tests/cluster/test_membership.py ;;
   replication) suite=$root/tests/cluster/test_replication.py ;;
+  repair) suite=$root/tests/cluster/test_repair.py ;;
   netns) suite=$root/tests/cluster/test_netns.py ;;
-  *) echo "usage: tests/run-suite.sh http|web|cluster|replication|netns [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
+  *) echo "usage: tests/run-suite.sh http|web|cluster|replication|repair|netns [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
 esac
 shift
 bin="$root/build/chorusd"

@@ -68,7 +68,11 @@ struct gossip {
   uv_async_t cmd_async;
   int handles; /* open handles, connections and lookups; g is freed when the last one is done */
   bool closing;
-  atomic_bool joined; /* written on the loop; gossip_joined reads it from any thread */
+  bool joined;
+  /* joined, once the member table that came with the join has been handed
+   * to on_members (the data path's view): what gossip_joined reads, from
+   * any thread */
+  atomic_bool joined_view;
   uint64_t join_backoff_ms;
   int family; /* of the bound sockets: names resolve to this family only */
   char self_id[NODE_ID_MAX + 1];
@@ -402,11 +406,12 @@ static void on_join_timer(uv_timer_t *t) {
 }
 
 bool gossip_joined(const gossip_t *g) {
-  return g->joined;
+  return atomic_load(&((gossip_t *)g)->joined_view);
 }
 
 static void join_seeds(gossip_t *g) {
   g->joined = g->n_seeds == 0;
+  atomic_store(&g->joined_view, g->joined);
   if (g->joined) return;
   if (swim_join(g->swim, g->seeds, g->n_seeds, now_ms(g), &g->out) == 0) flush(g);
   g->join_backoff_ms = JOIN_BACKOFF_MIN_MS;
@@ -498,6 +503,7 @@ static void on_snap_timer(uv_timer_t *t) {
   g->dirty = false;
   if (g->members_changed && g->on_members) g->on_members(v.members, v.n, g->state);
   g->members_changed = false;
+  atomic_store(&g->joined_view, g->joined);
   pthread_mutex_lock(&g->snap_mu);
   gossip_view_t old = g->snap;
   g->snap = v;

@@ -226,7 +226,7 @@ void coord_wake(coord_t *c) {
 
 bool coord_needed(coord_t *c) {
   /* not joined yet: the coordinator refuses (CHORUS_ENOTJOINED) rather than the node acting alone */
-  if (c->gossip && !gossip_joined(c->gossip)) return true;
+  if (c->env.joined && !c->env.joined(c->env.state)) return true;
   view_t *v = view_acquire(c->view);
   bool needed = view_ring_members(v) > 1;
   view_release(v);

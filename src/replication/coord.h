@@ -193,6 +193,10 @@ typedef struct {
   int (*tree_keys)(void *state, const merkle_range_t *r, size_t nr, const uint32_t *segs, size_t n,
                    buf_t *out);
   int (*record_read)(void *state, const char *key, size_t key_len, dvv_t *out);
+  /* Any thread: whether the node has joined its seeds' cluster (NULL:
+   * always). Until it has, client requests are refused (CHORUS_ENOTJOINED):
+   * its ring holds only itself, and it would act as a lone node. */
+  bool (*joined)(void *state);
   /* Tombstone collection (engine_tombstones): worker pool; NULL: none. */
   int (*tombstones)(void *state, uint64_t before_ms, size_t limit, engine_tombstone_t **out, size_t *n);
 } coord_env_t;

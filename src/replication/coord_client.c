@@ -660,8 +660,9 @@ void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
     return;
   }
   /* A node with seeds that no seed answered yet knows no ring but itself:
-   * acting alone would take writes as a one-node cluster. */
-  if (!forwarded && c->gossip && !gossip_joined(c->gossip)) {
+   * acting alone would take writes as a one-node cluster (forwarded ones
+   * too: their sender's ring names it, its own does not). */
+  if (c->env.joined && !c->env.joined(c->env.state)) {
     fail_now(req, CHORUS_ENOTJOINED);
     return;
   }

@@ -110,6 +110,11 @@ static int store_record_read(void *state, const char *key, size_t key_len, dvv_t
   return engine_record_read(((coord_t *)state)->engine, key, key_len, out);
 }
 
+static bool gossip_has_joined(void *state) {
+  gossip_t *g = ((coord_t *)state)->gossip;
+  return !g || gossip_joined(g);
+}
+
 static int store_tombstones(void *state, uint64_t before_ms, size_t limit, engine_tombstone_t **out,
                             size_t *n) {
   return engine_tombstones(((coord_t *)state)->engine, before_ms, limit, out, n);
@@ -201,6 +206,7 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
                      .wake = loop_wake,
                      .fast_ticks = fast_ticks,
                      .record_read = store_record_read,
+                     .joined = gossip_has_joined,
                      .tombstones = store_tombstones};
   engine_tree_info_t ti;
   engine_tree_info(o->engine, &ti);

@@ -9,6 +9,7 @@
  */
 #include "kv_check.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +135,24 @@ int kv_check(const kv_cluster_t *kc, const kv_clients_t *cl, kv_check_t *out) {
     out->failed += x->status == KV_W_FAILED;
     out->pending += x->status == KV_W_PENDING;
     out->lost += x->status == KV_W_ACKED && !w.preserved[i];
+    if (getenv("KV_SIM_EXPLAIN") && x->status == KV_W_ACKED && !w.preserved[i]) {
+      char key[KV_KEY_MAX];
+      kv_key_name(x->key, key);
+      fprintf(stderr, "lost write %zu key %s del %d ctx:", i + 1, key, x->del);
+      for (size_t e = 0; e < x->ctx.n; e++)
+        fprintf(stderr, " %s:%llu", x->ctx.e[e].node, (unsigned long long)x->ctx.e[e].counter);
+      fprintf(stderr, "\n");
+      for (uint32_t nd = 0; nd < KV_NODES; nd++) {
+        const dvv_t *d = kv_store_find(kc->nodes[nd].store, key, strlen(key));
+        fprintf(stderr, "  node %u:", nd);
+        for (size_t k = 0; d && k < d->n; k++)
+          fprintf(stderr, " [%s:%llu %s val=%llu]", d->s[k].node, (unsigned long long)d->s[k].counter,
+                  d->s[k].tombstone ? "T" : "",
+                  d->s[k].tombstone ? 0ULL
+                                    : (unsigned long long)kv_value_write(d->s[k].value, d->s[k].value_len));
+        fprintf(stderr, "\n");
+      }
+    }
   }
   out->phantom = w.phantom;
   free(w.preserved);

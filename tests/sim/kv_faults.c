@@ -10,10 +10,12 @@
 #include "kv_faults.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
 #include "kv_node.h"
+#include "kv_store.h"
 
 #define MIN_DOWN_MS 2000
 #define MIN_CUT_MS 3000
@@ -32,7 +34,9 @@ static void draw_crashes(rng_t *rng, uint64_t len, kv_faults_t *f) {
     for (uint32_t t = 0; t < times; t++) {
       uint64_t down = MIN_DOWN_MS + rng_below(rng, slice / 3);
       uint64_t at = t * slice + rng_below(rng, slice - down - 1000);
-      add(f, (kv_fault_t){.at = at, .kind = KV_F_CRASH, .node = node});
+      /* one crash in three loses the disk; never both victims' (two of a key's three copies) */
+      bool wipe = v == 0 && rng_below(rng, 3) == 0;
+      add(f, (kv_fault_t){.at = at, .kind = wipe ? KV_F_WIPE : KV_F_CRASH, .node = node});
       add(f, (kv_fault_t){.at = at + down, .kind = KV_F_RESTART, .node = node});
     }
   }
@@ -72,6 +76,10 @@ int kv_faults_on_event(kv_cluster_t *kc, const kv_ev_t *p) {
   const kv_fault_t *x = &kc->faults->v[p->id];
   switch (x->kind) {
   case KV_F_CRASH: kv_node_crash(kc, x->node); return kc->fatal;
+  case KV_F_WIPE:
+    kv_node_crash(kc, x->node);
+    kv_store_wipe(kc->nodes[x->node].store, (uint32_t)rng_next(&kc->rng));
+    return kc->fatal;
   case KV_F_RESTART: return kc->nodes[x->node].up ? 0 : kv_node_start(kc, x->node, join_through(kc, x->node));
   case KV_F_LOSS: sim_cluster_set_loss(kc->sim, x->loss); return 0;
   case KV_F_LOSS_END: sim_cluster_set_loss(kc->sim, 0); return 0;
@@ -96,7 +104,9 @@ void kv_faults_describe(const kv_faults_t *f, char *out, size_t cap) {
     int k = 0;
     switch (x->kind) {
     case KV_F_CRASH:
-      k = snprintf(out + len, cap - len, "%scrash:%u@%.1fs", len ? " " : "", x->node, s);
+    case KV_F_WIPE:
+      k = snprintf(out + len, cap - len, "%s%s:%u@%.1fs", len ? " " : "",
+                   x->kind == KV_F_WIPE ? "wipe" : "crash", x->node, s);
       break;
     case KV_F_RESTART: k = snprintf(out + len, cap - len, "-%.1fs", s); break;
     case KV_F_LOSS: k = snprintf(out + len, cap - len, " loss:%.1f%%@%.1fs", x->loss * 100, s); break;

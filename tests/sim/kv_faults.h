@@ -1,7 +1,8 @@
 /*
  * kv_faults.h - the faults of one kv_sim run, drawn from its seed: crashes
  * and restarts of one or two nodes (at most two of five down at once, so a
- * key always keeps a live majority of its ring), a window of packet loss
+ * key always keeps a live majority of its ring; one crash in three loses
+ * the node's disk, which anti-entropy must refill), a window of packet loss
  * (1-5%, SWIM and peer traffic alike) and a partition of one or two nodes
  * from the rest that heals. Every fault ends inside the chaos phase: after
  * it the network is whole and every node runs.
@@ -18,6 +19,7 @@
 
 typedef enum {
   KV_F_CRASH,
+  KV_F_WIPE, /* a crash that loses the node's disk: it restarts empty, under a new actor */
   KV_F_RESTART,
   KV_F_LOSS,
   KV_F_LOSS_END,

@@ -52,7 +52,8 @@ static void usage(FILE *f) {
           "  --clients N        simulated clients (default 4)\n"
           "  --keys N           key space (default 12)\n"
           "  --sabotage P       the store silently drops a fraction P of its writes (0..1)\n"
-          "  --expect-lost      pass only if the checker reports lost writes (with --sabotage)\n",
+          "  --expect-lost      pass only if the checker reports lost writes (with --sabotage)\n"
+          "environment: KV_SIM_EXPLAIN=1 prints each lost write and every node's state of its key\n",
           MIN_CHAOS_S);
 }
 

@@ -98,6 +98,29 @@ static int env_hint_counts(void *state, engine_hint_count_t **out, size_t *n) {
   return kv_store_hint_counts(((kv_node_t *)state)->store, out, n);
 }
 
+static void env_tree_info(void *state, engine_tree_info_t *out) {
+  kv_store_tree_info(((kv_node_t *)state)->store, out);
+}
+
+static int env_tree_hashes(void *state, const merkle_range_t *r, size_t nr, unsigned level,
+                           const uint64_t *idx, size_t n, uint64_t *out) {
+  return kv_store_tree_hashes(((kv_node_t *)state)->store, r, nr, level, idx, n, out);
+}
+
+static int env_tree_keys(void *state, const merkle_range_t *r, size_t nr, const uint32_t *segs, size_t n,
+                         buf_t *out) {
+  return kv_store_tree_keys(((kv_node_t *)state)->store, r, nr, segs, n, out);
+}
+
+static int env_record_read(void *state, const char *key, size_t key_len, dvv_t *out) {
+  return kv_store_record_read(((kv_node_t *)state)->store, key, key_len, out);
+}
+
+static bool env_joined(void *state) {
+  kv_node_t *n = state;
+  return sim_cluster_joined(n->kc->sim, n->idx);
+}
+
 static int env_work(void *state, void (*run)(void *arg), void (*after)(void *arg, int status), void *arg) {
   kv_node_t *n = state;
   if (!n->coord) return CHORUS_ESHUTDOWN;
@@ -222,7 +245,12 @@ int kv_node_start(kv_cluster_t *kc, uint32_t i, int64_t seed) {
                      .hint_counts = env_hint_counts,
                      .work = env_work,
                      .wake = env_wake,
-                     .fast_ticks = env_fast_ticks};
+                     .fast_ticks = env_fast_ticks,
+                     .tree_info = env_tree_info,
+                     .tree_hashes = env_tree_hashes,
+                     .tree_keys = env_tree_keys,
+                     .record_read = env_record_read,
+                     .joined = env_joined};
   kv_peer_env(&env);
   coord_opts_t co = {.cfg = &kc->cfg, .node_id = n->id, .view = n->view};
   rc = coord_create(&env, &co, &n->coord);

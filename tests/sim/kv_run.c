@@ -104,7 +104,7 @@ int kv_run(const kv_opts_t *o, kv_result_t *r) {
 
 bool kv_result_ok(const kv_result_t *r) {
   return r->rc == 0 && r->check.lost == 0 && r->check.phantom == 0 && r->check.pending == 0 &&
-         r->st.peer_codec_errors == 0;
+         r->check.divergent == 0 && r->st.peer_codec_errors == 0;
 }
 
 void kv_result_print(const kv_result_t *r) {

@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "ring/ring.h"
+#include "storage/treekeys.h"
 #include "sim_grow.h"
 
 typedef struct {
@@ -31,6 +33,7 @@ typedef struct {
 
 struct kv_store {
   char node_id[VV_NODE_MAX + 1];
+  char actor[VV_NODE_MAX + 1]; /* of its dots: the node id, then "<id>.<epoch>" after a wipe */
   slot_t *v;
   size_t n, cap;
   vv_t clock;
@@ -44,6 +47,7 @@ int kv_store_create(const char *node_id, double sabotage, uint64_t seed, kv_stor
   kv_store_t *s = calloc(1, sizeof *s);
   if (!s) return CHORUS_ENOMEM;
   snprintf(s->node_id, sizeof s->node_id, "%s", node_id);
+  snprintf(s->actor, sizeof s->actor, "%s", node_id);
   vv_init(&s->clock);
   s->sabotage = sabotage;
   rng_seed(&s->rng, seed);
@@ -136,8 +140,8 @@ static int apply_client(kv_store_t *s, slot_t *sl, engine_job_t *job, uint64_t n
   if (job->op != ENGINE_PUT && dvv_live_count(&job->state) == 0) job->err = CHORUS_ENOTFOUND;
   if (job->err || job->op == ENGINE_GET) return 0;
   bool tomb = job->op == ENGINE_DELETE;
-  rc = dvv_update(&job->state, job->ctx, s->node_id, tomb ? NULL : job->value, tomb ? 0 : job->value_len,
-                  tomb, now, NULL);
+  rc = dvv_update(&job->state, job->ctx, s->actor, tomb ? NULL : job->value, tomb ? 0 : job->value_len, tomb,
+                  now, NULL);
   return rc ? rc : keep(s, sl, &job->state);
 }
 
@@ -287,4 +291,115 @@ size_t kv_store_hint_total(const kv_store_t *s) {
 
 uint64_t kv_store_sabotaged(const kv_store_t *s) {
   return s->sabotaged;
+}
+
+/* ---- a lost disk ---- */
+
+void kv_store_wipe(kv_store_t *s, uint32_t epoch) {
+  for (size_t i = 0; i < s->n; i++)
+    slot_free(&s->v[i]);
+  s->n = 0;
+  vv_clear(&s->clock);
+  s->events = 0;
+  snprintf(s->actor, sizeof s->actor, "%.40s.%08x", s->node_id, epoch);
+}
+
+/* ---- the anti-entropy tree, computed from the records when asked ---- */
+
+void kv_store_tree_info(const kv_store_t *s, engine_tree_info_t *out) {
+  memset(out, 0, sizeof *out);
+  merkle_t *t;
+  if (merkle_create(KV_TREE_BITS, &t) != 0) return;
+  buf_t scratch;
+  buf_init(&scratch);
+  for (size_t i = 0; i < s->n; i++) {
+    const slot_t *sl = &s->v[i];
+    if (sl->owner[0] || sl->state.n == 0) continue;
+    merkle_apply(t, merkle_segment(t, ring_key_token(sl->key, sl->key_len)),
+                 engine_tree_item_hash(sl->key, sl->key_len, &sl->state, &scratch));
+    out->keys++;
+  }
+  out->enabled = true;
+  out->bits = KV_TREE_BITS;
+  out->depth = merkle_depth(t);
+  out->segments = merkle_segments(t);
+  out->root = merkle_root(t);
+  out->memory = merkle_memory(t);
+  buf_free(&scratch);
+  merkle_free(t);
+}
+
+/* Calls fn for each record whose token lies in the ranges (and, when segs is
+ * not NULL, in one of segs[0..n), ascending), with its item hash. */
+static int each_item(const kv_store_t *s, const merkle_t *t, const merkle_range_t *r, size_t nr,
+                     const uint32_t *segs, size_t n,
+                     void (*fn)(void *arg, const slot_t *sl, uint32_t seg, uint64_t h), void *arg) {
+  buf_t scratch;
+  buf_init(&scratch);
+  for (size_t i = 0; i < s->n; i++) {
+    const slot_t *sl = &s->v[i];
+    if (sl->owner[0] || sl->state.n == 0) continue;
+    uint64_t token = ring_key_token(sl->key, sl->key_len);
+    uint32_t seg = merkle_segment(t, token);
+    if (!merkle_ranges_contain(r, nr, token)) continue;
+    bool wanted = !segs;
+    for (size_t k = 0; segs && k < n && !wanted; k++)
+      wanted = segs[k] == seg;
+    if (wanted) fn(arg, sl, seg, engine_tree_item_hash(sl->key, sl->key_len, &sl->state, &scratch));
+  }
+  int rc = scratch.err ? CHORUS_ENOMEM : 0;
+  buf_free(&scratch);
+  return rc;
+}
+
+static void xor_into(void *arg, const slot_t *sl, uint32_t seg, uint64_t h) {
+  (void)sl;
+  merkle_apply(arg, seg, h);
+}
+
+int kv_store_tree_hashes(const kv_store_t *s, const merkle_range_t *r, size_t nr, unsigned level,
+                         const uint64_t *idx, size_t n, uint64_t *out) {
+  /* the tree of the records inside the ranges: its view over every token is the view over r */
+  merkle_t *t;
+  int rc = merkle_create(KV_TREE_BITS, &t);
+  if (rc) return rc;
+  if (level > merkle_depth(t)) rc = CHORUS_EINVAL;
+  if (!rc) rc = each_item(s, t, r, nr, NULL, 0, xor_into, t);
+  const merkle_range_t all = {0, UINT64_MAX};
+  merkle_view_t v = {.tree = t, .ranges = &all, .n_ranges = 1};
+  for (size_t i = 0; !rc && i < n; i++)
+    out[i] = merkle_view_node(&v, level, idx[i]);
+  merkle_free(t);
+  return rc;
+}
+
+typedef struct {
+  buf_t *out;
+  uint32_t n;
+} keys_t;
+
+static void list_key(void *arg, const slot_t *sl, uint32_t seg, uint64_t h) {
+  (void)seg;
+  keys_t *k = arg;
+  treekeys_add(k->out, sl->key, sl->key_len, h);
+  k->n++;
+}
+
+int kv_store_tree_keys(const kv_store_t *s, const merkle_range_t *r, size_t nr, const uint32_t *segs,
+                       size_t n, buf_t *out) {
+  merkle_t *t;
+  int rc = merkle_create(KV_TREE_BITS, &t);
+  if (rc) return rc;
+  size_t start = treekeys_begin(out);
+  keys_t k = {out, 0};
+  rc = each_item(s, t, r, nr, segs, n, list_key, &k);
+  treekeys_finish(out, start, k.n);
+  merkle_free(t);
+  return rc ? rc : out->err ? CHORUS_ENOMEM : 0;
+}
+
+int kv_store_record_read(const kv_store_t *s, const char *key, size_t key_len, dvv_t *out) {
+  const dvv_t *d = kv_store_find(s, key, key_len);
+  if (!d || d->n == 0) return CHORUS_ENOTFOUND;
+  return dvv_copy(out, d);
 }

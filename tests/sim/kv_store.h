@@ -5,9 +5,10 @@
  *
  * What it keeps: each key's versions (a dvv_t), the hints held for other
  * nodes (one per owner and key, merged), the node clock and the event
- * count. What it leaves out: request ids (the simulated clients never send
- * one), the event log itself (only its ids and clock move), hint limits and
- * expiry (a run is far shorter than --hint-ttl).
+ * count; the anti-entropy tree is computed from the records when asked.
+ * What it leaves out: request ids (the simulated clients never send one),
+ * the event log itself (only its ids and clock move), hint limits and
+ * expiry (a run is far shorter than --hint-ttl), tombstone collection.
  *
  * kv_store_apply runs one job to completion at once, as the writer thread
  * does when the job's group commits with --fsync=always: whatever it
@@ -51,5 +52,20 @@ const dvv_t *kv_store_find(const kv_store_t *s, const char *key, size_t key_len)
 size_t kv_store_hint_total(const kv_store_t *s);
 /* Puts and merges the sabotage threw away. */
 uint64_t kv_store_sabotaged(const kv_store_t *s);
+
+/* The disk is lost: every record, hint and the clock are gone, and the
+ * store writes under a new actor "<node id>.<epoch>" from now on (a new
+ * store never reuses a dot, DESIGN §9). */
+void kv_store_wipe(kv_store_t *s, uint32_t epoch);
+
+/* The anti-entropy tree (engine.h's engine_tree_*, engine_record_read),
+ * computed from the records each time: KV_TREE_BITS segments. */
+#define KV_TREE_BITS 8
+void kv_store_tree_info(const kv_store_t *s, engine_tree_info_t *out);
+int kv_store_tree_hashes(const kv_store_t *s, const merkle_range_t *r, size_t nr, unsigned level,
+                         const uint64_t *idx, size_t n, uint64_t *out);
+int kv_store_tree_keys(const kv_store_t *s, const merkle_range_t *r, size_t nr, const uint32_t *segs,
+                       size_t n, buf_t *out);
+int kv_store_record_read(const kv_store_t *s, const char *key, size_t key_len, dvv_t *out);
 
 #endif

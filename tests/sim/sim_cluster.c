@@ -180,6 +180,14 @@ static int on_timer(sim_cluster_t *c, const sim_event_t *ev) {
   if (!c->view.up[ev->node] || ev->gen != n->timer_gen) return 0;
   n->timer_at = SIM_NEVER;
   c->hash = sim_hash_u64(sim_hash_u64(c->hash, c->now), ev->node);
+  if (!n->joined && n->join_seed >= 0 && c->now >= n->rejoin_at) {
+    /* as chorusd's gossip shell: the announcement is repeated until a table arrives */
+    n->rejoin_at = c->now + SIM_REJOIN_MS;
+    swim_addr_t seed_addr;
+    sim_node_addr((uint32_t)n->join_seed, c->cfg.long_names, &seed_addr);
+    int rc = after_input(c, ev->node, swim_join(c->cores[ev->node], &seed_addr, 1, c->now, &c->out), false);
+    if (rc < 0) return rc;
+  }
   return after_input(c, ev->node, swim_tick(c->cores[ev->node], c->now, &c->out), true);
 }
 
@@ -232,6 +240,7 @@ static int on_pp_request(sim_cluster_t *c, const sim_event_t *ev) {
   } else {
     c->net.st.pp_failed++;
   }
+  c->nodes[ev->node].joined = true;
   return deliver_state(c, ev->node, ev);
 }
 
@@ -241,6 +250,7 @@ static int on_pp_response(sim_cluster_t *c, const sim_event_t *ev) {
     return 0;
   }
   c->net.st.pp_done++;
+  c->nodes[ev->node].joined = true;
   return deliver_state(c, ev->node, ev);
 }
 
@@ -306,12 +316,14 @@ int sim_cluster_start(sim_cluster_t *c, uint32_t i, int64_t seed) {
   if (c->cores[i]) swim_destroy(c->cores[i]);
   c->cores[i] = NULL;
   swim_t *core;
-  int rc =
-      swim_create(&c->cfg.swim, id, &addr, c->nodes[i].incarnation, rng_next(&c->rng), c->now, &core);
+  int rc = swim_create(&c->cfg.swim, id, &addr, c->nodes[i].incarnation, rng_next(&c->rng), c->now, &core);
   if (rc < 0) return rc;
   c->cores[i] = core;
   c->nodes[i].timer_at = SIM_NEVER;
   c->nodes[i].timer_gen++;
+  c->nodes[i].joined = seed < 0;
+  c->nodes[i].join_seed = seed;
+  c->nodes[i].rejoin_at = c->now + SIM_REJOIN_MS;
   sim_view_node_up(&c->view, i);
   c->hash = sim_hash_u64(sim_hash_u64(c->hash, c->now), ((uint64_t)i << 1) | 1);
   if (c->layer.members) c->layer.members(c->layer.state, i);
@@ -319,6 +331,10 @@ int sim_cluster_start(sim_cluster_t *c, uint32_t i, int64_t seed) {
   swim_addr_t seed_addr;
   sim_node_addr((uint32_t)seed, c->cfg.long_names, &seed_addr);
   return after_input(c, i, swim_join(core, &seed_addr, 1, c->now, &c->out), false);
+}
+
+bool sim_cluster_joined(const sim_cluster_t *c, uint32_t i) {
+  return i < c->cfg.capacity && c->nodes[i].joined;
 }
 
 void sim_cluster_crash(sim_cluster_t *c, uint32_t i) {

@@ -38,10 +38,15 @@ typedef struct {
   bool long_names;      /* ids and hosts of the largest size (sim_addr.h) */
 } sim_cluster_config_t;
 
+#define SIM_REJOIN_MS 1000 /* a node not joined yet announces itself again this often */
+
 typedef struct {
   uint64_t timer_at; /* due time of the node's valid TIMER event, SIM_NEVER if none */
   uint64_t timer_gen;
   uint64_t incarnation; /* as persisted from SWIM_EV_INCARNATION, for restarts */
+  bool joined;          /* started as the founder, or a push-pull answer reached it since its start */
+  int64_t join_seed;    /* the node it joins through (-1: the founder) */
+  uint64_t rejoin_at;   /* not joined yet: when its timer announces it to the seed again */
   uint32_t spin;        /* ticks in a row at one ms that left the deadline <= now */
 } sim_node_t;
 
@@ -99,6 +104,9 @@ void sim_cluster_destroy(sim_cluster_t *c);
 /* Starts node i (again, after a crash: a new core with its last
  * incarnation) and, if seed >= 0, joins it through node seed. */
 int sim_cluster_start(sim_cluster_t *c, uint32_t i, int64_t seed);
+/* Node i was started as the founder, or has received a member table since
+ * its start (a push-pull either way). */
+bool sim_cluster_joined(const sim_cluster_t *c, uint32_t i);
 void sim_cluster_crash(sim_cluster_t *c, uint32_t i);
 int sim_cluster_leave(sim_cluster_t *c, uint32_t i);
 void sim_cluster_set_group(sim_cluster_t *c, uint32_t i, uint32_t group);
