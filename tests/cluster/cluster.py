@@ -147,5 +147,17 @@ class Cluster:
 
 
 
+def wait_for(what, cond, timeout):
+    """Polls cond every 100 ms until it returns something true (returned)."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = cond()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise TestFailure("%s not reached within %.0f s (last: %r)" % (what, timeout, last))
+
+
 def data_path(key, query=""):
     return "/api/v1/data/" + urllib.parse.quote(key, safe="") + ("?" + query if query else "")

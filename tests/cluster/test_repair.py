@@ -22,25 +22,14 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http"))
 
-from harness import TestFailure, check, eq, main, test  # noqa: E402
+from harness import check, eq, main, test  # noqa: E402
 
-from cluster import FAST, Cluster  # noqa: E402
+from cluster import FAST, Cluster, wait_for  # noqa: E402
 
 # Exchanges every second; hints are kept for one key only, so a replica that
 # missed writes is refilled by anti-entropy, not by hinted handoff.
 AAE = FAST + ["--anti-entropy-interval=1s", "--max-hints=1"]
 BOUND = 45  # seconds for replicas to converge without any read
-
-
-def wait_for(what, cond, timeout):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise TestFailure("%s not reached within %.0f s (last: %r)" % (what, timeout, last))
 
 
 def ring_ready(c):
@@ -87,6 +76,22 @@ def kill_and_wait_dead(c, victim):
            [m for m in c.nodes if m is not victim])
 
 
+def writes_missed_by_the_third(c, n, prefix):
+    """Starts c, kills its third node and writes n keys at W=1 through the
+    others while it is down; restarts it. Returns it and {key: value}."""
+    c.start_all()
+    ring_ready(c)
+    victim = c.nodes[2]
+    kill_and_wait_dead(c, victim)
+    expected = {}
+    for i in range(n):
+        k = "%s-%d" % (prefix, i)
+        put_ok(c.nodes[i % 2], k, "%s%d" % (prefix, i), "w=1")
+        expected[k] = "%s%d" % (prefix, i)
+    victim.start(seed=c.nodes[0])
+    return victim, expected
+
+
 @test
 def test_in_sync_replicas_exchange_a_few_bytes_and_repair_nothing(ctx):
     with Cluster(ctx, 3, AAE) as c:
@@ -114,16 +119,7 @@ def test_in_sync_replicas_exchange_a_few_bytes_and_repair_nothing(ctx):
 @test
 def test_writes_at_w1_missed_by_a_replica_with_hints_off_reach_it_without_any_read(ctx):
     with Cluster(ctx, 3, AAE) as c:
-        c.start_all()
-        ring_ready(c)
-        victim = c.nodes[2]
-        kill_and_wait_dead(c, victim)
-        expected = {}
-        for i in range(120):
-            k = "w1-%d" % i
-            put_ok(c.nodes[i % 2], k, "x%d" % i, "w=1")
-            expected[k] = "x%d" % i
-        victim.start(seed=c.nodes[0])
+        victim, expected = writes_missed_by_the_third(c, 120, "w1")
         c.converged()
         started = time.time()
         wait_for("the returned replica holds every acknowledged write",
@@ -229,13 +225,7 @@ def test_a_delete_missed_by_a_replica_is_repaired_collected_and_never_comes_back
 @test
 def test_kill_9_during_exchanges_and_writes_leaves_a_tree_that_verifies_clean(ctx):
     with Cluster(ctx, 3, AAE) as c:
-        c.start_all()
-        ring_ready(c)
-        victim = c.nodes[2]
-        kill_and_wait_dead(c, victim)
-        for i in range(300):
-            put_ok(c.nodes[i % 2], "crash-%d" % i, "v%d" % i, "w=1")
-        victim.start(seed=c.nodes[0])
+        victim, expected = writes_missed_by_the_third(c, 300, "crash")
         stop = threading.Event()
         errors = []
 
@@ -262,7 +252,6 @@ def test_kill_9_during_exchanges_and_writes_leaves_a_tree_that_verifies_clean(ct
         finally:
             stop.set()
             t.join()
-        expected = {"crash-%d" % i: "v%d" % i for i in range(300)}
         wait_for("the victim converges after the crashes", lambda: not missing(victim, expected), BOUND)
         for m in c.nodes:
             verify_clean(m)
@@ -271,16 +260,7 @@ def test_kill_9_during_exchanges_and_writes_leaves_a_tree_that_verifies_clean(ct
 @test
 def test_a_peer_that_vanishes_mid_exchange_costs_a_retry_and_nothing_else(ctx):
     with Cluster(ctx, 3, AAE + ["--repair-rate=100", "--request-timeout=2s"]) as c:
-        c.start_all()
-        ring_ready(c)
-        victim = c.nodes[2]
-        kill_and_wait_dead(c, victim)
-        expected = {}
-        for i in range(600):
-            k = "slow-%d" % i
-            put_ok(c.nodes[i % 2], k, "s%d" % i, "w=1")
-            expected[k] = "s%d" % i
-        victim.start(seed=c.nodes[0])
+        victim, expected = writes_missed_by_the_third(c, 600, "slow")
         # at 100 keys/s the repair takes seconds: freeze the replica in the middle of it
         wait_for("repair under way", lambda: any(anti_entropy(m).get("current", {}).get("keys_differing", 0)
                                                  for m in c.nodes[:2]), 20)

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from harness import TestFailure, check, eq, main, test  # noqa: E402
 
-from cluster import FAST, Cluster  # noqa: E402
+from cluster import FAST, Cluster, wait_for  # noqa: E402
 
 
 def values_of(doc):
@@ -55,17 +55,6 @@ def ring_ready(c, n=None):
             return rings[0]["version"]
         time.sleep(0.1)
     raise TestFailure("rings did not converge: %s" % rings)
-
-
-def wait_for(what, cond, timeout):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise TestFailure("%s not reached within %.0f s (last: %r)" % (what, timeout, last))
 
 
 @test
