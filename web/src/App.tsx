@@ -9,11 +9,12 @@ import { useHashRoute } from './hooks/useHashRoute';
 import { useTheme } from './hooks/useTheme';
 import { DataView } from './views/DataView';
 import { MembersView } from './views/MembersView';
+import { MerkleView } from './views/MerkleView';
 import { OverviewView } from './views/OverviewView';
 import { RingView } from './views/RingView';
 import { TimelineView } from './views/TimelineView';
 
-const TAB_IDS = ['overview', 'ring', 'members', 'timeline', 'data'] as const;
+const TAB_IDS = ['overview', 'ring', 'members', 'timeline', 'merkle', 'data'] as const;
 
 export function App({ dash }: { dash: Dashboard }) {
   const theme = useTheme();
@@ -38,6 +39,7 @@ export function App({ dash }: { dash: Dashboard }) {
     { id: 'ring', label: 'Ring' },
     { id: 'members', label: 'Members', badge: suspect || null },
     { id: 'timeline', label: 'Timeline', badge: conflicts || null },
+    { id: 'merkle', label: 'Merkle' },
     { id: 'data', label: 'Data' },
   ];
 
@@ -67,6 +69,7 @@ export function App({ dash }: { dash: Dashboard }) {
           {active === 'ring' ? <RingView /> : null}
           {active === 'members' ? <MembersView /> : null}
           {active === 'timeline' ? <TimelineView params={route.params} theme={theme.effective} /> : null}
+          {active === 'merkle' ? <MerkleView /> : null}
           {active === 'data' ? <DataView /> : null}
         </section>
       </main>

@@ -5,6 +5,7 @@ import { createDashboard } from './context';
 import './styles/theme.css';
 import './styles/layout.css';
 import './styles/views.css';
+import './styles/merkle.css';
 
 const dash = createDashboard();
 createRoot(document.getElementById('root')!).render(

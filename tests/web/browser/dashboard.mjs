@@ -4,25 +4,9 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, CHROMIUM_ARGS, Failure, check, poll, sleep, test, waitAttr, waitFor } from './lib.mjs';
+import { ARTIFACTS, CHROMIUM_ARGS, Failure, check, openDashboard, poll, selectTab, sleep, test, waitAttr, waitFor } from './lib.mjs';
 
 const uniq = (prefix) => `${prefix}:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-
-/** node-1's dashboard at hash, once the connection state says connected (live over /ws). */
-async function openDashboard(t, hash = '', opts = {}) {
-  const page = await t.newPage(opts);
-  const n1 = t.cluster.node('node-1');
-  const resp = await page.goto(n1.url + hash, { waitUntil: 'load', timeout: 15000 });
-  check(resp && resp.status() === 200, `GET ${n1.url}: status ${resp?.status()}`);
-  await waitAttr(page, '[data-testid=connection-state]', 'data-state', 'connected', 15000);
-  return page;
-}
-
-async function selectTab(page, tab) {
-  await page.click(`[data-testid=tab-${tab}]`);
-  await waitAttr(page, `[data-testid=tab-${tab}]`, 'aria-selected', 'true', 5000);
-  await page.waitForSelector(`[data-testid=panel-${tab}]`, { timeout: 5000 });
-}
 
 /** The hidden list of the timeline's latest events, as objects. */
 function eventList(page) {
@@ -397,7 +381,7 @@ test('viewport-keyboard', async (t) => {
       await t.shot(page, String(w));
       if (w === 1280) await keyboardTabs(page);
       // The other views fit as well (the ring view is taller than the window: a vertical scrollbar).
-      for (const tab of ['ring', 'members', 'timeline', 'data']) {
+      for (const tab of ['ring', 'members', 'timeline', 'merkle', 'data']) {
         await selectTab(page, tab);
         await sleep(400);
         const v = await page.evaluate(() => ({ scrollWidth: document.scrollingElement.scrollWidth, clientWidth: document.scrollingElement.clientWidth }));

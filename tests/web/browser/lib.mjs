@@ -78,6 +78,22 @@ export async function poll(what, fn, timeout = 10000, every = 200) {
   throw new Failure(`timed out after ${(timeout / 1000).toFixed(0)} s waiting for ${what}`);
 }
 
+/** A node's dashboard (node-1 of t.cluster unless opts.node) at hash, once the connection state says connected (live over /ws). */
+export async function openDashboard(t, hash = '', { node, ...opts } = {}) {
+  const page = await t.newPage(opts);
+  const n = node ?? t.cluster.node('node-1');
+  const resp = await page.goto(n.url + hash, { waitUntil: 'load', timeout: 15000 });
+  check(resp && resp.status() === 200, `GET ${n.url}: status ${resp?.status()}`);
+  await waitAttr(page, '[data-testid=connection-state]', 'data-state', 'connected', 15000);
+  return page;
+}
+
+export async function selectTab(page, tab) {
+  await page.click(`[data-testid=tab-${tab}]`);
+  await waitAttr(page, `[data-testid=tab-${tab}]`, 'aria-selected', 'true', 5000);
+  await page.waitForSelector(`[data-testid=panel-${tab}]`, { timeout: 5000 });
+}
+
 const tests = [];
 
 /** Registers a test: fn(t) with t = { browser, playwright, cluster, newPage, shot, note, name }. */

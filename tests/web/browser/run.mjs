@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { Cluster } from './cluster.mjs';
 import { CHROMIUM_ARGS, ROOT, loadPlaywright, runTests } from './lib.mjs';
 import './dashboard.mjs';
+import './merkle.mjs';
 
 const binary = resolve(process.argv[2] ?? join(ROOT, 'build/chorusd'));
 const webRoot = resolve(process.env.CHORUS_WEB_ROOT ?? join(ROOT, 'web/dist'));

@@ -45,6 +45,38 @@ describe('Api', () => {
     expect(e.message).toContain('http://x');
   });
 
+  it('asks for a tree node, a compare with a peer and a repair on the routes of anti-entropy', async () => {
+    const seen: { url?: string; init?: RequestInit } = {};
+    const api = new Api({ base: '', token: () => '', fetchImpl: fakeFetch(200, '{}', seen) });
+    await api.merkleTree('a3');
+    expect(seen.url).toBe('/api/v1/merkle-tree?prefix=a3');
+    await api.merkleTree();
+    expect(seen.url).toBe('/api/v1/merkle-tree');
+    await api.compare('node 3');
+    expect(seen.url).toBe('/api/v1/merkle-tree/compare?node=node%203');
+    await api.repairNow();
+    expect([seen.init?.method, seen.url]).toEqual(['POST', '/api/v1/repair']);
+    await api.repairStatus();
+    expect([seen.init?.method, seen.url]).toEqual(['GET', '/api/v1/repair']);
+  });
+
+  it('lets one request wait longer than the default timeout', async () => {
+    let aborted = false;
+    const slow = ((_: string, init?: RequestInit) =>
+      new Promise<Response>((resolve, reject) => {
+        init?.signal?.addEventListener('abort', () => {
+          aborted = true;
+          reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+        });
+        setTimeout(() => resolve(new Response('{}', { status: 200 })), 30);
+      })) as unknown as typeof fetch;
+    const api = new Api({ base: '', token: () => '', fetchImpl: slow, timeoutMs: 10 });
+    expect((await api.status().catch((e) => e)).code).toBe('timeout');
+    aborted = false;
+    await expect(api.request('GET', '/x', undefined, {}, 1000)).resolves.toEqual({});
+    expect(aborted).toBe(false);
+  });
+
   it('encodes keys as one path segment', () => {
     expect(keyPath('café/menu of the day?')).toBe('caf%C3%A9%2Fmenu%20of%20the%20day%3F');
   });

@@ -1,11 +1,15 @@
 import type {
+  AntiEntropyStatus,
   ClusterEventsResponse,
+  CompareResponse,
   DeleteResponse,
   ErrorBody,
   GetResponse,
   LookupResponse,
   MembersResponse,
+  MerkleTreeResponse,
   PutResponse,
+  RepairStarted,
   RingResponse,
   StatusResponse,
   VectorClockResponse,
@@ -50,10 +54,10 @@ export class Api {
     return this.opts.base;
   }
 
-  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs?: number): Promise<T> {
     const f = this.opts.fetchImpl ?? fetch;
     const ctrl = typeof AbortController !== 'undefined' ? new AbortController() : null;
-    const timer = ctrl ? setTimeout(() => ctrl.abort(), this.opts.timeoutMs ?? 10000) : null;
+    const timer = ctrl ? setTimeout(() => ctrl.abort(), timeoutMs ?? this.opts.timeoutMs ?? 10000) : null;
     const h: Record<string, string> = { ...authHeaders(this.opts.token()), ...headers };
     if (body !== undefined) h['Content-Type'] = 'application/json';
     let res: Response;
@@ -120,6 +124,19 @@ export class Api {
   }
   vectorClock(limit = 1) {
     return this.request<VectorClockResponse>('GET', `/api/v1/vector-clock?limit=${limit}`);
+  }
+  merkleTree(prefix = '') {
+    return this.request<MerkleTreeResponse>('GET', `/api/v1/merkle-tree${prefix ? `?prefix=${prefix}` : ''}`);
+  }
+  /** An exchange with a live peer, without repairs. A peer that stops answering ends it after 30 s on the node. */
+  compare(node: string) {
+    return this.request<CompareResponse>('GET', `/api/v1/merkle-tree/compare?node=${encodeURIComponent(node)}`, undefined, {}, 40000);
+  }
+  repairStatus() {
+    return this.request<AntiEntropyStatus>('GET', '/api/v1/repair');
+  }
+  repairNow() {
+    return this.request<RepairStarted>('POST', '/api/v1/repair');
   }
   metrics() {
     return this.text('/metrics');

@@ -96,6 +96,7 @@ export interface StatusResponse {
     };
   };
   hints: { total: number; by_owner: Record<string, number> };
+  anti_entropy?: AntiEntropyStatus;
 }
 
 export type EventType =
@@ -218,6 +219,8 @@ export interface ErrorBody {
   read_result?: ReadResult;
   responsible_node?: string;
   replication_nodes?: string[];
+  /** A compare that failed (503 compare_failed): the exchange as far as it got. */
+  exchange?: Exchange;
 }
 
 /** Latency percentiles in milliseconds; null when no request was answered. */
@@ -242,3 +245,85 @@ export type WsMessage =
   | { type: 'stats'; data: StatsData }
   | { type: 'events'; data: { events: ClusterEvent[] } }
   | { type: 'conflicts'; data: { conflicts: Conflict[] } };
+
+/** The root of this node's tree over the token ranges it shares with one member ("self": what it replicates). */
+export interface MerkleShared {
+  ranges: number;
+  /** Fraction of the token space, 0..1. */
+  share: number;
+  root: string;
+}
+
+/** GET /api/v1/merkle-tree[?prefix=HEX]: the tree's figures, one node (hashes over every token) and its children. */
+export interface MerkleTreeResponse {
+  node_id: string;
+  depth: number;
+  fanout: number;
+  segments: number;
+  keys: number;
+  root: string;
+  memory_bytes: number;
+  shared: Record<string, MerkleShared>;
+  /** One lowercase hex digit per level below the root ("" is the root). */
+  prefix: string;
+  level: number;
+  hash: string;
+  /** The fanout children's hashes; empty at the leaves. */
+  children?: string[];
+}
+
+/** One anti-entropy exchange with a peer (a compare, or a round that repairs). */
+export interface Exchange {
+  peer: string;
+  started_at: string;
+  result: 'ok' | 'failed';
+  error?: string | null;
+  duration_ms: number;
+  shared_ranges: number;
+  tree_nodes_compared: number;
+  segments_differing: number;
+  keys_compared: number;
+  keys_differing: number;
+  keys_pushed: number;
+  keys_pulled: number;
+  record_bytes: number;
+  bytes_sent: number;
+  bytes_received: number;
+  in_sync: boolean;
+}
+
+export type KeyWhere = 'local_only' | 'peer_only' | 'both_differ';
+
+/** GET /api/v1/merkle-tree/compare?node=ID: an exchange without repairs, with samples of what differs. */
+export interface CompareResponse extends Exchange {
+  node_id: string;
+  /** The first differing segments; prefix has one hex digit per level. */
+  segments: { segment: number; prefix: string }[];
+  keys: { key: string; where: KeyWhere }[];
+}
+
+/** GET /api/v1/repair, and `anti_entropy` in GET /api/v1/status. */
+export interface AntiEntropyStatus {
+  enabled: boolean;
+  interval_ms: number;
+  repair_rate: number;
+  exchanges: number;
+  exchanges_failed: number;
+  keys_repaired: number;
+  keys_pushed: number;
+  keys_pulled: number;
+  bytes_sent: number;
+  bytes_received: number;
+  tombstones_reaped: number;
+  running: boolean;
+  queued: number;
+  current?: Exchange;
+  last_exchange: Record<string, Exchange>;
+  tree: { enabled: boolean; keys: number; segments: number; root: string; memory_bytes: number };
+}
+
+/** POST /api/v1/repair (202). */
+export interface RepairStarted extends AntiEntropyStatus {
+  status: string;
+  peers_queued: number;
+}

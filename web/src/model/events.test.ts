@@ -81,4 +81,9 @@ describe('eventKind', () => {
     expect(eventKind('hint_stored')).toBe('other');
     expect(eventKind('replicate')).toBe('other');
   });
+  it('tells anti-entropy repairs and tombstone collections apart from read repairs', () => {
+    expect(eventKind('repair')).toBe('repair');
+    expect(eventKind('reap')).toBe('reap');
+    expect(eventKind('read_repair')).toBe('other');
+  });
 });

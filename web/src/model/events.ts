@@ -125,9 +125,10 @@ export function pollSince(events: TEvent[], nodes: string[], limit = 1000): numb
   return lo;
 }
 
-export type EventKind = 'put' | 'get' | 'delete' | 'other';
+/** How the timeline colours an event: client requests, anti-entropy repairs and tombstone collections each their own, the rest alike. */
+export type EventKind = 'put' | 'get' | 'delete' | 'repair' | 'reap' | 'other';
 
 export function eventKind(type: string): EventKind {
-  if (type === 'put' || type === 'get' || type === 'delete') return type;
+  if (type === 'put' || type === 'get' || type === 'delete' || type === 'repair' || type === 'reap') return type;
   return 'other';
 }

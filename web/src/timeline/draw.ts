@@ -11,6 +11,8 @@ export interface Palette {
   put: string;
   get: string;
   delete: string;
+  repair: string;
+  reap: string;
   other: string;
   arrow: string;
   lane: string;
@@ -170,7 +172,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, m: TimelineModel, v:
 
   // events, grouped by colour and emphasis; one small path per dot is the
   // fastest on software canvases
-  const kinds = ['other', 'get', 'delete', 'put'] as const;
+  const kinds = ['other', 'reap', 'repair', 'get', 'delete', 'put'] as const;
   const groups = new Map<string, number[]>();
   const ringed: number[] = [];
   const xs = new Float64Array(Math.max(0, hi - lo));

@@ -1,3 +1,4 @@
+import { Card } from '../components/Card';
 import { Empty, ErrorNote, NodeChip } from '../components/Notice';
 import { TableHead } from '../components/TableHead';
 import { Sparkline } from '../components/Sparkline';
@@ -8,15 +9,6 @@ import { countStatuses } from '../model/memberHistory';
 import { colorOf } from '../model/colors';
 import { formatMs, formatRate } from '../model/stats';
 import { formatClock } from '../model/vclock';
-
-function Card({ title, children, testId, wide }: { title: string; children: React.ReactNode; testId: string; wide?: boolean }) {
-  return (
-    <section className={wide ? 'card card-wide' : 'card'} data-testid={testId} aria-label={title}>
-      <h2 className="card-title">{title}</h2>
-      {children}
-    </section>
-  );
-}
 
 function uptime(s: number): string {
   if (s < 60) return `${s}s`;

@@ -16,7 +16,9 @@ const TYPES: Array<[string, string]> = [
   ['put', 'PUT'],
   ['get', 'GET'],
   ['delete', 'DELETE'],
-  ['other', 'replicate, ack, repair, hint'],
+  ['repair', 'anti-entropy repair'],
+  ['reap', 'tombstone reap'],
+  ['other', 'replicate, ack, read repair, hint'],
 ];
 
 function useSyntheticLog(count: number): EventLog | null {
