@@ -9,6 +9,9 @@
 #            the rate of one fsync per request, without group commit
 #   group    --fsync=always PUT at 1, 8 and 64 connections, with writes per fsync
 #            from /metrics: group commit at work
+#   tree     --fsync=never PUT with the anti-entropy tree kept and switched off
+#            (--merkle-tree=true|false, same binary), runs alternated; then the
+#            data dir's size after 20 s of PUTs over KEYS keys, with and without
 # env: REPS=3 DUR=10 (s) CONNS=64 THREADS=2 KEYS=100000 READ_KEYS=10000
 #      VALUE_SIZE=128 PORT=18381 CHORUSD=build/chorusd BENCH_DIR=/tmp (data dirs)
 # Prints one row per run and a table of medians (rps, p50, p99).
@@ -33,9 +36,9 @@ trap 'exit 130' INT TERM
 for c in wrk curl; do command -v $c >/dev/null || { echo "bench: $c is missing (scripts/install-deps.sh --bench)" >&2; exit 1; }; done
 [[ -x $CHORUSD ]] || { echo "bench: no $CHORUSD (make build)" >&2; exit 1; }
 
-start_node() { # FSYNC
+start_node() { # FSYNC [flags...]
   DIR=$(mktemp -d "$BASE/chorus-bench.XXXXXX")
-  "$CHORUSD" --node-id=bench --port="$PORT" --bind=127.0.0.1 --data-dir="$DIR" --fsync="$1" --log-level=warn \
+  "$CHORUSD" --node-id=bench --port="$PORT" --bind=127.0.0.1 --data-dir="$DIR" --fsync="$1" --log-level=warn "${@:2}" \
     2>"$DIR.log" &
   PID=$!
   for _ in $(seq 100); do curl -sf -m 1 "http://127.0.0.1:$PORT/health" >/dev/null && return 0; sleep 0.1; done
@@ -109,7 +112,26 @@ phase_group() {
   stop_node
 }
 
-for ph in "${@:-dsync never always batch group}"; do
+phase_tree() {
+  local r t
+  for ((r = 1; r <= REPS; r++)); do
+    for t in true false; do
+      start_node never --merkle-tree=$t || return 1
+      OP=put wrk -t"$THREADS" -c"$CONNS" -d3s -s bench/wrk.lua "http://127.0.0.1:$PORT" >/dev/null # warm-up
+      run_wrk "put.tree-$t" put
+      stop_node
+    done
+  done
+  for t in true false; do
+    start_node never --merkle-tree=$t || return 1
+    OP=put wrk -t"$THREADS" -c"$CONNS" -d20s -s bench/wrk.lua "http://127.0.0.1:$PORT" >/dev/null
+    kill -TERM "$PID" && wait "$PID"; PID=""
+    echo "tree-$t data dir after a PUT load over $KEYS keys: $(du -sb "$DIR" | cut -f1) bytes" >&2
+    rm -rf -- "$DIR" "$DIR.log"; DIR=""
+  done
+}
+
+for ph in "${@:-dsync never always batch group tree}"; do
   for p in $ph; do
     case $p in
       never) phase_fsync never 1 ;;
@@ -117,6 +139,7 @@ for ph in "${@:-dsync never always batch group}"; do
       batch) phase_fsync batch 0 ;;
       dsync) phase_dsync ;;
       group) phase_group ;;
+      tree) phase_tree ;;
       *) echo "bench: unknown phase $p" >&2; exit 2 ;;
     esac
   done

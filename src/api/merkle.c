@@ -177,7 +177,9 @@ static enum MHD_Result compare_answer(api_req_t *r) {
   if (res->err == CHORUS_EINVAL)
     return api_send_error3(r, 400, "bad_request", "node must name another member");
   if (res->err == CHORUS_EBUSY && !cmp)
-    return api_send_error3(r, 503, "unavailable", "the peer is not alive, or another compare is running");
+    return api_send_error3(r, 503, "peer_unavailable", "the peer is not alive");
+  if (res->err == CHORUS_EAGAIN && !cmp)
+    return api_send_error3(r, 503, "compare_running", "another compare is running on this node; try again");
   if (!cmp) return api_send_error3(r, 500, "internal", chorus_strerror(res->err));
   if (res->err) {
     json_t *e = api_error_json("compare_failed", chorus_strerror(res->err));

@@ -204,7 +204,9 @@ static int run(config_t *cfg) {
                         .record_cache_off = cfg->record_cache_bytes == 0,
                         .new_actor = cfg->n_seeds > 0,
                         .tree_off = !cfg->merkle_tree,
+                        .tree_rebuild = cfg->rebuild_merkle_tree,
                         .max_hints = cfg->max_hints,
+                        .hints_off = cfg->max_hints == 0,
                         .hint_ttl_ms = cfg->hint_ttl_ms,
                         .on_done = engine_hook_done,
                         .state = n.server};

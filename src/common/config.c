@@ -342,9 +342,10 @@ static const opt_t options[] = {
      .def = "100000",
      .set = set_u64,
      FIELD(max_hints),
-     .min = 1,
+     .min = 0,
      .max = 100000000,
-     .help = "hints (writes kept for a down replica) this node stores at most"},
+     .help =
+         "hints (writes kept for a down replica) this node stores at most (0: none; anti-entropy repairs)"},
     {.name = "hint-ttl",
      .env = "CHORUS_HINT_TTL",
      .meta = "DURATION",
@@ -361,6 +362,15 @@ static const opt_t options[] = {
      .set = set_bool,
      FIELD(merkle_tree),
      .help = "keep the anti-entropy tree in step with every write (off: no anti-entropy)"},
+    {.name = "rebuild-merkle-tree",
+     .env = "CHORUS_REBUILD_MERKLE_TREE",
+     .meta = "BOOL",
+     .def = "false",
+     .set = set_bool,
+     FIELD(rebuild_merkle_tree),
+     .help =
+         "rebuild the anti-entropy tree from the records at start-up (when GET /api/v1/merkle-tree/verify "
+         "found it damaged)"},
     {.name = "anti-entropy-interval",
      .env = "CHORUS_ANTI_ENTROPY_INTERVAL",
      .meta = "DURATION",
@@ -373,12 +383,13 @@ static const opt_t options[] = {
     {.name = "repair-rate",
      .env = "CHORUS_REPAIR_RATE",
      .meta = "N",
-     .def = "2000",
+     .def = "500",
      .set = set_u64,
      FIELD(repair_rate),
      .min = 1,
      .max = 10000000,
-     .help = "keys per second anti-entropy repairs at most"},
+     .help = "keys per second anti-entropy repairs at most (a quarter of it while this node coordinates "
+             "client requests)"},
     {.name = "tombstone-grace",
      .env = "CHORUS_TOMBSTONE_GRACE",
      .meta = "DURATION",
@@ -387,7 +398,8 @@ static const opt_t options[] = {
      FIELD(tombstone_grace_ms),
      .min = 0,
      .max = 365 * 24 * HOUR_MS,
-     .help = "a tombstone every replica holds is dropped this long after its delete, and never before --hint-ttl"},
+     .help = "a tombstone every replica holds is dropped this long after its delete, and never before "
+             "--hint-ttl"},
     {.name = "help", .alias = "-h", .action = CONFIG_HELP, .help = "print this help and exit"},
     {.name = "version", .action = CONFIG_VERSION, .help = "print the version and exit"},
 };
@@ -786,7 +798,9 @@ static int apply(config_t *c, int argc, char *const argv[], const char *flags[],
 
 /* Checks between options: quorums cannot exceed the replicas. */
 static int check_quorums(const config_t *c, char *err, size_t errlen) {
-  const char *flag = c->read_quorum > c->replicas ? "--read-quorum" : c->write_quorum > c->replicas ? "--write-quorum" : NULL;
+  const char *flag = c->read_quorum > c->replicas    ? "--read-quorum"
+                     : c->write_quorum > c->replicas ? "--write-quorum"
+                                                     : NULL;
   if (!flag) return 0;
   if (err && errlen)
     snprintf(err, errlen, "%s: must be at most --replicas (%d), got %d", flag, c->replicas,

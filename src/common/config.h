@@ -54,6 +54,7 @@ typedef struct {
   uint64_t max_hints;                      /* --max-hints */
   uint64_t hint_ttl_ms;                    /* --hint-ttl */
   bool merkle_tree;                        /* --merkle-tree */
+  bool rebuild_merkle_tree;                /* --rebuild-merkle-tree */
   uint64_t anti_entropy_interval_ms;       /* --anti-entropy-interval, 0: off */
   uint64_t repair_rate;                    /* --repair-rate, keys/s */
   uint64_t tombstone_grace_ms;             /* --tombstone-grace */

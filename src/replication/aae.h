@@ -51,7 +51,7 @@ typedef struct {
   char keys[AAE_SAMPLE_KEYS][AAE_KEY_SHOWN + 1]; /* some differing keys (cut, NUL-terminated) */
   char where[AAE_SAMPLE_KEYS]; /* 'l': only here, 'r': only there, 'b': both, other versions */
   size_t n_segments;
-  uint32_t segments[AAE_SAMPLE_KEYS]; /* some differing segments */
+  uint32_t segments[AAE_SAMPLE_KEYS]; /* segments holding differing keys (some) */
   unsigned bits;
 } aae_compare_t;
 

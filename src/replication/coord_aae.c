@@ -20,8 +20,9 @@
  *      keeps every concurrent sibling.
  *   3. the result is kept (the last exchange per peer) and counted.
  * Repairs run at most REPAIRS_IN_FLIGHT at a time and --repair-rate keys a
- * second (a token bucket the tick refills); while client requests are in
- * flight past CLIENT_BUSY_OPS no new repair starts. A peer that fails a
+ * second (a token bucket the tick refills), a quarter of that while client
+ * requests are in flight here; past CLIENT_BUSY_OPS of them no new repair
+ * starts. A peer that fails a
  * request, or vanishes, ends the exchange: nothing is half-applied (every
  * repair is a whole merge), and the next round tries again. Rings that
  * differ (membership still converging) end it too: the ranges would not
@@ -52,7 +53,7 @@
 #define SEGMENTS_PER_ASK 256  /* segments whose keys one PEER_TREE_KEYS asks */
 #define KEYS_PER_LEAF_SKIP 4  /* at most this many keys per leaf: skip the leaf level */
 #define MSG_OVERHEAD 48       /* payload bytes counted per message besides its fields */
-#define TREE_TIMEOUT_MS 30000 /* a tree or keys request (the peer scans its store) */
+#define TREE_TIMEOUT_MS 10000 /* a tree or keys request (the peer scans part of its store) */
 
 typedef struct aae_x aae_x_t;
 
@@ -485,7 +486,15 @@ static int cmp_entry(const void *a, const void *b) {
 static void note_key(aae_x_t *x, const treekeys_entry_t *e, char where) {
   x->res.keys_differing++;
   aae_compare_t *cmp = x->cmp;
-  if (!cmp || cmp->n_keys == AAE_SAMPLE_KEYS) return;
+  if (!cmp) return;
+  /* the segments that hold differing keys (a compare asks for keys a whole
+   * branch at a time when keys are few per leaf) */
+  uint32_t seg = (uint32_t)(ring_key_token(e->key, e->key_len) >> (64 - x->bits));
+  bool known = false;
+  for (size_t i = 0; i < cmp->n_segments && !known; i++)
+    known = cmp->segments[i] == seg;
+  if (!known && cmp->n_segments < AAE_SAMPLE_KEYS) cmp->segments[cmp->n_segments++] = seg;
+  if (cmp->n_keys == AAE_SAMPLE_KEYS) return;
   size_t n = e->key_len < AAE_KEY_SHOWN ? e->key_len : AAE_KEY_SHOWN;
   memcpy(cmp->keys[cmp->n_keys], e->key, n);
   cmp->keys[cmp->n_keys][n] = '\0';
@@ -625,6 +634,17 @@ static void keys_chunk(aae_x_t *x) {
   x_release(x);
 }
 
+/* A number for this exchange, the same on every run of a simulation:
+ * FNV-1a over this node's id, the peer's and the exchanges so far. */
+static uint64_t exchange_seed(const aae_x_t *x) {
+  uint64_t h = 1469598103934665603ull;
+  const char *parts[2] = {x->c->self, x->res.peer};
+  for (size_t p = 0; p < 2; p++)
+    for (const char *s = parts[p]; *s; s++)
+      h = (h ^ (uint8_t)*s) * 1099511628211ull;
+  return (h ^ x->c->aae->st.exchanges) * 1099511628211ull;
+}
+
 /* The differing nodes of stop_level become the segments below them. */
 static int to_segments(aae_x_t *x) {
   unsigned shift = MERKLE_FANOUT_BITS * (x->depth - x->stop_level);
@@ -638,9 +658,18 @@ static int to_segments(aae_x_t *x) {
     for (size_t s = 0; s < per; s++)
       x->segs[k++] = (uint32_t)((x->differ.v[i] << shift) + s);
   x->res.segments_differing = x->n_segs;
-  if (x->cmp)
-    for (size_t i = 0; i < x->n_segs && x->cmp->n_segments < AAE_SAMPLE_KEYS; i++)
-      x->cmp->segments[x->cmp->n_segments++] = x->segs[i];
+  /* Start at a point of its own: two peers repairing one replica at once
+   * then mostly work on different segments, and each finds in sync what
+   * the other repaired, instead of both sending every record. */
+  if (x->n_segs > 1) {
+    size_t from = (size_t)(exchange_seed(x) % x->n_segs);
+    uint32_t *rot = malloc(x->n_segs * sizeof *rot);
+    if (!rot) return CHORUS_ENOMEM;
+    for (size_t i = 0; i < x->n_segs; i++)
+      rot[i] = x->segs[(from + i) % x->n_segs];
+    free(x->segs);
+    x->segs = rot;
+  }
   return 0;
 }
 
@@ -838,7 +867,8 @@ bool coord_aae_busy(const coord_t *c) {
 void coord_aae_tick(coord_t *c, uint64_t now) {
   struct aae *a = c->aae;
   if (c->closing || !a || !tree_available(c) || !c->cfg->anti_entropy_interval_ms) return;
-  double rate = (double)c->cfg->repair_rate;
+  /* client requests in flight here: repairs yield, at a quarter of the rate */
+  double rate = (double)c->cfg->repair_rate / (c->ops ? 4.0 : 1.0);
   if (a->refilled_at) {
     a->tokens += rate * (double)(now - a->refilled_at) / 1000.0;
     if (a->tokens > rate) a->tokens = rate;
@@ -888,7 +918,7 @@ void coord_aae_compare(coord_t *c, coord_req_t *req) {
   if (!a || !tree_available(c))
     err = CHORUS_ENOTFOUND;
   else if (a->cx)
-    err = CHORUS_EBUSY;
+    err = CHORUS_EAGAIN; /* one compare at a time */
   view_t *v = view_acquire(c->view);
   const view_member_t *m = err ? NULL : view_find(v, req->node);
   if (!err && (!m || strcmp(m->id, c->self) == 0))
@@ -913,7 +943,7 @@ int coord_aae_create(coord_t *c) {
   if (!a) return CHORUS_ENOMEM;
   pthread_mutex_init(&a->mu, NULL);
   a->st.enabled = tree_available(c) && c->cfg->anti_entropy_interval_ms > 0;
-  a->st.interval_ms = c->cfg->anti_entropy_interval_ms;
+  a->st.interval_ms = a->st.enabled ? c->cfg->anti_entropy_interval_ms : 0;
   a->st.repair_rate = c->cfg->repair_rate;
   /* the first round after one interval: membership settles first */
   a->tokens = (double)c->cfg->repair_rate;

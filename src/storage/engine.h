@@ -201,6 +201,7 @@ typedef struct {
   engine_done_fn on_done;
   void *state;                 /* passed to on_done */
   uint64_t max_hints;          /* hints kept at most (0: ENGINE_MAX_HINTS_DEFAULT) */
+  bool hints_off;              /* keep no hints at all: every hint_put is refused (anti-entropy repairs) */
   uint64_t hint_ttl_ms;        /* hint_expire drops hints older than this (0: ENGINE_HINT_TTL_MS_DEFAULT) */
   uint64_t record_cache_bytes; /* the record cache's bound (0: ENGINE_RECORD_CACHE_DEFAULT) */
   bool record_cache_off;       /* no record cache at all */
@@ -210,6 +211,7 @@ typedef struct {
   bool new_actor;
   bool tree_off;      /* no anti-entropy tree (hook_merkle.c): for measuring its cost */
   unsigned tree_bits; /* the tree's segments: 2^tree_bits (0: MERKLE_BITS_DEFAULT) */
+  bool tree_rebuild;  /* drop the stored tree and build it again from the records at open */
 } engine_opts_t;
 
 typedef struct {

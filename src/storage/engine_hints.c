@@ -103,7 +103,7 @@ int engine_apply_hint_put(engine_t *e, group_t *g, overlay_t *o, engine_job_t *j
   if (rc) return engine_fail_job(job, rc);
   bool existed = job->hint_exists;
   uint64_t held = atomic_load_explicit(&e->stats.hints, memory_order_relaxed) + (uint64_t)g->hints_delta;
-  if (!existed && held >= e->opts.max_hints) {
+  if (!existed && (e->opts.hints_off || held >= e->opts.max_hints)) {
     job->err = CHORUS_EBUSY;
     atomic_fetch_add_explicit(&e->stats.hints_refused_total, 1, memory_order_relaxed);
     return 0;

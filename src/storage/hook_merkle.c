@@ -10,7 +10,9 @@
  *   'l' u32be segment   -> u64be leaf hash (merkle_leaf_encode), absent when 0
  *   'm' "tree"          -> u8 bits: the tree's shape; absent in a store
  *                          written before the tree, which is then built
- *                          once at open from the records.
+ *                          once at open from the records (as it is, after
+ *                          dropping the stored one, when an operator asks:
+ *                          opts.tree_rebuild, --rebuild-merkle-tree).
  * A record change from hash h0 to h1 (0: no record) puts or deletes its
  * index entry and XORs h0 ^ h1 into its segment's pending delta; seal
  * writes each touched leaf as (committed leaf ^ delta); commit applies the
@@ -331,7 +333,7 @@ int hook_merkle_open(engine_t *e, engine_batch_hook_t *out) {
     if (err) rc = engine_ldb_err(err, "read tree shape", NULL);
   }
   if (!rc) {
-    bool same = v && vlen == 1 && (unsigned)(uint8_t)v[0] == bits;
+    bool same = v && vlen == 1 && (unsigned)(uint8_t)v[0] == bits && !e->opts.tree_rebuild;
     if (same) {
       rc = load(t);
     } else {

@@ -69,7 +69,7 @@ export function useCompare(peer: string | null, segments: number | null, peerAli
         if (my === seq.current) setState({ result: r, keySegments: placed, error: null, running: false, at: Date.now() });
         return r;
       } catch (e) {
-        const busy = e instanceof ApiError && e.status === 503 && e.code === 'unavailable' && aliveRef.current;
+        const busy = e instanceof ApiError && e.status === 503 && e.code === 'compare_running' && aliveRef.current;
         if (busy && attempt < RETRIES && my === seq.current) {
           await pause(RETRY_MS);
           continue;
