@@ -530,8 +530,8 @@ static int compare_keys(aae_x_t *x) {
     if (!x->items) rc = CHORUS_ENOMEM;
   }
   if (!rc) {
-    qsort(ours, no, sizeof *ours, cmp_entry);
-    qsort(theirs, nt, sizeof *theirs, cmp_entry);
+    if (no) qsort(ours, no, sizeof *ours, cmp_entry); /* an empty list is NULL */
+    if (nt) qsort(theirs, nt, sizeof *theirs, cmp_entry);
     x->res.keys_compared += no + nt;
     size_t i = 0, j = 0;
     while (!rc && (i < no || j < nt)) {

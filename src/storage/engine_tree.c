@@ -82,15 +82,17 @@ int engine_tree_hashes(engine_t *e, const merkle_range_t *r, size_t nr, unsigned
     return CHORUS_ENOMEM;
   }
   (void)merkle_view_partials(t->tree, r, nr, segs, np);
-  if (n) memcpy(sorted, idx, n * sizeof *idx);
-  qsort(sorted, n, sizeof *sorted, cmp_u64);
+  if (n) {
+    memcpy(sorted, idx, n * sizeof *idx);
+    qsort(sorted, n, sizeof *sorted, cmp_u64);
+  }
   unsigned shift = MERKLE_FANOUT_BITS * (merkle_depth(t->tree) - level);
   size_t k = 0;
   int rc = 0;
   leveldb_iterator_t *it = np ? leveldb_create_iterator(e->db, e->ropts) : NULL;
   for (size_t i = 0; i < np; i++) {
     uint64_t under = (uint64_t)segs[i] >> shift;
-    if (!bsearch(&under, sorted, n, sizeof *sorted, cmp_u64)) continue; /* not below a node asked for */
+    if (!n || !bsearch(&under, sorted, n, sizeof *sorted, cmp_u64)) continue; /* not below a node asked for */
     uint64_t h = 0, first = merkle_segment_first(t->tree, segs[i]),
              last = merkle_segment_last(t->tree, segs[i]);
     uint64_t token, ih;
