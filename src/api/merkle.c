@@ -145,12 +145,10 @@ static enum MHD_Result verify_reply(api_req_t *r) {
   if (rc == CHORUS_ENOTFOUND) return no_tree(r);
   if (rc) return api_send_error3(r, 500, "storage_error", chorus_strerror(rc));
   return api_send_json(r, 200,
-                       json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I}", "node_id", r->srv->node_id,
-                                 "clean", v.clean, "records", (json_int_t)v.records, "damaged_records",
-                                 (json_int_t)v.damaged_records, "indexed", (json_int_t)v.indexed,
-                                 "index_damaged", (json_int_t)v.index_damaged, "leaves_damaged",
-                                 (json_int_t)v.leaves_damaged, "index_segments_differing",
-                                 (json_int_t)v.index_segments_differing, "leaf_segments_differing",
+                       json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:o,s:I}", "node_id", r->srv->node_id, "clean",
+                                 v.clean, "records", (json_int_t)v.records, "damaged_records",
+                                 (json_int_t)v.damaged_records, "leaves_damaged",
+                                 (json_int_t)v.leaves_damaged, "leaf_segments_differing",
                                  (json_int_t)v.leaf_segments_differing, "root", hex64(v.root), "elapsed_ms",
                                  (json_int_t)v.elapsed_ms));
 }

@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/be.h"
 #include "../common/clock.h"
 #include "../common/err.h"
 #include "../common/log.h"
@@ -611,11 +612,8 @@ static void keys_step(aae_x_t *x) {
     x_finish(x, CHORUS_ENOMEM);
     return;
   }
-  for (size_t i = 0; i < n; i++) {
-    uint32_t s = x->segs[x->seg_pos + i];
-    for (int b = 0; b < 4; b++)
-      packed[4 * i + (size_t)b] = (uint8_t)(s >> (24 - 8 * b));
-  }
+  for (size_t i = 0; i < n; i++)
+    be_put_u32(packed + 4 * i, x->segs[x->seg_pos + i]);
   peer_msg_t m;
   peer_msg_init(&m);
   m.type = PEER_TREE_KEYS;
@@ -708,12 +706,8 @@ static void on_their_hashes(int status, const peer_msg_t *reply, void *arg) {
   if (!rc && reply->tree_reply.hashes.len != x->chunk * 8) rc = CHORUS_ECORRUPT;
   if (!half_back(x, rc)) return;
   const uint8_t *p = reply->tree_reply.hashes.p;
-  for (size_t i = 0; i < x->chunk; i++) {
-    uint64_t h = 0;
-    for (int b = 0; b < 8; b++)
-      h = (h << 8) | p[8 * i + (size_t)b];
-    x->theirs[i] = h;
-  }
+  for (size_t i = 0; i < x->chunk; i++)
+    x->theirs[i] = be_get_u64(p + 8 * i);
   x->res.bytes_received += x->chunk * 8 + MSG_OVERHEAD;
   tree_part_in(x);
 }
@@ -760,8 +754,7 @@ static void tree_step(aae_x_t *x) {
     return;
   }
   for (size_t i = 0; i < n; i++)
-    for (int b = 0; b < 8; b++)
-      packed[8 * i + (size_t)b] = (uint8_t)(x->todo.v[x->pos + i] >> (56 - 8 * b));
+    be_put_u64(packed + 8 * i, x->todo.v[x->pos + i]);
   peer_msg_t m;
   peer_msg_init(&m);
   m.type = PEER_TREE;

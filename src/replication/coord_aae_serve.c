@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/be.h"
 #include "../common/err.h"
 #include "coord_internal.h"
 #include "ranges.h"
@@ -52,8 +53,7 @@ static void answer(coord_t *c, peer_conn_t *conn, uint64_t req_id, bool keys, in
     if (!status && s->n && !(packed = malloc(s->n * 8))) status = CHORUS_ENOMEM;
     if (!status) {
       for (size_t i = 0; i < s->n; i++)
-        for (int b = 0; b < 8; b++)
-          packed[8 * i + (size_t)b] = (uint8_t)(s->out[i] >> (56 - 8 * b));
+        be_put_u64(packed + 8 * i, s->out[i]);
       if (s->n) m.tree_reply.hashes = (peer_bytes_t){packed, s->n * 8};
     }
     m.tree_reply.status = status;
@@ -79,13 +79,6 @@ static void done(coord_work_t *w, int rc) {
   serve_free(s);
 }
 
-static uint64_t be64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++)
-    v = (v << 8) | p[i];
-  return v;
-}
-
 /* The request's inputs, checked against this node's tree and ring. */
 static int prepare(coord_t *c, const peer_msg_t *req, serve_t *s) {
   if (!c->env.tree_hashes || !c->env.tree_keys || !c->env.tree_info) return CHORUS_ENOTFOUND;
@@ -103,8 +96,7 @@ static int prepare(coord_t *c, const peer_msg_t *req, serve_t *s) {
     s->n = b->len / 4;
     if (s->n && !(s->segs = malloc(s->n * sizeof *s->segs))) return CHORUS_ENOMEM;
     for (size_t i = 0; i < s->n; i++) {
-      const uint8_t *p = b->p + 4 * i;
-      s->segs[i] = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+      s->segs[i] = be_get_u32(b->p + 4 * i);
       if (s->segs[i] >= ti.segments) return CHORUS_EINVAL;
     }
     return 0;
@@ -116,7 +108,7 @@ static int prepare(coord_t *c, const peer_msg_t *req, serve_t *s) {
   if (s->n && (!(s->idx = malloc(s->n * sizeof *s->idx)) || !(s->out = malloc(s->n * sizeof *s->out))))
     return CHORUS_ENOMEM;
   for (size_t i = 0; i < s->n; i++) {
-    s->idx[i] = be64(req->tree.nodes.p + 8 * i);
+    s->idx[i] = be_get_u64(req->tree.nodes.p + 8 * i);
     if (s->idx[i] >= width) return CHORUS_EINVAL;
   }
   return 0;

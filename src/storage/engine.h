@@ -311,17 +311,15 @@ uint64_t engine_tree_item_hash(const char *key, size_t key_len, const dvv_t *d, 
 int engine_record_read(engine_t *e, const char *key, size_t key_len, dvv_t *out);
 
 typedef struct {
-  uint64_t records, damaged_records; /* 'd' entries, and those that do not decode */
-  uint64_t indexed, index_damaged;   /* 't' entries, and those with a bad hash or token */
-  uint64_t leaves_damaged;           /* 'l' entries that do not decode */
-  /* segments where the index, the stored leaves differ from the records */
-  uint64_t index_segments_differing, leaf_segments_differing;
-  uint64_t root; /* of the tree the records make */
+  uint64_t records, damaged_records; /* records, and those that do not decode or sit under a wrong token */
+  uint64_t leaves_damaged;           /* stored chunks and journal entries that do not decode, no shape */
+  uint64_t leaf_segments_differing;  /* segments where the stored leaves differ from the records */
+  uint64_t root;                     /* of the tree the records make */
   bool clean;
   uint64_t elapsed_ms;
 } engine_tree_verify_t;
 /* Scans one snapshot: builds the tree the records make and compares it
- * with the token index and the stored leaves. O(keys); for an operator. */
+ * with the stored leaves. O(keys); for an operator. */
 int engine_tree_verify(engine_t *e, engine_tree_verify_t *out);
 
 /* Tombstone collection (hook_tombs.c; any thread): up to limit keys whose

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/be.h"
 #include "../common/err.h"
 #include "../common/log.h"
 #include "engine_internal.h"
@@ -65,7 +66,7 @@ static int add_hint_delta(group_t *g, const char *owner, int64_t delta) {
 /* A hint's value: u64be stored_at_ms, then the record. */
 static int hint_decode(const char *v, size_t vlen, dvv_t *state, uint64_t *stored_at) {
   if (vlen < HINT_HEADER) return CHORUS_ECORRUPT;
-  *stored_at = u64_from_be(v);
+  *stored_at = be_get_u64(v);
   return record_decode(v + HINT_HEADER, vlen - HINT_HEADER, state);
 }
 
@@ -187,7 +188,7 @@ int engine_apply_hint_expire(engine_t *e, group_t *g, engine_job_t *job, uint64_
     size_t key_len, vlen = 0;
     bool is_hint = hint_key_split(k, klen, owner, &key, &key_len);
     const char *v = leveldb_iter_value(it, &vlen);
-    uint64_t stored_at = vlen >= HINT_HEADER ? u64_from_be(v) : 0;
+    uint64_t stored_at = vlen >= HINT_HEADER ? be_get_u64(v) : 0;
     bool young = stored_at > ts || ts - stored_at < e->opts.hint_ttl_ms;
     if (is_hint && vlen >= HINT_HEADER && young) continue;
     if (is_hint) {

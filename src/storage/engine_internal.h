@@ -33,30 +33,27 @@
 #include "merkle.h"
 #include "rowcache.h"
 
-#define KEY_DATA 'd'
+#define KEY_DATA 'k'    /* u64be token, key: records in token order (format 3) */
+#define KEY_DATA_V2 'd' /* key: records of formats 1 and 2, moved at open (engine_recover.c) */
 #define KEY_EVENT 'e'
 #define KEY_CONFLICT 'c'
 #define KEY_REQUEST 'r'
 #define KEY_REQSEQ 'q'
 #define KEY_META 'm'
 #define KEY_HINT 'h'
-#define KEY_TREE_INDEX 't' /* hook_merkle.c */
-#define KEY_TREE_LEAF 'l'
+#define KEY_TREE_CHUNK 'L'    /* hook_merkle.c: u32be chunk -> leaves (treelog.h) */
+#define KEY_TREE_JOURNAL 'J'  /* u64be seq -> the leaves one batch changed */
+#define KEY_TREE_INDEX_V2 't' /* the tree of format 2, dropped at open */
+#define KEY_TREE_LEAF_V2 'l'
 #define KEY_TOMBSTONE 'g' /* hook_tombs.c */
-#define HINT_HEADER 8 /* u64be stored_at_ms before the record */
+#define HINT_HEADER 8     /* u64be stored_at_ms before the record */
 
-/* A LevelDB key: prefix byte + up to ENGINE_KEY_MAX bytes, or a hint's
- * prefix, owner, NUL and key. */
+/* A LevelDB key: prefix byte + up to ENGINE_KEY_MAX bytes, a record's
+ * prefix, token and key, or a hint's prefix, owner, NUL and key. */
 typedef struct {
-  char b[1 + VV_NODE_MAX + 1 + ENGINE_KEY_MAX];
+  char b[1 + (VV_NODE_MAX + 1 > 8 ? VV_NODE_MAX + 1 : 8) + ENGINE_KEY_MAX];
   size_t len;
 } dbkey_t;
-
-/* A token-index key: 't', u64be token, the key. */
-typedef struct {
-  char b[9 + ENGINE_KEY_MAX];
-  size_t len;
-} dbkey_tree_t;
 
 /* owner -> count, sorted by owner, no zero entries */
 typedef struct {
@@ -78,6 +75,7 @@ typedef struct {
 typedef struct {
   const char *key;
   size_t key_len;
+  uint64_t token;     /* the key's (ring_key_token) */
   const dvv_t *state; /* empty when the key has no record */
   /* after a change only: the record's encoding as written; empty (len 0)
    * when the record was dropped (reap; state is then empty) */
@@ -123,17 +121,30 @@ typedef struct {
   engine_t *e;
   pthread_mutex_t mu; /* guards tree and keys against readers; the writer alone changes them */
   merkle_t *tree;     /* as of the last committed group */
-  uint64_t keys;      /* index entries (keys with a record) as of the last commit */
+  uint64_t keys;      /* records as of the last commit */
+  /* writer only: the stored leaves (hook_merkle.c) */
+  uint8_t *dirty;         /* per chunk: changed since the last checkpoint */
+  uint64_t journal_first; /* seq of the oldest journal entry; == journal_next when none */
+  uint64_t journal_next;
+  uint64_t journal_pairs; /* leaves in the journal */
   /* writer only: the group's pending changes */
   engine_tree_delta_t *deltas; /* by segment, one each */
   size_t n_deltas, cap_deltas;
   int64_t keys_delta;
-  buf_t scratch;
+  enum { TREE_WROTE_NOTHING, TREE_WROTE_ENTRY, TREE_WROTE_CHECKPOINT } wrote;
+  buf_t scratch, entry;
 } engine_tree_t;
-void engine_tree_index_key(dbkey_tree_t *k, uint64_t token, const char *key, size_t key_len);
-void engine_tree_leaf_key(char out[5], uint32_t segment);
-/* The segment of a stored leaf's key, UINT32_MAX when it is not one. */
-uint32_t engine_tree_leaf_segment(const char *k, size_t klen);
+/* The leaves per stored chunk (TREELOG_CHUNK, or all of a smaller tree). */
+uint32_t engine_tree_chunk_leaves(const merkle_t *tree);
+/* Reads the stored leaves (checkpoint chunks, then the journal) into tree,
+ * which must be empty; t (may be NULL) gets the journal's bounds and dirty
+ * chunks and the record count. *damaged counts chunks and entries that do
+ * not decode (then CHORUS_ECORRUPT unless damaged is non-NULL). */
+int engine_tree_read_stored(engine_t *e, leveldb_readoptions_t *ro, merkle_t *tree, engine_tree_t *t,
+                            uint64_t *damaged);
+/* The item hash of a stored record's bytes; 0 when it does not decode. */
+uint64_t engine_tree_record_hash(const char *key, size_t key_len, const char *v, size_t vlen, dvv_t *d,
+                                 buf_t *scratch);
 int engine_tree_build(engine_t *e, engine_tree_t *t);
 int engine_tree_drop(engine_t *e);
 
@@ -206,10 +217,17 @@ struct engine {
 /* ---- engine_keys.c ---- */
 void dbkey_bytes(dbkey_t *k, char prefix, const void *p, size_t n);
 void dbkey_u64(dbkey_t *k, char prefix, uint64_t v);
+/* prefix, u64be v, p[0..n) (n <= ENGINE_KEY_MAX) */
+void dbkey_u64_bytes(dbkey_t *k, char prefix, uint64_t v, const void *p, size_t n);
+/* A record's key: KEY_DATA, the key's token, the key; returns the token. */
+uint64_t dbkey_record(dbkey_t *k, const char *key, size_t n);
+/* The first LevelDB key of the records at or after token. */
+void dbkey_record_seek(dbkey_t *k, uint64_t token);
+/* Splits a record's LevelDB key; false when it is not one (prefix, length). */
+bool record_key_split(const char *k, size_t klen, uint64_t *token, const char **key, size_t *key_len);
 void dbkey_hint(dbkey_t *k, const char *owner, const char *key, size_t n);
 bool hint_key_split(const char *k, size_t klen, char owner[VV_NODE_MAX + 1], const char **key,
                     size_t *key_len);
-uint64_t u64_from_be(const char *p);
 bool engine_node_ok(const char *id);
 /* Logs a LevelDB error once and maps it to a code; frees the message. */
 int engine_ldb_err(char *err, const char *what, bool *no_space);
@@ -220,11 +238,12 @@ bool engine_iter_in(leveldb_iterator_t *it, const char *prefix, size_t n, const 
 /* Destroys an iterator, returning the error it met (logged), if any: a scan
  * that ended early on an I/O error or a damaged block is not a short one. */
 int engine_iter_end(leveldb_iterator_t *it, const char *what);
-/* Calls fn for every record that decodes, in key order, read through ro
- * (NULL: the engine's); *damaged (may be NULL) counts those that do not.
- * A non-zero return of fn stops the scan and is returned; otherwise the
- * scan's error (engine_iter_end). */
-typedef int (*engine_record_fn)(void *arg, const char *key, size_t key_len, const dvv_t *d);
+/* Calls fn for every record that decodes, in token order, read through ro
+ * (NULL: the engine's); *damaged (may be NULL) counts those that do not,
+ * and those stored under a token that is not their key's. A non-zero
+ * return of fn stops the scan and is returned; otherwise the scan's error
+ * (engine_iter_end). */
+typedef int (*engine_record_fn)(void *arg, uint64_t token, const char *key, size_t key_len, const dvv_t *d);
 int engine_each_record(engine_t *e, leveldb_readoptions_t *ro, engine_record_fn fn, void *arg,
                        uint64_t *damaged);
 

@@ -1,7 +1,7 @@
 /*
  * engine_keys.c - the engine's LevelDB key space (engine.h lists it) and the
  * small helpers every engine file uses to read LevelDB: error mapping, point
- * reads, prefix scans whose errors are never lost,.
+ * reads, prefix scans whose errors are never lost.
  *
  * Invariant: a key is built only into a dbkey_t, whose size holds the
  * longest key of any prefix (a hint's: prefix, owner, NUL, user key), and
@@ -9,8 +9,10 @@
  */
 #include <string.h>
 
+#include "../common/be.h"
 #include "../common/err.h"
 #include "../common/log.h"
+#include "../ring/ring.h"
 #include "engine_internal.h"
 #include "record.h"
 
@@ -22,9 +24,32 @@ void dbkey_bytes(dbkey_t *k, char prefix, const void *p, size_t n) {
 
 void dbkey_u64(dbkey_t *k, char prefix, uint64_t v) {
   k->b[0] = prefix;
-  for (int i = 0; i < 8; i++)
-    k->b[1 + i] = (char)(v >> (56 - 8 * i));
+  be_put_u64(k->b + 1, v);
   k->len = 9;
+}
+
+void dbkey_u64_bytes(dbkey_t *k, char prefix, uint64_t v, const void *p, size_t n) {
+  dbkey_u64(k, prefix, v);
+  memcpy(k->b + 9, p, n);
+  k->len = 9 + n;
+}
+
+uint64_t dbkey_record(dbkey_t *k, const char *key, size_t n) {
+  uint64_t token = ring_key_token(key, n);
+  dbkey_u64_bytes(k, KEY_DATA, token, key, n);
+  return token;
+}
+
+void dbkey_record_seek(dbkey_t *k, uint64_t token) {
+  dbkey_u64(k, KEY_DATA, token);
+}
+
+bool record_key_split(const char *k, size_t klen, uint64_t *token, const char **key, size_t *key_len) {
+  if (klen < 10 || klen > 9 + ENGINE_KEY_MAX || k[0] != KEY_DATA) return false;
+  *token = be_get_u64(k + 1);
+  *key = k + 9;
+  *key_len = klen - 9;
+  return true;
 }
 
 /* 'h' owner 0x00 key: owner ids cannot hold a NUL, so the split is unambiguous. */
@@ -52,13 +77,6 @@ bool hint_key_split(const char *k, size_t klen, char owner[VV_NODE_MAX + 1], con
   *key = nul + 1;
   *key_len = klen - 2 - olen;
   return *key_len >= 1 && *key_len <= ENGINE_KEY_MAX;
-}
-
-uint64_t u64_from_be(const char *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++)
-    v = v << 8 | (uint8_t)p[i];
-  return v;
 }
 
 bool engine_node_ok(const char *id) {
@@ -106,11 +124,15 @@ int engine_each_record(engine_t *e, leveldb_readoptions_t *ro, engine_record_fn 
   for (leveldb_iter_seek(it, &p, 1); !rc && engine_iter_in(it, &p, 1, &k, &klen); leveldb_iter_next(it)) {
     size_t rlen = 0;
     const char *r = leveldb_iter_value(it, &rlen);
-    if (record_decode(r, rlen, &d) != 0) {
+    uint64_t token;
+    const char *key;
+    size_t key_len;
+    if (!record_key_split(k, klen, &token, &key, &key_len) || ring_key_token(key, key_len) != token ||
+        record_decode(r, rlen, &d) != 0) {
       if (damaged) (*damaged)++;
       continue;
     }
-    rc = fn(arg, k + 1, klen - 1, &d);
+    rc = fn(arg, token, key, key_len, &d);
   }
   dvv_free(&d);
   int end = engine_iter_end(it, "scan records");

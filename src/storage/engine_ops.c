@@ -59,7 +59,7 @@ int engine_load_state(engine_t *e, const overlay_t *o, engine_job_t *job, dvv_t 
     rc = vlen ? record_decode(cached, vlen, out) : 0; /* no bytes: the key has no record */
   } else {
     dbkey_t k;
-    dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
+    (void)dbkey_record(&k, job->key, job->key_len);
     char *v;
     rc = engine_db_get(e, &k, "read", &v, &vlen);
     if (rc) return rc;
@@ -86,13 +86,13 @@ int engine_put_state(engine_t *e, group_t *g, const dbkey_t *k, const dvv_t *sta
   return 0;
 }
 
-static engine_change_t change_of(const engine_job_t *job) {
-  return (engine_change_t){.key = job->key, .key_len = job->key_len, .state = &job->state};
+static engine_change_t change_of(const engine_job_t *job, uint64_t token) {
+  return (engine_change_t){.key = job->key, .key_len = job->key_len, .token = token, .state = &job->state};
 }
 
 /* Lets every hook capture the key's state before the job changes it. */
 static void capture_before(engine_t *e, group_t *g, const engine_job_t *job) {
-  engine_change_t c = change_of(job);
+  engine_change_t c = change_of(job, 0); /* no hook needs the token before */
   for (size_t i = 0; i < e->n_hooks; i++)
     if (e->hooks[i].ops->capture) e->hooks[i].ops->capture(e->hooks[i].st, &c, g->slots[i]);
 }
@@ -100,10 +100,10 @@ static void capture_before(engine_t *e, group_t *g, const engine_job_t *job) {
 /* Writes the job's state as the key's record and tells every hook. */
 static int put_record(engine_t *e, group_t *g, const engine_job_t *job) {
   dbkey_t k;
-  dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
+  uint64_t token = dbkey_record(&k, job->key, job->key_len);
   int rc = engine_put_state(e, g, &k, &job->state, NULL);
   if (rc) return rc;
-  engine_change_t c = change_of(job);
+  engine_change_t c = change_of(job, token);
   c.encoded = g->scratch.data;
   c.encoded_len = g->scratch.len;
   for (size_t i = 0; i < e->n_hooks && !rc; i++)
@@ -223,10 +223,10 @@ int engine_apply_client(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job
 /* Drops the job's record (its state is already empty) and tells every hook. */
 static int delete_record(engine_t *e, group_t *g, const engine_job_t *job) {
   dbkey_t k;
-  dbkey_bytes(&k, KEY_DATA, job->key, job->key_len);
+  uint64_t token = dbkey_record(&k, job->key, job->key_len);
   engine_batch_delete(e, k.b, k.len);
   g->has_writes = true;
-  engine_change_t c = change_of(job);
+  engine_change_t c = change_of(job, token);
   c.encoded = (const uint8_t *)""; /* no bytes: no record */
   int rc = 0;
   for (size_t i = 0; i < e->n_hooks && !rc; i++)

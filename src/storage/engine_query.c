@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/be.h"
 #include "../common/err.h"
 #include "../common/log.h"
 #include "engine_internal.h"
@@ -30,7 +31,7 @@ int engine_events(engine_t *e, uint64_t since, size_t limit, event_t **out, size
     event_init(&evs[cnt]);
     rc = event_decode(v, vlen, &evs[cnt]);
     if (rc) {
-      log_error("storage: event %llu is unreadable: %s", (unsigned long long)u64_from_be(key + 1),
+      log_error("storage: event %llu is unreadable: %s", (unsigned long long)be_get_u64(key + 1),
                 chorus_strerror(rc));
       break;
     }

@@ -12,13 +12,15 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "../common/be.h"
 #include "../common/err.h"
 #include "../common/log.h"
 #include "engine_internal.h"
 #include "reqlog.h"
 
-#define STORE_FORMAT "2"
-#define STORE_FORMAT_V1 "1" /* request-log entries held rendered HTTP replies */
+#define STORE_FORMAT "3"
+#define STORE_FORMAT_V2 "2" /* records keyed by their key alone ('d' key) */
+#define STORE_FORMAT_V1 "1" /* as 2, and request-log entries held rendered HTTP replies */
 #define BATCH_KEYS 10000    /* keys one start-up batch deletes or rewrites */
 
 static const char FORMAT_META[] = {KEY_META, 'f', 'o', 'r', 'm', 'a', 't'};
@@ -56,7 +58,7 @@ static int recover_events(engine_t *e) {
   event_t ev;
   event_init(&ev);
   rc = klen == 9 ? event_decode(v, vlen, &ev) : CHORUS_ECORRUPT;
-  if (!rc && ev.id == u64_from_be(k + 1)) {
+  if (!rc && ev.id == be_get_u64(k + 1)) {
     e->event_seq = ev.id;
     rc = vv_copy(&e->clock, &ev.clock);
   } else if (!rc) {
@@ -88,7 +90,7 @@ static int prune_events(engine_t *e) {
   for (leveldb_iter_seek(it, k.b, k.len); !rc && leveldb_iter_valid(it); leveldb_iter_next(it)) {
     size_t klen = 0;
     const char *key = leveldb_iter_key(it, &klen);
-    if (klen != 9 || key[0] != KEY_EVENT || u64_from_be(key + 1) > cutoff) break;
+    if (klen != 9 || key[0] != KEY_EVENT || be_get_u64(key + 1) > cutoff) break;
     leveldb_writebatch_delete(wb, key, klen);
     if (++n % BATCH_KEYS == 0) rc = write_batch(e, wb, "prune events");
   }
@@ -109,7 +111,7 @@ static int recover_requests(engine_t *e) {
   size_t klen = 0;
   const char *k = leveldb_iter_key(it, &klen);
   rc = klen == 9 ? 0 : CHORUS_ECORRUPT;
-  if (!rc) e->request_seq = u64_from_be(k + 1);
+  if (!rc) e->request_seq = be_get_u64(k + 1);
   int it_rc = engine_iter_end(it, "read the newest request");
   return rc ? rc : it_rc;
 }
@@ -148,6 +150,40 @@ static int upgrade_request_log(engine_t *e) {
   if (wb) leveldb_writebatch_destroy(wb);
   buf_free(&enc);
   if (!rc && n) log_info("storage: carried %d request-log entries over to format %s", n, STORE_FORMAT);
+  return rc;
+}
+
+/* Formats 1 and 2 kept a record under 'd' key; format 3 keeps it under
+ * KEY_DATA, its token, key (records in token order: a token range is one
+ * scan). Each batch moves some records whole (put the new key, delete the
+ * old), so a crash part-way leaves every record in exactly one place and
+ * the next start moves the rest. */
+static int upgrade_records(engine_t *e) {
+  leveldb_iterator_t *it = leveldb_create_iterator(e->db, e->ropts);
+  leveldb_writebatch_t *wb = leveldb_writebatch_create();
+  const char p = KEY_DATA_V2;
+  const char *k;
+  size_t klen;
+  int rc = wb ? 0 : CHORUS_ENOMEM, n = 0, dropped = 0;
+  for (leveldb_iter_seek(it, &p, 1); !rc && engine_iter_in(it, &p, 1, &k, &klen); leveldb_iter_next(it)) {
+    if (klen >= 2 && klen - 1 <= ENGINE_KEY_MAX) {
+      size_t vlen = 0;
+      const char *v = leveldb_iter_value(it, &vlen);
+      dbkey_t nk;
+      (void)dbkey_record(&nk, k + 1, klen - 1);
+      leveldb_writebatch_put(wb, nk.b, nk.len, v, vlen);
+    } else {
+      dropped++; /* no key could have made it */
+    }
+    leveldb_writebatch_delete(wb, k, klen);
+    if (++n % BATCH_KEYS == 0) rc = write_batch(e, wb, "move records");
+  }
+  int it_rc = engine_iter_end(it, "scan records to move");
+  if (!rc) rc = it_rc;
+  if (!rc) rc = write_batch(e, wb, "move records");
+  if (wb) leveldb_writebatch_destroy(wb);
+  if (!rc && n) log_info("storage: moved %d records into token order (format %s)", n - dropped, STORE_FORMAT);
+  if (!rc && dropped) log_error("storage: dropped %d entries that were not records of any key", dropped);
   return rc;
 }
 
@@ -200,7 +236,7 @@ static int load_actor(engine_t *e, bool is_new) {
 }
 
 /* Refuses a store written in a format this build does not know, brings a
- * format 1 store up to date, stamps a new one. */
+ * format 1 or 2 store up to date, stamps a new one. */
 static int check_format(engine_t *e) {
   char *err = NULL;
   size_t vlen = 0;
@@ -213,13 +249,15 @@ static int check_format(engine_t *e) {
   }
   if (!v) return stamp_format(e);
   bool current = vlen == strlen(STORE_FORMAT) && memcmp(v, STORE_FORMAT, vlen) == 0;
+  bool v2 = vlen == strlen(STORE_FORMAT_V2) && memcmp(v, STORE_FORMAT_V2, vlen) == 0;
   bool v1 = vlen == strlen(STORE_FORMAT_V1) && memcmp(v, STORE_FORMAT_V1, vlen) == 0;
-  if (!current && !v1)
+  if (!current && !v2 && !v1)
     log_error("storage: %s holds data in an unknown format '%.*s'", e->opts.dir, (int)vlen, v);
   leveldb_free(v);
   if (current) return 0;
-  if (!v1) return CHORUS_ECORRUPT;
-  rc = upgrade_request_log(e);
+  if (!v2 && !v1) return CHORUS_ECORRUPT;
+  if (v1) rc = upgrade_request_log(e);
+  if (!rc) rc = upgrade_records(e);
   return rc ? rc : stamp_format(e);
 }
 

@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 
+#include "../common/be.h"
 #include "../common/err.h"
 #include "engine_internal.h"
 #include "record.h"
@@ -43,8 +44,7 @@ static int seal(void *st, engine_t *e) {
   if (!h->delta) return 0;
   uint64_t n = (uint64_t)((int64_t)h->keys + h->delta);
   char v[8];
-  for (int i = 0; i < 8; i++)
-    v[i] = (char)(n >> (56 - 8 * i));
+  be_put_u64(v, n);
   engine_batch_put(e, KEYS_META, sizeof KEYS_META, v, sizeof v);
   return 0;
 }
@@ -66,7 +66,8 @@ static const engine_hook_ops_t ops = {.begin = begin,
                                       .commit = commit,
                                       .close = close_hook};
 
-static int count_live(void *arg, const char *key, size_t key_len, const dvv_t *d) {
+static int count_live(void *arg, uint64_t token, const char *key, size_t key_len, const dvv_t *d) {
+  (void)token;
   (void)key;
   (void)key_len;
   if (dvv_live_count(d) > 0) (*(uint64_t *)arg)++;
@@ -85,7 +86,7 @@ int hook_keys_open(engine_t *e, engine_batch_hook_t *out) {
   if (err) return engine_ldb_err(err, "read key count", NULL);
   uint64_t n = 0;
   int rc = v && vlen == 8 ? 0 : count_records(e, &n);
-  if (v && vlen == 8) n = u64_from_be(v);
+  if (v && vlen == 8) n = be_get_u64(v);
   leveldb_free(v);
   if (rc) return rc;
   keys_t *h = calloc(1, sizeof *h);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/be.h"
 #include "../common/err.h"
 #include "engine_internal.h"
 
@@ -34,14 +35,6 @@ static tomb_t tomb_of(const dvv_t *d) {
   return t;
 }
 
-static void tomb_key(dbkey_tree_t *k, uint64_t ts, const char *key, size_t key_len) {
-  k->b[0] = KEY_TOMBSTONE;
-  for (int i = 0; i < 8; i++)
-    k->b[1 + i] = (char)(ts >> (56 - 8 * i));
-  memcpy(k->b + 9, key, key_len);
-  k->len = 9 + key_len;
-}
-
 static void capture(void *st, const engine_change_t *c, void *slot) {
   (void)st;
   tomb_t t = tomb_of(c->state);
@@ -53,13 +46,13 @@ static int record(void *st, engine_t *e, const engine_change_t *c, const void *s
   tomb_t was, now = tomb_of(c->state);
   memcpy(&was, slot, sizeof was);
   if (was.is == now.is && was.ts == now.ts) return 0;
-  dbkey_tree_t k;
+  dbkey_t k;
   if (was.is) {
-    tomb_key(&k, was.ts, c->key, c->key_len);
+    dbkey_u64_bytes(&k, KEY_TOMBSTONE, was.ts, c->key, c->key_len);
     engine_batch_delete(e, k.b, k.len);
   }
   if (now.is) {
-    tomb_key(&k, now.ts, c->key, c->key_len);
+    dbkey_u64_bytes(&k, KEY_TOMBSTONE, now.ts, c->key, c->key_len);
     engine_batch_put(e, k.b, k.len, "", 0);
   }
   return 0;
@@ -67,11 +60,12 @@ static int record(void *st, engine_t *e, const engine_change_t *c, const void *s
 
 static const engine_hook_ops_t ops = {.capture = capture, .record = record};
 
-static int index_one(void *arg, const char *key, size_t key_len, const dvv_t *d) {
+static int index_one(void *arg, uint64_t token, const char *key, size_t key_len, const dvv_t *d) {
+  (void)token;
   tomb_t t = tomb_of(d);
   if (!t.is) return 0;
-  dbkey_tree_t tk;
-  tomb_key(&tk, t.ts, key, key_len);
+  dbkey_t tk;
+  dbkey_u64_bytes(&tk, KEY_TOMBSTONE, t.ts, key, key_len);
   leveldb_writebatch_put(arg, tk.b, tk.len, "", 0);
   return 0;
 }
@@ -114,7 +108,7 @@ int engine_tombstones(engine_t *e, uint64_t before_ms, size_t limit, engine_tomb
   for (leveldb_iter_seek(it, &p, 1); got < limit && engine_iter_in(it, &p, 1, &k, &klen);
        leveldb_iter_next(it)) {
     if (klen < 10) continue;
-    uint64_t ts = u64_from_be(k + 1);
+    uint64_t ts = be_get_u64(k + 1);
     if (ts >= before_ms) break; /* in ts order: the rest are younger */
     char *key = malloc(klen - 9 + 1);
     if (!key) {

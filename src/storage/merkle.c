@@ -22,6 +22,7 @@
 
 #include <openssl/sha.h>
 
+#include "../common/be.h"
 #include "../common/err.h"
 #include "../common/sha256.h"
 
@@ -94,20 +95,6 @@ uint64_t merkle_segment_last(const merkle_t *t, uint32_t s) {
   return merkle_segment_first(t, s) | (((uint64_t)1 << (64 - t->bits)) - 1);
 }
 
-static uint64_t get_u64be(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++)
-    v = v << 8 | p[i];
-  return v;
-}
-
-static void put_u32be(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
-
 /* SHA-256 of prefix || key || summary without a buffer. OpenSSL 3 marks
  * the low-level streaming calls deprecated in favour of EVP, but an EVP
  * context lives on the heap and so could fail where this cannot: they are
@@ -128,7 +115,7 @@ static void sha256_parts(const uint8_t prefix[4], const void *key, size_t key_le
 uint64_t merkle_item_hash(const void *key, size_t key_len, const void *summary, size_t summary_len) {
   uint8_t md[SHA256_BYTES];
   uint8_t buf[ITEM_STACK_BYTES];
-  put_u32be(buf, (uint32_t)key_len);
+  be_put_u32(buf, (uint32_t)key_len);
   if (key_len <= sizeof(buf) - 4 && summary_len <= sizeof(buf) - 4 - key_len) {
     if (key_len) memcpy(buf + 4, key, key_len);
     if (summary_len) memcpy(buf + 4 + key_len, summary, summary_len);
@@ -136,7 +123,7 @@ uint64_t merkle_item_hash(const void *key, size_t key_len, const void *summary, 
   } else {
     sha256_parts(buf, key, key_len, summary, summary_len, md);
   }
-  uint64_t h = get_u64be(md);
+  uint64_t h = be_get_u64(md);
   return h ? h : 1;
 }
 
@@ -375,17 +362,4 @@ size_t merkle_diff(const merkle_view_t *a, const merkle_view_t *b, uint32_t *out
   window_t wa = window_of(a, 0, 0), wb = window_of(b, 0, 0);
   if (view_node_in(a, wa, 0, 0) != view_node_in(b, wb, 0, 0)) diff_in(&d, 0, 0, wa, wb);
   return d.count;
-}
-
-void merkle_leaf_encode(uint64_t hash, uint8_t out[8]) {
-  for (int i = 0; i < 8; i++)
-    out[i] = (uint8_t)(hash >> (56 - 8 * i));
-}
-
-int merkle_leaf_decode(const void *p, size_t len, uint64_t *hash) {
-  if (len != 8) return CHORUS_ECORRUPT;
-  uint64_t h = get_u64be(p);
-  if (!h) return CHORUS_ECORRUPT;
-  *hash = h;
-  return 0;
 }

@@ -139,10 +139,4 @@ void merkle_view_children(const merkle_view_t *v, unsigned level, uint64_t i, ui
  * trees must have the same shape (else 0). */
 size_t merkle_diff(const merkle_view_t *a, const merkle_view_t *b, uint32_t *out, size_t max);
 
-/* A stored leaf: the LevelDB value of one segment is its hash, u64be, 8
- * bytes, never 0 (a zero leaf is not stored). CHORUS_ECORRUPT for
- * anything else. */
-void merkle_leaf_encode(uint64_t hash, uint8_t out[8]);
-int merkle_leaf_decode(const void *p, size_t len, uint64_t *hash);
-
 #endif

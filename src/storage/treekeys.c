@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/be.h"
 #include "../common/err.h"
 
 static const uint8_t MAGIC[3] = {'C', 'K', 1};
@@ -27,9 +28,7 @@ void treekeys_add(buf_t *out, const char *key, size_t key_len, uint64_t hash) {
 
 void treekeys_finish(buf_t *out, size_t start, uint32_t n) {
   if (out->err || out->len < start + 7) return;
-  uint8_t *p = out->data + start + 3;
-  for (int i = 0; i < 4; i++)
-    p[i] = (uint8_t)(n >> (24 - 8 * i));
+  be_put_u32(out->data + start + 3, n);
 }
 
 int treekeys_decode(const void *p, size_t len, treekeys_entry_t **out, size_t *n) {

@@ -19,6 +19,8 @@
 
 #include <leveldb/c.h>
 
+#include "common/be.h"
+#include "ring/ring.h"
 #include "storage/engine.h"
 
 typedef struct {
@@ -161,6 +163,18 @@ static inline void raw_write(const char *key, size_t key_len, const char *value,
   leveldb_writeoptions_destroy(wo);
   leveldb_close(db);
   leveldb_options_destroy(o);
+}
+
+/* Writes (value non-NULL) or deletes key's record where this build keeps
+ * records: 'k', the key's u64be token, the key. */
+static inline void raw_write_record(const char *key, const char *value, size_t value_len) {
+  size_t n = strlen(key);
+  char k[9 + 256];
+  assert_true(n <= 256);
+  k[0] = 'k';
+  be_put_u64(k + 1, ring_key_token(key, n));
+  memcpy(k + 9, key, n);
+  raw_write(k, 9 + n, value, value_len);
 }
 
 #endif

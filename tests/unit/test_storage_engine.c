@@ -20,6 +20,7 @@
 #include "common/err.h"
 #include "storage/context.h"
 #include "storage/engine.h"
+#include "storage/record.h"
 
 #include "engine_harness.h"
 
@@ -377,6 +378,38 @@ static void test_format_1_request_log_is_carried_over_as_applied_marks(void **st
   engine_close(e);
 }
 
+/* Format 2 kept a record under 'd' key; start-up moves each into token
+ * order, drops what no key could have made, and the tree covers them. */
+static void test_format_2_records_move_into_token_order(void **state) {
+  engine_opts_t o = engine_test_opts(100, FSYNC_ALWAYS);
+  engine_t *e = open_engine_opts(&o);
+  engine_job_t j;
+  run(e, &j, ENGINE_PUT, "old", "v", NULL, NULL);
+  buf_t b;
+  buf_init(&b);
+  assert_int_equal(record_encode(&j.state, &b), 0);
+  engine_job_release(&j);
+  engine_close(e);
+  raw_write_record("old", NULL, 0);
+  raw_write("dold", 4, (const char *)b.data, b.len);
+  raw_write("d", 1, "x", 1);
+  raw_write("mformat", 7, "2", 1);
+  buf_free(&b);
+  for (int open = 0; open < 2; open++) { /* the move, then a plain start */
+    e = open_engine_opts(&o);
+    run(e, &j, ENGINE_GET, "old", NULL, NULL, NULL);
+    assert_int_equal(j.err, 0);
+    assert_int_equal(j.state.n, 1);
+    assert_memory_equal(j.state.s[0].value, "v", 1);
+    engine_job_release(&j);
+    engine_tree_verify_t v;
+    assert_int_equal(engine_tree_verify(e, &v), 0);
+    assert_true(v.clean);
+    assert_int_equal(v.records, 1);
+    engine_close(e);
+  }
+}
+
 static void test_event_log_keeps_only_the_retention_window(void **state) {
   engine_t *e = open_engine(5, FSYNC_NEVER);
   engine_job_t j;
@@ -502,7 +535,7 @@ static void test_a_corrupt_record_fails_only_its_own_key(void **state) {
   engine_job_release(&j);
   engine_close(e);
 
-  raw_write("dbad", 4, "CR\x01garbage", 10);
+  raw_write_record("bad", "CR\x01garbage", 10);
 
   e = open_engine(100, FSYNC_ALWAYS);
   engine_job_t a, b, c;
@@ -679,6 +712,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_event_query_over_a_damaged_block_fails, setup, teardown),
       cmocka_unit_test_setup_teardown(test_format_1_request_log_is_carried_over_as_applied_marks, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_format_2_records_move_into_token_order, setup, teardown),
       cmocka_unit_test_setup_teardown(test_event_log_keeps_only_the_retention_window, setup, teardown),
       cmocka_unit_test_setup_teardown(test_conflict_index_follows_siblings, setup, teardown),
       cmocka_unit_test_setup_teardown(test_key_count_follows_live_keys_and_survives_reopen, setup, teardown),

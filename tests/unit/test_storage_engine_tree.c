@@ -3,8 +3,9 @@
  * (hook_merkle.c, engine_tree.c) and tombstone collection's side of the
  * store (hook_tombs.c, ENGINE_REAP): the tree follows every record change
  * in the same batch and verifies clean, survives a reopen without a
- * rebuild, is built once for a store written without it, names the keys
- * of a segment, and a reap drops exactly the tombstones it names.
+ * rebuild (checkpoint and journal), is built once for a store written
+ * without it, refuses a damaged journal until a rebuild, names the keys of
+ * a segment, and a reap drops exactly the tombstones it names.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include "engine_harness.h"
 #include "ring/ring.h"
 #include "storage/treekeys.h"
+#include "storage/treelog.h"
 
 #define SMALL_BITS 8 /* 256 segments: several keys per segment */
 
@@ -39,7 +41,7 @@ static void expect_clean(engine_t *e, uint64_t records) {
   assert_int_equal(engine_tree_verify(e, &v), 0);
   assert_true(v.clean);
   assert_int_equal(v.records, records);
-  assert_int_equal(v.indexed, records);
+  assert_int_equal(v.leaves_damaged, 0);
   engine_tree_info_t ti;
   engine_tree_info(e, &ti);
   assert_true(ti.enabled);
@@ -85,6 +87,12 @@ static void test_tree_follows_puts_deletes_and_merges(void **state) {
   engine_job_release(&g);
   expect_clean(e, 300);
   engine_close(e);
+  /* 300 changes over 256 segments wrote a checkpoint and a journal after it: loaded as they were */
+  e = open_tree(false);
+  engine_tree_info(e, &ti);
+  assert_true(ti.root == after.root);
+  expect_clean(e, 300);
+  engine_close(e);
 }
 
 static void test_tree_survives_a_reopen_without_a_rebuild(void **state) {
@@ -98,7 +106,7 @@ static void test_tree_survives_a_reopen_without_a_rebuild(void **state) {
   engine_tree_info(e, &before);
   engine_close(e);
   /* no records may be read at open: a damaged record would show in a rebuild, not in a load */
-  raw_write("dk0", 3, "garbage", 7);
+  raw_write_record("k0", "garbage", 7);
   e = open_tree(false);
   engine_tree_info_t ti;
   engine_tree_info(e, &ti);
@@ -138,9 +146,17 @@ static void test_an_operator_rebuild_repairs_a_damaged_tree(void **state) {
     put(e, key, "v");
   }
   engine_close(e);
-  /* a leaf the records do not make, as a damaged disk might leave it */
-  char leaf[5] = {'l', 0, 0, 0, 7};
-  raw_write(leaf, sizeof leaf, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+  /* leaves the records do not make, as a damaged disk might leave them: the
+   * journal replays the 30 keys' segments over them, the rest stay wrong */
+  uint64_t leaves[1u << SMALL_BITS];
+  for (size_t i = 0; i < sizeof leaves / sizeof *leaves; i++)
+    leaves[i] = 0x0102030405060708ull + i;
+  buf_t b;
+  buf_init(&b);
+  treelog_chunk_encode(&b, leaves, sizeof leaves / sizeof *leaves);
+  const char chunk[5] = {'L', 0, 0, 0, 0};
+  raw_write(chunk, sizeof chunk, (const char *)b.data, b.len);
+  buf_free(&b);
   e = open_tree(false);
   engine_tree_verify_t v;
   assert_int_equal(engine_tree_verify(e, &v), 0);
@@ -152,6 +168,25 @@ static void test_an_operator_rebuild_repairs_a_damaged_tree(void **state) {
   o.tree_rebuild = true;
   e = open_engine_opts(&o);
   expect_clean(e, 30);
+  engine_close(e);
+}
+
+/* A stored part that does not decode stops the start, with a clear error:
+ * a tree loaded wrong would hide differences; a rebuild repairs it. */
+static void test_a_damaged_journal_refuses_the_start_until_a_rebuild(void **state) {
+  engine_t *e = open_tree(false);
+  put(e, "k", "v");
+  engine_close(e);
+  const char entry[9] = {'J', 0, 0, 0, 0, 0, 0, 0, 0};
+  raw_write(entry, sizeof entry, "TJ\x01garbage", 10);
+  engine_opts_t o = engine_test_opts(1000, FSYNC_NEVER);
+  o.tree_bits = SMALL_BITS;
+  engine_t *bad = NULL;
+  assert_int_equal(engine_open(&o, &bad), CHORUS_ECORRUPT);
+  assert_null(bad);
+  o.tree_rebuild = true;
+  e = open_engine_opts(&o);
+  expect_clean(e, 1);
   engine_close(e);
 }
 
@@ -287,6 +322,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_tree_survives_a_reopen_without_a_rebuild, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_store_without_the_tree_is_indexed_once_at_open, setup, teardown),
       cmocka_unit_test_setup_teardown(test_an_operator_rebuild_repairs_a_damaged_tree, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_damaged_journal_refuses_the_start_until_a_rebuild, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_segment_keys_and_view_hashes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reap_drops_exactly_the_tombstones_named, setup, teardown),
   };

@@ -245,31 +245,6 @@ static void test_item_hash_is_the_sha256_prefix_of_length_key_and_summary(void *
     assert_int_not_equal(random_item_hash(), 0);
 }
 
-static void test_leaf_codec_round_trips_and_rejects_zero_and_wrong_lengths(void **state) {
-  uint8_t b[9];
-  uint64_t h = 7;
-  merkle_leaf_encode(0x0102030405060708ull, b);
-  static const uint8_t expect[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-  assert_memory_equal(b, expect, 8);
-  rng_state = 0x1eaf;
-  for (int k = 0; k < 1000; k++) {
-    uint64_t v = k ? rnd() | 1 : UINT64_MAX;
-    merkle_leaf_encode(v, b);
-    assert_int_equal(merkle_leaf_decode(b, 8, &h), 0);
-    assert_int_equal(h, v);
-  }
-  h = 7;
-  memset(b, 0, sizeof(b));
-  assert_int_equal(merkle_leaf_decode(b, 8, &h), CHORUS_ECORRUPT);
-  merkle_leaf_encode(1, b);
-  assert_int_equal(merkle_leaf_decode(b, 7, &h), CHORUS_ECORRUPT);
-  assert_int_equal(merkle_leaf_decode(b, 9, &h), CHORUS_ECORRUPT);
-  assert_int_equal(merkle_leaf_decode(NULL, 0, &h), CHORUS_ECORRUPT);
-  assert_int_equal(h, 7);
-  assert_int_equal(merkle_leaf_decode(b, 8, &h), 0);
-  assert_int_equal(h, 1);
-}
-
 /* ---- delta updates, merges ---- */
 
 static void check_deltas_equal_rebuild(unsigned bits, uint64_t seed) {
@@ -859,7 +834,6 @@ int main(void) {
       cmocka_unit_test(test_segments_split_the_token_space_evenly),
       cmocka_unit_test(test_out_of_range_nodes_and_segments_are_ignored),
       cmocka_unit_test(test_item_hash_is_the_sha256_prefix_of_length_key_and_summary),
-      cmocka_unit_test(test_leaf_codec_round_trips_and_rejects_zero_and_wrong_lengths),
       cmocka_unit_test(test_delta_updates_equal_a_rebuild_in_any_order),
       cmocka_unit_test(test_every_node_is_the_xor_of_its_children),
       cmocka_unit_test(test_merge_of_disjoint_trees_is_the_tree_of_the_union),
