@@ -303,6 +303,7 @@ void coord_on_request(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
 /* ---- lifecycle ---- */
 
 int coord_create(const coord_env_t *env, const coord_opts_t *o, coord_t **out) {
+  if (!env->now_ms || !env->wall_ms) return CHORUS_EINVAL;
   coord_t *c = calloc(1, sizeof *c);
   if (!c) return CHORUS_ENOMEM;
   c->env = *env;

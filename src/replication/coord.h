@@ -156,7 +156,8 @@ typedef struct {
  */
 typedef struct {
   void *state;
-  uint64_t (*now_ms)(void *state); /* the loop's clock, monotonic */
+  uint64_t (*now_ms)(void *state);  /* the loop's clock, monotonic */
+  uint64_t (*wall_ms)(void *state); /* the store's clock: tombstones' and hints' times (ms since the epoch) */
   /* Sends a request; the reply or failure goes to cb exactly once (on the
    * loop). Non-zero: nothing was sent and cb will not run. */
   int (*request)(void *state, const swim_addr_t *to, peer_msg_t *msg, uint64_t timeout_ms, peer_reply_fn cb,

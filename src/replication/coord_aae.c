@@ -12,12 +12,17 @@
  *      leaf level is skipped: the keys of a differing last branch are
  *      cheaper than its 16 leaf hashes.
  *   2. keys: for the differing segments, both sides list (key, item hash)
- *      (PEER_TREE_KEYS); keys only here are pushed, keys only there or
- *      with other versions are pulled (PEER_READ), merged here with the
- *      DVV sync of read repair (a repair event, with the peer's clock),
- *      and the merge is pushed back when the peer lacked part of it
- *      (PEER_REPLICATE, op repair). Nothing is ever overwritten: a merge
- *      keeps every concurrent sibling.
+ *      (PEER_TREE_KEYS); keys only here are pushed (PEER_REPLICATE, op
+ *      repair), keys only there are pulled (PEER_READ), merged here with
+ *      the DVV sync of read repair (a repair event, with the peer's
+ *      clock). A key both hold in other versions is asked of the peer
+ *      with what this node holds (its versions without values): the peer
+ *      answers "covered" when it has nothing this node lacks, and this
+ *      node's record is pushed; otherwise its record travels, is merged
+ *      here, and the merge is pushed back only if the peer lacked part of
+ *      it. So a key one side has newer costs one record on the wire, not
+ *      two. Nothing is ever overwritten: a merge keeps every concurrent
+ *      sibling.
  *   3. the result is kept (the last exchange per peer) and counted.
  * Repairs run at most REPAIRS_IN_FLIGHT at a time and --repair-rate keys a
  * second (a token bucket the tick refills), a quarter of that while client
@@ -63,7 +68,11 @@ typedef struct {
   size_t n, cap;
 } u64s_t;
 
-typedef enum { ITEM_PUSH, ITEM_PULL } item_kind_t;
+typedef enum {
+  ITEM_PUSH, /* only here */
+  ITEM_PULL, /* only there */
+  ITEM_SYNC  /* both, in other versions */
+} item_kind_t;
 
 typedef struct {
   char *key;
@@ -84,13 +93,13 @@ typedef struct {
   buf_t keys;
 } xwork_t;
 
-/* One repair: a record read here (push) or asked of the peer (pull). */
+/* One repair: a record read here (push, sync) and asked of the peer (pull, sync). */
 typedef struct {
   coord_work_t work; /* first: the read of our record */
   aae_x_t *x;
   item_t *it;
-  dvv_t state; /* ours (push) or theirs (pull) */
-  bool found;
+  dvv_t ours, theirs;
+  bool found; /* ours */
 } repair_t;
 
 struct aae_x {
@@ -261,7 +270,8 @@ static void repair_end(repair_t *r, bool pushed, bool pulled) {
   aae_x_t *x = r->x;
   if (pushed) x->res.keys_pushed++;
   if (pulled) x->res.keys_pulled++;
-  dvv_free(&r->state);
+  dvv_free(&r->ours);
+  dvv_free(&r->theirs);
   free(r);
   x->repairs--;
   x->outstanding--;
@@ -309,15 +319,21 @@ static bool push_state(repair_t *r, const dvv_t *state) {
 static int read_ours(coord_work_t *w) {
   repair_t *r = (repair_t *)w;
   coord_t *c = r->x->c;
-  int rc = c->env.record_read(c->env.state, r->it->key, r->it->key_len, &r->state);
+  int rc = c->env.record_read(c->env.state, r->it->key, r->it->key_len, &r->ours);
   r->found = rc == 0;
   return rc == CHORUS_ENOTFOUND ? 0 : rc;
 }
 
+static bool pull(repair_t *r, const dvv_t *have);
+
 static void after_read_ours(coord_work_t *w, int rc) {
   repair_t *r = (repair_t *)w;
   if (rc && !r->x->finished) x_finish(r->x, rc);
-  if (rc || r->x->finished || !r->found || !push_state(r, &r->state)) repair_end(r, false, false);
+  bool going = false;
+  if (!rc && !r->x->finished && r->it->kind == ITEM_PUSH && r->found) going = push_state(r, &r->ours);
+  /* gone here meanwhile: a plain pull */
+  if (!rc && !r->x->finished && r->it->kind == ITEM_SYNC) going = pull(r, r->found ? &r->ours : NULL);
+  if (!going) repair_end(r, false, false);
 }
 
 static void merged(cjob_t *j) {
@@ -326,7 +342,7 @@ static void merged(cjob_t *j) {
   int err = j->job.err;
   bool changed = err == 0 && j->job.changed;
   /* the peer lacks part of the merge: send it back */
-  bool back = err == 0 && !x->finished && !dvv_equal(&j->job.state, &r->state);
+  bool back = err == 0 && !x->finished && !dvv_equal(&j->job.state, &r->theirs);
   dvv_t state;
   dvv_init(&state);
   if (back && dvv_copy(&state, &j->job.state) != 0) back = false;
@@ -352,14 +368,15 @@ static void on_pulled(int status, const peer_msg_t *reply, void *arg) {
   }
   x->res.bytes_received += reply->read_reply.record.len + MSG_OVERHEAD;
   x->res.record_bytes += reply->read_reply.record.len;
+  if (reply->read_reply.covered && !x->finished && r->found && push_state(r, &r->ours)) return;
   if (!reply->read_reply.record.p || x->finished) {
     /* gone there meanwhile: the next exchange sees it as ours only */
     repair_end(r, false, false);
     return;
   }
-  int rc = record_decode(reply->read_reply.record.p, reply->read_reply.record.len, &r->state);
+  int rc = record_decode(reply->read_reply.record.p, reply->read_reply.record.len, &r->theirs);
   cjob_t *j = rc ? NULL : coord_cjob_received(x->c, merged, reply, r->it->key, r->it->key_len);
-  if (!j || r->state.n == 0 || dvv_copy(&j->incoming, &r->state) != 0) {
+  if (!j || r->theirs.n == 0 || dvv_copy(&j->incoming, &r->theirs) != 0) {
     coord_cjob_free(j);
     x_finish(x, rc ? rc : CHORUS_ENOMEM);
     repair_end(r, false, false);
@@ -372,31 +389,58 @@ static void on_pulled(int status, const peer_msg_t *reply, void *arg) {
   coord_cjob_submit(j); /* on failure, merged runs at once with the error */
 }
 
+/* have (may be NULL) as a record without values: what this node holds of
+ * the key, for the peer to tell whether its record would add anything. */
+static int encode_have(const dvv_t *have, buf_t *out) {
+  dvv_t bare;
+  dvv_init(&bare);
+  int rc = dvv_copy(&bare, have);
+  for (size_t i = 0; !rc && i < bare.n; i++) {
+    free(bare.s[i].value);
+    bare.s[i].value = NULL;
+    bare.s[i].value_len = 0;
+  }
+  if (!rc) rc = record_encode(&bare, out);
+  dvv_free(&bare);
+  return rc;
+}
+
+/* Asks the peer for its record of the key, saying what this node holds
+ * (have, NULL: nothing). Returns whether it went out (the reply then ends r). */
+static bool pull(repair_t *r, const dvv_t *have) {
+  aae_x_t *x = r->x;
+  coord_t *c = x->c;
+  buf_t h;
+  buf_init(&h);
+  peer_msg_t m;
+  peer_msg_init(&m);
+  m.type = PEER_READ;
+  m.read.key = (peer_bytes_t){(const uint8_t *)r->it->key, r->it->key_len};
+  bool sent = (!have || encode_have(have, &h) == 0) && coord_clock(c, &m.clock) == 0;
+  if (sent && have) m.read.have = (peer_bytes_t){h.data, h.len};
+  sent = sent && coord_request(c, &x->addr, &m, c->cfg->request_timeout_ms, on_pulled, r) == 0;
+  if (sent) x->res.bytes_sent += r->it->key_len + h.len + MSG_OVERHEAD;
+  peer_msg_free(&m);
+  buf_free(&h);
+  return sent;
+}
+
 static bool start_item(aae_x_t *x, item_t *it) {
   coord_t *c = x->c;
   repair_t *r = calloc(1, sizeof *r);
   if (!r) return false;
   r->x = x;
   r->it = it;
-  dvv_init(&r->state);
+  dvv_init(&r->ours);
+  dvv_init(&r->theirs);
   x->repairs++;
   x->outstanding++;
-  if (it->kind == ITEM_PUSH) {
+  if (it->kind != ITEM_PULL) {
     r->work.run = read_ours;
     r->work.done = after_read_ours;
     if (coord_work_queue(c, &r->work) == 0) return true;
-  } else {
-    peer_msg_t m;
-    peer_msg_init(&m);
-    m.type = PEER_READ;
-    m.read.key = (peer_bytes_t){(const uint8_t *)it->key, it->key_len};
-    bool sent = coord_clock(c, &m.clock) == 0 &&
-                coord_request(c, &x->addr, &m, c->cfg->request_timeout_ms, on_pulled, r) == 0;
-    peer_msg_free(&m);
-    if (sent) {
-      x->res.bytes_sent += it->key_len + MSG_OVERHEAD;
-      return true;
-    }
+  } else if (pull(r, NULL)) {
+    return true;
   }
   x->repairs--;
   x->outstanding--;
@@ -546,7 +590,7 @@ static int compare_keys(aae_x_t *x) {
       } else {
         if (ours[i].hash != theirs[j].hash) {
           note_key(x, &ours[i], 'b');
-          rc = add_item(x, &ours[i], ITEM_PULL);
+          rc = add_item(x, &ours[i], ITEM_SYNC);
         }
         i++;
         j++;

@@ -206,7 +206,7 @@ void coord_gc_tick(coord_t *c, uint64_t now) {
   if (c->closing || c->gc_batch || now < c->gc_next_at || !c->env.tombstones || !c->env.record_read) return;
   uint64_t grace = c->cfg->tombstone_grace_ms;
   if (grace < c->cfg->hint_ttl_ms) grace = c->cfg->hint_ttl_ms;
-  uint64_t wall = clock_wall_ms();
+  uint64_t wall = c->env.wall_ms(c->env.state);
   gc_batch_t *b = calloc(1, sizeof *b);
   if (!b) return;
   b->c = c;

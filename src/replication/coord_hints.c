@@ -13,7 +13,9 @@
  * sent without this node's clock, which orders the owner's event after its
  * write); the next tick tries again. Hints past --hint-ttl are dropped by a
  * pass every HINT_EXPIRE_MS, one slice of ENGINE_HINT_EXPIRE_SCAN hints a
- * tick.
+ * tick, and are never delivered meanwhile: tombstone collection waits at
+ * least --hint-ttl after a delete, so a hint older than that may hold a
+ * version the delete superseded, which would bring a collected key back.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +123,10 @@ static int read_hints(coord_work_t *w) {
   return b->c->env.hints(b->c->env.state, b->owner, HINT_BATCH, &b->hints, &b->n);
 }
 
+static bool hint_expired(const coord_t *c, const engine_hint_t *h, uint64_t now) {
+  return h->stored_at_ms <= now && now - h->stored_at_ms >= c->cfg->hint_ttl_ms;
+}
+
 static void after_read(coord_work_t *w, int rc) {
   batch_t *b = (batch_t *)w;
   coord_t *c = b->c;
@@ -134,9 +140,14 @@ static void after_read(coord_work_t *w, int rc) {
   vv_t clock;
   vv_init(&clock);
   b->failed = coord_clock(c, &clock) != 0;
-  b->outstanding++; /* held while sending: replies may come back at once */
-  for (size_t i = 0; i < b->n && !b->failed; i++)
-    deliver(b, i, &rec, &clock);
+  b->outstanding++;                            /* held while sending: replies may come back at once */
+  uint64_t now = c->env.wall_ms(c->env.state); /* the clock of stored_at_ms */
+  for (size_t i = 0; i < b->n && !b->failed; i++) {
+    if (!hint_expired(c, &b->hints[i], now))
+      deliver(b, i, &rec, &clock);
+    else
+      c->next_expire_at = 0; /* the expiry pass runs at the next tick */
+  }
   b->outstanding--;
   buf_free(&rec);
   vv_free(&clock);

@@ -114,6 +114,16 @@ void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req)
 
 /* ---- replica reads ---- */
 
+/* Whether merging state into have (the requester's state without values)
+ * would change it: if not, the requester lacks nothing this replica holds. */
+static bool covers(const dvv_t *have, const dvv_t *state) {
+  dvv_t merged;
+  dvv_init(&merged);
+  bool same = dvv_copy(&merged, have) == 0 && dvv_sync(&merged, state) == 0 && dvv_equal(&merged, have);
+  dvv_free(&merged);
+  return same;
+}
+
 static void read_done(cjob_t *j) {
   peer_msg_t m;
   peer_msg_init(&m);
@@ -122,7 +132,10 @@ static void read_done(cjob_t *j) {
   buf_init(&rec);
   int err = j->job.err == CHORUS_ENOTFOUND ? 0 : j->job.err;
   if (!err) err = vv_copy(&m.clock, &j->job.clock);
-  if (!err && j->job.state.n) {
+  /* j->incoming: the requester's have, when it sent one */
+  if (!err && j->job.state.n && j->incoming.n && covers(&j->incoming, &j->job.state)) {
+    m.read_reply.covered = true;
+  } else if (!err && j->job.state.n) {
     err = record_encode(&j->job.state, &rec);
     if (!err) m.read_reply.record = (peer_bytes_t){rec.data, rec.len};
   }
@@ -135,17 +148,19 @@ static void read_done(cjob_t *j) {
 
 void coord_serve_read(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
   peer_msg_t m;
-  if (key_ok(req->read.key)) {
-    cjob_t *j = peer_job(c, conn, req, req->read.key, read_done);
-    if (j) {
-      j->job.op = ENGINE_GET;
-      coord_cjob_submit(j);
-      return;
-    }
+  int rc = key_ok(req->read.key) ? 0 : CHORUS_ECORRUPT;
+  cjob_t *j = rc ? NULL : peer_job(c, conn, req, req->read.key, read_done);
+  if (!rc && !j) rc = CHORUS_ENOMEM;
+  if (!rc && req->read.have.p) rc = record_decode(req->read.have.p, req->read.have.len, &j->incoming);
+  if (!rc) {
+    j->job.op = ENGINE_GET;
+    coord_cjob_submit(j);
+    return;
   }
+  coord_cjob_free(j);
   peer_msg_init(&m);
   m.type = PEER_READ_REPLY;
-  m.read_reply.status = key_ok(req->read.key) ? CHORUS_ENOMEM : CHORUS_ECORRUPT;
+  m.read_reply.status = rc;
   c->env.respond(c->env.state, conn, req->req_id, &m);
   peer_msg_free(&m);
 }

@@ -9,11 +9,17 @@
 
 #include <stdlib.h>
 
+#include "../common/clock.h"
 #include "../common/err.h"
 #include "events_part.h"
 
 static uint64_t uv_now_ms(void *state) {
   return uv_now(((coord_t *)state)->loop);
+}
+
+static uint64_t wall_ms(void *state) {
+  (void)state;
+  return clock_wall_ms();
 }
 
 static int net_request(void *state, const swim_addr_t *to, peer_msg_t *msg, uint64_t timeout_ms,
@@ -193,6 +199,7 @@ static void on_request(peer_conn_t *conn, const peer_msg_t *req, void *state) {
 
 int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
   coord_env_t env = {.now_ms = uv_now_ms,
+                     .wall_ms = wall_ms,
                      .request = net_request,
                      .respond = net_respond,
                      .conn_hold = net_hold,

@@ -52,7 +52,7 @@ _Static_assert(PEER_FRAME_MAX - PEER_RECORD_MAX >= FORWARD_REPLY_OVERHEAD_MAX,
 
 /* Body arity per type (index: peer_type_t). */
 static const uint8_t body_fields[] = {
-    [PEER_REPLICATE] = 5, [PEER_REPLICATE_ACK] = 2,  [PEER_READ] = 1,      [PEER_READ_REPLY] = 2,
+    [PEER_REPLICATE] = 5, [PEER_REPLICATE_ACK] = 2,  [PEER_READ] = 2,      [PEER_READ_REPLY] = 3,
     [PEER_FORWARD] = 7,   [PEER_FORWARD_REPLY] = 11, [PEER_EVENTS] = 2,    [PEER_EVENTS_REPLY] = 2,
     [PEER_PING] = 0,      [PEER_PONG] = 0,           [PEER_PUSH_PULL] = 1, [PEER_PUSH_PULL_REPLY] = 1,
     [PEER_TREE] = 3,      [PEER_TREE_REPLY] = 2,     [PEER_TREE_KEYS] = 2, [PEER_TREE_KEYS_REPLY] = 2,
@@ -124,10 +124,14 @@ static void check_body(check_t *c, const peer_msg_t *m) {
     check_str(c, m->replicate.request_id, PEER_REQUEST_ID_MAX);
     break;
   case PEER_REPLICATE_ACK: require(c, m->replicate_ack.status <= 0, CHORUS_EINVAL); break;
-  case PEER_READ: check_key(c, m->read.key); break;
+  case PEER_READ:
+    check_key(c, m->read.key);
+    check_bin(c, m->read.have, PEER_RECORD_MAX, true);
+    break;
   case PEER_READ_REPLY:
     require(c, m->read_reply.status <= 0, CHORUS_EINVAL);
     check_bin(c, m->read_reply.record, PEER_RECORD_MAX, true);
+    require(c, !m->read_reply.covered || !m->read_reply.record.p, CHORUS_EINVAL);
     break;
   case PEER_FORWARD:
     require(c, op_valid(m->type, m->forward.op), CHORUS_EINVAL);
@@ -235,10 +239,17 @@ static void pack_body(msgpack_packer *pk, const peer_msg_t *m) {
     msgpack_pack_int32(pk, m->replicate_ack.status);
     msgpack_pack_uint64(pk, m->replicate_ack.event_id);
     break;
-  case PEER_READ: pack_bytes(pk, m->read.key, false); break;
+  case PEER_READ:
+    pack_bytes(pk, m->read.key, false);
+    pack_bytes(pk, m->read.have, false);
+    break;
   case PEER_READ_REPLY:
     msgpack_pack_int32(pk, m->read_reply.status);
     pack_bytes(pk, m->read_reply.record, false);
+    if (m->read_reply.covered)
+      msgpack_pack_true(pk);
+    else
+      msgpack_pack_false(pk);
     break;
   case PEER_FORWARD:
     msgpack_pack_uint8(pk, (uint8_t)m->forward.op);
@@ -410,10 +421,15 @@ static void read_body(buf_reader_t *r, peer_msg_t *m) {
     m->replicate_ack.status = read_status(r);
     m->replicate_ack.event_id = mpack_uint(r, UINT64_MAX);
     break;
-  case PEER_READ: m->read.key = read_key(r); break;
+  case PEER_READ:
+    m->read.key = read_key(r);
+    m->read.have = read_opt_bin(r, PEER_RECORD_MAX);
+    break;
   case PEER_READ_REPLY:
     m->read_reply.status = read_status(r);
     m->read_reply.record = read_opt_bin(r, PEER_RECORD_MAX);
+    m->read_reply.covered = mpack_bool(r);
+    if (m->read_reply.covered && m->read_reply.record.p) mpack_fail(r);
     break;
   case PEER_FORWARD:
     m->forward.op = read_op(r, m->type);

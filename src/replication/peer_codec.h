@@ -18,8 +18,13 @@
  *                        (record.h bytes, opaque here), hint_for str node id
  *                        | nil, request_id str <= PEER_REQUEST_ID_MAX | nil]
  *   PEER_REPLICATE_ACK  [status int32 <= 0, event_id u64 (0: none)]
- *   PEER_READ           [key bin]
- *   PEER_READ_REPLY     [status int32 <= 0, record bin | nil (not found)]
+ *   PEER_READ           [key bin, have bin <= PEER_RECORD_MAX | nil]: have
+ *                        is the requester's state of the key without its
+ *                        values (record.h bytes, opaque here)
+ *   PEER_READ_REPLY     [status int32 <= 0, record bin | nil (not found, or
+ *                        covered), covered bool: the requester's have
+ *                        already holds everything this replica's state
+ *                        would add, so the record did not travel]
  *   PEER_FORWARD        [op u8 (put, delete), key bin, value bin <=
  *                        RECORD_MAX_VALUE | nil, context str <=
  *                        PEER_CONTEXT_MAX | nil, r u8, w u8, request_id str | nil]
@@ -62,6 +67,11 @@
  * when PEER_EVENTS_REPLY's bytes went from JSON text to an events part: a
  * node of the earlier release is read as a member whose reply does not
  * decode (reported as such by the gather), never misread.
+ * Version 2: PEER_FORWARD_REPLY carries a forwarded write's outcome as
+ * data; PEER_READ may say what the requester holds (anti-entropy pulls a
+ * record only when it adds something). A new message type needs no new version: a node of an earlier
+ * release refuses it as a frame that does not decode (the anti-entropy
+ * types; an exchange with such a node fails and is retried).
  *
  * Every value is in msgpack's shortest form (what msgpack-c writes), and the
  * decoder accepts nothing else, so the encoding of a message is unique:
@@ -87,7 +97,7 @@
 #include "../storage/record.h"
 #include "../storage/vv.h"
 
-#define PEER_WIRE_VERSION 1
+#define PEER_WIRE_VERSION 2     /* 2: PEER_FORWARD_REPLY carries the outcome as data */
 #define PEER_FRAME_PREFIX 4     /* the u32be length */
 #define PEER_KEY_MAX 1024       /* keys are 1..1024 bytes, as in the HTTP API */
 #define PEER_CLOCK_MAX 1024     /* node clock entries: one per node whose events were seen */
@@ -161,11 +171,13 @@ typedef struct {
 
 typedef struct {
   peer_bytes_t key;
+  peer_bytes_t have; /* nil: the requester says nothing of what it holds */
 } peer_read_t;
 
 typedef struct {
   int32_t status;
-  peer_bytes_t record; /* nil when not found */
+  peer_bytes_t record; /* nil when not found, or covered */
+  bool covered;        /* the requester's have would not change by a merge of this replica's state */
 } peer_read_reply_t;
 
 typedef struct {

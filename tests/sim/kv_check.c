@@ -5,7 +5,13 @@
  * backwards from each preserved write (whatever a preserved write read is
  * preserved through it) until nothing new is marked; lost are the
  * acknowledged writes left unmarked. A sibling is counted once however
- * many stores hold it (its dot is unique).
+ * many stores hold it (its dot is unique). Tombstones a reap collected
+ * count as present: the key is gone as its deletes asked.
+ *
+ * Resurrected: walk obs edges backwards from every acknowledged write (what
+ * it read, and transitively what that read, is superseded); a sibling of
+ * F(k) naming a superseded write is back although every replica's sync
+ * would have dropped it, as when a collected delete's older value returns.
  */
 #include "kv_check.h"
 
@@ -20,7 +26,7 @@
 typedef struct {
   const kv_log_t *log;
   uint32_t key;
-  bool *preserved; /* per write id - 1 */
+  bool *preserved; /* per write id - 1: what mark sets */
   uint64_t *queue; /* write ids marked, not yet walked */
   size_t nq;
   uint64_t phantom;
@@ -31,6 +37,9 @@ static void mark(walk_t *w, uint64_t id) {
   w->preserved[id - 1] = true;
   w->queue[w->nq++] = id;
 }
+
+/* Marks, through obs edges, everything the queued writes read. */
+static void walk_reads(walk_t *w);
 
 /* Marks the writes sibling s names; false when it names none. */
 static bool mark_named(walk_t *w, const dvv_sibling_t *s) {
@@ -61,20 +70,104 @@ static bool seen_before(const kv_cluster_t *kc, uint32_t i, const char *key, con
   return false;
 }
 
-static void check_key(const kv_cluster_t *kc, walk_t *w) {
-  char key[KV_KEY_MAX];
-  kv_key_name(w->key, key);
-  w->nq = 0;
-  for (uint32_t i = 0; i < KV_NODES; i++) {
-    const dvv_t *d = kv_store_find(kc->nodes[i].store, key, strlen(key));
-    for (size_t k = 0; d && k < d->n; k++)
-      if (!seen_before(kc, i, key, &d->s[k]) && !mark_named(w, &d->s[k])) w->phantom++;
-  }
+static void walk_reads(walk_t *w) {
   while (w->nq) {
     const kv_write_t *x = &w->log->w[w->queue[--w->nq] - 1];
     for (size_t k = 0; k < x->read.n; k++)
       (void)mark_named(w, &x->read.s[k]); /* a read of a phantom was counted where it is stored */
   }
+}
+
+static void check_key(const kv_cluster_t *kc, walk_t *w) {
+  char key[KV_KEY_MAX];
+  kv_key_name(w->key, key);
+  size_t klen = strlen(key);
+  w->nq = 0;
+  for (uint32_t i = 0; i < KV_NODES; i++) {
+    const dvv_t *d = kv_store_find(kc->nodes[i].store, key, klen);
+    for (size_t k = 0; d && k < d->n; k++)
+      if (!seen_before(kc, i, key, &d->s[k]) && !mark_named(w, &d->s[k])) w->phantom++;
+    size_t nr;
+    const kv_reaped_t *r = kv_store_reaped(kc->nodes[i].store, &nr);
+    for (size_t j = 0; j < nr; j++)
+      for (size_t k = 0; r[j].key_len == klen && !memcmp(r[j].key, key, klen) && k < r[j].state.n; k++)
+        if (!mark_named(w, &r[j].state.s[k])) w->phantom++;
+  }
+  walk_reads(w);
+}
+
+/* The nodes of key's preference list on the ring of all nodes; returns how many. */
+static size_t pref_nodes(const kv_cluster_t *kc, const ring_t *ring, const char *key,
+                         uint32_t out[KV_NODES]) {
+  uint32_t pref[KV_NODES];
+  size_t n = ring_preference(ring, ring_key_token(key, strlen(key)), pref, (size_t)kc->cfg.replicas), k = 0;
+  for (size_t i = 0; i < n; i++) {
+    int64_t node = sim_id_index(ring_member_id(ring, pref[i]));
+    if (node >= 0) out[k++] = (uint32_t)node;
+  }
+  return k;
+}
+
+/* Siblings on the key's preference-list replicas naming a write that an
+ * acknowledged write superseded. (A node outside the list may keep an old
+ * copy from when failures put it in the list: no handoff moves it yet.) */
+static uint64_t count_resurrected(const kv_cluster_t *kc, const ring_t *ring, walk_t *sup) {
+  const kv_log_t *log = sup->log;
+  sup->nq = 0;
+  for (size_t i = 0; i < log->n; i++) {
+    const kv_write_t *x = &log->w[i];
+    if (x->key != sup->key || x->status != KV_W_ACKED) continue;
+    for (size_t k = 0; k < x->read.n; k++)
+      (void)mark_named(sup, &x->read.s[k]);
+  }
+  walk_reads(sup);
+  char key[KV_KEY_MAX];
+  kv_key_name(sup->key, key);
+  uint64_t n = 0;
+  uint32_t owners[KV_NODES];
+  size_t no = pref_nodes(kc, ring, key, owners);
+  for (size_t oi = 0; oi < no; oi++) {
+    uint32_t i = owners[oi];
+    const dvv_t *d = kv_store_find(kc->nodes[i].store, key, strlen(key));
+    for (size_t k = 0; d && k < d->n; k++) {
+      const dvv_sibling_t *s = &d->s[k];
+      bool back = false;
+      if (!s->tombstone) {
+        uint64_t id = kv_value_write(s->value, s->value_len);
+        back = id && id <= log->n && sup->preserved[id - 1];
+      } else {
+        for (size_t j = 0; j < log->n && !back; j++)
+          back = log->w[j].key == sup->key && log->w[j].del && sup->preserved[j] &&
+                 vv_equal(&log->w[j].ctx, &s->ctx);
+      }
+      n += back;
+      if (back && getenv("KV_SIM_EXPLAIN")) {
+        fprintf(stderr, "resurrected on node %u key %s: [%s:%llu %s]; state per node:\n", i, key, s->node,
+                (unsigned long long)s->counter, s->tombstone ? "T" : "");
+        for (uint32_t nd = 0; nd < KV_NODES; nd++) {
+          const dvv_t *e = kv_store_find(kc->nodes[nd].store, key, strlen(key));
+          fprintf(stderr, "  node %u:", nd);
+          for (size_t q = 0; e && q < e->n; q++) {
+            fprintf(stderr, " [%s:%llu %s ctx", e->s[q].node, (unsigned long long)e->s[q].counter,
+                    e->s[q].tombstone ? "T" : "");
+            for (size_t z = 0; z < e->s[q].ctx.n; z++)
+              fprintf(stderr, " %s:%llu", e->s[q].ctx.e[z].node,
+                      (unsigned long long)e->s[q].ctx.e[z].counter);
+            fprintf(stderr, "]");
+          }
+          fprintf(stderr, "\n");
+        }
+        for (size_t j = 0; j < log->n; j++) {
+          const kv_write_t *x = &log->w[j];
+          if (x->key != sup->key || x->status != KV_W_ACKED) continue;
+          for (size_t q = 0; q < x->read.n; q++)
+            if (x->read.s[q].counter == s->counter && !strcmp(x->read.s[q].node, s->node))
+              fprintf(stderr, "  superseded by acked write %zu (del %d)\n", j + 1, x->del);
+        }
+      }
+    }
+  }
+  return n;
 }
 
 static bool same_state(const dvv_t *a, const dvv_t *b) {
@@ -84,50 +177,51 @@ static bool same_state(const dvv_t *a, const dvv_t *b) {
 }
 
 /* Keys whose preference-list replicas differ, on the ring of all nodes. */
-static int count_divergent(const kv_cluster_t *kc, uint32_t keys, uint64_t *out) {
-  const char *ids[KV_NODES];
-  for (uint32_t i = 0; i < KV_NODES; i++)
-    ids[i] = kc->nodes[i].id;
-  ring_t *ring;
-  int rc = ring_build(ids, KV_NODES, (uint32_t)kc->cfg.vnodes, &ring);
-  if (rc) return rc;
-  *out = 0;
+static uint64_t count_divergent(const kv_cluster_t *kc, const ring_t *ring, uint32_t keys) {
+  uint64_t out = 0;
   for (uint32_t k = 0; k < keys; k++) {
     char key[KV_KEY_MAX];
     kv_key_name(k, key);
-    uint32_t pref[KV_NODES];
-    size_t n = ring_preference(ring, ring_key_token(key, strlen(key)), pref, (size_t)kc->cfg.replicas);
-    const dvv_t *first = NULL;
+    uint32_t owners[KV_NODES];
+    size_t n = pref_nodes(kc, ring, key, owners);
     bool differ = false;
-    for (size_t i = 0; i < n; i++) {
-      int64_t node = sim_id_index(ring_member_id(ring, pref[i]));
-      if (node < 0) continue;
-      const dvv_t *d = kv_store_find(kc->nodes[node].store, key, strlen(key));
-      if (i == 0)
-        first = d;
-      else
-        differ |= !same_state(first, d);
-    }
-    *out += differ;
+    for (size_t i = 1; i < n; i++)
+      differ |= !same_state(kv_store_find(kc->nodes[owners[0]].store, key, strlen(key)),
+                            kv_store_find(kc->nodes[owners[i]].store, key, strlen(key)));
+    out += differ;
   }
-  ring_destroy(ring);
-  return 0;
+  return out;
 }
 
 int kv_check(const kv_cluster_t *kc, const kv_clients_t *cl, kv_check_t *out) {
   memset(out, 0, sizeof *out);
   const kv_log_t *log = kv_clients_log(cl);
-  walk_t w = {.log = log};
-  w.preserved = calloc(log->n ? log->n : 1, sizeof *w.preserved);
-  w.queue = calloc(log->n ? log->n : 1, sizeof *w.queue);
-  if (!w.preserved || !w.queue) {
+  walk_t w = {.log = log}, sup = {.log = log};
+  size_t cap = log->n ? log->n : 1;
+  w.preserved = calloc(cap, sizeof *w.preserved);
+  w.queue = calloc(cap, sizeof *w.queue);
+  sup.preserved = calloc(cap, sizeof *sup.preserved);
+  sup.queue = calloc(cap, sizeof *sup.queue);
+  if (!w.preserved || !w.queue || !sup.preserved || !sup.queue) {
     free(w.preserved);
     free(w.queue);
+    free(sup.preserved);
+    free(sup.queue);
     return CHORUS_ENOMEM;
   }
+  const char *ids[KV_NODES];
+  for (uint32_t i = 0; i < KV_NODES; i++)
+    ids[i] = kc->nodes[i].id;
+  ring_t *ring = NULL;
+  int rc = ring_build(ids, KV_NODES, (uint32_t)kc->cfg.vnodes, &ring);
   out->keys = kv_clients_keys(cl);
-  for (w.key = 0; w.key < out->keys; w.key++)
+  for (w.key = 0; !rc && w.key < out->keys; w.key++) {
     check_key(kc, &w);
+    sup.key = w.key;
+    out->resurrected += count_resurrected(kc, ring, &sup);
+  }
+  free(sup.preserved);
+  free(sup.queue);
   for (size_t i = 0; i < log->n; i++) {
     const kv_write_t *x = &log->w[i];
     out->writes++;
@@ -157,7 +251,13 @@ int kv_check(const kv_cluster_t *kc, const kv_clients_t *cl, kv_check_t *out) {
   out->phantom = w.phantom;
   free(w.preserved);
   free(w.queue);
-  for (uint32_t i = 0; i < KV_NODES; i++)
+  for (uint32_t i = 0; i < KV_NODES; i++) {
+    size_t nr;
     out->hints_left += kv_store_hint_total(kc->nodes[i].store);
-  return count_divergent(kc, (uint32_t)out->keys, &out->divergent);
+    (void)kv_store_reaped(kc->nodes[i].store, &nr);
+    out->reaped += nr;
+  }
+  if (!rc) out->divergent = count_divergent(kc, ring, (uint32_t)out->keys);
+  ring_destroy(ring);
+  return rc;
 }

@@ -3,7 +3,8 @@
  *
  * Read after the faults healed and the cluster went quiet, straight from
  * every node's store (never through a coordinator). F(k) is the union of
- * the siblings of key k over all stores. A sibling names its write: a live
+ * the siblings of key k over all stores; tombstones that tombstone
+ * collection dropped count as present. A sibling names its write: a live
  * one by its value ("w<id>"), a tombstone by the context its delete was
  * sent with (two deletes of a key sent with equal contexts are named
  * together: they saw the same state, so they supersede the same writes).
@@ -13,6 +14,8 @@
  *   lost       acknowledged writes neither in F(k) nor superseded by a
  *              write (acknowledged or not) that is
  *   phantom    siblings in F(k) that no write of the run made
+ *   resurrected siblings in F(k) naming a write that an acknowledged write
+ *              superseded (a collected delete's older value back)
  *   divergent  keys whose preference-list replicas hold different states
  *              (a figure, not a failure: without anti-entropy a replica
  *              that missed a write may stay behind until a read repairs it)
@@ -27,8 +30,9 @@
 
 typedef struct {
   uint64_t writes, acked, failed, pending; /* pending: unanswered when checked (a fault in itself) */
-  uint64_t lost, phantom, divergent;
+  uint64_t lost, phantom, resurrected, divergent;
   uint64_t keys, hints_left;
+  uint64_t reaped; /* records tombstone collection dropped, over every store */
 } kv_check_t;
 
 int kv_check(const kv_cluster_t *kc, const kv_clients_t *cl, kv_check_t *out);

@@ -18,6 +18,12 @@
 #include "sim_hash.h"
 
 #define KV_VNODES 32
+/* Simulated time, longer than any fault of a run (so a hint outlives its
+ * owner's absence: a hint that expired while the only other copy's disk was
+ * lost would lose the write, as it would with a real --hint-ttl) and short
+ * enough that the chaos phase's tombstones are collected in the quiet one. */
+#define KV_HINT_TTL_MS 60000
+#define KV_TOMBSTONE_GRACE_MS 60000
 #define SEED_STREAM_KV 0x6b76ull /* keeps the key-value generator apart from the cluster's */
 
 uint64_t kv_now(const kv_cluster_t *kc) {
@@ -76,8 +82,13 @@ int kv_cluster_create(const kv_cluster_opts_t *o, kv_cluster_t **out) {
   if (!kc) return CHORUS_ENOMEM;
   config_defaults(&kc->cfg);
   kc->cfg.vnodes = KV_VNODES;
+  /* short, so hints expire and tombstones are collected within a run */
+  kc->cfg.hint_ttl_ms = KV_HINT_TTL_MS;
+  kc->cfg.tombstone_grace_ms = KV_TOMBSTONE_GRACE_MS;
   kc->max_steps = UINT64_MAX;
   rng_seed(&kc->rng, o->seed ^ SEED_STREAM_KV);
+  rng_seed(&kc->garble_rng, o->seed ^ SEED_STREAM_KV ^ 0x6a7b1e00u);
+  kc->garbler = -1;
   sim_cluster_config_t sc;
   memset(&sc, 0, sizeof sc);
   sc.capacity = KV_NODES;

@@ -87,6 +87,7 @@ typedef struct {
 
 typedef struct {
   uint64_t peer_msgs, peer_lost, peer_cut, peer_refused, peer_timeouts, peer_codec_errors;
+  uint64_t peer_garbled;              /* anti-entropy messages a garbling node changed (KV_F_GARBLE) */
   uint64_t store_jobs, store_dropped; /* applied; dropped by a crash */
   uint64_t events;                    /* key-value events that acted */
   /* the coordinators' own counters (coord_stats_t), summed over every life */
@@ -99,7 +100,9 @@ struct kv_cluster {
   sim_cluster_t *sim;
   config_t cfg;
   kv_node_t nodes[KV_NODES];
-  rng_t rng; /* store latencies, client choices, faults */
+  rng_t rng;        /* store latencies, client choices, faults */
+  rng_t garble_rng; /* what a garbling node changes */
+  int64_t garbler;  /* the node whose anti-entropy messages are garbage now, or -1 */
   kv_table_t calls, works;
   kv_clients_t *clients;
   struct kv_faults *faults; /* kv_run.c */

@@ -55,6 +55,10 @@ void kv_faults_draw(rng_t *rng, uint64_t len_ms, kv_faults_t *f) {
   at = rng_below(rng, len_ms / 2);
   add(f, (kv_fault_t){.at = at, .kind = KV_F_PARTITION, .side = side});
   add(f, (kv_fault_t){.at = at + MIN_CUT_MS + rng_below(rng, len_ms / 3), .kind = KV_F_HEAL});
+  at = rng_below(rng, len_ms / 2);
+  uint32_t garbler = (uint32_t)rng_below(rng, KV_NODES);
+  add(f, (kv_fault_t){.at = at, .kind = KV_F_GARBLE, .node = garbler});
+  add(f, (kv_fault_t){.at = at + len_ms / 4 + rng_below(rng, len_ms / 4), .kind = KV_F_GARBLE_END});
 }
 
 int kv_faults_schedule(kv_cluster_t *kc, kv_faults_t *f) {
@@ -91,6 +95,8 @@ int kv_faults_on_event(kv_cluster_t *kc, const kv_ev_t *p) {
     for (uint32_t i = 0; i < KV_NODES; i++)
       sim_cluster_set_group(kc->sim, i, 0);
     return 0;
+  case KV_F_GARBLE: kc->garbler = x->node; return 0;
+  case KV_F_GARBLE_END: kc->garbler = -1; return 0;
   }
   return CHORUS_EINVAL;
 }
@@ -113,6 +119,8 @@ void kv_faults_describe(const kv_faults_t *f, char *out, size_t cap) {
     case KV_F_LOSS_END: k = snprintf(out + len, cap - len, "-%.1fs", s); break;
     case KV_F_PARTITION: k = snprintf(out + len, cap - len, " cut:0x%x@%.1fs", x->side, s); break;
     case KV_F_HEAL: k = snprintf(out + len, cap - len, "-%.1fs", s); break;
+    case KV_F_GARBLE: k = snprintf(out + len, cap - len, " garble:%u@%.1fs", x->node, s); break;
+    case KV_F_GARBLE_END: k = snprintf(out + len, cap - len, "-%.1fs", s); break;
     }
     if (k < 0) break;
     len += (size_t)k;

@@ -3,9 +3,11 @@
  * and restarts of one or two nodes (at most two of five down at once, so a
  * key always keeps a live majority of its ring; one crash in three loses
  * the node's disk, which anti-entropy must refill), a window of packet loss
- * (1-5%, SWIM and peer traffic alike) and a partition of one or two nodes
- * from the rest that heals. Every fault ends inside the chaos phase: after
- * it the network is whole and every node runs.
+ * (1-5%, SWIM and peer traffic alike), a partition of one or two nodes
+ * from the rest that heals, and a window in which one node's anti-entropy
+ * messages are garbage (kv_peer.c: hashes, key lists, node and segment
+ * lists changed so the frame still decodes). Every fault ends inside the
+ * chaos phase: after it the network is whole and every node runs.
  */
 #ifndef CHORUS_KV_FAULTS_H
 #define CHORUS_KV_FAULTS_H
@@ -24,13 +26,15 @@ typedef enum {
   KV_F_LOSS,
   KV_F_LOSS_END,
   KV_F_PARTITION,
-  KV_F_HEAL
+  KV_F_HEAL,
+  KV_F_GARBLE,
+  KV_F_GARBLE_END
 } kv_fault_kind_t;
 
 typedef struct {
   uint64_t at; /* ms after the chaos phase starts */
   kv_fault_kind_t kind;
-  uint32_t node; /* CRASH, RESTART */
+  uint32_t node; /* CRASH, RESTART, GARBLE */
   uint32_t side; /* PARTITION: bit i = node i is cut off from the others */
   double loss;   /* LOSS */
 } kv_fault_t;

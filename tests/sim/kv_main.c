@@ -15,6 +15,9 @@
  *   kv_sim --seed N --sabotage P --expect-lost
  *                                    the store drops a fraction P of writes; the
  *                                    run passes only if the checker sees losses
+ *   kv_sim --seed N --sabotage P --expect-resurrected
+ *                                    the same; passes only if the checker sees
+ *                                    superseded values kept on a replica
  *
  * A failing seed is replayed exactly by `build/tests/kv_sim --seed N` with
  * the same options. Exit status: 0 pass, 1 a run failed (lost or phantom
@@ -39,7 +42,7 @@ static const uint64_t suite_seeds[] = {1, 2, 3, 4, 5, 6, 7, 8};
 typedef struct {
   kv_opts_t o;
   uint64_t runs;
-  bool check_determinism, expect_lost, suite;
+  bool check_determinism, expect_lost, expect_resurrected, suite;
 } cli_t;
 
 static void usage(FILE *f) {
@@ -53,6 +56,7 @@ static void usage(FILE *f) {
           "  --keys N           key space (default 12)\n"
           "  --sabotage P       the store silently drops a fraction P of its writes (0..1)\n"
           "  --expect-lost      pass only if the checker reports lost writes (with --sabotage)\n"
+          "  --expect-resurrected  pass only if it reports superseded values back (with --sabotage)\n"
           "environment: KV_SIM_EXPLAIN=1 prints each lost write and every node's state of its key\n",
           MIN_CHAOS_S);
 }
@@ -65,6 +69,8 @@ static int parse_args(cli_t *c, int argc, char **argv) {
       c->check_determinism = true;
     else if (!strcmp(a, "--expect-lost"))
       c->expect_lost = true;
+    else if (!strcmp(a, "--expect-resurrected"))
+      c->expect_resurrected = true;
     else if (!v)
       rc = CHORUS_EINVAL;
     else if (!strcmp(a, "--suite"))
@@ -103,7 +109,9 @@ static int run_seed(const cli_t *c, uint64_t seed) {
   kv_run(&o, &r);
   kv_result_print(&r);
   if (r.rc) fprintf(stderr, "kv_sim: seed %" PRIu64 " stopped: %s\n", seed, chorus_strerror(r.rc));
-  bool pass = c->expect_lost ? r.rc == 0 && r.check.lost > 0 : kv_result_ok(&r);
+  bool pass = c->expect_lost          ? r.rc == 0 && r.check.lost > 0
+              : c->expect_resurrected ? r.rc == 0 && r.check.resurrected > 0
+                                      : kv_result_ok(&r);
   if (c->check_determinism) {
     kv_result_t again;
     kv_run(&o, &again);
@@ -114,7 +122,9 @@ static int run_seed(const cli_t *c, uint64_t seed) {
     pass = pass && same;
   }
   printf("%s seed=%" PRIu64 "%s\n", pass ? "PASS" : "FAIL", seed,
-         c->expect_lost ? " (expecting lost writes)" : "");
+         c->expect_lost          ? " (expecting lost writes)"
+         : c->expect_resurrected ? " (expecting resurrected ones)"
+                                 : "");
   return pass ? 0 : 1;
 }
 

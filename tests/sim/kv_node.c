@@ -116,6 +116,11 @@ static int env_record_read(void *state, const char *key, size_t key_len, dvv_t *
   return kv_store_record_read(((kv_node_t *)state)->store, key, key_len, out);
 }
 
+static int env_tombstones(void *state, uint64_t before_ms, size_t limit, engine_tombstone_t **out,
+                          size_t *n) {
+  return kv_store_tombstones(((kv_node_t *)state)->store, before_ms, limit, out, n);
+}
+
 static bool env_joined(void *state) {
   kv_node_t *n = state;
   return sim_cluster_joined(n->kc->sim, n->idx);
@@ -204,7 +209,9 @@ int kv_node_init(kv_cluster_t *kc, uint32_t i, double sabotage, uint64_t store_s
   sim_node_id(i, false, n->id);
   sim_node_addr(i, false, &n->addr);
   n->tick_at = SIM_NEVER;
-  return kv_store_create(n->id, sabotage, store_seed, &n->store);
+  int rc = kv_store_create(n->id, sabotage, store_seed, &n->store);
+  if (!rc) kv_store_set_hint_ttl(n->store, kc->cfg.hint_ttl_ms);
+  return rc;
 }
 
 void kv_node_fini(kv_cluster_t *kc, uint32_t i) {
@@ -239,6 +246,7 @@ int kv_node_start(kv_cluster_t *kc, uint32_t i, int64_t seed) {
   if (rc) return rc;
   coord_env_t env = {.state = n,
                      .now_ms = env_now,
+                     .wall_ms = env_now, /* the stores' timestamps are simulated time too */
                      .submit = env_submit,
                      .clock = env_clock,
                      .hints = env_hints,
@@ -250,6 +258,7 @@ int kv_node_start(kv_cluster_t *kc, uint32_t i, int64_t seed) {
                      .tree_hashes = env_tree_hashes,
                      .tree_keys = env_tree_keys,
                      .record_read = env_record_read,
+                     .tombstones = env_tombstones,
                      .joined = env_joined};
   kv_peer_env(&env);
   coord_opts_t co = {.cfg = &kc->cfg, .node_id = n->id, .view = n->view};

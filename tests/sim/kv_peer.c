@@ -38,13 +38,64 @@ typedef struct {
   uint32_t server_epoch;
 } kv_conn_t;
 
+/* The byte field of an anti-entropy message a garbling node may change. */
+static peer_bytes_t *garble_field(peer_msg_t *msg) {
+  switch (msg->type) {
+  case PEER_TREE: return &msg->tree.nodes;
+  case PEER_TREE_REPLY: return &msg->tree_reply.hashes;
+  case PEER_TREE_KEYS: return &msg->tree_keys.segments;
+  case PEER_TREE_KEYS_REPLY: return &msg->tree_keys_reply.keys;
+  default: return NULL;
+  }
+}
+
+/* A copy of f's bytes changed one way or another (a flipped bit, a cut,
+ * random bytes over a run, bytes added), or NULL (f unchanged). */
+static uint8_t *garble_bytes(rng_t *rng, const peer_bytes_t *f, size_t *len) {
+  size_t n = f->len, extra = 1 + (size_t)rng_below(rng, 8);
+  uint8_t *g = malloc(n + extra);
+  if (!g) return NULL;
+  if (n) memcpy(g, f->p, n);
+  switch (rng_below(rng, 4)) {
+  case 0:
+    if (n) g[rng_below(rng, n)] ^= (uint8_t)(1u << rng_below(rng, 8));
+    break;
+  case 1: n -= n ? 1 + (size_t)rng_below(rng, n < 7 ? n : 7) : 0; break;
+  case 2:
+    for (size_t i = n ? (size_t)rng_below(rng, n) : 0, k = 0; i < n && k < 16; i++, k++)
+      g[i] = (uint8_t)rng_next(rng);
+    break;
+  default:
+    for (size_t k = 0; k < extra; k++)
+      g[n++] = (uint8_t)rng_next(rng);
+  }
+  *len = n;
+  return g;
+}
+
 /* Encodes msg and sends it toward node to as an event of type; lost per
- * sim_net. Returns the codec's error (nothing sent) or a scheduling error. */
+ * sim_net. A garbling node's anti-entropy message goes out changed, one
+ * time in two. Returns the codec's error (nothing sent) or a scheduling
+ * error. */
 static int send_bytes(kv_cluster_t *kc, kv_ev_type_t type, uint32_t from, uint32_t to, uint32_t epoch,
-                      uint64_t call, const peer_msg_t *msg) {
+                      uint64_t call, peer_msg_t *msg) {
+  peer_bytes_t *field = kc->garbler == (int64_t)from ? garble_field(msg) : NULL, saved = {0};
+  uint8_t *garbled = NULL;
+  if (field && rng_below(&kc->garble_rng, 2)) {
+    size_t len = 0;
+    saved = *field;
+    garbled = garble_bytes(&kc->garble_rng, field, &len);
+    if (!garbled) return CHORUS_ENOMEM;
+    *field = (peer_bytes_t){garbled, len};
+    kc->st.peer_garbled++;
+  }
   buf_t b;
   buf_init(&b);
   int rc = peer_msg_encode(msg, &b);
+  if (garbled) {
+    *field = saved;
+    free(garbled);
+  }
   if (!rc) rc = b.err;
   if (rc) {
     buf_free(&b);

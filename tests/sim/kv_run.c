@@ -103,27 +103,28 @@ int kv_run(const kv_opts_t *o, kv_result_t *r) {
 }
 
 bool kv_result_ok(const kv_result_t *r) {
-  return r->rc == 0 && r->check.lost == 0 && r->check.phantom == 0 && r->check.pending == 0 &&
-         r->check.divergent == 0 && r->st.peer_codec_errors == 0;
+  return r->rc == 0 && r->check.lost == 0 && r->check.phantom == 0 && r->check.resurrected == 0 &&
+         r->check.pending == 0 && r->check.divergent == 0 && r->st.peer_codec_errors == 0;
 }
 
 void kv_result_print(const kv_result_t *r) {
   const kv_check_t *c = &r->check;
   printf("seed=%" PRIu64 " rc=%d writes=%" PRIu64 " acked=%" PRIu64 " failed=%" PRIu64 " lost=%" PRIu64
-         " phantom=%" PRIu64 " divergent=%" PRIu64 "/%" PRIu64 " hints_left=%" PRIu64 " reads=%" PRIu64
-         " reads_failed=%" PRIu64 " crashes=%" PRIu64 " hash=%016" PRIx64 " steps=%" PRIu64
-         " sim_s=%.1f wall_s=%.2f\n",
-         r->seed, r->rc, c->writes, c->acked, c->failed, c->lost, c->phantom, c->divergent, c->keys,
-         c->hints_left, r->reads, r->reads_failed, r->crashes, r->hash, r->steps, r->sim_s, r->wall_s);
+         " phantom=%" PRIu64 " resurrected=%" PRIu64 " divergent=%" PRIu64 "/%" PRIu64 " hints_left=%" PRIu64
+         " reaped=%" PRIu64 " reads=%" PRIu64 " reads_failed=%" PRIu64 " crashes=%" PRIu64 " hash=%016" PRIx64
+         " steps=%" PRIu64 " sim_s=%.1f wall_s=%.2f\n",
+         r->seed, r->rc, c->writes, c->acked, c->failed, c->lost, c->phantom, c->resurrected, c->divergent,
+         c->keys, c->hints_left, c->reaped, r->reads, r->reads_failed, r->crashes, r->hash, r->steps,
+         r->sim_s, r->wall_s);
   printf("  faults: %s\n", r->faults);
   printf("  coord: writes=%" PRIu64 " reads=%" PRIu64 " forwarded=%" PRIu64 " quorum_failures=%" PRIu64
          " read_repairs=%" PRIu64 " hints_kept=%" PRIu64 " hints_delivered=%" PRIu64 "\n",
          r->st.writes, r->st.reads, r->st.forwarded, r->st.quorum_failures, r->st.read_repairs,
          r->st.hints_kept, r->st.hints_delivered);
   printf("  peer: msgs=%" PRIu64 " lost=%" PRIu64 " cut=%" PRIu64 " refused=%" PRIu64 " timeouts=%" PRIu64
-         " codec_errors=%" PRIu64 "; store: jobs=%" PRIu64 " dropped_by_crash=%" PRIu64 " sabotaged=%" PRIu64
-         "; bring-up %.1fs\n",
+         " codec_errors=%" PRIu64 " garbled=%" PRIu64 "; store: jobs=%" PRIu64 " dropped_by_crash=%" PRIu64
+         " sabotaged=%" PRIu64 "; bring-up %.1fs\n",
          r->st.peer_msgs, r->st.peer_lost, r->st.peer_cut, r->st.peer_refused, r->st.peer_timeouts,
-         r->st.peer_codec_errors, r->st.store_jobs, r->st.store_dropped, r->sabotaged,
+         r->st.peer_codec_errors, r->st.peer_garbled, r->st.store_jobs, r->st.store_dropped, r->sabotaged,
          (double)r->bringup_ms / 1000.0);
 }

@@ -5,8 +5,11 @@
  * slot (owner "", key) and a hint is (owner, key), so hints for one owner
  * are a contiguous range in key order, as LevelDB's 'h' prefix keeps them.
  * Lookups are binary searches and inserts shift the table: O(slots), which
- * the simulator's few dozen keys make nothing. A slot is never removed
- * except a delivered hint; a record stays, tombstones included.
+ * the simulator's few dozen keys make nothing. A slot is removed when a
+ * hint is delivered or expires, and when tombstone collection reaps a
+ * record (ENGINE_REAP: exactly the tombstones it names); the reaped states
+ * are kept aside for the checker (kv_store_reaped), which counts a
+ * collected delete as present.
  *
  * Clock: an op with an event (all but hint_delete and hint_expire) joins
  * the job's remote clock into the node clock and ticks it, and hands the
@@ -41,6 +44,9 @@ struct kv_store {
   double sabotage;
   rng_t rng;
   uint64_t sabotaged;
+  uint64_t hint_ttl_ms; /* 0: hints never expire */
+  kv_reaped_t *reaped;  /* the checker's record of collected tombstones; survives a wipe */
+  size_t n_reaped, cap_reaped;
 };
 
 int kv_store_create(const char *node_id, double sabotage, uint64_t seed, kv_store_t **out) {
@@ -65,6 +71,11 @@ void kv_store_destroy(kv_store_t *s) {
   for (size_t i = 0; i < s->n; i++)
     slot_free(&s->v[i]);
   free(s->v);
+  for (size_t i = 0; i < s->n_reaped; i++) {
+    free(s->reaped[i].key);
+    dvv_free(&s->reaped[i].state);
+  }
+  free(s->reaped);
   vv_free(&s->clock);
   free(s);
 }
@@ -178,6 +189,46 @@ static int apply_hint_delete(kv_store_t *s, engine_job_t *job) {
   return dvv_copy(&job->state, &sl->state);
 }
 
+/* Drops hints stored hint_ttl_ms or longer ago (the engine does it a slice
+ * at a time; here the whole pass at once). */
+static void apply_hint_expire(kv_store_t *s, engine_job_t *job, uint64_t now) {
+  job->changed = true;
+  for (size_t i = 0; s->hint_ttl_ms && i < s->n;) {
+    slot_t *sl = &s->v[i];
+    if (sl->owner[0] && sl->stored_at_ms <= now && now - sl->stored_at_ms >= s->hint_ttl_ms) {
+      slot_remove(s, sl);
+      job->count++;
+    } else {
+      i++;
+    }
+  }
+}
+
+/* Drops the record if it holds exactly the tombstones job->incoming names. */
+static int apply_reap(kv_store_t *s, engine_job_t *job) {
+  bool found;
+  size_t i = slot_find(s, "", job->key, job->key_len, &found);
+  if (!found) return 0;
+  slot_t *sl = &s->v[i];
+  int rc = dvv_copy(&job->state, &sl->state);
+  bool exact = !rc && sl->state.n && !dvv_live_count(&sl->state) && dvv_equal(&sl->state, job->incoming);
+  if (!exact) return rc;
+  void *v = s->reaped;
+  rc = sim_grow(&v, &s->cap_reaped, s->n_reaped, sizeof *s->reaped, 16);
+  s->reaped = v;
+  if (rc) return rc;
+  kv_reaped_t *r = &s->reaped[s->n_reaped++];
+  r->key = sl->key; /* the slot's key moves to the record of the reap */
+  r->key_len = sl->key_len;
+  r->state = sl->state;
+  sl->key = NULL;
+  dvv_init(&sl->state);
+  slot_remove(s, sl);
+  dvv_free(&job->state);
+  job->changed = true;
+  return 0;
+}
+
 static int apply_op(kv_store_t *s, engine_job_t *job, uint64_t now) {
   slot_t *sl;
   bool existed = false;
@@ -194,11 +245,9 @@ static int apply_op(kv_store_t *s, engine_job_t *job, uint64_t now) {
     sl = slot_get(s, job->hint_owner, job->key, job->key_len);
     return sl ? apply_hint_put(sl, existed, job, now) : CHORUS_ENOMEM;
   case ENGINE_HINT_DELETE: return apply_hint_delete(s, job);
-  case ENGINE_HINT_EXPIRE: job->changed = true; return 0; /* nothing is older than --hint-ttl */
+  case ENGINE_HINT_EXPIRE: apply_hint_expire(s, job, now); return 0;
   case ENGINE_RECEIVE: return 0;
-  case ENGINE_REAP: /* the simulated cluster collects no tombstones */
-    sl = slot_get(s, "", job->key, job->key_len);
-    return sl ? dvv_copy(&job->state, &sl->state) : CHORUS_ENOMEM;
+  case ENGINE_REAP: return apply_reap(s, job);
   }
   return CHORUS_EINVAL;
 }
@@ -291,6 +340,48 @@ size_t kv_store_hint_total(const kv_store_t *s) {
 
 uint64_t kv_store_sabotaged(const kv_store_t *s) {
   return s->sabotaged;
+}
+
+void kv_store_set_hint_ttl(kv_store_t *s, uint64_t ms) {
+  s->hint_ttl_ms = ms;
+}
+
+const kv_reaped_t *kv_store_reaped(const kv_store_t *s, size_t *n) {
+  *n = s->n_reaped;
+  return s->reaped;
+}
+
+/* The newest tombstone of a record holding only tombstones, or 0. */
+static uint64_t tomb_ts(const dvv_t *d) {
+  if (d->n == 0 || dvv_live_count(d)) return 0;
+  uint64_t ts = 0;
+  for (size_t i = 0; i < d->n; i++)
+    if (d->s[i].ts_ms > ts) ts = d->s[i].ts_ms;
+  return ts ? ts : 1;
+}
+
+int kv_store_tombstones(const kv_store_t *s, uint64_t before_ms, size_t limit, engine_tombstone_t **out,
+                        size_t *n) {
+  *out = NULL;
+  *n = 0;
+  engine_tombstone_t *list = limit ? calloc(limit, sizeof *list) : NULL;
+  if (limit && !list) return CHORUS_ENOMEM;
+  size_t got = 0;
+  for (size_t i = 0; i < s->n && got < limit; i++) {
+    const slot_t *sl = &s->v[i];
+    uint64_t ts = sl->owner[0] ? 0 : tomb_ts(&sl->state);
+    if (!ts || ts >= before_ms) continue;
+    char *key = malloc(sl->key_len + 1);
+    if (!key) {
+      engine_tombstones_free(list, got);
+      return CHORUS_ENOMEM;
+    }
+    memcpy(key, sl->key, sl->key_len + 1);
+    list[got++] = (engine_tombstone_t){key, sl->key_len, ts};
+  }
+  *out = list;
+  *n = got;
+  return 0;
 }
 
 /* ---- a lost disk ---- */

@@ -7,8 +7,9 @@
  * nodes (one per owner and key, merged), the node clock and the event
  * count; the anti-entropy tree is computed from the records when asked.
  * What it leaves out: request ids (the simulated clients never send one),
- * the event log itself (only its ids and clock move), hint limits and
- * expiry (a run is far shorter than --hint-ttl), tombstone collection.
+ * the event log itself (only its ids and clock move), hint limits.
+ * Hints expire (kv_store_set_hint_ttl) and tombstones are collected
+ * (ENGINE_REAP), as in the engine.
  *
  * kv_store_apply runs one job to completion at once, as the writer thread
  * does when the job's group commits with --fsync=always: whatever it
@@ -52,6 +53,20 @@ const dvv_t *kv_store_find(const kv_store_t *s, const char *key, size_t key_len)
 size_t kv_store_hint_total(const kv_store_t *s);
 /* Puts and merges the sabotage threw away. */
 uint64_t kv_store_sabotaged(const kv_store_t *s);
+
+/* Hints stored this long ago are dropped by ENGINE_HINT_EXPIRE (0: never). */
+void kv_store_set_hint_ttl(kv_store_t *s, uint64_t ms);
+/* As engine_tombstones: keys holding only tombstones, the newest older than before_ms. */
+int kv_store_tombstones(const kv_store_t *s, uint64_t before_ms, size_t limit, engine_tombstone_t **out,
+                        size_t *n);
+/* Every record a reap dropped, with the tombstones it held (for the checker:
+ * a collected delete is not a lost one). */
+typedef struct {
+  char *key;
+  size_t key_len;
+  dvv_t state;
+} kv_reaped_t;
+const kv_reaped_t *kv_store_reaped(const kv_store_t *s, size_t *n);
 
 /* The disk is lost: every record, hint and the clock are gone, and the
  * store writes under a new actor "<node id>.<epoch>" from now on (a new

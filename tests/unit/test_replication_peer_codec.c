@@ -111,10 +111,14 @@ static void sample_body(peer_msg_t *m, variant_t v) {
     m->replicate_ack.status = s ? 0 : l ? INT32_MIN : CHORUS_ENOTFOUND;
     m->replicate_ack.event_id = s ? 9 : l ? UINT64_MAX : 0;
     break;
-  case PEER_READ: m->read.key = key; break;
+  case PEER_READ:
+    m->read.key = key;
+    m->read.have = s ? some(30) : l ? some(WIDE_BIN) : nil;
+    break;
   case PEER_READ_REPLY:
     m->read_reply.status = s ? 0 : l ? -129 : CHORUS_ENOTFOUND;
     m->read_reply.record = s ? some(40) : l ? some(WIDE_BIN) : nil;
+    m->read_reply.covered = !s && !l; /* covered: no record */
     break;
   case PEER_FORWARD:
     m->forward.op = l ? PEER_OP_DELETE : PEER_OP_PUT;
@@ -188,10 +192,14 @@ static void assert_same_body(const peer_msg_t *a, const peer_msg_t *b) {
     assert_int_equal(a->replicate_ack.status, b->replicate_ack.status);
     assert_true(a->replicate_ack.event_id == b->replicate_ack.event_id);
     break;
-  case PEER_READ: assert_same_bytes(a->read.key, b->read.key); break;
+  case PEER_READ:
+    assert_same_bytes(a->read.key, b->read.key);
+    assert_same_bytes(a->read.have, b->read.have);
+    break;
   case PEER_READ_REPLY:
     assert_int_equal(a->read_reply.status, b->read_reply.status);
     assert_same_bytes(a->read_reply.record, b->read_reply.record);
+    assert_int_equal(a->read_reply.covered, b->read_reply.covered);
     break;
   case PEER_FORWARD:
     assert_int_equal(a->forward.op, b->forward.op);
@@ -297,14 +305,14 @@ static void expect_corrupt(const void *p, size_t len) {
 
 /* A REPLICATE, req_id 128, from "n", empty clock, hint delivery of key "k",
  * record "CR" to owner "o", no request id. */
-static const uint8_t layout_replicate[] = {0x01, 0x95, 0x01, 0xcc, 0x80, 0xa1, 'n', 0x80, 0x95, 0x04,
+static const uint8_t layout_replicate[] = {0x02, 0x95, 0x01, 0xcc, 0x80, 0xa1, 'n', 0x80, 0x95, 0x04,
                                            0xc4, 0x01, 'k',  0xc4, 0x02, 'C',  'R', 0xa1, 'o',  0xc0};
 /* A REPLICATE_ACK, req_id 7, from "a", clock {a: 1, b: 300}, status
  * CHORUS_ECORRUPT, no event. */
-static const uint8_t layout_ack[] = {0x01, 0x95, 0x02, 0x07, 0xa1, 'a',  0x82, 0xa1, 'a',
+static const uint8_t layout_ack[] = {0x02, 0x95, 0x02, 0x07, 0xa1, 'a',  0x82, 0xa1, 'a',
                                      0x01, 0xa1, 'b',  0xcd, 0x01, 0x2c, 0x92, 0xfd, 0x00};
 /* A PING, req_id 0, from "n", empty clock; the clock is byte 6. */
-static const uint8_t layout_ping[] = {0x01, 0x95, 0x09, 0x00, 0xa1, 'n', 0x80, 0x90};
+static const uint8_t layout_ping[] = {0x02, 0x95, 0x09, 0x00, 0xa1, 'n', 0x80, 0x90};
 #define PING_CLOCK_AT 6
 
 static void test_encoding_follows_the_documented_layout(void **state) {
@@ -574,9 +582,31 @@ static void test_unknown_version_is_rejected(void **state) {
   const uint8_t *p = layout_ping;
   size_t n = sizeof(layout_ping);
   expect_spliced(expect_corrupt, p, n, 0, 1, REP(0x00));
-  expect_spliced(expect_corrupt, p, n, 0, 1, REP(0x02));
+  expect_spliced(expect_corrupt, p, n, 0, 1, REP(0x01)); /* before PEER_FORWARD_REPLY's outcome as data */
+  expect_spliced(expect_corrupt, p, n, 0, 1, REP(0x03));
   expect_spliced(expect_corrupt, p, n, 0, 1, REP(0x95)); /* no version byte at all */
   expect_spliced(expect_corrupt, p, n, 0, 1, REP(0xff));
+}
+
+/* A covered read reply says the record need not travel: one with a record is refused both ways. */
+static void test_a_covered_read_reply_carries_no_record(void **state) {
+  peer_msg_t m;
+  peer_msg_init(&m);
+  m.type = PEER_READ_REPLY;
+  strcpy(m.from, "n");
+  m.read_reply.covered = true;
+  m.read_reply.record = (peer_bytes_t){(const uint8_t *)"CR", 2};
+  buf_t b;
+  buf_init(&b);
+  assert_int_equal(peer_msg_encode(&m, &b), CHORUS_EINVAL);
+  m.read_reply.covered = false;
+  buf_reset(&b);
+  assert_int_equal(peer_msg_encode(&m, &b), 0);
+  assert_int_equal(b.data[b.len - 1], 0xc2); /* covered: false, the body's last field */
+  b.data[b.len - 1] = 0xc3;                  /* true, with the record still there */
+  expect_corrupt(b.data, b.len);
+  buf_free(&b);
+  peer_msg_free(&m);
 }
 
 static void test_unknown_type_is_rejected(void **state) {
@@ -949,7 +979,10 @@ static void test_seed_frames_split_and_decode(void **state) {
       [PEER_FORWARD] = "forward",     [PEER_FORWARD_REPLY] = "forward-reply",
       [PEER_EVENTS] = "events",       [PEER_EVENTS_REPLY] = "events-reply",
       [PEER_PING] = "ping",           [PEER_PONG] = "pong",
-      [PEER_PUSH_PULL] = "push-pull", [PEER_PUSH_PULL_REPLY] = "push-pull-reply"};
+      [PEER_PUSH_PULL] = "push-pull", [PEER_PUSH_PULL_REPLY] = "push-pull-reply",
+      [PEER_TREE] = "tree",           [PEER_TREE_REPLY] = "tree-reply",
+      [PEER_TREE_KEYS] = "tree-keys", [PEER_TREE_KEYS_REPLY] = "tree-keys-reply"};
+  _Static_assert(sizeof names / sizeof *names == PEER_TYPE_LAST + 1, "a seed name per type");
   const char *dir = getenv("CHORUS_PEER_CORPUS_DIR");
   peer_msg_t m, back;
   buf_t all;
@@ -1036,6 +1069,7 @@ int main(void) {
       cmocka_unit_test(test_every_truncation_is_rejected),
       cmocka_unit_test(test_trailing_bytes_are_rejected),
       cmocka_unit_test(test_unknown_version_is_rejected),
+      cmocka_unit_test(test_a_covered_read_reply_carries_no_record),
       cmocka_unit_test(test_unknown_type_is_rejected),
       cmocka_unit_test(test_unknown_op_is_rejected),
       cmocka_unit_test(test_wrong_arity_is_rejected),
