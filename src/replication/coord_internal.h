@@ -130,8 +130,9 @@ struct coord {
   size_t hint_rr;  /* owners take turns */
   uint64_t next_hint_at, next_expire_at;
   coord_stats_t stats;
-  struct aae *aae; /* anti-entropy (coord_aae.c) */
-  bool gc_batch;   /* tombstone collection (coord_gc.c): a pass is in flight */
+  struct aae *aae;         /* anti-entropy (coord_aae.c) */
+  uint64_t client_seen_at; /* when this node last served a replica read or write of a client request */
+  bool gc_batch;           /* tombstone collection (coord_gc.c): a pass is in flight */
   uint64_t gc_next_at;
   /* the libuv shell (coord_uv.c) only */
   uv_loop_t *loop;

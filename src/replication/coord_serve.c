@@ -74,8 +74,15 @@ static event_type_t event_of(peer_op_t op) {
   }
 }
 
+/* A replica request made for a client's request (not anti-entropy, hints
+ * or tombstone collection): anti-entropy here yields while they come. */
+static void client_seen(coord_t *c) {
+  c->client_seen_at = c->env.now_ms(c->env.state);
+}
+
 void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
   const peer_replicate_t *r = &req->replicate;
+  if (r->op == PEER_OP_PUT || r->op == PEER_OP_DELETE || r->op == PEER_OP_READ_REPAIR) client_seen(c);
   if (!key_ok(r->key)) {
     ack(c, conn, req->req_id, CHORUS_ECORRUPT, 0, NULL);
     return;
@@ -148,6 +155,7 @@ static void read_done(cjob_t *j) {
 
 void coord_serve_read(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
   peer_msg_t m;
+  if (!req->read.have.p) client_seen(c); /* tombstone collection's reads count too: they are rare */
   int rc = key_ok(req->read.key) ? 0 : CHORUS_ECORRUPT;
   cjob_t *j = rc ? NULL : peer_job(c, conn, req, req->read.key, read_done);
   if (!rc && !j) rc = CHORUS_ENOMEM;
