@@ -207,7 +207,8 @@ int api_coord_format(const coord_req_t *q, buf_t *out, int *status) {
   rep.no_space = res->no_space;
   rep.request_reused = res->request_reused;
   rep.responsible = oc.responsible;
-  api_nodes_t *lists[PEER_FWD_LISTS] = {&rep.replicas, &rep.ok, &rep.failed, &rep.hinted, &rep.repaired};
+  api_nodes_t *lists[PEER_FWD_LISTS] = {&rep.replicas, &rep.ok,       &rep.failed,
+                                        &rep.hinted,   &rep.repaired, &rep.pending};
   for (size_t l = 0; l < PEER_FWD_LISTS; l++)
     for (size_t i = 0; i < oc.lists[l].n; i++)
       api_nodes_add(lists[l], oc.lists[l].id[i]);

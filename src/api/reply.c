@@ -64,6 +64,7 @@ static void result_fields(jw_t *w, const api_reply_t *r) {
   node_list(w, "failed_nodes", &r->failed);
   if (write) {
     node_list(w, "hinted_nodes", &r->hinted);
+    node_list(w, "pending_nodes", &r->pending);
   } else {
     node_list(w, "repaired_nodes", &r->repaired);
   }

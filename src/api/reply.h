@@ -38,7 +38,7 @@ typedef struct {
   /* placement and quorum */
   const char *responsible;
   api_nodes_t replicas;
-  api_nodes_t ok, failed, hinted, repaired;
+  api_nodes_t ok, failed, hinted, repaired, pending;
   bool quorum_achieved;
   uint32_t required;
 } api_reply_t;

@@ -52,6 +52,8 @@ void coord_outcome(const coord_req_t *req, coord_outcome_t *out) {
       if (t->hint_for[0]) nodes_add(&out->lists[PEER_FWD_HINTED], t->node);
     } else if (t->state != QUORUM_WAITING) {
       nodes_add(&out->lists[PEER_FWD_FAILED], t->hint_for[0] ? t->hint_for : t->node);
+    } else {
+      nodes_add(&out->lists[PEER_FWD_PENDING], t->node); /* the write may still land there */
     }
   }
   /* replicas down with no stand-in: their write waits as a hint here, named

@@ -55,8 +55,8 @@ typedef struct {
 
 /* Who took part in a request and how, as the client's reply shows it:
  * the node responsible, and the lists named by PEER_FWD_REPLICAS, _OK,
- * _FAILED, _HINTED and _REPAIRED (the same form travels in a forwarded
- * write's reply). */
+ * _FAILED, _HINTED, _REPAIRED and _PENDING (the same form travels in a
+ * forwarded write's reply). */
 typedef struct {
   char responsible[NODE_ID_MAX + 1];
   peer_nodes_t lists[PEER_FWD_LISTS];

@@ -43,7 +43,7 @@ _Static_assert(PEER_RECORD_MAX >= RECORD_MAX_VALUE, "a record holds at least one
 _Static_assert(PEER_FRAME_MAX - PEER_RECORD_MAX >= REPLICATE_OVERHEAD_MAX,
                "a frame holds the largest REPLICATE");
 /* The same for a FORWARD_REPLY: status, flags, event_id, record header,
- * required, responsible and the five node lists at their limits. */
+ * required, responsible and the six node lists at their limits. */
 #define FORWARD_REPLY_OVERHEAD_MAX                                                                           \
   (1 + 1 + 1 + 9 + (2 + NODE_ID_MAX) + 3 + PEER_CLOCK_MAX * (2 + NODE_ID_MAX + 9) + 1 + 5 + 2 + 9 + 5 + 2 +  \
    (2 + NODE_ID_MAX) + PEER_FWD_LISTS * (3 + PEER_NODES_MAX * (2 + NODE_ID_MAX)) + SEAL_OVERHEAD)
@@ -53,7 +53,7 @@ _Static_assert(PEER_FRAME_MAX - PEER_RECORD_MAX >= FORWARD_REPLY_OVERHEAD_MAX,
 /* Body arity per type (index: peer_type_t). */
 static const uint8_t body_fields[] = {
     [PEER_REPLICATE] = 5, [PEER_REPLICATE_ACK] = 2,  [PEER_READ] = 2,      [PEER_READ_REPLY] = 3,
-    [PEER_FORWARD] = 7,   [PEER_FORWARD_REPLY] = 11, [PEER_EVENTS] = 2,    [PEER_EVENTS_REPLY] = 2,
+    [PEER_FORWARD] = 7,   [PEER_FORWARD_REPLY] = 12, [PEER_EVENTS] = 2,    [PEER_EVENTS_REPLY] = 2,
     [PEER_PING] = 0,      [PEER_PONG] = 0,           [PEER_PUSH_PULL] = 1, [PEER_PUSH_PULL_REPLY] = 1,
     [PEER_TREE] = 3,      [PEER_TREE_REPLY] = 2,     [PEER_TREE_KEYS] = 2, [PEER_TREE_KEYS_REPLY] = 2,
 };

@@ -30,9 +30,9 @@
  *                        PEER_CONTEXT_MAX | nil, r u8, w u8, request_id str | nil]
  *   PEER_FORWARD_REPLY  [status int32 <= 0, flags u8 (PEER_FWD_*), event_id u64,
  *                        record bin <= PEER_RECORD_MAX | nil, required u8,
- *                        responsible str node id | nil, then five arrays of
+ *                        responsible str node id | nil, then six arrays of
  *                        at most PEER_NODES_MAX node ids: replicas, ok,
- *                        failed, hinted, repaired]: the outcome of a
+ *                        failed, hinted, repaired, pending]: the outcome of a
  *                        forwarded write as data; the forwarding node renders
  *                        the client's reply from it
  *   PEER_EVENTS         [since u64, limit u32]
@@ -202,7 +202,15 @@ typedef struct {
 } peer_nodes_t;
 
 /* The lists of a forward reply, in wire order. */
-enum { PEER_FWD_REPLICAS, PEER_FWD_OK, PEER_FWD_FAILED, PEER_FWD_HINTED, PEER_FWD_REPAIRED, PEER_FWD_LISTS };
+enum {
+  PEER_FWD_REPLICAS,
+  PEER_FWD_OK,
+  PEER_FWD_FAILED,
+  PEER_FWD_HINTED,
+  PEER_FWD_REPAIRED,
+  PEER_FWD_PENDING, /* asked, no answer yet when the request was answered */
+  PEER_FWD_LISTS
+};
 
 typedef struct {
   int32_t status; /* the request's outcome: 0 or a CHORUS_E* code */

@@ -259,9 +259,10 @@ def test_kill_9_during_exchanges_and_writes_leaves_a_tree_that_verifies_clean(ct
 
 @test
 def test_a_peer_that_vanishes_mid_exchange_costs_a_retry_and_nothing_else(ctx):
-    with Cluster(ctx, 3, AAE + ["--repair-rate=100", "--request-timeout=2s"]) as c:
+    # 20 keys/s on each of the three nodes: the 600 keys take about 10 s, so
+    # the freeze lands in the middle of the repair however slow the build
+    with Cluster(ctx, 3, AAE + ["--repair-rate=20", "--request-timeout=2s"]) as c:
         victim, expected = writes_missed_by_the_third(c, 600, "slow")
-        # at 100 keys/s the repair takes seconds: freeze the replica in the middle of it
         wait_for("repair under way", lambda: any(anti_entropy(m).get("current", {}).get("keys_differing", 0)
                                                  for m in c.nodes[:2]), 20)
         victim.signal(signal.SIGSTOP)

@@ -360,6 +360,28 @@ def test_replica_down_a_reply_naming_a_kept_hint_finds_it_already_counted(ctx):
 
 
 @test
+def test_a_write_answered_at_w_names_the_replica_still_to_answer_in_pending_nodes(ctx):
+    with Cluster(ctx, 3) as c:
+        c.start_all()
+        ring_ready(c)
+        coord, slow = c.nodes[0], c.nodes[2]
+        doc = put_ok(coord, "all-answer", "x", query="w=3")
+        eq(doc["replication_result"]["pending_nodes"], [], "pending with W = N")
+        slow.signal(signal.SIGSTOP)  # alive to the others for a while yet, but silent
+        try:
+            doc = put_ok(coord, "one-behind", "y", query="w=2")
+            rr = doc["replication_result"]
+            eq(rr["pending_nodes"], [slow.id], "the stopped replica is pending")
+            eq(sorted(rr["successful_nodes"]), sorted(m.id for m in c.nodes[:2]), "the two that answered")
+            eq(rr["failed_nodes"], [], "nothing failed yet")
+            eq(rr["quorum_achieved"], True, "W = 2 met")
+        finally:
+            slow.signal(signal.SIGCONT)
+        # the write was still on its way: it lands on the replica that was pending
+        wait_for("the pending replica has it", lambda: read_values(slow, "one-behind", "local=true") == ["y"], 15)
+
+
+@test
 def test_two_of_three_down_fails_w2_with_503_and_accepts_w1(ctx):
     with Cluster(ctx, 3) as c:
         c.start_all()

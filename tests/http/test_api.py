@@ -283,7 +283,7 @@ def test_put_response_has_all_fields(ctx):
     eq(doc.get("responsible_node"), SHARED_NODE_ID, "responsible_node")
     eq(doc.get("replication_nodes"), [SHARED_NODE_ID], "replication_nodes")
     eq(doc.get("replication_result"), {"successful_nodes": [SHARED_NODE_ID], "failed_nodes": [], "hinted_nodes": [],
-                                       "quorum_achieved": True, "required": 1}, "replication_result")
+                                       "pending_nodes": [], "quorum_achieved": True, "required": 1}, "replication_result")
     eq(clocks(doc), {SHARED_NODE_ID: 1}, "vector_clock of a fresh key after one write")
     context_of(doc)
     eq(doc.get("conflict"), False, "conflict")

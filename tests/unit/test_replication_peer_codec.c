@@ -700,13 +700,13 @@ static void test_out_of_range_ints_are_rejected(void **state) {
   expect_spliced(expect_corrupt, b.data, b.len, b.len - 2, 1, REP(0xcd, 0x01, 0x00));
   buf_free(&b);
   /* forward reply: an unknown flag, required over a byte; its NILS form ends
-   * flags, event_id, nil record, required, nil responsible, five empty lists */
+   * flags, event_id, nil record, required, nil responsible, six empty lists */
   sample_msg(&m, PEER_FORWARD_REPLY, NILS);
   encode_msg(&m, &b);
   assert_int_equal(b.data[b.len - 1], 0x90);
-  assert_int_equal(b.data[b.len - 7], 0);
-  expect_spliced(expect_corrupt, b.data, b.len, b.len - 10, 1, REP(PEER_FWD_FLAGS + 1));
-  expect_spliced(expect_corrupt, b.data, b.len, b.len - 7, 1, REP(0xcd, 0x01, 0x00));
+  assert_int_equal(b.data[b.len - 8], 0);
+  expect_spliced(expect_corrupt, b.data, b.len, b.len - 11, 1, REP(PEER_FWD_FLAGS + 1));
+  expect_spliced(expect_corrupt, b.data, b.len, b.len - 8, 1, REP(0xcd, 0x01, 0x00));
   buf_free(&b);
   /* events: limit over 32 bits */
   sample_msg(&m, PEER_EVENTS, NILS);

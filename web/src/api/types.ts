@@ -155,6 +155,7 @@ export interface ReplicationResult {
   successful_nodes: string[];
   failed_nodes: string[];
   hinted_nodes: string[];
+  pending_nodes?: string[]; /* asked, not answered when the reply went out */
   quorum_achieved: boolean;
   required: number;
 }

@@ -45,6 +45,12 @@ describe('replicationFlows', () => {
     expect(replicationFlows(['node-1', 'node-3', 'node-2'], 'node-1', result, new Set(['node-2']))[1]).toEqual({ node: 'node-2', state: 'ok', fallback: false });
   });
 
+  it('shows a fallback the reply names as pending, then green on its event', () => {
+    const result = { successful_nodes: ['a', 'b'], failed_nodes: [], hinted_nodes: [], pending_nodes: ['d'], quorum_achieved: true, required: 2 };
+    expect(replicationFlows(['a', 'b', 'c'], 'a', result).find((f) => f.node === 'd')).toEqual({ node: 'd', state: 'pending', fallback: true });
+    expect(replicationFlows(['a', 'b', 'c'], 'a', result, new Set(['d'])).find((f) => f.node === 'd')?.state).toBe('ok');
+  });
+
   it('never turns a failed replica green on a late event', () => {
     const result = { successful_nodes: ['a'], failed_nodes: ['b'], hinted_nodes: [], quorum_achieved: false, required: 2 };
     expect(replicationFlows(['a', 'b'], 'a', result, new Set(['b']))).toEqual([{ node: 'b', state: 'failed', fallback: false }]);

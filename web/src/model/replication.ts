@@ -29,7 +29,7 @@ export function replicationFlows(
 ): Flow[] {
   const nodes = [...preferenceList];
   if (result) {
-    for (const n of [...result.successful_nodes, ...result.hinted_nodes, ...result.failed_nodes]) {
+    for (const n of [...result.successful_nodes, ...result.hinted_nodes, ...result.failed_nodes, ...(result.pending_nodes ?? [])]) {
       if (!nodes.includes(n)) nodes.push(n);
     }
   }
