@@ -349,6 +349,7 @@ void coord_unref(coord_t *c) {
 
 void coord_stop_taking(coord_t *c) {
   c->closing = true;
+  coord_aae_stop(c);
   /* later submits are refused; queued requests are answered ESHUTDOWN */
   for (coord_req_t *r = tqueue_close(&c->reqs, true), *next; r; r = next) {
     next = r->next;

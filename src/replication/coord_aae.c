@@ -993,6 +993,14 @@ int coord_aae_create(coord_t *c) {
   return 0;
 }
 
+void coord_aae_stop(coord_t *c) {
+  struct aae *a = c->aae;
+  if (!a) return;
+  a->n_queue = 0;
+  if (a->x) x_finish(a->x, CHORUS_ESHUTDOWN); /* x_finish forgets it */
+  if (a->cx) x_finish(a->cx, CHORUS_ESHUTDOWN);
+}
+
 void coord_aae_free(coord_t *c) {
   struct aae *a = c->aae;
   if (!a) return;

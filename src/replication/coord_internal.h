@@ -213,6 +213,10 @@ void coord_part_work_free(coord_part_work_t *w);
 /* coord_aae.c: anti-entropy exchanges; coord_aae_serve.c: a peer's */
 int coord_aae_create(coord_t *c);
 void coord_aae_free(coord_t *c);
+/* Ends the running exchanges (CHORUS_ESHUTDOWN): one waiting for repair
+ * tokens would otherwise never be called again. Each is freed once what it
+ * has in flight is back. */
+void coord_aae_stop(coord_t *c);
 void coord_aae_tick(coord_t *c, uint64_t now);
 /* Whether an exchange is running (the tick stays fast). */
 bool coord_aae_busy(const coord_t *c);
