@@ -113,9 +113,10 @@ json_t *api_members_json(api_server_t *s, int *status) {
     last_seen(s, m->last_seen_ms, seen);
     snprintf(addr, sizeof addr, strchr(m->addr.host, ':') ? "[%s]:%u" : "%s:%u", m->addr.host, m->addr.port);
     json_object_set_new(members, m->id,
-                        json_pack("{s:s,s:s,s:i,s:s,s:s,s:I}", "node_id", m->id, "address", addr, "peer_port",
-                                  (int)m->addr.peer_port, "status", swim_status_name(m->status), "last_seen",
-                                  seen, "incarnation", (json_int_t)m->incarnation));
+                        json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:I}", "node_id", m->id, "address", addr,
+                                  "peer_port", (int)m->addr.peer_port, "status", swim_status_name(m->status),
+                                  "phase", swim_phase_name(m->phase), "last_seen", seen, "incarnation",
+                                  (json_int_t)m->incarnation));
   }
   tally_t t = tally(&v);
   gossip_view_free(&v);
@@ -179,9 +180,29 @@ static enum MHD_Result gossip_join(api_req_t *r) {
   return ret;
 }
 
+static enum MHD_Result leave_answer(api_req_t *r) {
+  int err = r->creq->result.err;
+  if (err == CHORUS_ETOOFEW)
+    return api_send_error3(r, 409, "too_few_members",
+                           "leaving would leave fewer members than --replicas; POST /gossip/leave?force=true "
+                           "to leave anyway");
+  if (err == CHORUS_EBUSY)
+    return api_send_error3(r, 409, "still_joining", "this node is still joining: it can leave once it has joined");
+  if (err) return api_send_error3(r, 503, "unavailable", chorus_strerror(err));
+  return api_send_json(r, 202, json_pack("{s:s,s:s,s:s}", "status", "leaving", "node_id", r->srv->node_id,
+                                         "message", "handing every record off to its next owners; the node "
+                                                    "stops once it has left (GET /api/v1/transfers)"));
+}
+
+/* Leaving for good: the records go to their next owners first (coord_xfer.c). */
 static enum MHD_Result gossip_leave(api_req_t *r) {
-  if (gossip_request_leave(r->srv->gossip) != 0) return api_send_error3(r, 500, "internal", "out of memory");
-  return api_send_json(r, 202, json_pack("{s:s,s:s}", "status", "leaving", "node_id", r->srv->node_id));
+  if (!r->srv->coord) return api_send_error3(r, 503, "unavailable", "the replication service is not running");
+  const char *force = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "force");
+  coord_req_t *q = api_coord_new(r);
+  if (!q) return api_send_error3(r, 500, "internal", "out of memory");
+  q->kind = COORD_LEAVE;
+  q->force = force && (strcmp(force, "true") == 0 || strcmp(force, "1") == 0);
+  return api_coord_run(r, leave_answer);
 }
 
 static enum MHD_Result gossip_remove(api_req_t *r) {

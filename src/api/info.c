@@ -89,6 +89,7 @@ json_t *api_status_json(api_server_t *s) {
       (json_int_t)atomic_load(&st->record_cache_hits), "misses",
       (json_int_t)atomic_load(&st->record_cache_misses), "cluster", cluster, "hints", hints);
   if (o) json_object_set_new(o, "anti_entropy", api_anti_entropy_json(s));
+  if (o && s->coord) json_object_set_new(o, "transfers", api_transfers_json(s));
   if (o) json_object_set_new(o, "actor", json_string(engine_actor(s->engine)));
   const loop_stats_t *l = s->loop_stats;
   if (o && l)

@@ -125,6 +125,9 @@ enum MHD_Result api_coord_run(api_req_t *r, enum MHD_Result (*answer)(api_req_t 
  * /api/v1/repair; the anti-entropy part of /api/v1/status */
 enum MHD_Result api_merkle(api_req_t *r, const char *url);
 enum MHD_Result api_repair(api_req_t *r);
+/* transfers.c: GET /api/v1/transfers; the "transfers" part of /api/v1/status */
+enum MHD_Result api_transfers(api_req_t *r);
+json_t *api_transfers_json(api_server_t *s);
 json_t *api_anti_entropy_json(api_server_t *s);
 /* Suspends r until every live member's events are in; answer replies. */
 enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit,

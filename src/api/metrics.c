@@ -34,7 +34,7 @@ static atomic_uint_fast64_t sum_ns[ROUTE_COUNT];
 
 static const char *ROUTE_NAMES[ROUTE_COUNT] = {"data",   "status", "vector_clock", "health", "metrics",
                                                "gossip", "ring",   "cluster",      "merkle", "repair",
-                                               "ws",     "static", "unknown"};
+                                               "transfers", "ws",  "static",       "unknown"};
 static const char *METHOD_NAMES[METHOD_COUNT] = {"GET", "PUT", "DELETE", "POST", "HEAD", "OPTIONS", "OTHER"};
 
 api_method_t metrics_method(const char *m) {
@@ -383,6 +383,37 @@ static void render_aae(buf_t *out, engine_t *engine, struct coord *coord) {
                (uint64_t)ti.memory);
 }
 
+static const metric_field_t XFER_FIELDS[] = {
+    {"chorus_transfer_keys_received_total", "Records streamed to this node in ownership transfers.", false,
+     offsetof(xfer_counters_t, keys_in)},
+    {"chorus_transfer_bytes_received_total", "Bytes streamed to this node in ownership transfers.", false,
+     offsetof(xfer_counters_t, bytes_in)},
+    {"chorus_transfer_keys_sent_total", "Records this node handed off to their owners.", false,
+     offsetof(xfer_counters_t, keys_out)},
+    {"chorus_transfer_bytes_sent_total", "Bytes this node handed off to their owners.", false,
+     offsetof(xfer_counters_t, bytes_out)},
+    {"chorus_transfer_keys_dropped_total", "Records dropped here once their owners held them.", false,
+     offsetof(xfer_counters_t, keys_dropped)},
+    {"chorus_transfer_failures_total", "Transfer batches and hand-offs that failed and were tried again.", false,
+     offsetof(xfer_counters_t, failures)},
+    {"chorus_transfer_handoff_passes_total", "Passes over the records this node does not own.", false,
+     offsetof(xfer_counters_t, passes)},
+};
+
+static void render_xfer(buf_t *out, struct coord *coord) {
+  xfer_status_t *st = malloc(sizeof *st);
+  if (!st) return;
+  coord_xfer_status(coord, st);
+  render_plain(out, XFER_FIELDS, NELEM(XFER_FIELDS), &st->counters);
+  uint64_t running = 0;
+  for (size_t i = 0; i < st->n; i++)
+    running += !st->entries[i].done;
+  render_value(out, "chorus_transfer_streams_running", true, "Range streams this node has not finished.",
+               running);
+  render_value(out, "chorus_node_phase", true, "This node's phase: 0 normal, 1 joining, 2 leaving.", st->phase);
+  free(st);
+}
+
 void metrics_render(buf_t *out, engine_t *engine, gossip_t *gossip, struct coord *coord,
                     const loop_stats_t *loop) {
   render_requests(out);
@@ -394,5 +425,6 @@ void metrics_render(buf_t *out, engine_t *engine, gossip_t *gossip, struct coord
     render_atomics(out, COORD_FIELDS, NELEM(COORD_FIELDS), coord_stats(coord));
     render_atomics(out, PEER_FIELDS, NELEM(PEER_FIELDS), coord_peer_counters(coord));
     if (engine) render_aae(out, engine, coord);
+    render_xfer(out, coord);
   }
 }

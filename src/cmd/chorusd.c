@@ -28,12 +28,13 @@
 #include "../replication/coord.h"
 #include "../replication/view.h"
 #include "../storage/engine.h"
-#include "files.h"
+#include "../common/files.h"
 #include "incarnation.h"
 #include "loop.h"
 
 #define CHORUS_VERSION "0.1.0"
 #define DRAIN_TIMEOUT_MS 10000
+#define LEAVE_LINGER_MS 2000 /* a node that left keeps gossiping its LEFT this long */
 
 extern char **environ;
 
@@ -45,6 +46,7 @@ typedef struct {
   uv_timer_t drain_timer;
   uint64_t drain_started;
   bool draining;
+  uv_timer_t linger_timer; /* after a leave */
   view_holder_t *view;
   coord_t *coord;
   incarnation_t *incarnation; /* NULL with --gossip=false */
@@ -145,6 +147,7 @@ static int start_gossip(node_t *n) {
                      .node_id = cfg->node_id,
                      .transport = coord_gossip_transport(n->coord),
                      .incarnation = inc,
+                     .phase = coord_phase(n->coord),
                      .on_incarnation = on_incarnation,
                      .on_members = on_members,
                      .state = n};
@@ -165,17 +168,41 @@ static void on_drain_tick(uv_timer_t *t) {
   }
 }
 
+/* Stops serving: requests in flight finish, then the loop stops. */
+static void drain(node_t *n) {
+  api_server_drain(n->server);
+  n->drain_started = uv_now(loop_uv(n->loop));
+  uv_timer_init(loop_uv(n->loop), &n->drain_timer);
+  n->drain_timer.data = n;
+  uv_timer_start(&n->drain_timer, on_drain_tick, 0, 5);
+}
+
 static void on_signal(loop_t *l, int signum, void *state) {
+  (void)l;
   node_t *n = state;
   if (n->draining) return;
   n->draining = true;
   log_info("received %s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
   gossip_announce_shutdown(n->gossip); /* peers mark this node dead at once */
-  api_server_drain(n->server);
-  n->drain_started = uv_now(loop_uv(l));
-  uv_timer_init(loop_uv(l), &n->drain_timer);
-  n->drain_timer.data = n;
-  uv_timer_start(&n->drain_timer, on_drain_tick, 0, 5);
+  drain(n);
+}
+
+static void on_left_linger(uv_timer_t *t) {
+  node_t *n = t->data;
+  uv_close((uv_handle_t *)t, NULL);
+  if (n->draining) return;
+  n->draining = true;
+  log_info("left the cluster: stopping");
+  drain(n);
+}
+
+/* Loop thread: the leave is done and LEFT announced; the node stops once
+ * the announcement had time to spread (it is gossiped, not sent to all). */
+static void on_left(void *state) {
+  node_t *n = state;
+  uv_timer_init(loop_uv(n->loop), &n->linger_timer);
+  n->linger_timer.data = n;
+  uv_timer_start(&n->linger_timer, on_left_linger, LEAVE_LINGER_MS, 0);
 }
 
 static int prepare(config_t *cfg) {
@@ -191,7 +218,7 @@ static int prepare(config_t *cfg) {
 static int run(config_t *cfg) {
   node_t n = {.cfg = cfg};
   engine_t *engine = NULL;
-  char dbdir[4200];
+  char dbdir[4200], xfer_path[4200];
   snprintf(dbdir, sizeof dbdir, "%s/db", cfg->data_dir);
   int rc = api_server_create(cfg, cfg->node_id, CHORUS_VERSION, &n.server);
   if (!rc) rc = loop_create(&n.loop, on_signal, &n);
@@ -218,7 +245,15 @@ static int run(config_t *cfg) {
     rc = view_holder_create(cfg->node_id, &self, (uint32_t)cfg->vnodes, (uint32_t)cfg->replicas, &n.view);
   }
   if (!rc) {
-    coord_opts_t co = {.cfg = cfg, .node_id = cfg->node_id, .engine = engine, .view = n.view};
+    snprintf(xfer_path, sizeof xfer_path, "%s/transfers", cfg->data_dir);
+    coord_opts_t co = {.cfg = cfg,
+                       .node_id = cfg->node_id,
+                       .engine = engine,
+                       .view = n.view,
+                       .fresh = engine_created(engine) && cfg->n_seeds > 0 && cfg->gossip,
+                       .state_path = xfer_path,
+                       .on_left = on_left,
+                       .state = &n};
     rc = coord_start(loop_uv(n.loop), &co, &n.coord);
   }
   if (!rc) rc = start_gossip(&n);

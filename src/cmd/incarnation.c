@@ -7,7 +7,7 @@
 
 #include "../common/err.h"
 #include "../common/log.h"
-#include "files.h"
+#include "../common/files.h"
 
 struct incarnation {
   uv_work_t work;

@@ -58,6 +58,8 @@ typedef struct {
   uint64_t anti_entropy_interval_ms;       /* --anti-entropy-interval, 0: off */
   uint64_t repair_rate;                    /* --repair-rate, keys/s */
   uint64_t tombstone_grace_ms;             /* --tombstone-grace */
+  uint64_t transfer_rate;                  /* --transfer-rate, MB/s of ownership transfers */
+  int transfer_concurrency;                /* --transfer-concurrency, range streams at once */
 } config_t;
 
 typedef enum {

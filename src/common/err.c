@@ -15,6 +15,7 @@ const char *chorus_strerror(int err) {
   case CHORUS_EAGAIN: return "more input needed";
   case CHORUS_ETIMEDOUT: return "timed out";
   case CHORUS_ENOTJOINED: return "not joined";
+  case CHORUS_ETOOFEW: return "too few members would remain";
   default: return "unknown error";
   }
 }

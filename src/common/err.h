@@ -21,6 +21,7 @@ enum {
   CHORUS_EAGAIN = -9,    /* not yet: more input is needed (a partial frame) */
   CHORUS_ETIMEDOUT = -10, /* no answer in time */
   CHORUS_ENOTJOINED = -11, /* the node has seeds and has not joined their cluster yet */
+  CHORUS_ETOOFEW = -12,    /* too few members would remain (a leave below N replicas) */
 };
 
 /* Static string naming the code; never NULL. */

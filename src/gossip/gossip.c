@@ -42,11 +42,12 @@
 #define RESOLVE_SLOTS 64
 #define RECV_BUF 65536
 
-typedef enum { CMD_JOIN, CMD_LEAVE, CMD_REMOVE } cmd_type_t;
+typedef enum { CMD_JOIN, CMD_LEAVE, CMD_REMOVE, CMD_PHASE } cmd_type_t;
 
 typedef struct cmd {
   cmd_type_t type;
   char arg[CONFIG_HOSTPORT_MAX];
+  int phase; /* CMD_PHASE */
   struct cmd *next;
 } cmd_t;
 
@@ -446,6 +447,10 @@ static void run_cmd(gossip_t *g, const cmd_t *c) {
     log_info("gossip: leaving the cluster for good");
     rc = swim_leave(g->swim, now, &g->out);
     g->dirty = true;
+  } else if (c->type == CMD_PHASE) {
+    rc = swim_set_phase(g->swim, (swim_phase_t)c->phase, now, &g->out);
+    if (!rc) log_info("gossip: this node's phase is now %s", swim_phase_name((swim_phase_t)c->phase));
+    g->dirty = true;
   } else {
     rc = swim_remove(g->swim, c->arg, now, &g->out);
     if (!rc) log_info("gossip: member %s removed by the operator", c->arg);
@@ -549,6 +554,20 @@ int gossip_request_remove(gossip_t *g, const char *node_id) {
   return queue_cmd(g, CMD_REMOVE, node_id);
 }
 
+int gossip_set_phase(gossip_t *g, swim_phase_t phase) {
+  if (g->closing) return CHORUS_ESHUTDOWN;
+  cmd_t c = {.type = CMD_PHASE, .phase = (int)phase};
+  run_cmd(g, &c);
+  return 0;
+}
+
+int gossip_leave_now(gossip_t *g) {
+  if (g->closing) return CHORUS_ESHUTDOWN;
+  cmd_t c = {.type = CMD_LEAVE};
+  run_cmd(g, &c);
+  return 0;
+}
+
 /* ---- lifecycle ---- */
 
 static void swim_config_from(const config_t *c, swim_config_t *s, bool keyed) {
@@ -642,7 +661,7 @@ int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
   swim_addr_t self = {.port = o->cfg->port, .peer_port = o->cfg->peer_port};
   snprintf(self.host, sizeof self.host, "%s", o->cfg->advertise);
   uint64_t seed = uv_hrtime() ^ (uint64_t)(uintptr_t)g;
-  if (!rc) rc = swim_create(&sc, o->node_id, &self, o->incarnation, seed, uv_now(loop), &g->swim);
+  if (!rc) rc = swim_create(&sc, o->node_id, &self, o->incarnation, o->phase, seed, uv_now(loop), &g->swim);
   if (rc) {
     swim_out_free(&g->out);
     buf_free(&g->scratch);

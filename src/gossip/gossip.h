@@ -49,6 +49,7 @@ typedef struct {
   const char *node_id;
   gossip_transport_t transport;
   uint64_t incarnation; /* persisted by the last run; 0 on first start */
+  swim_phase_t phase;   /* this node's phase at start (swim_msg.h) */
   gossip_incarnation_fn on_incarnation;
   gossip_members_fn on_members; /* may be NULL */
   void *state;                  /* passed to both callbacks */
@@ -96,5 +97,9 @@ const gossip_counters_t *gossip_counters(const gossip_t *g);
 int gossip_request_join(gossip_t *g, const char *host_port);
 int gossip_request_leave(gossip_t *g);
 int gossip_request_remove(gossip_t *g, const char *node_id);
+/* Loop thread: this node's phase changes (disseminated at once). */
+int gossip_set_phase(gossip_t *g, swim_phase_t phase);
+/* Loop thread: LEFT about this node, disseminated (the end of a leave). */
+int gossip_leave_now(gossip_t *g);
 
 #endif

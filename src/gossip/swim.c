@@ -70,7 +70,7 @@ static bool status_ok(swim_status_t st) {
 
 static bool update_ok(const swim_update_t *u) {
   return status_ok(u->status) && id_ok(u->id, sizeof(u->id), false) &&
-         id_ok(u->from, sizeof(u->from), true) && addr_ok(&u->addr);
+         id_ok(u->from, sizeof(u->from), true) && addr_ok(&u->addr) && (unsigned)u->phase <= SWIM_PHASE_LAST;
 }
 
 static bool msg_ok(const swim_msg_t *m) {
@@ -87,7 +87,9 @@ static bool state_ok(const swim_state_t *st) {
   if (st->n > SWIM_STATE_MAX || (st->n && !st->members)) return false;
   for (size_t i = 0; i < st->n; i++) {
     const swim_member_info_t *mi = &st->members[i];
-    if (!status_ok(mi->status) || !id_ok(mi->id, sizeof(mi->id), false) || !addr_ok(&mi->addr)) return false;
+    if (!status_ok(mi->status) || !id_ok(mi->id, sizeof(mi->id), false) || !addr_ok(&mi->addr) ||
+        (unsigned)mi->phase > SWIM_PHASE_LAST)
+      return false;
   }
   return true;
 }
@@ -118,7 +120,7 @@ swim_rec_t *swim_self_mut(swim_t *s) {
 
 /* ---- lifecycle ---- */
 
-static int add_self(swim_t *s, uint64_t incarnation, uint64_t now_ms) {
+static int add_self(swim_t *s, uint64_t incarnation, swim_phase_t phase, uint64_t now_ms) {
   int rc = swim_members_reserve(&s->members, 1);
   if (!rc) rc = swim_queue_reserve(&s->queue, 1);
   if (rc) return rc;
@@ -128,6 +130,7 @@ static int add_self(swim_t *s, uint64_t incarnation, uint64_t now_ms) {
   self.port = s->self_addr.port;
   self.peer_port = s->self_addr.peer_port;
   self.status = SWIM_ALIVE;
+  self.phase = (uint8_t)phase;
   self.incarnation = incarnation + 1;
   self.state_change_ms = self.last_seen_ms = now_ms;
   swim_members_add(&s->members, &self, 0);
@@ -137,9 +140,9 @@ static int add_self(swim_t *s, uint64_t incarnation, uint64_t now_ms) {
 }
 
 int swim_create(const swim_config_t *cfg, const char *self_id, const swim_addr_t *self_addr,
-                uint64_t incarnation, uint64_t seed, uint64_t now_ms, swim_t **out) {
+                uint64_t incarnation, swim_phase_t phase, uint64_t seed, uint64_t now_ms, swim_t **out) {
   if (!cfg || !self_id || !self_addr || !out || !config_ok(cfg) || !addr_ok(self_addr) ||
-      !id_ok(self_id, NODE_ID_MAX + 1, false) || incarnation == UINT64_MAX)
+      !id_ok(self_id, NODE_ID_MAX + 1, false) || incarnation == UINT64_MAX || (unsigned)phase > SWIM_PHASE_LAST)
     return CHORUS_EINVAL;
   swim_t *s = calloc(1, sizeof(*s));
   if (!s) return CHORUS_ENOMEM;
@@ -154,7 +157,7 @@ int swim_create(const swim_config_t *cfg, const char *self_id, const swim_addr_t
   int rc = swim_probe_init(&s->probe, cfg->indirect_checks);
   s->gossip_picks = calloc(cfg->gossip_nodes ? cfg->gossip_nodes : 1, sizeof(*s->gossip_picks));
   if (!rc && !s->gossip_picks) rc = CHORUS_ENOMEM;
-  if (!rc) rc = add_self(s, incarnation, now_ms);
+  if (!rc) rc = add_self(s, incarnation, phase, now_ms);
   if (rc) {
     swim_destroy(s);
     return rc;
@@ -210,6 +213,7 @@ int swim_join(swim_t *s, const swim_addr_t *seeds, size_t n, uint64_t now_ms, sw
     u->status = SWIM_ALIVE;
     memcpy(u->id, s->self_id, sizeof(u->id));
     u->incarnation = self->incarnation;
+    u->phase = (swim_phase_t)self->phase;
     u->addr = s->self_addr;
     m->n_updates = 1;
   }
@@ -227,6 +231,7 @@ int swim_on_state(swim_t *s, const swim_state_t *st, uint64_t now_ms, swim_out_t
     u.status = mi->status;
     memcpy(u.id, mi->id, sizeof(u.id));
     u.incarnation = mi->incarnation;
+    u.phase = mi->phase;
     u.addr = mi->addr;
     s->stats.updates_in++;
     int rc = swim_apply(s, &u, SWIM_VIA_STATE, now_ms, out);
@@ -241,6 +246,7 @@ static void copy_info(swim_member_info_t *mi, const swim_rec_t *m) {
   swim_rec_addr(m, &mi->addr);
   mi->status = (swim_status_t)m->status;
   mi->incarnation = m->incarnation;
+  mi->phase = (swim_phase_t)m->phase;
 }
 
 int swim_local_state(const swim_t *s, bool join, swim_state_t *st) {
@@ -353,6 +359,7 @@ int swim_shutdown(swim_t *s, uint64_t now_ms, swim_out_t *out) {
   dead.status = SWIM_DEAD;
   memcpy(dead.id, s->self_id, sizeof(dead.id));
   dead.incarnation = self_rec(s)->incarnation;
+  dead.phase = (swim_phase_t)self_rec(s)->phase;
   memcpy(dead.from, s->self_id, sizeof(dead.from));
   /* O(n): everyone live hears it directly, not by gossip from a node that is about to go. */
   for (size_t i = 0; i < s->members.n; i++) {
@@ -391,7 +398,21 @@ int swim_remove(swim_t *s, const char *id, uint64_t now_ms, swim_out_t *out) {
   if (i == SWIM_NONE) return CHORUS_ENOTFOUND;
   const swim_rec_t *m = &s->members.m[i];
   if (swim_is_live((swim_status_t)m->status) || strcmp(swim_rec_id(m), s->self_id) == 0) return CHORUS_EINVAL;
-  return swim_forget(s, i, out);
+  if (m->status == SWIM_LEFT) return swim_forget(s, i, out);
+  swim_update_t left;
+  memset(&left, 0, sizeof(left));
+  left.status = SWIM_LEFT;
+  memcpy(left.id, swim_rec_id(m), strlen(swim_rec_id(m)));
+  left.incarnation = m->incarnation;
+  left.phase = (swim_phase_t)m->phase;
+  return swim_apply(s, &left, SWIM_VIA_LOCAL, now_ms, out);
+}
+
+int swim_set_phase(swim_t *s, swim_phase_t phase, uint64_t now_ms, swim_out_t *out) {
+  if (!s || !out || (unsigned)phase > SWIM_PHASE_LAST) return CHORUS_EINVAL;
+  if (s->stopped || s->left) return CHORUS_EINVAL;
+  if (self_rec(s)->phase == (uint8_t)phase) return 0;
+  return swim_self_rephase(s, phase, now_ms, out);
 }
 
 /* ---- views ---- */

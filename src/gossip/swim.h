@@ -82,6 +82,7 @@ typedef struct {
   char id[NODE_ID_MAX + 1];
   swim_addr_t addr;
   swim_status_t status;
+  swim_phase_t phase;
   uint64_t incarnation;
   uint64_t state_change_ms; /* when status or incarnation last changed (caller's clock) */
   uint64_t last_seen_ms;    /* its last sign of life: a message or ack from it, or an alive update about
@@ -138,9 +139,9 @@ typedef struct {
 typedef struct swim swim_t;
 
 /* incarnation: the persisted one from the last run (0 on first start); the
- * node announces itself with incarnation + 1. */
+ * node announces itself with incarnation + 1, in phase (swim_msg.h). */
 int swim_create(const swim_config_t *cfg, const char *self_id, const swim_addr_t *self_addr, uint64_t incarnation,
-                uint64_t seed, uint64_t now_ms, swim_t **out);
+                swim_phase_t phase, uint64_t seed, uint64_t now_ms, swim_t **out);
 void swim_destroy(swim_t *s);
 
 /* Starts joining through seeds: announces this node (GOSSIP with ALIVE
@@ -160,7 +161,13 @@ int swim_local_state(const swim_t *s, bool join, swim_state_t *st);
 
 int swim_shutdown(swim_t *s, uint64_t now_ms, swim_out_t *out); /* graceful stop: DEAD(self) to all live members */
 int swim_leave(swim_t *s, uint64_t now_ms, swim_out_t *out);    /* LEFT(self), disseminated */
-/* Operator removal of a DEAD or LEFT member: CHORUS_ENOTFOUND, or
+/* This node's phase: a change raises its incarnation (SWIM_EV_INCARNATION)
+ * and is disseminated as ALIVE; the same phase again does nothing.
+ * CHORUS_EINVAL after leave or shutdown. */
+int swim_set_phase(swim_t *s, swim_phase_t phase, uint64_t now_ms, swim_out_t *out);
+/* Operator removal of a DEAD or LEFT member, for good: a DEAD one becomes
+ * LEFT at its incarnation, disseminated (every member drops it from the
+ * ring; DESIGN §5), a LEFT one is forgotten here. CHORUS_ENOTFOUND, or
  * CHORUS_EINVAL if it is alive or suspected or is this node. */
 int swim_remove(swim_t *s, const char *id, uint64_t now_ms, swim_out_t *out);
 

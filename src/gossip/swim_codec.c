@@ -34,10 +34,10 @@
 #include "../common/mpack.h"
 
 #define MSG_FIELDS 7
-#define UPDATE_FIELDS 5
+#define UPDATE_FIELDS 6
 #define ADDR_FIELDS 3
 #define STATE_FIELDS 2
-#define MEMBER_FIELDS 4
+#define MEMBER_FIELDS 5
 
 /* Forms the size functions count. */
 #define MP_FIXINT_MAX 0x7f
@@ -52,7 +52,7 @@ _Static_assert(SWIM_MAX_UPDATES <= UINT16_MAX && SWIM_STATE_MAX <= UINT16_MAX, "
 _Static_assert(SWIM_MAX_UPDATES > MP_FIXARRAY_MAX, "updates header bound assumes array16");
 
 /* Smallest encoding of one member: fixarray, 1-byte id, [fixstr "", 0, 0], status, 0. */
-#define MEMBER_MIN_BYTES (1 + 2 + 4 + 1 + 1)
+#define MEMBER_MIN_BYTES (1 + 2 + 4 + 1 + 1 + 1)
 
 const char *swim_status_name(swim_status_t s) {
   switch (s) {
@@ -62,6 +62,19 @@ const char *swim_status_name(swim_status_t s) {
   case SWIM_LEFT: return "left";
   default: return "unknown";
   }
+}
+
+const char *swim_phase_name(swim_phase_t p) {
+  switch (p) {
+  case SWIM_PHASE_NORMAL: return "normal";
+  case SWIM_PHASE_JOINING: return "joining";
+  case SWIM_PHASE_LEAVING: return "leaving";
+  default: return "unknown";
+  }
+}
+
+static bool phase_valid(uint64_t p) {
+  return p <= SWIM_PHASE_LAST;
 }
 
 static bool status_valid(uint64_t s) {
@@ -87,7 +100,7 @@ static bool addr_valid(const swim_addr_t *a) {
 
 static bool update_valid(const swim_update_t *u) {
   return status_valid(u->status) && id_field_valid(u->id, sizeof(u->id), false) && addr_valid(&u->addr) &&
-         id_field_valid(u->from, sizeof(u->from), true);
+         id_field_valid(u->from, sizeof(u->from), true) && phase_valid(u->phase);
 }
 
 static bool msg_valid(const swim_msg_t *m) {
@@ -101,7 +114,8 @@ static bool msg_valid(const swim_msg_t *m) {
 }
 
 static bool member_valid(const swim_member_info_t *mi) {
-  return id_field_valid(mi->id, sizeof(mi->id), false) && addr_valid(&mi->addr) && status_valid(mi->status);
+  return id_field_valid(mi->id, sizeof(mi->id), false) && addr_valid(&mi->addr) && status_valid(mi->status) &&
+         phase_valid(mi->phase);
 }
 
 static bool state_valid(const swim_state_t *s) {
@@ -145,7 +159,8 @@ static size_t addr_size(const swim_addr_t *a) {
 
 size_t swim_update_encoded_size(const swim_update_t *u) {
   return array_header_size(UPDATE_FIELDS) + uint_size((uint64_t)u->status) + cstr_size(u->id, sizeof(u->id)) +
-         uint_size(u->incarnation) + addr_size(&u->addr) + cstr_size(u->from, sizeof(u->from));
+         uint_size(u->incarnation) + addr_size(&u->addr) + cstr_size(u->from, sizeof(u->from)) +
+         uint_size((uint64_t)u->phase);
 }
 
 size_t swim_msg_base_size(const swim_msg_t *m) {
@@ -177,6 +192,7 @@ static void pack_update(msgpack_packer *pk, const swim_update_t *u) {
   msgpack_pack_uint64(pk, u->incarnation);
   pack_addr(pk, &u->addr);
   pack_cstr(pk, u->from, sizeof(u->from));
+  msgpack_pack_uint8(pk, (uint8_t)u->phase);
 }
 
 static void pack_member(msgpack_packer *pk, const swim_member_info_t *mi) {
@@ -185,6 +201,7 @@ static void pack_member(msgpack_packer *pk, const swim_member_info_t *mi) {
   pack_addr(pk, &mi->addr);
   msgpack_pack_uint8(pk, (uint8_t)mi->status);
   msgpack_pack_uint64(pk, mi->incarnation);
+  msgpack_pack_uint8(pk, (uint8_t)mi->phase);
 }
 
 int swim_msg_encode(const swim_msg_t *m, buf_t *out) {
@@ -248,6 +265,10 @@ static swim_status_t read_status(buf_reader_t *r) {
   return (swim_status_t)s;
 }
 
+static swim_phase_t read_phase(buf_reader_t *r) {
+  return (swim_phase_t)mpack_uint(r, SWIM_PHASE_LAST);
+}
+
 static void read_update(buf_reader_t *r, swim_update_t *u) {
   mpack_array_of(r, UPDATE_FIELDS);
   u->status = read_status(r);
@@ -255,6 +276,7 @@ static void read_update(buf_reader_t *r, swim_update_t *u) {
   u->incarnation = mpack_uint(r, UINT64_MAX);
   read_addr(r, &u->addr);
   mpack_node_id(r, u->from, true);
+  u->phase = read_phase(r);
 }
 
 static void read_msg(buf_reader_t *r, swim_msg_t *m) {
@@ -289,6 +311,7 @@ static void read_member(buf_reader_t *r, swim_member_info_t *mi) {
   read_addr(r, &mi->addr);
   mi->status = read_status(r);
   mi->incarnation = mpack_uint(r, UINT64_MAX);
+  mi->phase = read_phase(r);
 }
 
 /* Reads the members header and allocates them; the count is first checked

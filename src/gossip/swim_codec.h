@@ -3,9 +3,10 @@
  *
  * Packet (UDP):  u8 SWIM_WIRE_VERSION, then one msgpack array:
  *   [type, seq, from, [host, port, peer_port], target, [host, port, peer_port],
- *    [[status, id, incarnation, [host, port, peer_port], from], ...]]
+ *    [[status, id, incarnation, [host, port, peer_port], from, phase], ...]]
  * State (TCP push-pull frame body): u8 SWIM_WIRE_VERSION, then
- *   [join, [[id, [host, port, peer_port], status, incarnation], ...]]
+ *   [join, [[id, [host, port, peer_port], status, incarnation, phase], ...]]
+ * phase is a swim_phase_t (swim_msg.h).
  *
  * Decoders take untrusted bytes: they bound every read, reject unknown
  * versions, types and statuses, invalid node ids, hosts that do not fit,
@@ -22,7 +23,7 @@
 #include "../common/buf.h"
 #include "swim_msg.h"
 
-#define SWIM_WIRE_VERSION 1
+#define SWIM_WIRE_VERSION 2 /* 2: updates and members carry the member's phase */
 
 /* Appends the encoding of m to out. */
 int swim_msg_encode(const swim_msg_t *m, buf_t *out);

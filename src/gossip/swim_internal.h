@@ -137,6 +137,7 @@ typedef struct {
   swim_suspicion_t *susp; /* set exactly when status is SUSPECT; owned */
   uint16_t port, peer_port;
   uint8_t status; /* swim_status_t */
+  uint8_t phase;  /* swim_phase_t */
 } swim_rec_t;
 
 static inline const char *swim_rec_id(const swim_rec_t *m) {
@@ -185,15 +186,16 @@ typedef struct {
 
 /* Rumors one queue holds at most: the heap position shares a word with
  * the status. */
-#define SWIM_QUEUE_MAX (1u << 28)
+#define SWIM_QUEUE_MAX (1u << 26)
 
 /* A queued rumor (24 bytes on LP64). An ALIVE rumor's host is in the name
  * it shares with its member, its ports here. */
 typedef struct {
   swim_name_t *name; /* the member's (ALIVE, LEFT) or the rumor's own "id\0accuser" (SUSPECT, DEAD); owned */
   uint64_t incarnation;
-  uint32_t pos : 28;   /* where the entry sits in heap (kept here: heap moves touch only it) */
-  uint32_t status : 4; /* swim_status_t */
+  uint32_t pos : 26;   /* where the entry sits in heap (kept here: heap moves touch only it) */
+  uint32_t status : 3; /* swim_status_t */
+  uint32_t phase : 3;  /* swim_phase_t */
   uint16_t port, peer_port; /* ALIVE: the member's, when queued */
 } swim_queue_entry_t;
 
@@ -344,6 +346,8 @@ typedef enum {
 int swim_apply(swim_t *s, const swim_update_t *u, swim_via_t via, uint64_t now, swim_out_t *out);
 /* Self moves to st (LEFT on leave, DEAD on shutdown) at its incarnation. */
 int swim_self_depart(swim_t *s, swim_status_t st, uint64_t now, swim_out_t *out);
+/* This node takes phase at a raised incarnation, disseminated. */
+int swim_self_rephase(swim_t *s, swim_phase_t phase, uint64_t now, swim_out_t *out);
 /* Removes member i (DEAD or LEFT) with its SWIM_EV_REMOVED. */
 int swim_forget(swim_t *s, size_t i, swim_out_t *out);
 /* Handles every member timer due at now. */

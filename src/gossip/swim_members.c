@@ -46,6 +46,7 @@ void swim_rec_export(const swim_rec_t *m, swim_member_t *out) {
   strncpy(out->id, swim_rec_id(m), NODE_ID_MAX);
   swim_rec_addr(m, &out->addr);
   out->status = (swim_status_t)m->status;
+  out->phase = (swim_phase_t)m->phase;
   out->incarnation = m->incarnation;
   out->state_change_ms = m->state_change_ms;
   out->last_seen_ms = m->last_seen_ms;

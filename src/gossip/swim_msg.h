@@ -37,9 +37,23 @@ typedef enum {
   SWIM_LEFT = 4,
 } swim_status_t;
 
+/* A member's part in ring ownership (DESIGN §9), set by the member itself
+ * and carried with every update about it: for one (member, incarnation) it
+ * never changes, so a member that changes it raises its incarnation.
+ * JOINING: receives writes for what it will own, is streamed its ranges,
+ * serves no reads yet; LEAVING: still owns its ranges while it hands them
+ * to their next owners. */
+typedef enum {
+  SWIM_PHASE_NORMAL = 0,
+  SWIM_PHASE_JOINING = 1,
+  SWIM_PHASE_LEAVING = 2,
+} swim_phase_t;
+#define SWIM_PHASE_LAST SWIM_PHASE_LEAVING
+
 /* One piggybacked membership update ("rumor"). */
 typedef struct {
   swim_status_t status; /* the state the update asserts */
+  swim_phase_t phase;   /* the member's phase at that incarnation */
   char id[NODE_ID_MAX + 1];
   uint64_t incarnation;
   swim_addr_t addr;            /* the member's address (meaningful for ALIVE) */
@@ -71,6 +85,7 @@ typedef struct {
   swim_addr_t addr;
   swim_status_t status;
   uint64_t incarnation;
+  swim_phase_t phase;
 } swim_member_info_t;
 
 typedef struct {
@@ -80,5 +95,6 @@ typedef struct {
 } swim_state_t;
 
 const char *swim_status_name(swim_status_t s); /* "alive", "suspected", "dead", "left" */
+const char *swim_phase_name(swim_phase_t p);   /* "normal", "joining", "leaving" */
 
 #endif

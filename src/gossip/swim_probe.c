@@ -131,6 +131,7 @@ static int conclude(swim_t *s, uint64_t now, swim_out_t *out) {
     u.status = SWIM_SUSPECT;
     memcpy(u.id, p->target, sizeof(u.id));
     u.incarnation = p->target_inc;
+    u.phase = (swim_phase_t)s->members.m[i].phase;
     memcpy(u.from, s->self_id, sizeof(u.from));
     int rc = swim_apply(s, &u, SWIM_VIA_LOCAL, now, out);
     if (rc) return rc; /* still active: the verdict is retried on the next tick */

@@ -51,6 +51,7 @@ static const char *entry_key(const void *owner, uint32_t slot) {
 static void entry_update(const swim_queue_entry_t *e, swim_update_t *u) {
   memset(u, 0, sizeof(*u));
   u->status = (swim_status_t)e->status;
+  u->phase = (swim_phase_t)e->phase;
   strncpy(u->id, e->name->s, NODE_ID_MAX);
   u->incarnation = e->incarnation;
   if (e->status == SWIM_SUSPECT || e->status == SWIM_DEAD) {
@@ -198,7 +199,7 @@ static void drop_entries(swim_queue_t *q, size_t *idx, size_t n) {
 void swim_queue_push(swim_queue_t *q, swim_name_t *name, swim_status_t st, const swim_rec_t *m) {
   swim_queue_node_t node = {.transmits = 0, .seq = q->next_seq++};
   size_t ei = swim_index_find(&q->ix, name->s);
-  swim_queue_entry_t e = {.name = name, .incarnation = m->incarnation, .status = st & 15u};
+  swim_queue_entry_t e = {.name = name, .incarnation = m->incarnation, .status = st & 7u, .phase = m->phase & 7u};
   if (st == SWIM_ALIVE) {
     e.port = m->port;
     e.peer_port = m->peer_port;

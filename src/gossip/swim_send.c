@@ -53,6 +53,7 @@ static bool add_buddy(swim_t *s, swim_msg_t *m, const char *id, size_t *room) {
   u->status = SWIM_SUSPECT;
   strncpy(u->id, swim_rec_id(&s->members.m[i]), NODE_ID_MAX);
   u->incarnation = s->members.m[i].incarnation;
+  u->phase = (swim_phase_t)s->members.m[i].phase;
   memcpy(u->from, s->self_id, sizeof(u->from));
   size_t size = swim_update_encoded_size(u);
   if (size > *room) return false;

@@ -3,7 +3,8 @@
  * transitions they cause, refutation, and the member timers.
  *
  * Precedence (for one member): a higher incarnation wins; at equal
- * incarnation SUSPECT beats ALIVE and DEAD/LEFT beat both; anything else is
+ * incarnation SUSPECT beats ALIVE, DEAD beats both and LEFT beats DEAD
+ * (an operator's removal of a dead member is final); anything else is
  * stale and ignored. A SUSPECT about a member already suspected at the same
  * incarnation is a confirmation (swim_suspicion.c). Every applied update is
  * queued for dissemination, and its member gets an SWIM_EV_MEMBER event.
@@ -41,7 +42,8 @@ static int rank(swim_status_t st) {
   switch (st) {
   case SWIM_ALIVE: return 0;
   case SWIM_SUSPECT: return 1;
-  default: return 2;
+  case SWIM_DEAD: return 2;
+  default: return 3;
   }
 }
 
@@ -147,6 +149,7 @@ static int add(swim_t *s, const swim_update_t *u, swim_via_t via, uint64_t now, 
   m.port = u->addr.port;
   m.peer_port = u->addr.peer_port;
   m.status = (uint8_t)u->status;
+  m.phase = (uint8_t)u->phase;
   m.incarnation = u->incarnation;
   m.state_change_ms = m.last_seen_ms = now;
   /* A random place in the probe order keeps detection time even across
@@ -168,6 +171,7 @@ static int transition(swim_t *s, size_t i, const swim_update_t *u, uint64_t now,
   swim_rec_t *m = &s->members.m[i];
   swim_status_t old = (swim_status_t)m->status;
   swim_members_set(&s->members, i, u->status, u->incarnation, step.susp);
+  m->phase = (uint8_t)u->phase;
   if (renamed) {
     swim_name_unref(m->name);
     m->name = step.name;
@@ -202,21 +206,35 @@ static int confirm(swim_t *s, size_t i, const swim_update_t *u) {
   return 0;
 }
 
-static int refute(swim_t *s, uint64_t theirs, uint64_t now, swim_out_t *out) {
-  /* Guard: nothing can outbid UINT64_MAX; such a claim is not worth a fight. */
-  if (theirs == UINT64_MAX) return 0;
+/* This node announces itself again, ALIVE above max(own, theirs), in
+ * phase: a refutation or a change of phase. */
+static int raise_self(swim_t *s, uint64_t theirs, swim_phase_t phase, uint64_t now, swim_out_t *out) {
   int rc = swim_out_reserve(out, 0, 0, 2);
   if (!rc) rc = swim_queue_reserve(&s->queue, 1);
   if (rc) return rc;
   swim_rec_t *self = swim_self_mut(s);
+  if (self->incarnation == UINT64_MAX) return CHORUS_EINVAL;
   self->incarnation = (theirs > self->incarnation ? theirs : self->incarnation) + 1;
+  self->phase = (uint8_t)phase;
   self->state_change_ms = now;
   queue_rumor(s, self, NULL);
-  swim_awareness_apply(&s->aw, 1);
-  s->stats.refutes++;
   emit(out, SWIM_EV_MEMBER, self, (swim_status_t)self->status);
   emit(out, SWIM_EV_INCARNATION, self, (swim_status_t)self->status);
   return 0;
+}
+
+static int refute(swim_t *s, uint64_t theirs, uint64_t now, swim_out_t *out) {
+  /* Guard: nothing can outbid UINT64_MAX; such a claim is not worth a fight. */
+  if (theirs == UINT64_MAX) return 0;
+  int rc = raise_self(s, theirs, (swim_phase_t)swim_self_mut(s)->phase, now, out);
+  if (rc) return rc;
+  swim_awareness_apply(&s->aw, 1);
+  s->stats.refutes++;
+  return 0;
+}
+
+int swim_self_rephase(swim_t *s, swim_phase_t phase, uint64_t now, swim_out_t *out) {
+  return raise_self(s, 0, phase, now, out);
 }
 
 static int about_self(swim_t *s, const swim_update_t *u, uint64_t now, swim_out_t *out) {
@@ -291,6 +309,7 @@ static int fire(swim_t *s, const swim_timer_t *t, uint64_t now, swim_out_t *out)
     dead.status = SWIM_DEAD;
     strncpy(dead.id, swim_rec_id(m), NODE_ID_MAX);
     dead.incarnation = m->incarnation;
+    dead.phase = (swim_phase_t)m->phase;
     memcpy(dead.from, s->self_id, sizeof(dead.from));
     return transition(s, i, &dead, now, out);
   }

@@ -218,8 +218,9 @@ uint64_t coord_tick(coord_t *c, uint64_t now) {
   coord_hints_tick(c, now);
   coord_aae_tick(c, now);
   coord_gc_tick(c, now);
+  coord_xfer_tick(c, now);
   /* An idle node wakes once a second, not fifty times. */
-  return c->ops || c->hint_batch || coord_aae_busy(c) ? COORD_TICK_MS : COORD_IDLE_TICK_MS;
+  return c->ops || c->hint_batch || coord_aae_busy(c) || coord_xfer_busy(c) ? COORD_TICK_MS : COORD_IDLE_TICK_MS;
 }
 
 void coord_wake(coord_t *c) {
@@ -298,6 +299,8 @@ void coord_on_request(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
   case PEER_EVENTS: coord_serve_events(c, conn, req); break;
   case PEER_TREE:
   case PEER_TREE_KEYS: coord_serve_tree(c, conn, req); break;
+  case PEER_RANGE:
+  case PEER_HANDOFF: coord_serve_xfer(c, conn, req); break;
   default: log_debug("peer: %s sent a request of type %d this node does not serve", req->from, req->type);
   }
 }
@@ -305,9 +308,18 @@ void coord_on_request(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
 /* ---- lifecycle ---- */
 
 int coord_create(const coord_env_t *env, const coord_opts_t *o, coord_t **out) {
-  if (!env->now_ms || !env->wall_ms) return CHORUS_EINVAL;
   coord_t *c = calloc(1, sizeof *c);
   if (!c) return CHORUS_ENOMEM;
+  int rc = coord_create_in(c, env, o);
+  if (!rc) *out = c;
+  return rc;
+}
+
+int coord_create_in(coord_t *c, const coord_env_t *env, const coord_opts_t *o) {
+  if (!env->now_ms || !env->wall_ms) {
+    free(c);
+    return CHORUS_EINVAL;
+  }
   c->env = *env;
   c->cfg = o->cfg;
   snprintf(c->self, sizeof c->self, "%s", o->node_id);
@@ -320,10 +332,19 @@ int coord_create(const coord_env_t *env, const coord_opts_t *o, coord_t **out) {
   if (tqueue_init(&c->jobs, offsetof(cjob_t, next)) != 0 || coord_aae_create(c) != 0) {
     tqueue_destroy(&c->reqs);
     tqueue_destroy(&c->jobs);
+    coord_aae_free(c);
     free(c);
     return CHORUS_ENOMEM;
   }
-  *out = c;
+  int rc = coord_xfer_create(c, o->fresh);
+  if (rc) {
+    tqueue_destroy(&c->reqs);
+    tqueue_destroy(&c->jobs);
+    coord_aae_free(c);
+    coord_xfer_free(c);
+    free(c);
+    return rc;
+  }
   return 0;
 }
 
@@ -344,6 +365,7 @@ void coord_unref(coord_t *c) {
   tqueue_destroy(&c->jobs);
   buf_free(&c->scratch);
   coord_aae_free(c);
+  coord_xfer_free(c);
   free(c);
 }
 

@@ -41,6 +41,7 @@
 #include "plan.h"
 #include "quorum.h"
 #include "view.h"
+#include "xfer.h"
 
 typedef struct coord coord_t;
 
@@ -99,6 +100,7 @@ typedef enum {
   COORD_EVENTS = 1,  /* the event logs of all live members */
   COORD_COMPARE = 2, /* this node's tree against a live peer's (coord_aae.c), no repair */
   COORD_REPAIR = 3,  /* an exchange with every live peer, now, in turn (coord_aae.c) */
+  COORD_LEAVE = 4,   /* leave the cluster for good, handing every record off first (coord_xfer.c) */
 } coord_kind_t;
 
 typedef struct coord_req coord_req_t;
@@ -126,6 +128,7 @@ struct coord_req {
   const vv_t *ctx;        /* NULL: none */
   const char *request_id; /* NULL or "": none */
   uint32_t r, w;          /* 0: the configured quorum */
+  bool force;             /* COORD_LEAVE: even when fewer than N members would remain */
   coord_done_fn done;     /* loop thread, exactly once */
   void *user;
   coord_result_t result;  /* valid when done runs; release with coord_result_free */
@@ -142,6 +145,10 @@ typedef struct {
   const char *node_id;
   engine_t *engine; /* also read on libuv's thread pool (event log parts, hints) until coord_close */
   view_holder_t *view;
+  bool fresh; /* the store is new and the node has seeds: it joins (coord_xfer.c) */
+  const char *state_path; /* where the transfer state is kept (NULL: nowhere) */
+  void (*on_left)(void *state); /* loop: the node left the cluster for good; it should stop */
+  void *state;
 } coord_opts_t;
 
 /*
@@ -200,6 +207,17 @@ typedef struct {
   bool (*joined)(void *state);
   /* Tombstone collection (engine_tombstones): worker pool; NULL: none. */
   int (*tombstones)(void *state, uint64_t before_ms, size_t limit, engine_tombstone_t **out, size_t *n);
+  /* Ownership transfers (coord_xfer.c). records_in (engine_records_in):
+   * worker pool; NULL: no transfers. xfer_save: worker pool, xfer_load:
+   * at create (CHORUS_ENOTFOUND: nothing saved); NULL: nothing is kept.
+   * set_phase, leave (loop): this node's phase and its LEFT, through
+   * membership; NULL: none. */
+  int (*records_in)(void *state, const merkle_range_t *r, size_t nr, const engine_cursor_t *from,
+                    engine_range_fn fn, void *arg);
+  int (*xfer_save)(void *state, const uint8_t *p, size_t len);
+  int (*xfer_load)(void *state, buf_t *out);
+  void (*set_phase)(void *state, swim_phase_t phase);
+  void (*leave)(void *state);
 } coord_env_t;
 
 #define COORD_TICK_MS 20        /* while requests are in flight: their deadlines */
@@ -261,5 +279,10 @@ void coord_aae_status(coord_t *c, aae_status_t *out);
 /* Loop thread: exchange with every live peer now, in turn (POST
  * /api/v1/repair); *queued peers wait. CHORUS_ENOTFOUND: no tree here. */
 int coord_aae_repair_all(coord_t *c, size_t *queued);
+/* This node's phase (swim_msg.h) as its transfers left it: what
+ * membership announces at start. */
+swim_phase_t coord_phase(const coord_t *c);
+/* Any thread: the transfers' status (xfer.h). */
+void coord_xfer_status(coord_t *c, xfer_status_t *out);
 
 #endif

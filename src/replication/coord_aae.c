@@ -392,22 +392,6 @@ static void on_pulled(int status, const peer_msg_t *reply, void *arg) {
   coord_cjob_submit(j); /* on failure, merged runs at once with the error */
 }
 
-/* have (may be NULL) as a record without values: what this node holds of
- * the key, for the peer to tell whether its record would add anything. */
-static int encode_have(const dvv_t *have, buf_t *out) {
-  dvv_t bare;
-  dvv_init(&bare);
-  int rc = dvv_copy(&bare, have);
-  for (size_t i = 0; !rc && i < bare.n; i++) {
-    free(bare.s[i].value);
-    bare.s[i].value = NULL;
-    bare.s[i].value_len = 0;
-  }
-  if (!rc) rc = record_encode(&bare, out);
-  dvv_free(&bare);
-  return rc;
-}
-
 /* Asks the peer for its record of the key, saying what this node holds
  * (have, NULL: nothing). Returns whether it went out (the reply then ends r). */
 static bool pull(repair_t *r, const dvv_t *have) {
@@ -419,7 +403,7 @@ static bool pull(repair_t *r, const dvv_t *have) {
   peer_msg_init(&m);
   m.type = PEER_READ;
   m.read.key = (peer_bytes_t){(const uint8_t *)r->it->key, r->it->key_len};
-  bool sent = (!have || encode_have(have, &h) == 0) && coord_clock(c, &m.clock) == 0;
+  bool sent = (!have || record_encode_bare(have, &h) == 0) && coord_clock(c, &m.clock) == 0;
   if (sent && have) m.read.have = (peer_bytes_t){h.data, h.len};
   sent = sent && coord_request(c, &x->addr, &m, c->cfg->request_timeout_ms, on_pulled, r) == 0;
   if (sent) x->res.bytes_sent += r->it->key_len + h.len + MSG_OVERHEAD;

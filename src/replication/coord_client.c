@@ -659,6 +659,16 @@ void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
     req->done(req);
     return;
   }
+  if (req->kind == COORD_LEAVE) {
+    req->result.err = coord_xfer_leave(c, req->force);
+    req->done(req);
+    return;
+  }
+  /* the last pass of a leave: what comes in now would be left behind */
+  if (coord_xfer_refusing(c)) {
+    fail_now(req, CHORUS_ESHUTDOWN);
+    return;
+  }
   /* A node with seeds that no seed answered yet knows no ring but itself:
    * acting alone would take writes as a one-node cluster (forwarded ones
    * too: their sender's ring names it, its own does not). */
@@ -682,6 +692,8 @@ void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
   op->pending++; /* held until started: a send may fail at once and settle op */
   int rc = plan_make(op->view->ring, ring_key_token(op->key, op->key_len), (size_t)c->cfg->replicas, c->self,
                      op->kind == ENGINE_GET ? PLAN_READ : PLAN_WRITE, up, op->view, &op->plan);
+  if (!rc && op->kind != ENGINE_GET && view_moving(op->view))
+    rc = plan_add_pending(&op->plan, op->view->next, (size_t)c->cfg->replicas, up, op->view);
   if (rc) {
     op->local_err = rc;
     answer(op);

@@ -13,6 +13,8 @@
  *   coord_hints.c   hinted handoff: delivering kept hints to their owners
  *   coord_gather.c  requests answered by every live member (event logs),
  *                   and this node's part of them, produced on the thread pool
+ *   coord_xfer.c    ownership transfers: joins, leaves, removals, hand-off
+ *   coord_xfer_serve.c  a peer's transfer: range streams, hand-offs
  *
  * Engine jobs submitted by the service are cjob_t: their completion (on the
  * writer thread) goes to the inbox and is handled on the loop by the cjob's
@@ -35,10 +37,12 @@
 #include <stdatomic.h>
 
 #include "../common/tqueue.h"
+#include "../storage/recbatch.h"
 #include "../storage/record.h"
 #include "coord.h"
 
 #define COORD_SPARE_OPS 64
+#define XFER_STATE_FILE_MAX (64u << 20) /* a transfer state file larger than this is damaged */
 
 typedef struct cjob cjob_t;
 typedef struct op op_t;
@@ -132,9 +136,13 @@ struct coord {
   coord_stats_t stats;
   struct aae *aae;         /* anti-entropy (coord_aae.c) */
   uint64_t client_seen_at; /* when this node last served a replica read or write of a client request */
+  struct xfer *xfer;       /* ownership transfers (coord_xfer.c) */
   bool gc_batch;           /* tombstone collection (coord_gc.c): a pass is in flight */
   uint64_t gc_next_at;
   /* the libuv shell (coord_uv.c) only */
+  const char *state_path; /* the transfer state file */
+  void (*on_left)(void *state);
+  void *on_left_state;
   uv_loop_t *loop;
   peer_net_t *net;
   engine_t *engine;
@@ -151,6 +159,8 @@ static inline void coord_count(atomic_uint_fast64_t *c) {
 }
 
 /* coord.c */
+/* coord_create into a zeroed c the caller allocated (freed on error). */
+int coord_create_in(coord_t *c, const coord_env_t *env, const coord_opts_t *o);
 /* A request or hint batch is in flight: tick at the fast rate. */
 void coord_wake(coord_t *c);
 /* One of the things c waits for before it is freed has finished. */
@@ -225,6 +235,28 @@ void coord_aae_count_reaped(coord_t *c, uint64_t n);
 void coord_serve_tree(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
 /* coord_gc.c: tombstone collection */
 void coord_gc_tick(coord_t *c, uint64_t now);
+
+/* coord_xfer.c: ownership transfers. fresh: the store is new and the node
+ * has seeds (it starts joining unless a saved state says otherwise). */
+int coord_xfer_create(coord_t *c, bool fresh);
+void coord_xfer_free(coord_t *c);
+void coord_xfer_tick(coord_t *c, uint64_t now);
+/* Whether a stream or a hand-off pass is running (the tick stays fast). */
+bool coord_xfer_busy(const coord_t *c);
+/* Leaving, the last pass: replica writes and client requests are refused. */
+bool coord_xfer_refusing(const coord_t *c);
+/* The operator's leave: 0 (leaving now, or already), CHORUS_EBUSY (still
+ * joining), CHORUS_ETOOFEW (fewer than N members would remain; force
+ * overrides). */
+int coord_xfer_leave(coord_t *c, bool force);
+/* Merges the records e[0..n) (recbatch.h; whole states) quietly, each as
+ * one job whose completion runs finish with j->user = user; *pending is
+ * raised per job submitted. Nothing is submitted when a record does not
+ * decode (CHORUS_ECORRUPT). */
+int coord_xfer_merge(coord_t *c, const recbatch_entry_t *e, size_t n, const char *peer,
+                     void (*finish)(cjob_t *j), void *user, int *pending);
+/* coord_xfer_serve.c: PEER_RANGE, PEER_HANDOFF */
+void coord_serve_xfer(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
 
 /* coord_hints.c: delivery of kept hints, expiry */
 void coord_hints_tick(coord_t *c, uint64_t now);

@@ -87,6 +87,12 @@ void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req)
     ack(c, conn, req->req_id, CHORUS_ECORRUPT, 0, NULL);
     return;
   }
+  /* the last pass of a leave: a record taken now would be left behind (the
+   * coordinator keeps a hint instead) */
+  if (r->op != PEER_OP_REAP && coord_xfer_refusing(c)) {
+    ack(c, conn, req->req_id, CHORUS_ESHUTDOWN, 0, NULL);
+    return;
+  }
   cjob_t *j = peer_job(c, conn, req, r->key, replicated);
   if (!j) {
     ack(c, conn, req->req_id, CHORUS_ENOMEM, 0, NULL);
@@ -121,16 +127,6 @@ void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req)
 
 /* ---- replica reads ---- */
 
-/* Whether merging state into have (the requester's state without values)
- * would change it: if not, the requester lacks nothing this replica holds. */
-static bool covers(const dvv_t *have, const dvv_t *state) {
-  dvv_t merged;
-  dvv_init(&merged);
-  bool same = dvv_copy(&merged, have) == 0 && dvv_sync(&merged, state) == 0 && dvv_equal(&merged, have);
-  dvv_free(&merged);
-  return same;
-}
-
 static void read_done(cjob_t *j) {
   peer_msg_t m;
   peer_msg_init(&m);
@@ -140,7 +136,7 @@ static void read_done(cjob_t *j) {
   int err = j->job.err == CHORUS_ENOTFOUND ? 0 : j->job.err;
   if (!err) err = vv_copy(&m.clock, &j->job.clock);
   /* j->incoming: the requester's have, when it sent one */
-  if (!err && j->job.state.n && j->incoming.n && covers(&j->incoming, &j->job.state)) {
+  if (!err && j->job.state.n && j->incoming.n && dvv_covers(&j->incoming, &j->job.state)) {
     m.read_reply.covered = true;
   } else if (!err && j->job.state.n) {
     err = record_encode(&j->job.state, &rec);

@@ -11,6 +11,7 @@
 
 #include "../common/clock.h"
 #include "../common/err.h"
+#include "../common/files.h"
 #include "events_part.h"
 
 static uint64_t uv_now_ms(void *state) {
@@ -116,6 +117,31 @@ static int store_record_read(void *state, const char *key, size_t key_len, dvv_t
   return engine_record_read(((coord_t *)state)->engine, key, key_len, out);
 }
 
+static int store_records_in(void *state, const merkle_range_t *r, size_t nr, const engine_cursor_t *from,
+                            engine_range_fn fn, void *arg) {
+  return engine_records_in(((coord_t *)state)->engine, r, nr, from, fn, arg);
+}
+
+/* The transfer state: one small file of the data dir, replaced durably. */
+static int xfer_save(void *state, const uint8_t *p, size_t len) {
+  return file_replace_bytes(((coord_t *)state)->state_path, p, len);
+}
+
+static int xfer_load(void *state, buf_t *out) {
+  return file_read_all(((coord_t *)state)->state_path, XFER_STATE_FILE_MAX, out);
+}
+
+static void set_phase(void *state, swim_phase_t phase) {
+  gossip_t *g = ((coord_t *)state)->gossip;
+  if (g) gossip_set_phase(g, phase);
+}
+
+static void leave_cluster(void *state) {
+  coord_t *c = state;
+  if (c->gossip) gossip_leave_now(c->gossip);
+  if (c->on_left) c->on_left(c->on_left_state);
+}
+
 static bool gossip_has_joined(void *state) {
   gossip_t *g = ((coord_t *)state)->gossip;
   return !g || gossip_joined(g);
@@ -214,7 +240,14 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
                      .fast_ticks = fast_ticks,
                      .record_read = store_record_read,
                      .joined = gossip_has_joined,
-                     .tombstones = store_tombstones};
+                     .tombstones = store_tombstones,
+                     .records_in = store_records_in,
+                     .set_phase = set_phase,
+                     .leave = leave_cluster};
+  if (o->state_path) {
+    env.xfer_save = xfer_save;
+    env.xfer_load = xfer_load;
+  }
   engine_tree_info_t ti;
   engine_tree_info(o->engine, &ti);
   if (ti.enabled) {
@@ -222,10 +255,15 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
     env.tree_hashes = store_tree_hashes;
     env.tree_keys = store_tree_keys;
   }
-  coord_t *c;
-  int rc = coord_create(&env, o, &c);
+  /* the state file is read at create: the env's state must be c by then */
+  coord_t *c = calloc(1, sizeof *c);
+  if (!c) return CHORUS_ENOMEM;
+  c->state_path = o->state_path;
+  env.state = c;
+  int rc = coord_create_in(c, &env, o);
   if (rc) return rc;
-  c->env.state = c;
+  c->on_left = o->on_left;
+  c->on_left_state = o->state;
   c->loop = loop;
   c->work_mu = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; /* static: nothing to destroy */
   c->work_idle = (pthread_cond_t)PTHREAD_COND_INITIALIZER;

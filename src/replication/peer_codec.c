@@ -56,7 +56,9 @@ static const uint8_t body_fields[] = {
     [PEER_FORWARD] = 7,   [PEER_FORWARD_REPLY] = 12, [PEER_EVENTS] = 2,    [PEER_EVENTS_REPLY] = 2,
     [PEER_PING] = 0,      [PEER_PONG] = 0,           [PEER_PUSH_PULL] = 1, [PEER_PUSH_PULL_REPLY] = 1,
     [PEER_TREE] = 3,      [PEER_TREE_REPLY] = 2,     [PEER_TREE_KEYS] = 2, [PEER_TREE_KEYS_REPLY] = 2,
+    [PEER_RANGE] = 3,     [PEER_RANGE_REPLY] = 3,    [PEER_HANDOFF] = 2,   [PEER_HANDOFF_REPLY] = 2,
 };
+_Static_assert(PEER_FRAME_MAX - PEER_BATCH_MAX >= 64u * 1024, "a frame holds the largest record batch");
 
 static bool type_valid(uint64_t t) {
   return t >= PEER_REPLICATE && t <= PEER_TYPE_LAST;
@@ -160,6 +162,23 @@ static void check_body(check_t *c, const peer_msg_t *m) {
     require(c, m->tree_keys_reply.status <= 0, CHORUS_EINVAL);
     check_bin(c, m->tree_keys_reply.keys, PEER_RECORD_MAX, false);
     break;
+  case PEER_RANGE:
+    check_packed(c, m->range.ranges, 16, PEER_RANGES_MAX);
+    check_bin(c, m->range.after, 8 + PEER_KEY_MAX, true);
+    require(c, !m->range.after.p || m->range.after.len > 8, CHORUS_EINVAL);
+    break;
+  case PEER_RANGE_REPLY:
+    require(c, m->range_reply.status <= 0, CHORUS_EINVAL);
+    check_bin(c, m->range_reply.batch, PEER_BATCH_MAX, false);
+    break;
+  case PEER_HANDOFF:
+    require(c, m->handoff.mode == PEER_HANDOFF_OFFER || m->handoff.mode == PEER_HANDOFF_PUSH, CHORUS_EINVAL);
+    check_bin(c, m->handoff.batch, PEER_BATCH_MAX, false);
+    break;
+  case PEER_HANDOFF_REPLY:
+    require(c, m->handoff_reply.status <= 0, CHORUS_EINVAL);
+    check_bin(c, m->handoff_reply.covered, PEER_COVERED_MAX, false);
+    break;
   case PEER_EVENTS:
   case PEER_PING:
   case PEER_PONG: break;
@@ -225,6 +244,13 @@ static void pack_forward_reply(msgpack_packer *pk, const peer_forward_reply_t *f
   }
 }
 
+static void pack_bool(msgpack_packer *pk, bool b) {
+  if (b)
+    msgpack_pack_true(pk);
+  else
+    msgpack_pack_false(pk);
+}
+
 static void pack_body(msgpack_packer *pk, const peer_msg_t *m) {
   msgpack_pack_array(pk, body_fields[m->type]);
   switch (m->type) {
@@ -246,10 +272,7 @@ static void pack_body(msgpack_packer *pk, const peer_msg_t *m) {
   case PEER_READ_REPLY:
     msgpack_pack_int32(pk, m->read_reply.status);
     pack_bytes(pk, m->read_reply.record, false);
-    if (m->read_reply.covered)
-      msgpack_pack_true(pk);
-    else
-      msgpack_pack_false(pk);
+    pack_bool(pk, m->read_reply.covered);
     break;
   case PEER_FORWARD:
     msgpack_pack_uint8(pk, (uint8_t)m->forward.op);
@@ -287,6 +310,24 @@ static void pack_body(msgpack_packer *pk, const peer_msg_t *m) {
   case PEER_TREE_KEYS_REPLY:
     msgpack_pack_int32(pk, m->tree_keys_reply.status);
     pack_bytes(pk, m->tree_keys_reply.keys, false);
+    break;
+  case PEER_RANGE:
+    pack_bytes(pk, m->range.ranges, false);
+    pack_bytes(pk, m->range.after, false);
+    msgpack_pack_uint32(pk, m->range.max_bytes);
+    break;
+  case PEER_RANGE_REPLY:
+    msgpack_pack_int32(pk, m->range_reply.status);
+    pack_bytes(pk, m->range_reply.batch, false);
+    pack_bool(pk, m->range_reply.done);
+    break;
+  case PEER_HANDOFF:
+    msgpack_pack_uint8(pk, m->handoff.mode);
+    pack_bytes(pk, m->handoff.batch, false);
+    break;
+  case PEER_HANDOFF_REPLY:
+    msgpack_pack_int32(pk, m->handoff_reply.status);
+    pack_bytes(pk, m->handoff_reply.covered, false);
     break;
   default: break;
   }
@@ -467,6 +508,26 @@ static void read_body(buf_reader_t *r, peer_msg_t *m) {
   case PEER_TREE_KEYS_REPLY:
     m->tree_keys_reply.status = read_status(r);
     m->tree_keys_reply.keys = read_bin(r, PEER_RECORD_MAX);
+    break;
+  case PEER_RANGE:
+    m->range.ranges = read_packed(r, 16, PEER_RANGES_MAX);
+    m->range.after = read_opt_bin(r, 8 + PEER_KEY_MAX);
+    if (m->range.after.p && m->range.after.len <= 8) mpack_fail(r);
+    m->range.max_bytes = (uint32_t)mpack_uint(r, UINT32_MAX);
+    break;
+  case PEER_RANGE_REPLY:
+    m->range_reply.status = read_status(r);
+    m->range_reply.batch = read_bin(r, PEER_BATCH_MAX);
+    m->range_reply.done = mpack_bool(r);
+    break;
+  case PEER_HANDOFF:
+    m->handoff.mode = (uint8_t)mpack_uint(r, PEER_HANDOFF_PUSH);
+    if (m->handoff.mode < PEER_HANDOFF_OFFER) mpack_fail(r);
+    m->handoff.batch = read_bin(r, PEER_BATCH_MAX);
+    break;
+  case PEER_HANDOFF_REPLY:
+    m->handoff_reply.status = read_status(r);
+    m->handoff_reply.covered = read_bin(r, PEER_COVERED_MAX);
     break;
   default: break;
   }

@@ -55,6 +55,23 @@
  *                        most PEER_TREE_SEGMENTS_MAX]
  *   PEER_TREE_KEYS_REPLY [status int32 <= 0, keys bin <= PEER_RECORD_MAX (a
  *                        treekeys.h list, opaque here)]
+ *   PEER_RANGE          [ranges bin: u64be lo, hi pairs, at most
+ *                        PEER_RANGES_MAX, after bin | nil: u64be token then
+ *                        the key (1..PEER_KEY_MAX bytes) of the last record
+ *                        the requester has (nil: from the start), max_bytes
+ *                        u32]: the next records of an ownership transfer
+ *   PEER_RANGE_REPLY    [status int32 <= 0, batch bin <= PEER_BATCH_MAX (a
+ *                        recbatch.h batch of (key, record), opaque here;
+ *                        empty when status is not 0), done bool: the ranges
+ *                        were read to their end]
+ *   PEER_HANDOFF        [mode u8 (PEER_HANDOFF_OFFER: the batch carries the
+ *                        sender's versions without values; PEER_HANDOFF_PUSH:
+ *                        whole records to merge), batch bin <= PEER_BATCH_MAX]
+ *   PEER_HANDOFF_REPLY  [status int32 <= 0, covered bin <= PEER_COVERED_MAX:
+ *                        offer: one bit per entry (bit i of byte i / 8, low
+ *                        bit first), set when the receiver's state already
+ *                        covers the sender's; push: empty, sent once every
+ *                        record is merged durably]
  * PEER_REPLICATE's op PEER_OP_REPAIR carries a state anti-entropy found
  * missing or older on the receiver; PEER_OP_REAP a tombstone's state the
  * receiver drops if it holds exactly that (tombstone collection).
@@ -133,8 +150,18 @@ typedef enum {
   PEER_TREE_REPLY = 14,
   PEER_TREE_KEYS = 15, /* anti-entropy: the keys of differing segments */
   PEER_TREE_KEYS_REPLY = 16,
+  PEER_RANGE = 17, /* ownership transfer: the next records of token ranges */
+  PEER_RANGE_REPLY = 18,
+  PEER_HANDOFF = 19, /* ownership transfer: records a node no longer owns, to their owners */
+  PEER_HANDOFF_REPLY = 20,
 } peer_type_t;
-#define PEER_TYPE_LAST PEER_TREE_KEYS_REPLY
+#define PEER_TYPE_LAST PEER_HANDOFF_REPLY
+#define PEER_RANGES_MAX 8192 /* token ranges in one PEER_RANGE */
+/* A record batch: one record at its limit, its key and the batch's framing. */
+#define PEER_BATCH_MAX (PEER_RECORD_MAX + 4096u)
+#define PEER_COVERED_MAX 8192 /* bytes of an offer's bitmap: 65536 entries (recbatch.h) */
+#define PEER_HANDOFF_OFFER 1
+#define PEER_HANDOFF_PUSH 2
 #define PEER_TREE_LEVEL_MAX 6       /* MERKLE_BITS_MAX / MERKLE_FANOUT_BITS */
 #define PEER_TREE_NODES_MAX 4096    /* nodes asked in one PEER_TREE: a 32 KiB reply */
 #define PEER_TREE_SEGMENTS_MAX 1024 /* segments asked in one PEER_TREE_KEYS */
@@ -262,6 +289,28 @@ typedef struct {
 } peer_tree_keys_reply_t;
 
 typedef struct {
+  peer_bytes_t ranges; /* u64be lo, hi pairs */
+  peer_bytes_t after;  /* nil, or u64be token + key */
+  uint32_t max_bytes;
+} peer_range_t;
+
+typedef struct {
+  int32_t status;
+  peer_bytes_t batch; /* recbatch.h */
+  bool done;
+} peer_range_reply_t;
+
+typedef struct {
+  uint8_t mode;       /* PEER_HANDOFF_OFFER or PEER_HANDOFF_PUSH */
+  peer_bytes_t batch; /* recbatch.h */
+} peer_handoff_t;
+
+typedef struct {
+  int32_t status;
+  peer_bytes_t covered; /* offer: a bitmap, one bit per entry */
+} peer_handoff_reply_t;
+
+typedef struct {
   peer_type_t type;
   uint64_t req_id;
   char from[NODE_ID_MAX + 1];
@@ -280,6 +329,10 @@ typedef struct {
     peer_tree_reply_t tree_reply;
     peer_tree_keys_t tree_keys;
     peer_tree_keys_reply_t tree_keys_reply;
+    peer_range_t range;
+    peer_range_reply_t range_reply;
+    peer_handoff_t handoff;
+    peer_handoff_reply_t handoff_reply;
   };
 } peer_msg_t;
 

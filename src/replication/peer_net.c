@@ -307,7 +307,7 @@ static int conn_send(peer_conn_t *c, const peer_msg_t *msg) {
 static bool is_reply(peer_type_t t) {
   return t == PEER_REPLICATE_ACK || t == PEER_READ_REPLY || t == PEER_FORWARD_REPLY ||
          t == PEER_EVENTS_REPLY || t == PEER_PONG || t == PEER_PUSH_PULL_REPLY || t == PEER_TREE_REPLY ||
-         t == PEER_TREE_KEYS_REPLY;
+         t == PEER_TREE_KEYS_REPLY || t == PEER_RANGE_REPLY || t == PEER_HANDOFF_REPLY;
 }
 
 static void on_reply(peer_conn_t *c, const peer_msg_t *m) {
@@ -479,7 +479,7 @@ static peer_conn_t *connect_peer(peer_net_t *n, peer_t *p) {
 
 static bool is_request(peer_type_t t) {
   return t == PEER_REPLICATE || t == PEER_READ || t == PEER_FORWARD || t == PEER_EVENTS || t == PEER_PING ||
-         t == PEER_PUSH_PULL || t == PEER_TREE || t == PEER_TREE_KEYS;
+         t == PEER_PUSH_PULL || t == PEER_TREE || t == PEER_TREE_KEYS || t == PEER_RANGE || t == PEER_HANDOFF;
 }
 
 int peer_net_request(peer_net_t *n, const swim_addr_t *addr, peer_msg_t *msg, uint64_t timeout_ms,

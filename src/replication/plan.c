@@ -75,6 +75,31 @@ int plan_make(const ring_t *r, uint64_t token, size_t replicas, const char *self
   return 0;
 }
 
+static bool is_target(const plan_t *p, const char *id) {
+  for (size_t i = 0; i < p->n_targets; i++)
+    if (strcmp(p->targets[i].node, id) == 0) return true;
+  return false;
+}
+
+static bool is_owner(const plan_t *p, const char *id) {
+  for (size_t i = 0; i < p->n; i++)
+    if (strcmp(p->pref[i], id) == 0) return true;
+  return false;
+}
+
+int plan_add_pending(plan_t *p, const ring_t *next, size_t replicas, plan_up_fn up, void *state) {
+  if (!p || !next || !up || replicas < 1 || replicas > PLAN_MAX_REPLICAS) return CHORUS_EINVAL;
+  uint32_t walk[PLAN_MAX_REPLICAS];
+  size_t n = ring_preference(next, p->token, walk, replicas);
+  for (size_t i = 0; i < n; i++) {
+    const char *id = ring_member_id(next, walk[i]);
+    if (!id || is_owner(p, id) || is_target(p, id) || !up(id, state)) continue;
+    add_target(p, id, NULL, false);
+    p->targets[p->n_targets - 1].pending = true;
+  }
+  return 0;
+}
+
 uint32_t plan_cap_quorum(const plan_t *p, uint32_t q) {
   if (q > p->n) q = (uint32_t)p->n;
   return q ? q : 1;

@@ -39,6 +39,7 @@ typedef struct {
   char node[NODE_ID_MAX + 1];
   char hint_for[NODE_ID_MAX + 1]; /* "" or the preference member this target stands in for */
   bool counts;                    /* toward the quorum */
+  bool pending;                   /* a next owner that is not an owner yet (never counts) */
 } plan_target_t;
 
 typedef struct {
@@ -62,6 +63,13 @@ typedef enum { PLAN_READ = 1, PLAN_WRITE = 2 } plan_kind_t;
  * an empty ring gives n = 0 and no targets. */
 int plan_make(const ring_t *r, uint64_t token, size_t replicas, const char *self, plan_kind_t kind,
               plan_up_fn up, void *state, plan_t *out);
+
+/* Ownership moving (view.h): adds to a write's plan each up member of the
+ * key's preference list on the next ring that is neither an owner nor
+ * already a target, as a pending target that does not count toward W (the
+ * owners alone make the quorum, so reads by the owners' ring see every
+ * acknowledged write). next == the plan's ring adds nothing. */
+int plan_add_pending(plan_t *p, const ring_t *next, size_t replicas, plan_up_fn up, void *state);
 
 /* min(q, p->n), at least 1: a quorum capped to the replicas that exist. */
 uint32_t plan_cap_quorum(const plan_t *p, uint32_t q);

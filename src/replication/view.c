@@ -2,8 +2,9 @@
  * view.c - published cluster views (see view.h).
  *
  * Invariants: h->cur is never NULL; a view's members are sorted by id and
- * unique; a view's ring was built from exactly its non-LEFT members; a ring
- * is freed when the last view sharing it is released.
+ * unique; a view's ring was built from exactly its owners and its next ring
+ * from exactly its next owners (view.h); a ring is freed when the last view
+ * (or view half) sharing it is released.
  */
 #include "view.h"
 
@@ -25,16 +26,17 @@ static int cmp_member(const void *a, const void *b) {
   return strcmp(((const view_member_t *)a)->id, ((const view_member_t *)b)->id);
 }
 
-static void ring_unref(view_t *v) {
-  if (v->ring_refs && atomic_fetch_sub(v->ring_refs, 1) == 1) {
-    ring_destroy(v->ring);
-    free(v->ring_refs);
+static void ring_unref(ring_t *r, atomic_int *refs) {
+  if (refs && atomic_fetch_sub(refs, 1) == 1) {
+    ring_destroy(r);
+    free(refs);
   }
 }
 
 static void view_free(view_t *v) {
   if (!v) return;
-  ring_unref(v);
+  ring_unref(v->ring, v->ring_refs);
+  ring_unref(v->next, v->next_refs);
   free(v->members);
   free(v);
 }
@@ -69,38 +71,84 @@ size_t view_ring_members(const view_t *v) {
   return ring_member_count(v->ring);
 }
 
-/* Whether the ring of `old` has exactly the non-LEFT members of m[0..n). */
-static bool same_ring_set(const view_t *old, const view_member_t *m, size_t n) {
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (m[i].status == SWIM_LEFT) continue;
-    const char *id = ring_member_id(old->ring, k++);
-    if (!id || strcmp(id, m[i].id) != 0) return false;
-  }
-  return k == ring_member_count(old->ring);
+bool view_moving(const view_t *v) {
+  return v->next != v->ring;
 }
 
-static int build_ring(view_t *v, uint32_t vnodes) {
+/* Which members a ring holds: the owners (RING_OWNERS) or the next owners. */
+typedef enum { RING_OWNERS, RING_NEXT } ring_kind_t;
+
+static bool on_ring(const view_member_t *m, ring_kind_t kind) {
+  if (m->status == SWIM_LEFT) return false;
+  return kind == RING_OWNERS ? m->phase != SWIM_PHASE_JOINING : m->phase != SWIM_PHASE_LEAVING;
+}
+
+/* The owners; when no member is an owner yet (a cluster whose every member
+ * is joining: a new one), the next owners are. */
+static ring_kind_t owners_kind(const view_member_t *m, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (on_ring(&m[i], RING_OWNERS)) return RING_OWNERS;
+  return RING_NEXT;
+}
+
+/* Whether ring r has exactly the members of m[0..n) of kind. */
+static bool same_set(const ring_t *r, const view_member_t *m, size_t n, ring_kind_t kind) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!on_ring(&m[i], kind)) continue;
+    const char *id = ring_member_id(r, k++);
+    if (!id || strcmp(id, m[i].id) != 0) return false;
+  }
+  return k == ring_member_count(r);
+}
+
+static int build_ring(const view_t *v, ring_kind_t kind, uint32_t vnodes, ring_t **ring, atomic_int **refs) {
   const char **ids = malloc((v->n ? v->n : 1) * sizeof *ids);
-  v->ring_refs = malloc(sizeof *v->ring_refs);
-  if (!ids || !v->ring_refs) {
+  *refs = malloc(sizeof **refs);
+  if (!ids || !*refs) {
     free(ids);
-    free(v->ring_refs);
-    v->ring_refs = NULL;
+    free(*refs);
+    *refs = NULL;
     return CHORUS_ENOMEM;
   }
   size_t k = 0;
   for (size_t i = 0; i < v->n; i++)
-    if (v->members[i].status != SWIM_LEFT) ids[k++] = v->members[i].id;
-  int rc = ring_build(ids, k, vnodes, &v->ring);
+    if (on_ring(&v->members[i], kind)) ids[k++] = v->members[i].id;
+  int rc = ring_build(ids, k, vnodes, ring);
   free(ids);
   if (rc) {
-    free(v->ring_refs);
-    v->ring_refs = NULL;
+    free(*refs);
+    *refs = NULL;
     return rc;
   }
-  atomic_init(v->ring_refs, 1);
+  atomic_init(*refs, 1);
   return 0;
+}
+
+static void share(ring_t *from, atomic_int *from_refs, ring_t **ring, atomic_int **refs) {
+  *ring = from;
+  *refs = from_refs;
+  atomic_fetch_add(from_refs, 1);
+}
+
+/* Sets v's ring of kind (as_kind: the members it is built from), sharing a
+ * ring of old's (or v's owners) when the set is the same. */
+static int set_ring(view_holder_t *h, const view_t *old, view_t *v, ring_kind_t kind, ring_kind_t as_kind) {
+  ring_t **ring = kind == RING_OWNERS ? &v->ring : &v->next;
+  atomic_int **refs = kind == RING_OWNERS ? &v->ring_refs : &v->next_refs;
+  if (kind == RING_NEXT && same_set(v->ring, v->members, v->n, as_kind)) {
+    share(v->ring, v->ring_refs, ring, refs);
+    return 0;
+  }
+  if (old && same_set(old->ring, v->members, v->n, as_kind)) {
+    share(old->ring, old->ring_refs, ring, refs);
+    return 0;
+  }
+  if (old && same_set(old->next, v->members, v->n, as_kind)) {
+    share(old->next, old->next_refs, ring, refs);
+    return 0;
+  }
+  return build_ring(v, as_kind, h->vnodes, ring, refs);
 }
 
 /* A new view of members m[0..n) (sorted, unique), sharing old's ring when
@@ -116,16 +164,11 @@ static int make_view(view_holder_t *h, const view_t *old, view_member_t *m, size
   v->n = n;
   v->replicas = h->replicas;
   memcpy(v->self, h->self, sizeof v->self);
-  if (old && same_ring_set(old, m, n)) {
-    v->ring = old->ring;
-    v->ring_refs = old->ring_refs;
-    atomic_fetch_add(v->ring_refs, 1);
-  } else {
-    int rc = build_ring(v, h->vnodes);
-    if (rc) {
-      view_free(v);
-      return rc;
-    }
+  int rc = set_ring(h, old, v, RING_OWNERS, owners_kind(m, n));
+  if (!rc) rc = set_ring(h, old, v, RING_NEXT, RING_NEXT);
+  if (rc) {
+    view_free(v);
+    return rc;
   }
   v->seq = ++h->seq;
   *out = v;
@@ -150,6 +193,7 @@ int view_holder_publish(view_holder_t *h, const swim_member_t *members, size_t n
     m[k].status = members[i].status;
     m[k].addr = members[i].addr;
     m[k].incarnation = members[i].incarnation;
+    m[k].phase = members[i].phase;
     has_self |= strcmp(m[k].id, h->self) == 0;
     k++;
   }

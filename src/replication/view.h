@@ -12,6 +12,16 @@
  * left are not on the ring; alive, suspected and dead ones are (DESIGN §5:
  * failure is not departure).
  *
+ * Ownership moves (DESIGN §9) through two rings. `ring` holds the owners:
+ * every member not LEFT and not joining (a joiner serves no reads until
+ * its ranges are streamed to it); reads and the quorum go by it. `next`
+ * holds the next owners: every member not LEFT and not leaving. Writes go
+ * to a key's owners and also to its next owners that are not owners yet
+ * (the pending ones, as Cassandra's pending ranges), so a range being
+ * streamed to a joiner, or handed off by a leaver, misses no write. When
+ * no member is an owner (every member is joining: a new cluster), the next
+ * owners are the owners. `next == ring` when nothing moves.
+ *
  * One mutex guards the holder's current-view pointer; the reference count
  * of a view is atomic.
  */
@@ -31,12 +41,15 @@ typedef struct {
   swim_status_t status;
   swim_addr_t addr;
   uint64_t incarnation;
+  swim_phase_t phase;
 } view_member_t;
 
 typedef struct {
   atomic_int refs;
-  ring_t *ring;           /* shared by views with the same member set */
+  ring_t *ring;           /* the owners' ring; shared by views with the same owners */
   atomic_int *ring_refs;  /* count of views sharing ring */
+  ring_t *next;           /* the next owners' ring: == ring unless ownership is moving */
+  atomic_int *next_refs;
   view_member_t *members; /* sorted by id */
   size_t n;
   char self[NODE_ID_MAX + 1];
@@ -64,7 +77,9 @@ void view_release(view_t *v);
 const view_member_t *view_find(const view_t *v, const char *id);
 /* Alive or suspected (self always counts as up). */
 bool view_is_up(const view_t *v, const char *id);
-/* Members on the ring (not left). */
+/* Members on the owners' ring. */
 size_t view_ring_members(const view_t *v);
+/* Whether ownership is moving (some member joining or leaving). */
+bool view_moving(const view_t *v);
 
 #endif

@@ -288,6 +288,22 @@ int dvv_sync(dvv_t *dst, const dvv_t *src) {
   return 0;
 }
 
+/* a covers b when a merge would keep a as it is: each of b's writes is in a
+ * (same dot) or made obsolete by one of a's, and none of b's makes one of
+ * a's obsolete. Dots alone decide (a dot names one write), so values play no
+ * part and either side may be without them. */
+bool dvv_covers(const dvv_t *a, const dvv_t *b) {
+  for (size_t j = 0; j < b->n; j++) {
+    bool held = false;
+    for (size_t i = 0; i < a->n && !held; i++)
+      held = dot_cmp(&a->s[i], &b->s[j]) == 0 || obsoletes(&a->s[i], &b->s[j]);
+    if (!held) return false;
+    for (size_t i = 0; i < a->n; i++)
+      if (dot_cmp(&a->s[i], &b->s[j]) != 0 && obsoletes(&b->s[j], &a->s[i])) return false;
+  }
+  return true;
+}
+
 bool dvv_equal(const dvv_t *a, const dvv_t *b) {
   if (a->n != b->n) return false;
   for (size_t i = 0; i < a->n; i++)

@@ -68,6 +68,11 @@ int dvv_update(dvv_t *d, const vv_t *ctx, const char *node, const void *value, s
 int dvv_sync(dvv_t *dst, const dvv_t *src);
 
 bool dvv_equal(const dvv_t *a, const dvv_t *b);
+/* Whether merging b into a (dvv_sync) would leave a's versions as they
+ * are: a already holds every version of b, or one that supersedes it, and
+ * b supersedes none of a's. Dots decide (a dot names one value), so either
+ * side may be without values. O(|a| |b|). */
+bool dvv_covers(const dvv_t *a, const dvv_t *b);
 /* Whether d keeps the invariants above, with valid node ids and non-zero
  * counters: what a decoder checks before accepting a state read from bytes. */
 bool dvv_valid(const dvv_t *d);

@@ -66,7 +66,8 @@ static void hooks_end(engine_t *e, bool committed) {
 
 /* Computes one job's result and adds its writes to the group. */
 static int apply_job(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts) {
-  bool has_event = job->op != ENGINE_HINT_DELETE && job->op != ENGINE_HINT_EXPIRE; /* REAP: when it drops */
+  /* REAP: when it drops */
+  bool has_event = job->op != ENGINE_HINT_DELETE && job->op != ENGINE_HINT_EXPIRE && job->op != ENGINE_DROP && !job->quiet;
   int rc = has_event ? engine_prepare_clock(e, g, job) : 0;
   if (rc) return engine_fail_job(job, rc);
   switch (job->op) {
@@ -75,7 +76,8 @@ static int apply_job(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, u
   case ENGINE_HINT_DELETE: rc = engine_apply_hint_delete(e, g, o, job); break;
   case ENGINE_HINT_EXPIRE: rc = engine_apply_hint_expire(e, g, job, ts); break;
   case ENGINE_RECEIVE: rc = engine_record_event(e, g, job, ts); break;
-  case ENGINE_REAP: rc = engine_apply_reap(e, g, o, job, ts); break;
+  case ENGINE_REAP:
+  case ENGINE_DROP: rc = engine_apply_reap(e, g, o, job, ts); break;
   default: rc = engine_apply_client(e, g, o, job, ts); break;
   }
   /* a job without an event still hands back the clock to send on with */
@@ -372,6 +374,10 @@ const char *engine_actor(const engine_t *e) {
   return e->actor;
 }
 
+bool engine_created(const engine_t *e) {
+  return e->created;
+}
+
 void engine_close(engine_t *e) {
   if (!e) return;
   (void)tqueue_close(&e->queue, false); /* the writer finishes what is queued */
@@ -383,13 +389,15 @@ void engine_close(engine_t *e) {
  * queued so the writer never meets an input it cannot apply or record. */
 static bool job_valid(const engine_job_t *job) {
   engine_op_t op = job->op;
-  if (op < ENGINE_PUT || op > ENGINE_REAP) return false;
+  if (op < ENGINE_PUT || op > ENGINE_DROP) return false;
+  if (job->quiet && op != ENGINE_MERGE) return false;
   if (op != ENGINE_HINT_EXPIRE && (!job->key || job->key_len == 0 || job->key_len > ENGINE_KEY_MAX))
     return false;
   if (job->request_id && strnlen(job->request_id, ENGINE_REQUEST_ID_MAX + 1) > ENGINE_REQUEST_ID_MAX)
     return false;
   if (job->peer && job->peer[0] && !engine_node_ok(job->peer)) return false;
-  if (op == ENGINE_MERGE || op == ENGINE_HINT_PUT || op == ENGINE_HINT_DELETE || op == ENGINE_REAP) {
+  if (op == ENGINE_MERGE || op == ENGINE_HINT_PUT || op == ENGINE_HINT_DELETE || op == ENGINE_REAP ||
+      op == ENGINE_DROP) {
     if (!job->incoming || !job->incoming->n || !dvv_valid(job->incoming)) return false;
   }
   if (engine_is_hint_op(op) && !engine_node_ok(job->hint_owner)) return false;

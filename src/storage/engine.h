@@ -105,6 +105,7 @@ typedef enum {
   ENGINE_HINT_EXPIRE = 7,
   ENGINE_RECEIVE = 8,
   ENGINE_REAP = 9, /* tombstone collection: drop the record if it is exactly incoming (all tombstones) */
+  ENGINE_DROP = 10, /* ownership handoff: drop the record if it is exactly incoming (no event) */
 } engine_op_t;
 
 typedef struct engine_job engine_job_t;
@@ -148,6 +149,9 @@ struct engine_job {
    * either). */
   engine_op_t request_op;
   const char *hint_owner; /* HINT_PUT, HINT_DELETE: the node the hint is for */
+  /* MERGE: record no event (an ownership transfer moves records by the
+   * thousand; its progress is reported as a whole, not per key). */
+  bool quiet;
 
   /* outputs, set by the engine before on_done */
   int err;       /* 0, CHORUS_ENOTFOUND (get/delete of a key with no live value), CHORUS_EIO (see no_space),
@@ -159,7 +163,7 @@ struct engine_job {
    * applied again, state is the key's current state (err is 0, no event). */
   bool replicated_request;
   bool changed; /* MERGE, HINT_PUT: the stored state changed; HINT_DELETE: the hint was deleted;
-                   REAP: the record was dropped (it was exactly incoming);
+                   REAP, DROP: the record was dropped (it was exactly incoming);
                    HINT_EXPIRE: the slice reached the last hint (the pass is finished) */
   /* The key's versions after the operation (empty if none); for HINT_PUT and
    * HINT_DELETE the hint's state after the operation (empty if none). */
@@ -245,6 +249,8 @@ uint64_t engine_event_count(const engine_t *e);
 /* The node of the dots this store hands out: the node id, or for a store
  * created under new_actor "<node id>.<8 hex>". Fixed once open. */
 const char *engine_actor(const engine_t *e);
+/* Whether this open created the store (it held nothing before). */
+bool engine_created(const engine_t *e);
 /* Copies the node clock as of the last committed group into out (replaced). */
 int engine_clock(engine_t *e, vv_t *out);
 
@@ -309,6 +315,28 @@ int engine_tree_keys(engine_t *e, const merkle_range_t *r, size_t nr, const uint
 uint64_t engine_tree_item_hash(const char *key, size_t key_len, const dvv_t *d, buf_t *scratch);
 /* A key's stored record (no event, no cache): CHORUS_ENOTFOUND, CHORUS_ECORRUPT. */
 int engine_record_read(engine_t *e, const char *key, size_t key_len, dvv_t *out);
+
+/* A position in the token-ordered records: (token, key). Not started: before
+ * the first. */
+typedef struct {
+  bool started;
+  uint64_t token;
+  char key[ENGINE_KEY_MAX];
+  size_t key_len;
+} engine_cursor_t;
+/* Called per record: its token, key and stored bytes (record.h, not
+ * decoded here), valid during the call. Returns 0 to go on,
+ * ENGINE_RANGE_STOP to stop there, or an error (passed back). */
+#define ENGINE_RANGE_STOP 1
+typedef int (*engine_range_fn)(void *arg, uint64_t token, const char *key, size_t key_len, const uint8_t *rec,
+                               size_t rec_len);
+/* The records whose tokens lie in the normalised ranges r[0..nr)
+ * (merkle_ranges_normalize), in (token, key) order, strictly after from
+ * (NULL or not started: from the start). 0 when the ranges were read to
+ * their end, ENGINE_RANGE_STOP when fn stopped, or an error. Records under
+ * a token their key does not hash to are skipped. Any thread. */
+int engine_records_in(engine_t *e, const merkle_range_t *r, size_t nr, const engine_cursor_t *from,
+                      engine_range_fn fn, void *arg);
 
 typedef struct {
   uint64_t records, damaged_records; /* records, and those that do not decode or sit under a wrong token */

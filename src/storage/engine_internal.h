@@ -172,6 +172,7 @@ struct engine {
   engine_opts_t opts;
   char node_id[VV_NODE_MAX + 1];
   char actor[VV_NODE_MAX + 1]; /* the node of the dots this store hands out (engine_recover.c) */
+  bool created;                 /* this open created the store (engine_recover.c) */
   leveldb_t *db;
   leveldb_options_t *options;
   leveldb_cache_t *cache;

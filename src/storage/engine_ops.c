@@ -235,17 +235,21 @@ static int delete_record(engine_t *e, group_t *g, const engine_job_t *job) {
   return rc;
 }
 
+/* REAP (tombstones only, a reap event) and DROP (any record, no event):
+ * the record goes only if it is exactly incoming, so a write that raced
+ * the decision is kept. */
 int engine_apply_reap(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts) {
   int rc = engine_load_state(e, o, job, &job->state);
   if (rc) return engine_fail_job(job, rc);
-  bool exact = job->state.n && !dvv_live_count(&job->state) && dvv_equal(&job->state, job->incoming);
+  bool reap = job->op == ENGINE_REAP;
+  bool exact = job->state.n && (!reap || !dvv_live_count(&job->state)) && dvv_equal(&job->state, job->incoming);
   if (exact) {
     capture_before(e, g, job);
     dvv_free(&job->state);
     rc = delete_record(e, g, job);
     if (rc) return engine_fail_job(job, rc);
     job->changed = true;
-    rc = engine_record_event(e, g, job, ts);
+    if (reap) rc = engine_record_event(e, g, job, ts);
     if (rc) return rc;
   }
   o->jobs[o->n++] = job;
@@ -269,7 +273,7 @@ int engine_apply_merge(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job,
   rc = engine_merge_incoming(g, job);
   if (!rc && job->changed) rc = put_record(e, g, job);
   if (rc) return engine_fail_job(job, rc);
-  rc = engine_record_event(e, g, job, ts);
+  if (!job->quiet) rc = engine_record_event(e, g, job, ts);
   if (!rc && engine_has_request_id(job)) rc = engine_record_replicated(e, g, o, job);
   if (rc) return rc;
   g->has_writes = true;

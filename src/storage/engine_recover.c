@@ -242,6 +242,7 @@ static int check_format(engine_t *e) {
   size_t vlen = 0;
   char *v = leveldb_get(e->db, e->ropts, FORMAT_META, sizeof FORMAT_META, &vlen, &err);
   if (err) return engine_ldb_err(err, "read format", NULL);
+  e->created = v == NULL;
   int rc = load_actor(e, v == NULL);
   if (rc) {
     leveldb_free(v);

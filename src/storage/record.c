@@ -94,3 +94,17 @@ int record_decode(const void *p, size_t len, dvv_t *d) {
   if (rc) dvv_free(d);
   return rc;
 }
+
+int record_encode_bare(const dvv_t *d, buf_t *out) {
+  dvv_t bare;
+  dvv_init(&bare);
+  int rc = dvv_copy(&bare, d);
+  for (size_t i = 0; !rc && i < bare.n; i++) {
+    free(bare.s[i].value);
+    bare.s[i].value = NULL;
+    bare.s[i].value_len = 0;
+  }
+  if (!rc) rc = record_encode(&bare, out);
+  dvv_free(&bare);
+  return rc;
+}

@@ -28,6 +28,9 @@
 
 /* Appends the encoding of d to out. CHORUS_EINVAL for an empty d. */
 int record_encode(const dvv_t *d, buf_t *out);
+/* Appends the encoding of d without its values (every value empty): its
+ * versions, which a peer compares with its own (dvv_covers). */
+int record_encode_bare(const dvv_t *d, buf_t *out);
 /* d (initialised) is replaced by the decoded state; on error it is left empty
  * and CHORUS_ECORRUPT (or CHORUS_ENOMEM) is returned. */
 int record_decode(const void *p, size_t len, dvv_t *d);

@@ -75,15 +75,17 @@ class Member:
         check(r.status == 200, "GET %s on %s: %d %s" % (path, self.id, r.status, r.body[:200]))
         return json.loads(r.body)
 
-    def members(self):
-        """{id: (status, incarnation)} as this node sees them; {} if it does not answer."""
+    def members(self, phases=False):
+        """{id: (status, incarnation)} as this node sees them ((status, phase) with phases); {} if it does
+        not answer."""
         try:
             r = http_request(self.port, "GET", "/gossip/members", timeout=2)
         except OSError:
             return {}
         if r.status != 200:
             return {}
-        return {k: (v["status"], v["incarnation"]) for k, v in json.loads(r.body)["cluster_members"].items()}
+        field = "phase" if phases else "incarnation"
+        return {k: (v["status"], v[field]) for k, v in json.loads(r.body)["cluster_members"].items()}
 
     def signal(self, sig):
         if self.proc and self.proc.poll() is None:
@@ -140,9 +142,15 @@ class Cluster:
         raise TestFailure("%s not reached within %.0f s; views: %s" % (what, timeout, views))
 
     def converged(self, timeout=20, ids=None):
+        """Every member alive and an owner (done joining) as each of them sees it."""
         ids = ids or [m.id for m in self.nodes]
-        return self.wait("all alive", lambda v: all(v.get(i, ("", 0))[0] == "alive" for i in ids), timeout,
-                         [m for m in self.nodes if m.id in ids])
+        observers = [m for m in self.nodes if m.id in ids]
+        deadline = time.time() + timeout
+        for m in observers:
+            wait_for("all alive and owners at " + m.id,
+                     lambda: all(m.members(phases=True).get(i) == ("alive", "normal") for i in ids),
+                     max(0.5, deadline - time.time()))
+        return self
 
 
 

@@ -229,6 +229,16 @@ static int apply_reap(kv_store_t *s, engine_job_t *job) {
   return 0;
 }
 
+/* Drops the record if it is exactly job->incoming (a handoff's drop). */
+static int apply_drop(kv_store_t *s, engine_job_t *job) {
+  bool found;
+  size_t i = slot_find(s, "", job->key, job->key_len, &found);
+  if (!found || !dvv_equal(&s->v[i].state, job->incoming)) return found ? dvv_copy(&job->state, &s->v[i].state) : 0;
+  slot_remove(s, &s->v[i]);
+  job->changed = true;
+  return 0;
+}
+
 static int apply_op(kv_store_t *s, engine_job_t *job, uint64_t now) {
   slot_t *sl;
   bool existed = false;
@@ -248,12 +258,14 @@ static int apply_op(kv_store_t *s, engine_job_t *job, uint64_t now) {
   case ENGINE_HINT_EXPIRE: apply_hint_expire(s, job, now); return 0;
   case ENGINE_RECEIVE: return 0;
   case ENGINE_REAP: return apply_reap(s, job);
+  case ENGINE_DROP: return apply_drop(s, job);
   }
   return CHORUS_EINVAL;
 }
 
 void kv_store_apply(kv_store_t *s, engine_job_t *job, uint64_t now_ms) {
-  bool has_event = job->op != ENGINE_HINT_DELETE && job->op != ENGINE_HINT_EXPIRE;
+  bool has_event = job->op != ENGINE_HINT_DELETE && job->op != ENGINE_HINT_EXPIRE && job->op != ENGINE_DROP &&
+                   !job->quiet;
   vv_t next;
   vv_init(&next);
   int rc = vv_copy(&next, &s->clock);

@@ -316,7 +316,7 @@ int sim_cluster_start(sim_cluster_t *c, uint32_t i, int64_t seed) {
   if (c->cores[i]) swim_destroy(c->cores[i]);
   c->cores[i] = NULL;
   swim_t *core;
-  int rc = swim_create(&c->cfg.swim, id, &addr, c->nodes[i].incarnation, rng_next(&c->rng), c->now, &core);
+  int rc = swim_create(&c->cfg.swim, id, &addr, c->nodes[i].incarnation, SWIM_PHASE_NORMAL, rng_next(&c->rng), c->now, &core);
   if (rc < 0) return rc;
   c->cores[i] = core;
   c->nodes[i].timer_at = SIM_NEVER;

@@ -72,7 +72,7 @@ static inline void node_init_with(node_t *n, const swim_config_t *c, uint64_t se
   memset(n, 0, sizeof(*n));
   swim_addr_t a = addr_of(0);
   n->now = T0;
-  assert_int_equal(swim_create(c, "self", &a, 0, seed, n->now, &n->s), 0);
+  assert_int_equal(swim_create(c, "self", &a, 0, SWIM_PHASE_NORMAL, seed, n->now, &n->s), 0);
   swim_out_init(&n->out);
 }
 

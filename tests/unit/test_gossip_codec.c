@@ -117,11 +117,11 @@ static void expect_state_corrupt(const void *p, size_t len) {
 }
 
 /* The two samples of the documented layout (see the test below). */
-static const uint8_t layout_msg[] = {0x01, 0x97, 0x01, 0x07, 0xa1, 'a',  0x93, 0xa1, 'h',  0x50, 0x51, 0xa1,
-                                     'b',  0x93, 0xa0, 0x00, 0x00, 0x91, 0x95, 0x01, 0xa1, 'c',  0xcd, 0x01,
-                                     0x2c, 0x93, 0xa1, 'h',  0xcd, 0x1f, 0x90, 0xcd, 0x23, 0x82, 0xa0};
-static const uint8_t layout_state[] = {0x01, 0x92, 0xc3, 0x91, 0x94, 0xa1, 'a',
-                                       0x93, 0xa1, 'h',  0x01, 0x02, 0x02, 0x00};
+static const uint8_t layout_msg[] = {0x02, 0x97, 0x01, 0x07, 0xa1, 'a',  0x93, 0xa1, 'h',  0x50, 0x51, 0xa1,
+                                     'b',  0x93, 0xa0, 0x00, 0x00, 0x91, 0x96, 0x01, 0xa1, 'c',  0xcd, 0x01,
+                                     0x2c, 0x93, 0xa1, 'h',  0xcd, 0x1f, 0x90, 0xcd, 0x23, 0x82, 0xa0, 0x00};
+static const uint8_t layout_state[] = {0x02, 0x92, 0xc3, 0x91, 0x95, 0xa1, 'a',  0x93,
+                                       0xa1, 'h',  0x01, 0x02, 0x02, 0x00, 0x00};
 
 static void test_status_names(void **state) {
   assert_string_equal(swim_status_name(SWIM_ALIVE), "alive");
@@ -279,7 +279,10 @@ static void test_malformed_fields_are_rejected(void **state) {
   expect_spliced(expect_corrupt, p, n, n, 0, trailing, sizeof(trailing));
   /* version */
   expect_spliced(expect_corrupt, p, n, 0, 1, REP(0x00));
-  expect_spliced(expect_corrupt, p, n, 0, 1, REP(0x02));
+  expect_spliced(expect_corrupt, p, n, 0, 1, REP(0x01));
+  /* the update's phase: past SWIM_PHASE_LAST, or not in shortest form */
+  expect_spliced(expect_corrupt, p, n, n - 1, 1, REP(0x03));
+  expect_spliced(expect_corrupt, p, n, n - 1, 1, REP(0xcc, 0x01));
   expect_spliced(expect_corrupt, p, n, 0, 1, REP(0xff));
   /* outer array: field count, shortest form */
   expect_spliced(expect_corrupt, p, n, 1, 1, REP(0x96));
@@ -475,7 +478,7 @@ static void test_malformed_states_are_rejected(void **state) {
   free(s.members);
   expect_truncations_corrupt(expect_state_corrupt, p, n);
   expect_spliced(expect_state_corrupt, p, n, n, 0, trailing, sizeof(trailing));
-  expect_spliced(expect_state_corrupt, p, n, 0, 1, REP(0x02));
+  expect_spliced(expect_state_corrupt, p, n, 0, 1, REP(0x01));
   expect_spliced(expect_state_corrupt, p, n, 1, 1, REP(0x93));
   expect_spliced(expect_state_corrupt, p, n, 1, 1, REP(0xdc, 0x00, 0x02));
   expect_spliced(expect_state_corrupt, p, n, 2, 1, REP(0xc0));
@@ -484,7 +487,7 @@ static void test_malformed_states_are_rejected(void **state) {
   expect_spliced(expect_state_corrupt, p, n, 3, 1, REP(0xdc, 0x00, 0x01));
   expect_spliced(expect_state_corrupt, p, n, 3, 1, REP(0xdc, 0x10, 0x01)); /* SWIM_STATE_MAX + 1 */
   expect_spliced(expect_state_corrupt, p, n, 3, 1, REP(0xdc, 0x10, 0x00)); /* more than the bytes can hold */
-  expect_spliced(expect_state_corrupt, p, n, 4, 1, REP(0x95));
+  expect_spliced(expect_state_corrupt, p, n, 4, 1, REP(0x94));
   expect_spliced(expect_state_corrupt, p, n, 5, 2, REP(0xa0));
   expect_spliced(expect_state_corrupt, p, n, 5, 2, REP(0xa1, 0x00));
   expect_spliced(expect_state_corrupt, p, n, 8, 2, REP(0xa1, 0x00));
@@ -492,6 +495,7 @@ static void test_malformed_states_are_rejected(void **state) {
   expect_spliced(expect_state_corrupt, p, n, 12, 1, REP(0x00));
   expect_spliced(expect_state_corrupt, p, n, 12, 1, REP(0x05));
   expect_spliced(expect_state_corrupt, p, n, 13, 1, REP(0xcc, 0x00));
+  expect_spliced(expect_state_corrupt, p, n, 14, 1, REP(0x03)); /* a phase past SWIM_PHASE_LAST */
   /* A state whose last member only is broken frees the others. */
   swim_member_info_t members[20];
   swim_state_t many = {.n = 20, .members = members};

@@ -25,7 +25,7 @@ static void test_create_announces_self_alive_at_next_incarnation(void **state) {
   swim_config_t c = quiet_config();
   swim_addr_t a = addr_of(0);
   swim_t *s;
-  assert_int_equal(swim_create(&c, "self", &a, 5, 1, T0, &s), 0);
+  assert_int_equal(swim_create(&c, "self", &a, 5, SWIM_PHASE_NORMAL, 1, T0, &s), 0);
   assert_int_equal(swim_member_count(s), 1);
   const swim_member_t self_copy = self_of(s), *self = &self_copy;
   assert_string_equal(self->id, "self");
@@ -43,14 +43,14 @@ static void test_create_rejects_invalid_arguments(void **state) {
   swim_config_t c = quiet_config();
   swim_addr_t a = addr_of(0);
   swim_t *s = NULL;
-  assert_int_equal(swim_create(&c, "bad id", &a, 0, 1, T0, &s), CHORUS_EINVAL);
-  assert_int_equal(swim_create(&c, "", &a, 0, 1, T0, &s), CHORUS_EINVAL);
-  assert_int_equal(swim_create(&c, "self", &a, UINT64_MAX, 1, T0, &s), CHORUS_EINVAL);
+  assert_int_equal(swim_create(&c, "bad id", &a, 0, SWIM_PHASE_NORMAL, 1, T0, &s), CHORUS_EINVAL);
+  assert_int_equal(swim_create(&c, "", &a, 0, SWIM_PHASE_NORMAL, 1, T0, &s), CHORUS_EINVAL);
+  assert_int_equal(swim_create(&c, "self", &a, UINT64_MAX, SWIM_PHASE_NORMAL, 1, T0, &s), CHORUS_EINVAL);
   c.probe_interval_ms = 0;
-  assert_int_equal(swim_create(&c, "self", &a, 0, 1, T0, &s), CHORUS_EINVAL);
+  assert_int_equal(swim_create(&c, "self", &a, 0, SWIM_PHASE_NORMAL, 1, T0, &s), CHORUS_EINVAL);
   c = quiet_config();
   c.packet_overhead = SWIM_PACKET_MAX;
-  assert_int_equal(swim_create(&c, "self", &a, 0, 1, T0, &s), CHORUS_EINVAL);
+  assert_int_equal(swim_create(&c, "self", &a, 0, SWIM_PHASE_NORMAL, 1, T0, &s), CHORUS_EINVAL);
   assert_null(s);
 }
 

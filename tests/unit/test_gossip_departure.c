@@ -115,10 +115,24 @@ static void test_remove_takes_only_dead_or_left_members(void **state) {
   assert_int_equal(swim_remove(n.s, "m1", n.now, &n.out), CHORUS_EINVAL);
   assert_int_equal(swim_remove(n.s, "self", n.now, &n.out), CHORUS_EINVAL);
   assert_int_equal(n.out.n_events, 0);
+  /* a dead member becomes LEFT, spread to the others (it leaves every ring) */
   assert_int_equal(swim_remove(n.s, "m2", n.now, &n.out), 0);
-  const swim_event_t *ev = find_event(&n.out, SWIM_EV_REMOVED, "m2");
+  const swim_event_t *ev = find_event(&n.out, SWIM_EV_MEMBER, "m2");
   assert_non_null(ev);
-  assert_int_equal(ev->member.status, SWIM_DEAD);
+  assert_int_equal(ev->member.status, SWIM_LEFT);
+  assert_int_equal(ev->old_status, SWIM_DEAD);
+  swim_rumor_t rumors[8];
+  size_t nr = swim_rumors(n.s, rumors, 8);
+  bool spread = false;
+  for (size_t i = 0; i < nr; i++)
+    spread |= strcmp(rumors[i].update.id, "m2") == 0 && rumors[i].update.status == SWIM_LEFT;
+  assert_true(spread);
+  /* removing it again forgets it here */
+  swim_out_clear(&n.out);
+  assert_int_equal(swim_remove(n.s, "m2", n.now, &n.out), 0);
+  ev = find_event(&n.out, SWIM_EV_REMOVED, "m2");
+  assert_non_null(ev);
+  assert_int_equal(ev->member.status, SWIM_LEFT);
   assert_false(swim_find(n.s, "m2", NULL));
   assert_int_equal(swim_member_count(n.s), 3);
   /* The rest of the table is intact. */

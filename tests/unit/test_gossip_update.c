@@ -46,8 +46,9 @@ static void test_equal_incarnation_precedence(void **state) {
   assert_false(applies(SWIM_SUSPECT, 1, SWIM_ALIVE, 1));
   assert_false(applies(SWIM_DEAD, 1, SWIM_ALIVE, 1));
   assert_false(applies(SWIM_DEAD, 1, SWIM_SUSPECT, 1));
-  assert_false(applies(SWIM_DEAD, 1, SWIM_LEFT, 1));
+  assert_true(applies(SWIM_DEAD, 1, SWIM_LEFT, 1)); /* an operator's removal of a dead member is final */
   assert_false(applies(SWIM_LEFT, 1, SWIM_DEAD, 1));
+  assert_false(applies(SWIM_LEFT, 1, SWIM_LEFT, 1));
   assert_false(applies(SWIM_ALIVE, 1, SWIM_ALIVE, 1));
 }
 

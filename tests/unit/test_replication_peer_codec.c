@@ -157,6 +157,24 @@ static void sample_body(peer_msg_t *m, variant_t v) {
     m->tree_keys_reply.status = s ? 0 : l ? -40 : CHORUS_ENOTFOUND;
     m->tree_keys_reply.keys = some(s ? 30 : l ? WIDE_BIN : 0);
     break;
+  case PEER_RANGE:
+    m->range.ranges = some(s ? 32 : l ? 16 * PEER_RANGES_MAX : 0);
+    m->range.after = s ? some(12) : l ? some(8 + PEER_KEY_MAX) : (peer_bytes_t){NULL, 0};
+    m->range.max_bytes = s ? 1 << 20 : l ? UINT32_MAX : 0;
+    break;
+  case PEER_RANGE_REPLY:
+    m->range_reply.status = s ? 0 : l ? -40 : CHORUS_ENOTFOUND;
+    m->range_reply.batch = some(s ? 40 : l ? WIDE_BIN : 0);
+    m->range_reply.done = !s;
+    break;
+  case PEER_HANDOFF:
+    m->handoff.mode = s ? PEER_HANDOFF_OFFER : PEER_HANDOFF_PUSH;
+    m->handoff.batch = some(s ? 40 : l ? WIDE_BIN : 0);
+    break;
+  case PEER_HANDOFF_REPLY:
+    m->handoff_reply.status = s ? 0 : l ? -40 : CHORUS_ENOTFOUND;
+    m->handoff_reply.covered = some(s ? 3 : l ? PEER_COVERED_MAX : 0);
+    break;
   default: break;
   }
 }
@@ -252,6 +270,24 @@ static void assert_same_body(const peer_msg_t *a, const peer_msg_t *b) {
   case PEER_TREE_KEYS_REPLY:
     assert_int_equal(a->tree_keys_reply.status, b->tree_keys_reply.status);
     assert_same_bytes(a->tree_keys_reply.keys, b->tree_keys_reply.keys);
+    break;
+  case PEER_RANGE:
+    assert_same_bytes(a->range.ranges, b->range.ranges);
+    assert_same_bytes(a->range.after, b->range.after);
+    assert_int_equal(a->range.max_bytes, b->range.max_bytes);
+    break;
+  case PEER_RANGE_REPLY:
+    assert_int_equal(a->range_reply.status, b->range_reply.status);
+    assert_same_bytes(a->range_reply.batch, b->range_reply.batch);
+    assert_int_equal(a->range_reply.done, b->range_reply.done);
+    break;
+  case PEER_HANDOFF:
+    assert_int_equal(a->handoff.mode, b->handoff.mode);
+    assert_same_bytes(a->handoff.batch, b->handoff.batch);
+    break;
+  case PEER_HANDOFF_REPLY:
+    assert_int_equal(a->handoff_reply.status, b->handoff_reply.status);
+    assert_same_bytes(a->handoff_reply.covered, b->handoff_reply.covered);
     break;
   default: break;
   }
@@ -981,7 +1017,9 @@ static void test_seed_frames_split_and_decode(void **state) {
       [PEER_PING] = "ping",           [PEER_PONG] = "pong",
       [PEER_PUSH_PULL] = "push-pull", [PEER_PUSH_PULL_REPLY] = "push-pull-reply",
       [PEER_TREE] = "tree",           [PEER_TREE_REPLY] = "tree-reply",
-      [PEER_TREE_KEYS] = "tree-keys", [PEER_TREE_KEYS_REPLY] = "tree-keys-reply"};
+      [PEER_TREE_KEYS] = "tree-keys", [PEER_TREE_KEYS_REPLY] = "tree-keys-reply",
+      [PEER_RANGE] = "range",         [PEER_RANGE_REPLY] = "range-reply",
+      [PEER_HANDOFF] = "handoff",     [PEER_HANDOFF_REPLY] = "handoff-reply"};
   _Static_assert(sizeof names / sizeof *names == PEER_TYPE_LAST + 1, "a seed name per type");
   const char *dir = getenv("CHORUS_PEER_CORPUS_DIR");
   peer_msg_t m, back;

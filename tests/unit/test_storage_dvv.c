@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -489,9 +490,64 @@ static void test_random_histories_with_another_seed(void **state) {
   run_histories(20240611);
 }
 
+
+/* dvv_covers against its definition: a merge of b into a keeps a's dots. */
+static bool same_dots(const dvv_t *a, const dvv_t *b) {
+  if (a->n != b->n) return false;
+  for (size_t i = 0; i < a->n; i++)
+    if (strcmp(a->s[i].node, b->s[i].node) != 0 || a->s[i].counter != b->s[i].counter) return false;
+  return true;
+}
+
+static void strip(dvv_t *d) {
+  for (size_t i = 0; i < d->n; i++) {
+    free(d->s[i].value);
+    d->s[i].value = NULL;
+    d->s[i].value_len = 0;
+  }
+}
+
+static void test_covers_says_whether_a_merge_would_change_the_versions(void **state) {
+  (void)state;
+  dvv_t a, b, merged;
+  dvv_init(&a);
+  dvv_init(&b);
+  dvv_init(&merged);
+  vv_t ctx;
+  vv_init(&ctx);
+  put(&a, NULL, "n1", "x", 1);
+  assert_int_equal(dvv_copy(&b, &a), 0);
+  assert_true(dvv_covers(&a, &b) && dvv_covers(&b, &a));
+  strip(&b); /* versions alone still compare equal, both ways */
+  assert_true(dvv_covers(&a, &b) && dvv_covers(&b, &a));
+  read_ctx(&a, &ctx);
+  put(&a, &ctx, "n2", "y", 2); /* a newer than b: a covers b, not the reverse */
+  assert_true(dvv_covers(&a, &b));
+  assert_false(dvv_covers(&b, &a));
+  put(&b, NULL, "n3", "z", 3); /* concurrent with a's newest: neither covers */
+  assert_false(dvv_covers(&a, &b));
+  assert_false(dvv_covers(&b, &a));
+  dvv_t empty;
+  dvv_init(&empty);
+  assert_true(dvv_covers(&a, &empty));
+  assert_false(dvv_covers(&empty, &a));
+  /* the definition, on every pair of a's and b's states so far */
+  assert_int_equal(dvv_copy(&merged, &a), 0);
+  assert_int_equal(dvv_sync(&merged, &b), 0);
+  assert_int_equal(dvv_covers(&a, &b), same_dots(&merged, &a));
+  assert_int_equal(dvv_copy(&merged, &b), 0);
+  assert_int_equal(dvv_sync(&merged, &a), 0);
+  assert_int_equal(dvv_covers(&b, &a), same_dots(&merged, &b));
+  vv_free(&ctx);
+  dvv_free(&a);
+  dvv_free(&b);
+  dvv_free(&merged);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_put_with_read_context_replaces_without_siblings),
+      cmocka_unit_test(test_covers_says_whether_a_merge_would_change_the_versions),
       cmocka_unit_test(test_two_puts_with_the_same_context_through_one_node_become_siblings),
       cmocka_unit_test(test_put_whose_context_covers_all_siblings_collapses_them),
       cmocka_unit_test(test_put_without_context_supersedes_what_this_node_holds),

@@ -405,7 +405,7 @@ static void test_jobs_with_invalid_inputs_are_refused(void **state) {
   assert_int_equal(engine_submit(e, &j), CHORUS_EINVAL);
   j.hint_owner = "";
   assert_int_equal(engine_submit(e, &j), CHORUS_EINVAL);
-  j.op = (engine_op_t)(ENGINE_REAP + 1);
+  j.op = (engine_op_t)(ENGINE_DROP + 1);
   assert_int_equal(engine_submit(e, &j), CHORUS_EINVAL);
   /* a receive event needs an ack or read-reply type, a peer and its clock */
   vv_t remote;

@@ -2,6 +2,7 @@
 #include "files.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -23,10 +24,14 @@ static int sync_parent(const char *path) {
 }
 
 int file_replace_durably(const char *path, const char *text) {
+  return file_replace_bytes(path, text, strlen(text));
+}
+
+int file_replace_bytes(const char *path, const void *p, size_t len) {
   char tmp[4300];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f || fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+  FILE *f = fopen(tmp, "wb");
+  if (!f || (len && fwrite(p, 1, len, f) != len) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
     if (f) fclose(f);
     log_error("cannot write %s: %s", tmp, strerror(errno));
     return CHORUS_EIO;
@@ -37,4 +42,22 @@ int file_replace_durably(const char *path, const char *text) {
     return CHORUS_EIO;
   }
   return 0;
+}
+
+int file_read_all(const char *path, size_t max, buf_t *out) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return errno == ENOENT ? CHORUS_ENOTFOUND : CHORUS_EIO;
+  uint8_t chunk[4096];
+  size_t n, total = 0;
+  int rc = 0;
+  while (!rc && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    total += n;
+    if (total > max)
+      rc = CHORUS_ETOOBIG;
+    else
+      buf_put(out, chunk, n);
+  }
+  if (!rc && ferror(f)) rc = CHORUS_EIO;
+  fclose(f);
+  return rc ? rc : out->err;
 }
