@@ -85,6 +85,7 @@ if build_or_fail release build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   run_suite cluster cluster build/chorusd
   run_suite replication replication build/chorusd
   run_suite repair repair build/chorusd
+  run_suite handoff handoff build/chorusd
   if [[ $(id -u) == 0 ]]; then
     run_suite netns netns build/chorusd
   else

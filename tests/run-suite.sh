@@ -7,6 +7,7 @@
 #        cluster  membership, real processes on loopback (tests/cluster/test_membership.py)
 #        replication  quorum writes and reads, hints, faults (tests/cluster/test_replication.py)
 #        repair   anti-entropy, tombstone collection, wiped replicas (tests/cluster/test_repair.py)
+#        handoff  joins, leaves and removals moving data under load (tests/cluster/test_handoff.py)
 #        netns    loss and partitions in network namespaces, root only (tests/cluster/test_netns.py)
 # CHORUS_HTTP_TEST_SANITIZERS=1: the binary is a sanitizer build; sanitizer
 # reports in a node's stderr fail the test that ran it.
@@ -18,8 +19,9 @@ case "${1:-}" in
   cluster) suite=$root/tests/cluster/test_membership.py ;;
   replication) suite=$root/tests/cluster/test_replication.py ;;
   repair) suite=$root/tests/cluster/test_repair.py ;;
+  handoff) suite=$root/tests/cluster/test_handoff.py ;;
   netns) suite=$root/tests/cluster/test_netns.py ;;
-  *) echo "usage: tests/run-suite.sh http|web|cluster|replication|repair|netns [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
+  *) echo "usage: tests/run-suite.sh http|web|cluster|replication|repair|handoff|netns [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
 esac
 shift
 bin="$root/build/chorusd"

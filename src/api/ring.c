@@ -40,30 +40,50 @@ static json_t *id_array(const char (*ids)[NODE_ID_MAX + 1], size_t n) {
   return a;
 }
 
+static const char *phase_of(const view_t *v, const char *id) {
+  const view_member_t *m = view_find(v, id);
+  return swim_phase_name(m ? m->phase : SWIM_PHASE_NORMAL);
+}
+
+/* The members of ring rg with their share of the token space. */
+static json_t *members_json(const view_t *v, const ring_t *rg) {
+  json_t *ms = json_array();
+  for (size_t i = 0; ms && i < ring_member_count(rg); i++) {
+    const char *id = ring_member_id(rg, i);
+    const view_member_t *m = view_find(v, id);
+    char addr[SWIM_HOST_MAX + 8] = "";
+    if (m) snprintf(addr, sizeof addr, "%s:%u", m->addr.host, m->addr.port);
+    json_array_append_new(ms, json_pack("{s:s,s:s,s:s,s:s,s:I,s:f}", "node_id", id, "status", status_of(v, id),
+                                        "phase", phase_of(v, id), "address", addr, "vnodes",
+                                        (json_int_t)ring_vnodes_per_member(rg), "ownership",
+                                        ring_member_share(rg, i)));
+  }
+  return ms;
+}
+
+/* While ownership moves: the ring it moves to. */
+static json_t *next_json(const view_t *v) {
+  if (!view_moving(v)) return json_null();
+  char version[RING_VERSION_HEX_LEN + 1];
+  ring_version_hex(ring_version(v->next), version);
+  return json_pack("{s:s,s:o*}", "version", version, "members", members_json(v, v->next));
+}
+
 static json_t *ring_json(const view_t *v) {
   const ring_t *rg = v->ring;
   char version[RING_VERSION_HEX_LEN + 1];
   ring_version_hex(ring_version(rg), version);
   size_t members = ring_member_count(rg);
-  json_t *ms = json_array(), *vns = json_array();
-  for (size_t i = 0; ms && i < members; i++) {
-    const char *id = ring_member_id(rg, i);
-    const view_member_t *m = view_find(v, id);
-    char addr[SWIM_HOST_MAX + 8] = "";
-    if (m) snprintf(addr, sizeof addr, "%s:%u", m->addr.host, m->addr.port);
-    json_array_append_new(ms, json_pack("{s:s,s:s,s:s,s:I,s:f}", "node_id", id, "status", status_of(v, id),
-                                        "address", addr, "vnodes", (json_int_t)ring_vnodes_per_member(rg),
-                                        "ownership", ring_member_share(rg, i)));
-  }
+  json_t *ms = members_json(v, rg), *vns = json_array();
   for (size_t i = 0; vns && i < ring_vnode_count(rg); i++) {
     const ring_vnode_t *vn = ring_vnode(rg, i);
     json_array_append_new(vns, json_pack("{s:o,s:f,s:s}", "token", token_str(vn->token), "position",
                                          position(vn->token), "node_id", ring_member_id(rg, vn->member)));
   }
-  return json_pack("{s:s,s:I,s:I,s:I,s:b,s:o,s:o}", "version", version, "replicas", (json_int_t)v->replicas,
-                   "vnodes_per_member", (json_int_t)ring_vnodes_per_member(rg), "total_vnodes",
-                   (json_int_t)ring_vnode_count(rg), "under_replicated", members < v->replicas, "members", ms,
-                   "vnodes", vns);
+  return json_pack("{s:s,s:I,s:I,s:I,s:b,s:o,s:o,s:b,s:o*}", "version", version, "replicas",
+                   (json_int_t)v->replicas, "vnodes_per_member", (json_int_t)ring_vnodes_per_member(rg),
+                   "total_vnodes", (json_int_t)ring_vnode_count(rg), "under_replicated", members < v->replicas,
+                   "members", ms, "vnodes", vns, "moving", view_moving(v), "next", next_json(v));
 }
 
 json_t *api_ring_json(api_server_t *s) {
@@ -92,10 +112,14 @@ static json_t *lookup_json(const view_t *v, const char *key, size_t key_len, con
   json_t *statuses = json_object();
   for (size_t i = 0; statuses && i < p->n; i++)
     json_object_set_new(statuses, p->pref[i], json_string(status_of(v, p->pref[i])));
-  return json_pack("{s:s%,s:o,s:f,s:o,s:o,s:s,s:o,s:I,s:s}", "key", key, key_len, "token",
+  /* while ownership moves: the next owners that are not owners yet (writes reach them too) */
+  json_t *pending = json_array();
+  for (size_t i = 0; pending && i < p->n_targets; i++)
+    if (p->targets[i].pending) json_array_append_new(pending, json_string(p->targets[i].node));
+  return json_pack("{s:s%,s:o,s:f,s:o,s:o,s:s,s:o,s:o,s:I,s:s}", "key", key, key_len, "token",
                    token_str(p->token), "position", position(p->token), "preference_list",
                    id_array(p->pref, p->n), "statuses", statuses, "coordinator", p->coordinator, "fallbacks",
-                   fallbacks, "replicas", (json_int_t)p->n, "ring_version", version);
+                   fallbacks, "pending", pending, "replicas", (json_int_t)p->n, "ring_version", version);
 }
 
 enum MHD_Result api_ring(api_req_t *r, const char *url) {
@@ -115,7 +139,8 @@ enum MHD_Result api_ring(api_req_t *r, const char *url) {
     if (api_key_check(key, key_len, &err)) {
       ret = api_send_error(r, &err);
     } else if (plan_make(v->ring, ring_key_token(key, key_len), v->replicas, v->self, PLAN_WRITE, up, v,
-                         &p)) {
+                         &p) ||
+               (view_moving(v) && plan_add_pending(&p, v->next, v->replicas, up, v))) {
       ret = api_send_error3(r, 500, "internal", "out of memory");
     } else {
       json_t *o = lookup_json(v, key, key_len, &p);

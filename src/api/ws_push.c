@@ -89,9 +89,12 @@ static void members_signature(api_server_t *s, buf_t *out) {
   gossip_view_free(&v);
 }
 
+/* The ring's identity as pushed: its version, mixed with the next ring's
+ * while ownership moves (a join or a leave starting or ending changes it). */
 static uint64_t current_ring(api_server_t *s) {
   view_t *v = view_acquire(s->view);
   uint64_t version = ring_version(v->ring);
+  if (view_moving(v)) version ^= ring_version(v->next) * 0x9e3779b97f4a7c15ull + 1;
   view_release(v);
   return version;
 }

@@ -5,6 +5,7 @@
  * Whatever decodes must re-encode to the same bytes, every key and record
  * within the bounds and inside the input.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
