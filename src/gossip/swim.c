@@ -142,7 +142,8 @@ static int add_self(swim_t *s, uint64_t incarnation, swim_phase_t phase, uint64_
 int swim_create(const swim_config_t *cfg, const char *self_id, const swim_addr_t *self_addr,
                 uint64_t incarnation, swim_phase_t phase, uint64_t seed, uint64_t now_ms, swim_t **out) {
   if (!cfg || !self_id || !self_addr || !out || !config_ok(cfg) || !addr_ok(self_addr) ||
-      !id_ok(self_id, NODE_ID_MAX + 1, false) || incarnation == UINT64_MAX || (unsigned)phase > SWIM_PHASE_LAST)
+      !id_ok(self_id, NODE_ID_MAX + 1, false) || incarnation == UINT64_MAX ||
+      (unsigned)phase > SWIM_PHASE_LAST)
     return CHORUS_EINVAL;
   swim_t *s = calloc(1, sizeof(*s));
   if (!s) return CHORUS_ENOMEM;
@@ -348,30 +349,37 @@ int swim_on_message(swim_t *s, const swim_msg_t *m, uint64_t now_ms, swim_out_t 
 
 /* ---- departure and removal ---- */
 
+/* This node's own DEAD or LEFT, sent directly to every live member: a node
+ * about to go does not count on gossip (room reserved by the caller). */
+static int tell_everyone(swim_t *s, swim_status_t st, swim_out_t *out) {
+  swim_update_t u;
+  memset(&u, 0, sizeof(u));
+  u.status = st;
+  memcpy(u.id, s->self_id, sizeof(u.id));
+  u.incarnation = self_rec(s)->incarnation;
+  u.phase = (swim_phase_t)self_rec(s)->phase;
+  if (st == SWIM_DEAD) memcpy(u.from, s->self_id, sizeof(u.from));
+  /* O(n) */
+  for (size_t i = 0; i < s->members.n; i++) {
+    const swim_rec_t *m = &s->members.m[i];
+    if (!swim_is_live((swim_status_t)m->status) || strcmp(swim_rec_id(m), s->self_id) == 0) continue;
+    swim_addr_t to;
+    swim_rec_addr(m, &to);
+    swim_msg_t *msg = swim_send_begin(s, out, &to, SWIM_MSG_GOSSIP, 0);
+    if (!msg) return CHORUS_ENOMEM; /* reserved: cannot happen */
+    msg->updates[0] = u;
+    msg->n_updates = 1;
+  }
+  return 0;
+}
+
 int swim_shutdown(swim_t *s, uint64_t now_ms, swim_out_t *out) {
   if (!s || !out) return CHORUS_EINVAL;
   if (s->stopped) return 0;
   int rc = swim_out_reserve(out, s->members.n_live, 0, 0);
   if (!rc) rc = swim_self_depart(s, SWIM_DEAD, now_ms, out);
+  if (!rc) rc = tell_everyone(s, SWIM_DEAD, out);
   if (rc) return rc;
-  swim_update_t dead;
-  memset(&dead, 0, sizeof(dead));
-  dead.status = SWIM_DEAD;
-  memcpy(dead.id, s->self_id, sizeof(dead.id));
-  dead.incarnation = self_rec(s)->incarnation;
-  dead.phase = (swim_phase_t)self_rec(s)->phase;
-  memcpy(dead.from, s->self_id, sizeof(dead.from));
-  /* O(n): everyone live hears it directly, not by gossip from a node that is about to go. */
-  for (size_t i = 0; i < s->members.n; i++) {
-    const swim_rec_t *m = &s->members.m[i];
-    if (!swim_is_live((swim_status_t)m->status)) continue;
-    swim_addr_t to;
-    swim_rec_addr(m, &to);
-    swim_msg_t *msg = swim_send_begin(s, out, &to, SWIM_MSG_GOSSIP, 0);
-    if (!msg) return CHORUS_ENOMEM; /* reserved above: cannot happen */
-    msg->updates[0] = dead;
-    msg->n_updates = 1;
-  }
   s->stopped = true;
   s->probe.active = false;
   s->relays.n = 0;
@@ -383,7 +391,10 @@ int swim_leave(swim_t *s, uint64_t now_ms, swim_out_t *out) {
   if (s->stopped) return CHORUS_ESHUTDOWN;
   if (s->left) return 0;
   uint32_t limit = swim_transmit_limit(s->cfg.retransmit_mult, swim_n_live(s));
-  int rc = swim_self_depart(s, SWIM_LEFT, now_ms, out);
+  int rc = swim_out_reserve(out, s->members.n_live, 0, 0);
+  if (!rc) rc = swim_self_depart(s, SWIM_LEFT, now_ms, out);
+  /* gossiped too, but every live member hears it at once: a leaver soon stops */
+  if (!rc) rc = tell_everyone(s, SWIM_LEFT, out);
   if (rc) return rc;
   s->left = true;
   s->leave_done = false;

@@ -220,7 +220,12 @@ uint64_t coord_tick(coord_t *c, uint64_t now) {
   coord_gc_tick(c, now);
   coord_xfer_tick(c, now);
   /* An idle node wakes once a second, not fifty times. */
-  return c->ops || c->hint_batch || coord_aae_busy(c) || coord_xfer_busy(c) ? COORD_TICK_MS : COORD_IDLE_TICK_MS;
+  return c->ops || c->hint_batch || coord_aae_busy(c) || coord_xfer_busy(c) ? COORD_TICK_MS
+                                                                            : COORD_IDLE_TICK_MS;
+}
+
+bool coord_clients_recent(const coord_t *c, uint64_t now) {
+  return c->ops || (c->client_seen_at && now - c->client_seen_at < COORD_CLIENT_RECENT_MS);
 }
 
 void coord_wake(coord_t *c) {
@@ -372,6 +377,7 @@ void coord_unref(coord_t *c) {
 void coord_stop_taking(coord_t *c) {
   c->closing = true;
   coord_aae_stop(c);
+  coord_xfer_stop(c);
   /* later submits are refused; queued requests are answered ESHUTDOWN */
   for (coord_req_t *r = tqueue_close(&c->reqs, true), *next; r; r = next) {
     next = r->next;

@@ -145,8 +145,8 @@ typedef struct {
   const char *node_id;
   engine_t *engine; /* also read on libuv's thread pool (event log parts, hints) until coord_close */
   view_holder_t *view;
-  bool fresh; /* the store is new and the node has seeds: it joins (coord_xfer.c) */
-  const char *state_path; /* where the transfer state is kept (NULL: nowhere) */
+  bool fresh;                   /* the store is new and the node has seeds: it joins (coord_xfer.c) */
+  const char *state_path;       /* where the transfer state is kept (NULL: nowhere) */
   void (*on_left)(void *state); /* loop: the node left the cluster for good; it should stop */
   void *state;
 } coord_opts_t;

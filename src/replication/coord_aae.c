@@ -27,7 +27,7 @@
  * Repairs run at most REPAIRS_IN_FLIGHT at a time and --repair-rate keys a
  * second (a token bucket the tick refills), a quarter of that while client
  * requests are in flight here or this node served replica reads or writes
- * for clients in the last CLIENT_RECENT_MS (every replica of a busy key
+ * for clients in the last COORD_CLIENT_RECENT_MS (every replica of a busy key
  * range yields, not only its coordinators); past CLIENT_BUSY_OPS of them no new repair
  * starts. A peer that fails a
  * request, or vanishes, ends the exchange: nothing is half-applied (every
@@ -58,7 +58,6 @@
 
 #define REPAIRS_IN_FLIGHT 16
 #define CLIENT_BUSY_OPS 256   /* client requests in flight past which repairs wait */
-#define CLIENT_RECENT_MS 1000 /* replica work for clients this recent makes repairs yield */
 #define SEGMENTS_PER_ASK 256  /* segments whose keys one PEER_TREE_KEYS asks */
 #define KEYS_PER_LEAF_SKIP 4  /* at most this many keys per leaf: skip the leaf level */
 #define MSG_OVERHEAD 48       /* payload bytes counted per message besides its fields */
@@ -892,8 +891,8 @@ void coord_aae_tick(coord_t *c, uint64_t now) {
   struct aae *a = c->aae;
   if (c->closing || !a || !tree_available(c) || !c->cfg->anti_entropy_interval_ms) return;
   /* client requests in flight here, or served here as a replica within the
-   * last CLIENT_RECENT_MS: repairs yield, at a quarter of the rate */
-  bool clients = c->ops || (c->client_seen_at && now - c->client_seen_at < CLIENT_RECENT_MS);
+   * last COORD_CLIENT_RECENT_MS: repairs yield, at a quarter of the rate */
+  bool clients = coord_clients_recent(c, now);
   double rate = (double)c->cfg->repair_rate / (clients ? 4.0 : 1.0);
   if (a->refilled_at) {
     a->tokens += rate * (double)(now - a->refilled_at) / 1000.0;

@@ -158,7 +158,13 @@ static inline void coord_count(atomic_uint_fast64_t *c) {
   atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
+/* Replica work for clients this recent makes background work (repairs,
+ * transfers) yield: it runs at a quarter of its rate. */
+#define COORD_CLIENT_RECENT_MS 1000
 /* coord.c */
+/* Whether client requests are in flight here, or this node served replica
+ * reads or writes for clients in the last COORD_CLIENT_RECENT_MS. */
+bool coord_clients_recent(const coord_t *c, uint64_t now);
 /* coord_create into a zeroed c the caller allocated (freed on error). */
 int coord_create_in(coord_t *c, const coord_env_t *env, const coord_opts_t *o);
 /* A request or hint batch is in flight: tick at the fast rate. */
@@ -241,6 +247,8 @@ void coord_gc_tick(coord_t *c, uint64_t now);
 int coord_xfer_create(coord_t *c, bool fresh);
 void coord_xfer_free(coord_t *c);
 void coord_xfer_tick(coord_t *c, uint64_t now);
+/* Closing: releases what waits for the rate. */
+void coord_xfer_stop(coord_t *c);
 /* Whether a stream or a hand-off pass is running (the tick stays fast). */
 bool coord_xfer_busy(const coord_t *c);
 /* Leaving, the last pass: replica writes and client requests are refused. */

@@ -95,7 +95,8 @@ void xfer_publish(coord_t *c) {
     e->started_ms = p->started_ms;
     e->finished_ms = p->finished_ms;
     e->failures = r->failures;
-    e->running = r->in_flight;
+    /* running: a batch out, or started and only pacing for the rate (not waiting its turn or a retry) */
+    e->running = xfer_pull_busy(r) || (!p->done && p->cursor.started && r->failures == 0);
   }
   x->pub.n = n;
   pthread_mutex_unlock(&x->mu);
@@ -204,15 +205,19 @@ swim_phase_t coord_phase(const coord_t *c) {
   return (swim_phase_t)c->xfer->st.phase;
 }
 
+void coord_xfer_stop(coord_t *c) {
+  xfer_serve_resume(c); /* closing: the waiting range requests are released unanswered */
+}
+
 bool coord_xfer_refusing(const coord_t *c) {
   return c->xfer && c->xfer->refusing;
 }
 
 bool coord_xfer_busy(const coord_t *c) {
   const struct xfer *x = c->xfer;
-  if (x->sw) return true;
+  if (x->sw || x->waiting) return true;
   for (size_t i = 0; i < x->st.n; i++)
-    if (x->rt[i].in_flight) return true;
+    if (xfer_pull_busy(&x->rt[i])) return true;
   return false;
 }
 
@@ -265,11 +270,13 @@ int coord_xfer_leave(coord_t *c, bool force) {
 void coord_xfer_tick(coord_t *c, uint64_t t) {
   struct xfer *x = c->xfer;
   if (c->closing || !c->env.records_in) return; /* a store that cannot stream takes no part */
-  double rate = (double)c->cfg->transfer_rate * 1024.0 * 1024.0;
+  /* a node serving clients moves data at a quarter of the rate, as repairs do */
+  double rate = (double)c->cfg->transfer_rate * 1024.0 * 1024.0 / (coord_clients_recent(c, t) ? 4 : 1);
   if (x->refill_at == 0) x->refill_at = t;
   x->tokens += rate * (double)(t - x->refill_at) / 1000.0;
   if (x->tokens > rate / 4) x->tokens = rate / 4; /* a burst of a quarter second, at most */
   x->refill_at = t;
+  xfer_serve_resume(c);
   if (c->env.joined && !c->env.joined(c->env.state)) return;
   view_t *v = view_acquire(c->view);
   if (!x->seen || x->seen->ring != v->ring) {

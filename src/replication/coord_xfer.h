@@ -28,14 +28,27 @@
 #define XFER_RETRY_MS 1000            /* a failed stream or pass tries again after this */
 #define XFER_REQUEST_TIMEOUT_MS 30000 /* a batch: the peer reads or writes a megabyte */
 
+/* A stream runs two steps at once: while one batch is merged, the next is
+ * asked for (from where the last one asked ended); its saved cursor moves
+ * only as batches are applied, in order. */
+#define XFER_APPLYING_MAX 2
+
 typedef struct {
-  bool in_flight;
-  size_t src; /* index into the pull's sources */
+  bool fetching;             /* a PEER_RANGE is out */
+  int applying;              /* batches being merged */
+  bool fetched_all;          /* a reply said the ranges are read to their end */
+  engine_cursor_t next_from; /* where the next PEER_RANGE starts */
+  uint32_t gen;              /* +1 at a failure: batches of an earlier generation move nothing */
+  size_t src;                /* index into the pull's sources */
   uint64_t retry_at;
   uint32_t failures;
   uint64_t rate_at, rate_bytes; /* bytes since rate_at, for the rate shown */
   double rate;                  /* bytes/s, last estimate */
 } xfer_pull_rt_t;
+
+static inline bool xfer_pull_busy(const xfer_pull_rt_t *r) {
+  return r->fetching || r->applying > 0;
+}
 
 typedef struct xfer_sweep xfer_sweep_t;
 
@@ -54,6 +67,7 @@ struct xfer {
   uint64_t sweep_next_at, pass_found, pass_failed;
   int leave_passes;
   bool refusing, left;
+  struct xfer_range *waiting, *waiting_tail; /* peers' range requests waiting for the rate */
   xfer_counters_t counters;
   pthread_mutex_t mu; /* guards pub */
   xfer_status_t pub;
@@ -95,5 +109,10 @@ void xfer_handoff_start(coord_t *c, view_t *v, bool drop);
 /* The pass waits for the rate: goes on when tokens allow. */
 void xfer_handoff_resume(coord_t *c);
 void xfer_handoff_free(xfer_sweep_t *s);
+
+/* coord_xfer_serve.c */
+/* Serves the range requests that waited for the rate's tokens, while there
+ * are tokens. */
+void xfer_serve_resume(coord_t *c);
 
 #endif

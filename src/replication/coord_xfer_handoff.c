@@ -20,7 +20,10 @@
 #include "coord_xfer.h"
 #include "ranges.h"
 
-#define SWEEP_KEYS 4096         /* records per batch, at most */
+/* Records per batch, at most: each batch ends in as many drop jobs, queued
+ * with the clients' writes on the store's one writer; a few hundred keep
+ * the wait they add to a client write to a millisecond or two. */
+#define SWEEP_KEYS 512
 #define SWEEP_INTERVAL_MS 10000 /* between passes that went through */
 #define LEAVE_PASSES_MAX 3      /* leave: passes before writes are refused, at most */
 
@@ -306,6 +309,8 @@ static void sweep_batch_done(coord_t *c) {
 static void batch_through(coord_t *c) {
   struct xfer *x = c->xfer;
   xfer_sweep_t *s = x->sw;
+  xfer_take_tokens(x,
+                   s->raw.len / 4); /* the scan, the offers and the drops: a pass is paced by the rate too */
   for (size_t k = 0; k < s->n; k++)
     x->pass_failed += s->lost[k];
   x->pass_found += s->n;

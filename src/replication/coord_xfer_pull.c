@@ -79,6 +79,7 @@ int xfer_plan(coord_t *c, const ring_t *from, const ring_t *to, xfer_reason_t re
 typedef struct {
   coord_t *c;
   uint64_t id;
+  uint32_t gen; /* of the stream when it was asked */
   /* the batch being applied */
   engine_cursor_t last;
   uint64_t keys, bytes;
@@ -96,7 +97,10 @@ static void pull_failed(coord_t *c, size_t i, const char *why) {
   struct xfer *x = c->xfer;
   xfer_pull_t *p = &x->st.pulls[i];
   xfer_pull_rt_t *r = &x->rt[i];
-  r->in_flight = false;
+  r->fetching = false;
+  r->fetched_all = false;
+  r->gen++;
+  r->next_from = p->cursor; /* batches out of the failed generation are asked again */
   r->failures++;
   x->counters.failures++;
   log_warn("transfers: stream %llu from %s failed (%s); trying again", (unsigned long long)p->id,
@@ -121,13 +125,18 @@ static void batch_applied(pull_call_t *pc) {
   struct xfer *x = c->xfer;
   size_t i = call_pull(pc);
   if (i == SIZE_MAX) return;
+  xfer_pull_t *p = &x->st.pulls[i];
+  xfer_pull_rt_t *r = &x->rt[i];
+  r->applying--;
   if (pc->err) {
-    pull_failed(c, i, chorus_strerror(pc->err));
+    if (pc->gen == r->gen) pull_failed(c, i, chorus_strerror(pc->err));
     free(pc);
     return;
   }
-  xfer_pull_t *p = &x->st.pulls[i];
-  xfer_pull_rt_t *r = &x->rt[i];
+  if (pc->gen != r->gen) { /* asked before a failure: applied, but the stream asks it again */
+    free(pc);
+    return;
+  }
   if (pc->keys) p->cursor = pc->last;
   p->keys += pc->keys;
   p->bytes += pc->bytes;
@@ -140,14 +149,13 @@ static void batch_applied(pull_call_t *pc) {
   }
   x->counters.keys_in += pc->keys;
   x->counters.bytes_in += pc->bytes;
-  if (pc->done) {
+  if (pc->done) { /* the last batch: every one before it was applied first (the store's order) */
     p->done = true;
     p->finished_ms = xfer_wall(c);
     log_info("transfers: stream %llu done: %llu keys, %llu bytes from %s", (unsigned long long)p->id,
              (unsigned long long)p->keys, (unsigned long long)p->bytes,
              p->n_sources ? p->sources[r->src % p->n_sources] : "-");
   }
-  r->in_flight = false;
   r->failures = 0;
   free(pc);
   xfer_save(c);
@@ -202,6 +210,12 @@ static void on_range_reply(int status, const peer_msg_t *reply, void *arg) {
   struct xfer *x = c->xfer;
   size_t i = call_pull(pc);
   if (i == SIZE_MAX) return;
+  xfer_pull_rt_t *r = &x->rt[i];
+  if (pc->gen != r->gen) { /* a reply to a failed generation */
+    free(pc);
+    return;
+  }
+  r->fetching = false;
   int rc = status ? status : reply->type != PEER_RANGE_REPLY ? CHORUS_ECORRUPT : reply->range_reply.status;
   recbatch_entry_t *e = NULL;
   size_t n = 0;
@@ -228,11 +242,27 @@ static void on_range_reply(int status, const peer_msg_t *reply, void *arg) {
   } else if (!pc->done) {
     rc = CHORUS_ECORRUPT;
   }
+  if (rc) {
+    free(e);
+    pull_failed(c, i, chorus_strerror(rc));
+    free(pc);
+    return;
+  }
+  r->applying++;
+  if (n) r->next_from = pc->last;
+  r->fetched_all = pc->done;
   pc->pending = 1; /* held until every job is out */
-  if (!rc) rc = coord_xfer_merge(c, e, n, reply->from, pulled_one, pc, &pc->pending);
+  rc = coord_xfer_merge(c, e, n, reply->from, pulled_one, pc, &pc->pending);
   free(e);
   if (rc) pc->err = rc;
-  if (--pc->pending == 0) batch_applied(pc);
+  if (--pc->pending == 0) {
+    batch_applied(pc);
+    return;
+  }
+  /* the next batch is asked for while this one is merged */
+  view_t *v = view_acquire(c->view);
+  xfer_run_pulls(c, v);
+  view_release(v);
 }
 
 static void pull_send(coord_t *c, size_t i, const view_t *v) {
@@ -265,15 +295,17 @@ static void pull_send(coord_t *c, size_t i, const view_t *v) {
   peer_msg_init(&msg);
   msg.type = PEER_RANGE;
   msg.range.ranges = (peer_bytes_t){ranges, p->nr * 16};
-  if (p->cursor.started) {
-    be_put_u64(after, p->cursor.token);
-    memcpy(after + 8, p->cursor.key, p->cursor.key_len);
-    msg.range.after = (peer_bytes_t){after, 8 + p->cursor.key_len};
+  if (!r->next_from.started) r->next_from = p->cursor; /* a stream resumed from its saved position */
+  if (r->next_from.started) {
+    be_put_u64(after, r->next_from.token);
+    memcpy(after + 8, r->next_from.key, r->next_from.key_len);
+    msg.range.after = (peer_bytes_t){after, 8 + r->next_from.key_len};
   }
   msg.range.max_bytes = XFER_BATCH_BYTES;
   pc->c = c;
   pc->id = p->id;
-  r->in_flight = true;
+  pc->gen = r->gen;
+  r->fetching = true;
   if (r->rate_at == 0) r->rate_at = xfer_now(c);
   if (coord_clock(c, &msg.clock) != 0 ||
       coord_request(c, &m->addr, &msg, XFER_REQUEST_TIMEOUT_MS, on_range_reply, pc) != 0) {
@@ -294,12 +326,17 @@ void xfer_run_pulls(coord_t *c, const view_t *v) {
   struct xfer *x = c->xfer;
   int running = 0;
   for (size_t i = 0; i < x->st.n; i++)
-    running += x->rt[i].in_flight;
+    running += xfer_pull_busy(&x->rt[i]);
   uint64_t t = xfer_now(c);
-  for (size_t i = 0; i < x->st.n && running < c->cfg->transfer_concurrency && x->tokens > 0; i++) {
-    if (x->st.pulls[i].done || x->rt[i].in_flight || x->rt[i].retry_at > t) continue;
+  for (size_t i = 0; i < x->st.n && x->tokens > 0; i++) {
+    const xfer_pull_rt_t *r = &x->rt[i];
+    if (x->st.pulls[i].done || r->fetching || r->fetched_all || r->applying >= XFER_APPLYING_MAX ||
+        r->retry_at > t)
+      continue;
+    bool busy = xfer_pull_busy(r);
+    if (!busy && running >= c->cfg->transfer_concurrency) continue; /* a new stream waits its turn */
     pull_send(c, i, v);
-    running += x->rt[i].in_flight;
+    running += !busy && xfer_pull_busy(r);
   }
 }
 

@@ -17,7 +17,8 @@
 
 /* ---- PEER_RANGE ---- */
 
-typedef struct {
+typedef struct xfer_range range_t;
+struct xfer_range {
   coord_work_t work; /* first */
   peer_conn_t *conn;
   uint64_t req_id;
@@ -27,7 +28,8 @@ typedef struct {
   uint32_t max_bytes;
   buf_t batch;
   bool done;
-} range_t;
+  range_t *next; /* waiting for the rate */
+};
 
 typedef struct {
   buf_t *out;
@@ -73,6 +75,7 @@ static void answer_range(coord_t *c, peer_conn_t *conn, uint64_t req_id, int sta
 static void range_done(coord_work_t *w, int rc) {
   range_t *r = (range_t *)w;
   coord_t *c = w->c;
+  xfer_take_tokens(c->xfer, r->batch.len);
   if (!c->closing) answer_range(c, r->conn, r->req_id, rc, &r->batch, r->done);
   c->env.conn_release(c->env.state, r->conn);
   free(r->ranges);
@@ -112,6 +115,16 @@ static void serve_range(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
     r->work.run = range_run;
     r->work.done = range_done;
     c->env.conn_hold(c->env.state, conn);
+    struct xfer *x = c->xfer;
+    if (x->tokens <= 0 || x->waiting) { /* the rate is spent: served at a later tick */
+      if (x->waiting_tail)
+        x->waiting_tail->next = r;
+      else
+        x->waiting = r;
+      x->waiting_tail = r;
+      coord_wake(c);
+      return;
+    }
     rc = coord_work_queue(c, &r->work);
     if (!rc) return;
     c->env.conn_release(c->env.state, conn);
@@ -119,6 +132,22 @@ static void serve_range(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
   if (r) free(r->ranges);
   free(r);
   answer_range(c, conn, req->req_id, rc, NULL, false);
+}
+
+void xfer_serve_resume(coord_t *c) {
+  struct xfer *x = c->xfer;
+  while (x->waiting && (x->tokens > 0 || c->closing)) {
+    range_t *r = x->waiting;
+    x->waiting = r->next;
+    if (!x->waiting) x->waiting_tail = NULL;
+    int rc = c->closing ? CHORUS_ESHUTDOWN : coord_work_queue(c, &r->work);
+    if (!rc) continue;
+    if (!c->closing) answer_range(c, r->conn, r->req_id, rc, NULL, false);
+    c->env.conn_release(c->env.state, r->conn);
+    free(r->ranges);
+    buf_free(&r->batch);
+    free(r);
+  }
 }
 
 /* ---- PEER_HANDOFF ---- */

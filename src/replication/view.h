@@ -46,9 +46,9 @@ typedef struct {
 
 typedef struct {
   atomic_int refs;
-  ring_t *ring;           /* the owners' ring; shared by views with the same owners */
-  atomic_int *ring_refs;  /* count of views sharing ring */
-  ring_t *next;           /* the next owners' ring: == ring unless ownership is moving */
+  ring_t *ring;          /* the owners' ring; shared by views with the same owners */
+  atomic_int *ring_refs; /* count of views sharing ring */
+  ring_t *next;          /* the next owners' ring: == ring unless ownership is moving */
   atomic_int *next_refs;
   view_member_t *members; /* sorted by id */
   size_t n;

@@ -164,9 +164,15 @@ static uint64_t max_counter(const dvv_t *d, const vv_t *ctx, const char *node) {
 
 int dvv_update(dvv_t *d, const vv_t *ctx, const char *node, const void *value, size_t value_len,
                bool tombstone, uint64_t ts_ms, uint64_t *dot_counter) {
+  return dvv_update_above(d, ctx, node, 0, value, value_len, tombstone, ts_ms, dot_counter);
+}
+
+int dvv_update_above(dvv_t *d, const vv_t *ctx, const char *node, uint64_t floor, const void *value,
+                     size_t value_len, bool tombstone, uint64_t ts_ms, uint64_t *dot_counter) {
   if (!node_ok(node, VV_NODE_MAX + 1) || (value_len && !value) || (tombstone && value_len))
     return CHORUS_EINVAL;
   uint64_t c = max_counter(d, ctx, node);
+  if (floor > c) c = floor;
   if (c == UINT64_MAX) return CHORUS_ETOOBIG;
   dvv_sibling_t w;
   int rc = sibling_set(&w, node, c + 1, ctx, ts_ms, tombstone, value, value_len);

@@ -208,8 +208,9 @@ int engine_apply_client(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job
   if (!job->err && job->op != ENGINE_GET) {
     capture_before(e, g, job);
     bool tomb = job->op == ENGINE_DELETE;
-    rc = dvv_update(&job->state, job->ctx, e->actor, tomb ? NULL : job->value, tomb ? 0 : job->value_len,
-                    tomb, ts, NULL);
+    /* above every event so far: a dot is never handed out twice, even for a key this node dropped */
+    rc = dvv_update_above(&job->state, job->ctx, e->actor, e->event_seq, tomb ? NULL : job->value,
+                          tomb ? 0 : job->value_len, tomb, ts, NULL);
     if (!rc) rc = put_record(e, g, job);
     if (rc) return engine_fail_job(job, rc);
   }
@@ -242,7 +243,8 @@ int engine_apply_reap(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, 
   int rc = engine_load_state(e, o, job, &job->state);
   if (rc) return engine_fail_job(job, rc);
   bool reap = job->op == ENGINE_REAP;
-  bool exact = job->state.n && (!reap || !dvv_live_count(&job->state)) && dvv_equal(&job->state, job->incoming);
+  bool exact =
+      job->state.n && (!reap || !dvv_live_count(&job->state)) && dvv_equal(&job->state, job->incoming);
   if (exact) {
     capture_before(e, g, job);
     dvv_free(&job->state);

@@ -60,9 +60,12 @@ static bool mark_named(walk_t *w, const dvv_sibling_t *s) {
   return named;
 }
 
-/* Whether a store before node i already held a sibling with s's dot. */
+static bool member(const kv_cluster_t *kc, uint32_t i);
+
+/* Whether the store of a member before node i already held a sibling with s's dot. */
 static bool seen_before(const kv_cluster_t *kc, uint32_t i, const char *key, const dvv_sibling_t *s) {
   for (uint32_t j = 0; j < i; j++) {
+    if (!member(kc, j)) continue;
     const dvv_t *d = kv_store_find(kc->nodes[j].store, key, strlen(key));
     for (size_t k = 0; d && k < d->n; k++)
       if (d->s[k].counter == s->counter && strcmp(d->s[k].node, s->node) == 0) return true;
@@ -78,12 +81,19 @@ static void walk_reads(walk_t *w) {
   }
 }
 
+/* A member at the end: it ran, and neither left nor was removed. The
+ * copies of the others are gone with them. */
+static bool member(const kv_cluster_t *kc, uint32_t i) {
+  return kc->nodes[i].started && !kc->nodes[i].gone;
+}
+
 static void check_key(const kv_cluster_t *kc, walk_t *w) {
   char key[KV_KEY_MAX];
   kv_key_name(w->key, key);
   size_t klen = strlen(key);
   w->nq = 0;
   for (uint32_t i = 0; i < KV_NODES; i++) {
+    if (!member(kc, i)) continue;
     const dvv_t *d = kv_store_find(kc->nodes[i].store, key, klen);
     for (size_t k = 0; d && k < d->n; k++)
       if (!seen_before(kc, i, key, &d->s[k]) && !mark_named(w, &d->s[k])) w->phantom++;
@@ -96,7 +106,7 @@ static void check_key(const kv_cluster_t *kc, walk_t *w) {
   walk_reads(w);
 }
 
-/* The nodes of key's preference list on the ring of all nodes; returns how many. */
+/* The nodes of key's preference list on the ring of the members; returns how many. */
 static size_t pref_nodes(const kv_cluster_t *kc, const ring_t *ring, const char *key,
                          uint32_t out[KV_NODES]) {
   uint32_t pref[KV_NODES];
@@ -109,8 +119,8 @@ static size_t pref_nodes(const kv_cluster_t *kc, const ring_t *ring, const char 
 }
 
 /* Siblings on the key's preference-list replicas naming a write that an
- * acknowledged write superseded. (A node outside the list may keep an old
- * copy from when failures put it in the list: no handoff moves it yet.) */
+ * acknowledged write superseded. (Copies outside the list are counted as
+ * stray.) */
 static uint64_t count_resurrected(const kv_cluster_t *kc, const ring_t *ring, walk_t *sup) {
   const kv_log_t *log = sup->log;
   sup->nq = 0;
@@ -176,7 +186,44 @@ static bool same_state(const dvv_t *a, const dvv_t *b) {
   return dvv_equal(a ? a : &empty, b ? b : &empty);
 }
 
-/* Keys whose preference-list replicas differ, on the ring of all nodes. */
+typedef struct {
+  const kv_cluster_t *kc;
+  const ring_t *ring;
+  uint32_t node;
+  uint64_t stray;
+} stray_t;
+
+static int count_one_stray(void *arg, uint64_t token, const char *key, size_t key_len, const uint8_t *rec,
+                           size_t rec_len) {
+  stray_t *st = arg;
+  (void)rec;
+  (void)rec_len;
+  uint32_t pref[KV_NODES];
+  size_t n = ring_preference(st->ring, token, pref, (size_t)st->kc->cfg.replicas);
+  bool owner = false;
+  for (size_t i = 0; i < n; i++)
+    owner |= sim_id_index(ring_member_id(st->ring, pref[i])) == (int64_t)st->node;
+  if (!owner) {
+    st->stray++;
+    if (getenv("KV_SIM_EXPLAIN")) fprintf(stderr, "stray %.*s on node %u\n", (int)key_len, key, st->node);
+  }
+  return 0;
+}
+
+/* Records members hold of keys they do not own on the members' ring: the
+ * hand-off of ownership changes must leave none behind. */
+static uint64_t count_stray(const kv_cluster_t *kc, const ring_t *ring) {
+  static const merkle_range_t all = {0, UINT64_MAX};
+  stray_t st = {.kc = kc, .ring = ring};
+  for (uint32_t i = 0; i < KV_NODES; i++) {
+    if (!member(kc, i)) continue;
+    st.node = i;
+    (void)kv_store_records_in(kc->nodes[i].store, &all, 1, NULL, count_one_stray, &st);
+  }
+  return st.stray;
+}
+
+/* Keys whose preference-list replicas differ, on the ring of the members. */
 static uint64_t count_divergent(const kv_cluster_t *kc, const ring_t *ring, uint32_t keys) {
   uint64_t out = 0;
   for (uint32_t k = 0; k < keys; k++) {
@@ -188,6 +235,16 @@ static uint64_t count_divergent(const kv_cluster_t *kc, const ring_t *ring, uint
     for (size_t i = 1; i < n; i++)
       differ |= !same_state(kv_store_find(kc->nodes[owners[0]].store, key, strlen(key)),
                             kv_store_find(kc->nodes[owners[i]].store, key, strlen(key)));
+    if (differ && getenv("KV_SIM_EXPLAIN"))
+      for (size_t i = 0; i < n; i++) {
+        const dvv_t *d = kv_store_find(kc->nodes[owners[i]].store, key, strlen(key));
+        fprintf(stderr, "divergent %s on node %u:", key, owners[i]);
+        for (size_t j = 0; d && j < d->n; j++)
+          fprintf(stderr, " [%s:%llu%s val=%llu]", d->s[j].node, (unsigned long long)d->s[j].counter,
+                  d->s[j].tombstone ? " T" : "",
+                  (unsigned long long)kv_value_write(d->s[j].value, d->s[j].value_len));
+        fprintf(stderr, "\n");
+      }
     out += differ;
   }
   return out;
@@ -210,10 +267,11 @@ int kv_check(const kv_cluster_t *kc, const kv_clients_t *cl, kv_check_t *out) {
     return CHORUS_ENOMEM;
   }
   const char *ids[KV_NODES];
+  size_t n_ids = 0;
   for (uint32_t i = 0; i < KV_NODES; i++)
-    ids[i] = kc->nodes[i].id;
+    if (member(kc, i)) ids[n_ids++] = kc->nodes[i].id;
   ring_t *ring = NULL;
-  int rc = ring_build(ids, KV_NODES, (uint32_t)kc->cfg.vnodes, &ring);
+  int rc = ring_build(ids, n_ids, (uint32_t)kc->cfg.vnodes, &ring);
   out->keys = kv_clients_keys(cl);
   for (w.key = 0; !rc && w.key < out->keys; w.key++) {
     check_key(kc, &w);
@@ -236,6 +294,21 @@ int kv_check(const kv_cluster_t *kc, const kv_clients_t *cl, kv_check_t *out) {
       for (size_t e = 0; e < x->ctx.n; e++)
         fprintf(stderr, " %s:%llu", x->ctx.e[e].node, (unsigned long long)x->ctx.e[e].counter);
       fprintf(stderr, "\n");
+      if (getenv("KV_SIM_EXPLAIN_CHAIN"))
+        for (size_t j = 0; j < log->n; j++) {
+          const kv_write_t *y = &log->w[j];
+          if (y->key != x->key) continue;
+          fprintf(stderr, "   w%zu %s%s ctx:", j + 1, y->status == KV_W_ACKED ? "acked" : "failed",
+                  y->del ? " del" : "");
+          for (size_t e = 0; e < y->ctx.n; e++)
+            fprintf(stderr, " %s:%llu", y->ctx.e[e].node, (unsigned long long)y->ctx.e[e].counter);
+          fprintf(stderr, " read:");
+          for (size_t k = 0; k < y->read.n; k++)
+            fprintf(stderr, " [%s:%llu val=%llu]", y->read.s[k].node,
+                    (unsigned long long)y->read.s[k].counter,
+                    (unsigned long long)kv_value_write(y->read.s[k].value, y->read.s[k].value_len));
+          fprintf(stderr, "\n");
+        }
       for (uint32_t nd = 0; nd < KV_NODES; nd++) {
         const dvv_t *d = kv_store_find(kc->nodes[nd].store, key, strlen(key));
         fprintf(stderr, "  node %u:", nd);
@@ -253,11 +326,22 @@ int kv_check(const kv_cluster_t *kc, const kv_clients_t *cl, kv_check_t *out) {
   free(w.queue);
   for (uint32_t i = 0; i < KV_NODES; i++) {
     size_t nr;
-    out->hints_left += kv_store_hint_total(kc->nodes[i].store);
+    if (member(kc, i)) out->hints_left += kv_store_hint_total(kc->nodes[i].store);
     (void)kv_store_reaped(kc->nodes[i].store, &nr);
     out->reaped += nr;
   }
   if (!rc) out->divergent = count_divergent(kc, ring, (uint32_t)out->keys);
+  if (!rc) out->stray = count_stray(kc, ring);
+  for (uint32_t i = 0; getenv("KV_SIM_EXPLAIN") && i < KV_NODES; i++) {
+    if (!kc->nodes[i].view) continue;
+    view_t *v = view_acquire(kc->nodes[i].view);
+    fprintf(stderr, "node %u: ring %016llx members %zu moving %d\n", i,
+            (unsigned long long)ring_version(v->ring), ring_member_count(v->ring), view_moving(v));
+    for (size_t m = 0; m < v->n; m++)
+      fprintf(stderr, "   %s %s %s\n", v->members[m].id, swim_status_name(v->members[m].status),
+              swim_phase_name(v->members[m].phase));
+    view_release(v);
+  }
   ring_destroy(ring);
   return rc;
 }

@@ -17,6 +17,10 @@
  *   resurrected siblings in F(k) naming a write that an acknowledged write
  *              superseded (a collected delete's older value back)
  *   divergent  keys whose preference-list replicas hold different states
+ *   stray      records on a member outside the key's preference list (an
+ *              ownership change must hand every one off and drop it); the
+ *              ring is that of the members at the end: nodes that ran and
+ *              neither left nor were removed
  *              (a figure, not a failure: without anti-entropy a replica
  *              that missed a write may stay behind until a read repairs it)
  *
@@ -31,6 +35,7 @@
 typedef struct {
   uint64_t writes, acked, failed, pending; /* pending: unanswered when checked (a fault in itself) */
   uint64_t lost, phantom, resurrected, divergent;
+  uint64_t stray; /* records a member holds of a key it does not own */
   uint64_t keys, hints_left;
   uint64_t reaped; /* records tombstone collection dropped, over every store */
 } kv_check_t;

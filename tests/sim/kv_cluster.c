@@ -62,7 +62,8 @@ static int dispatch(kv_cluster_t *kc, kv_ev_type_t type, const sim_event_t *ev, 
   case KV_EV_DRAIN:
   case KV_EV_TICK:
   case KV_EV_JOB:
-  case KV_EV_WORK: return kv_node_on_event(kc, type, ev, p);
+  case KV_EV_WORK:
+  case KV_EV_STOP: return kv_node_on_event(kc, type, ev, p);
   case KV_EV_PEER_REQ:
   case KV_EV_PEER_REPLY:
   case KV_EV_PEER_REFUSED:

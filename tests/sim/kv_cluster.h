@@ -46,6 +46,7 @@ typedef enum {
   KV_EV_PEER_TIMEOUT, /* node's call id is past its deadline */
   KV_EV_CLIENT,       /* client number node takes its next step */
   KV_EV_FAULT,        /* the run's fault number id happens (kv_run.c) */
+  KV_EV_STOP,         /* node: it left the cluster, and stops (as chorusd after a leave) */
 } kv_ev_type_t;
 
 /* The payload of a SIM_EV_EXT event (gen = type). */
@@ -83,6 +84,13 @@ typedef struct {
   bool drain_due;
   uint64_t tick_at, tick_gen;
   uint32_t crashes;
+  /* ownership transfers: the node's saved transfer state (its data dir's
+   * file; survives crashes, not a wipe), whether it ever started, and
+   * whether it left the cluster or was removed (then it never restarts) */
+  buf_t xfer_state;
+  bool started, gone;
+  coord_req_t leave_req; /* KV_F_LEAVE's request, and its fault's id */
+  uint64_t leave_fault;
 } kv_node_t;
 
 typedef struct {

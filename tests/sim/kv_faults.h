@@ -8,6 +8,14 @@
  * messages are garbage (kv_peer.c: hashes, key lists, node and segment
  * lists changed so the frame still decodes). Every fault ends inside the
  * chaos phase: after it the network is whole and every node runs.
+ *
+ * With membership changes (kv_opts_t.membership) the run starts with four
+ * nodes and ownership moves three times during the chaos: node 4 joins
+ * (new, empty), one node leaves (POST /gossip/leave: it hands off and
+ * stops for good) and another is killed for good and removed by an
+ * operator once it is dead. Crashes then hit only the one node left out of
+ * those, and never lose its disk (a removed node's copies are gone for
+ * good: a second loss would be two of a key's three).
  */
 #ifndef CHORUS_KV_FAULTS_H
 #define CHORUS_KV_FAULTS_H
@@ -17,7 +25,8 @@
 
 #include "kv_cluster.h"
 
-#define KV_FAULTS_MAX 16
+#define KV_FAULTS_MAX 24
+#define KV_JOINER (KV_NODES - 1) /* with membership changes: the node that joins */
 
 typedef enum {
   KV_F_CRASH,
@@ -28,7 +37,10 @@ typedef enum {
   KV_F_PARTITION,
   KV_F_HEAL,
   KV_F_GARBLE,
-  KV_F_GARBLE_END
+  KV_F_GARBLE_END,
+  KV_F_JOIN,   /* a node that never ran starts, joining through a live one */
+  KV_F_LEAVE,  /* a node leaves the cluster for good (COORD_LEAVE) */
+  KV_F_REMOVE, /* a live node removes a dead one for good (tried again until it is dead there) */
 } kv_fault_kind_t;
 
 typedef struct {
@@ -45,8 +57,9 @@ struct kv_faults {
 };
 typedef struct kv_faults kv_faults_t;
 
-/* Draws the faults of a chaos phase len_ms long. */
-void kv_faults_draw(rng_t *rng, uint64_t len_ms, kv_faults_t *f);
+/* Draws the faults of a chaos phase len_ms long (with membership changes
+ * or not). */
+void kv_faults_draw(rng_t *rng, uint64_t len_ms, bool membership, kv_faults_t *f);
 /* Queues them from now on (kc->faults = f, which must outlive the run). */
 int kv_faults_schedule(kv_cluster_t *kc, kv_faults_t *f);
 /* One line: "crash 3@12.3s-20.1s loss 2.5%@... partition {1,4}@...". */

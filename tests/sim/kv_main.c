@@ -26,6 +26,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
@@ -55,6 +56,7 @@ static void usage(FILE *f) {
           "  --clients N        simulated clients (default 4)\n"
           "  --keys N           key space (default 12)\n"
           "  --sabotage P       the store silently drops a fraction P of its writes (0..1)\n"
+          "  --membership       ownership moves during the chaos: a node joins, one leaves, one is removed\n"
           "  --expect-lost      pass only if the checker reports lost writes (with --sabotage)\n"
           "  --expect-resurrected  pass only if it reports superseded values back (with --sabotage)\n"
           "environment: KV_SIM_EXPLAIN=1 prints each lost write and every node's state of its key\n",
@@ -65,13 +67,16 @@ static int parse_args(cli_t *c, int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int rc = 0;
+    bool flag = true; /* an option without a value */
     if (!strcmp(a, "--check-determinism"))
       c->check_determinism = true;
     else if (!strcmp(a, "--expect-lost"))
       c->expect_lost = true;
     else if (!strcmp(a, "--expect-resurrected"))
       c->expect_resurrected = true;
-    else if (!v)
+    else if (!strcmp(a, "--membership"))
+      c->o.membership = true;
+    else if ((flag = false), !v)
       rc = CHORUS_EINVAL;
     else if (!strcmp(a, "--suite"))
       rc = (c->suite = !strcmp(v, "small")) ? 0 : CHORUS_EINVAL;
@@ -95,7 +100,7 @@ static int parse_args(cli_t *c, int argc, char **argv) {
       fprintf(stderr, "kv_sim: bad or unknown option %s\n", a);
       return rc;
     }
-    if (strcmp(a, "--check-determinism") != 0 && strcmp(a, "--expect-lost") != 0) i++;
+    if (!flag) i++;
   }
   if (c->o.chaos_s < MIN_CHAOS_S || c->o.keys == 0 || c->o.clients == 0 || c->runs == 0) return CHORUS_EINVAL;
   return 0;
@@ -146,7 +151,7 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  log_set_level(LOG_ERROR);
+  log_set_level(getenv("KV_SIM_LOG") ? LOG_INFO : LOG_ERROR);
   if (c.suite) return suite_small(&c);
   int status = 0;
   for (uint64_t k = 0; k < c.runs; k++)

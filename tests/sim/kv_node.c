@@ -34,6 +34,7 @@
 #define STORE_LATENCY_MS 1 /* plus 0..2 */
 #define WORK_LATENCY_MS 1
 #define TEARDOWN_ROUNDS_MAX 64
+#define LEAVE_LINGER_MS 2000
 
 struct kv_job {
   kv_job_t *next;
@@ -121,6 +122,39 @@ static int env_tombstones(void *state, uint64_t before_ms, size_t limit, engine_
   return kv_store_tombstones(((kv_node_t *)state)->store, before_ms, limit, out, n);
 }
 
+static int env_records_in(void *state, const merkle_range_t *r, size_t nr, const engine_cursor_t *from,
+                          engine_range_fn fn, void *arg) {
+  return kv_store_records_in(((kv_node_t *)state)->store, r, nr, from, fn, arg);
+}
+
+static int env_xfer_save(void *state, const uint8_t *p, size_t len) {
+  kv_node_t *n = state;
+  buf_reset(&n->xfer_state);
+  buf_put(&n->xfer_state, p, len);
+  return n->xfer_state.err;
+}
+
+static int env_xfer_load(void *state, buf_t *out) {
+  kv_node_t *n = state;
+  if (!n->xfer_state.len) return CHORUS_ENOTFOUND;
+  buf_put(out, n->xfer_state.data, n->xfer_state.len);
+  return out->err;
+}
+
+static void env_set_phase(void *state, swim_phase_t phase) {
+  kv_node_t *n = state;
+  fatal(n->kc, sim_cluster_set_phase(n->kc->sim, n->idx, phase));
+}
+
+/* The leave is done: LEFT is announced, and the node stops once it had
+ * time to spread (LEAVE_LINGER_MS, as chorusd). */
+static void env_leave(void *state) {
+  kv_node_t *n = state;
+  n->gone = true;
+  fatal(n->kc, sim_cluster_leave(n->kc->sim, n->idx));
+  fatal(n->kc, schedule_node(n, kv_now(n->kc) + LEAVE_LINGER_MS, KV_EV_STOP, 0));
+}
+
 static bool env_joined(void *state) {
   kv_node_t *n = state;
   return sim_cluster_joined(n->kc->sim, n->idx);
@@ -195,6 +229,7 @@ int kv_node_on_event(kv_cluster_t *kc, kv_ev_type_t type, const sim_event_t *ev,
     break;
   case KV_EV_JOB: apply_job(n, p->id); break;
   case KV_EV_WORK: run_work(kc, p->id); break;
+  case KV_EV_STOP: kv_node_crash(kc, ev->node); break;
   default: return CHORUS_EINVAL;
   }
   return 0;
@@ -209,6 +244,7 @@ int kv_node_init(kv_cluster_t *kc, uint32_t i, double sabotage, uint64_t store_s
   sim_node_id(i, false, n->id);
   sim_node_addr(i, false, &n->addr);
   n->tick_at = SIM_NEVER;
+  buf_init(&n->xfer_state);
   int rc = kv_store_create(n->id, sabotage, store_seed, &n->store);
   if (!rc) kv_store_set_hint_ttl(n->store, kc->cfg.hint_ttl_ms);
   return rc;
@@ -219,6 +255,7 @@ void kv_node_fini(kv_cluster_t *kc, uint32_t i) {
   if (n->up) kv_node_crash(kc, i);
   kv_store_destroy(n->store);
   n->store = NULL;
+  buf_free(&n->xfer_state);
 }
 
 void kv_node_publish(kv_cluster_t *kc, uint32_t i) {
@@ -259,9 +296,17 @@ int kv_node_start(kv_cluster_t *kc, uint32_t i, int64_t seed) {
                      .tree_keys = env_tree_keys,
                      .record_read = env_record_read,
                      .tombstones = env_tombstones,
-                     .joined = env_joined};
+                     .joined = env_joined,
+                     .records_in = env_records_in,
+                     .xfer_save = env_xfer_save,
+                     .xfer_load = env_xfer_load,
+                     .set_phase = env_set_phase,
+                     .leave = env_leave};
   kv_peer_env(&env);
-  coord_opts_t co = {.cfg = &kc->cfg, .node_id = n->id, .view = n->view};
+  /* a store that holds nothing, joining through a seed: a new node, or one that lost its disk (chorusd's
+   * rule) */
+  bool fresh = seed >= 0 && kv_store_empty(n->store);
+  coord_opts_t co = {.cfg = &kc->cfg, .node_id = n->id, .view = n->view, .fresh = fresh};
   rc = coord_create(&env, &co, &n->coord);
   if (rc) {
     view_holder_destroy(n->view);
@@ -270,8 +315,10 @@ int kv_node_start(kv_cluster_t *kc, uint32_t i, int64_t seed) {
   }
   n->epoch++;
   n->up = true;
+  n->started = true;
   n->drain_due = false;
   n->last_job_at = 0;
+  sim_cluster_set_phase(kc->sim, i, coord_phase(n->coord)); /* what its start announces */
   rc = sim_cluster_start(kc->sim, i, seed);
   schedule_tick(n, kv_now(kc) + COORD_TICK_MS);
   return rc ? rc : kc->fatal;

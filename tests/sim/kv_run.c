@@ -32,19 +32,20 @@ void kv_opts_default(kv_opts_t *o) {
 }
 
 static bool converged(const sim_cluster_t *c, const void *arg) {
-  (void)arg;
-  return c->view.n_up == KV_NODES && sim_view_converged(&c->view);
+  return c->view.n_up == *(const uint32_t *)arg && sim_view_converged(&c->view);
 }
 
-static int bring_up(kv_cluster_t *kc, kv_result_t *r) {
+/* Every node, or all but the joiner with membership changes. */
+static int bring_up(kv_cluster_t *kc, const kv_opts_t *o, kv_result_t *r) {
   uint64_t t0 = kv_now(kc);
+  uint32_t first = o->membership ? KV_JOINER : KV_NODES;
   int rc = kv_node_start(kc, 0, -1);
-  for (uint32_t i = 1; i < KV_NODES && !rc; i++) {
+  for (uint32_t i = 1; i < first && !rc; i++) {
     rc = sim_cluster_run(kc->sim, kv_now(kc) + STAGGER_MS, NULL, NULL);
     if (rc >= 0) rc = kv_node_start(kc, i, 0);
   }
   if (rc < 0) return rc;
-  rc = sim_cluster_run(kc->sim, t0 + BRINGUP_MAX_MS, converged, NULL);
+  rc = sim_cluster_run(kc->sim, t0 + BRINGUP_MAX_MS, converged, &first);
   if (rc < 0) return rc;
   if (rc == 0) return CHORUS_ETIMEDOUT;
   r->bringup_ms = kv_now(kc) - t0;
@@ -53,10 +54,10 @@ static int bring_up(kv_cluster_t *kc, kv_result_t *r) {
 
 static int run_phases(kv_cluster_t *kc, kv_clients_t *cl, kv_faults_t *faults, const kv_opts_t *o,
                       kv_result_t *r) {
-  int rc = bring_up(kc, r);
+  int rc = bring_up(kc, o, r);
   if (rc) return rc;
   uint64_t chaos = (uint64_t)o->chaos_s * 1000;
-  kv_faults_draw(&kc->rng, chaos, faults);
+  kv_faults_draw(&kc->rng, chaos, o->membership, faults);
   kv_faults_describe(faults, r->faults, sizeof r->faults);
   rc = kv_faults_schedule(kc, faults);
   if (!rc) rc = kv_clients_start(cl);
@@ -104,18 +105,19 @@ int kv_run(const kv_opts_t *o, kv_result_t *r) {
 
 bool kv_result_ok(const kv_result_t *r) {
   return r->rc == 0 && r->check.lost == 0 && r->check.phantom == 0 && r->check.resurrected == 0 &&
-         r->check.pending == 0 && r->check.divergent == 0 && r->st.peer_codec_errors == 0;
+         r->check.pending == 0 && r->check.divergent == 0 && r->check.stray == 0 &&
+         r->st.peer_codec_errors == 0;
 }
 
 void kv_result_print(const kv_result_t *r) {
   const kv_check_t *c = &r->check;
   printf("seed=%" PRIu64 " rc=%d writes=%" PRIu64 " acked=%" PRIu64 " failed=%" PRIu64 " lost=%" PRIu64
-         " phantom=%" PRIu64 " resurrected=%" PRIu64 " divergent=%" PRIu64 "/%" PRIu64 " hints_left=%" PRIu64
-         " reaped=%" PRIu64 " reads=%" PRIu64 " reads_failed=%" PRIu64 " crashes=%" PRIu64 " hash=%016" PRIx64
-         " steps=%" PRIu64 " sim_s=%.1f wall_s=%.2f\n",
+         " phantom=%" PRIu64 " resurrected=%" PRIu64 " divergent=%" PRIu64 "/%" PRIu64 " stray=%" PRIu64
+         " hints_left=%" PRIu64 " reaped=%" PRIu64 " reads=%" PRIu64 " reads_failed=%" PRIu64
+         " crashes=%" PRIu64 " hash=%016" PRIx64 " steps=%" PRIu64 " sim_s=%.1f wall_s=%.2f\n",
          r->seed, r->rc, c->writes, c->acked, c->failed, c->lost, c->phantom, c->resurrected, c->divergent,
-         c->keys, c->hints_left, c->reaped, r->reads, r->reads_failed, r->crashes, r->hash, r->steps,
-         r->sim_s, r->wall_s);
+         c->keys, c->stray, c->hints_left, c->reaped, r->reads, r->reads_failed, r->crashes, r->hash,
+         r->steps, r->sim_s, r->wall_s);
   printf("  faults: %s\n", r->faults);
   printf("  coord: writes=%" PRIu64 " reads=%" PRIu64 " forwarded=%" PRIu64 " quorum_failures=%" PRIu64
          " read_repairs=%" PRIu64 " hints_kept=%" PRIu64 " hints_delivered=%" PRIu64 "\n",

@@ -27,6 +27,7 @@ typedef struct {
   uint32_t chaos_s, quiet_s;
   uint32_t clients, keys;
   uint64_t max_steps;
+  bool membership; /* ownership moves during the chaos: a join, a leave, a removal (kv_faults.h) */
 } kv_opts_t;
 
 typedef struct {

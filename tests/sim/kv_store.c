@@ -23,6 +23,7 @@
 
 #include "common/err.h"
 #include "ring/ring.h"
+#include "storage/record.h"
 #include "storage/treekeys.h"
 #include "sim_grow.h"
 
@@ -151,8 +152,8 @@ static int apply_client(kv_store_t *s, slot_t *sl, engine_job_t *job, uint64_t n
   if (job->op != ENGINE_PUT && dvv_live_count(&job->state) == 0) job->err = CHORUS_ENOTFOUND;
   if (job->err || job->op == ENGINE_GET) return 0;
   bool tomb = job->op == ENGINE_DELETE;
-  rc = dvv_update(&job->state, job->ctx, s->actor, tomb ? NULL : job->value, tomb ? 0 : job->value_len, tomb,
-                  now, NULL);
+  rc = dvv_update_above(&job->state, job->ctx, s->actor, s->events, tomb ? NULL : job->value,
+                        tomb ? 0 : job->value_len, tomb, now, NULL);
   return rc ? rc : keep(s, sl, &job->state);
 }
 
@@ -233,7 +234,8 @@ static int apply_reap(kv_store_t *s, engine_job_t *job) {
 static int apply_drop(kv_store_t *s, engine_job_t *job) {
   bool found;
   size_t i = slot_find(s, "", job->key, job->key_len, &found);
-  if (!found || !dvv_equal(&s->v[i].state, job->incoming)) return found ? dvv_copy(&job->state, &s->v[i].state) : 0;
+  if (!found || !dvv_equal(&s->v[i].state, job->incoming))
+    return found ? dvv_copy(&job->state, &s->v[i].state) : 0;
   slot_remove(s, &s->v[i]);
   job->changed = true;
   return 0;
@@ -264,8 +266,8 @@ static int apply_op(kv_store_t *s, engine_job_t *job, uint64_t now) {
 }
 
 void kv_store_apply(kv_store_t *s, engine_job_t *job, uint64_t now_ms) {
-  bool has_event = job->op != ENGINE_HINT_DELETE && job->op != ENGINE_HINT_EXPIRE && job->op != ENGINE_DROP &&
-                   !job->quiet;
+  bool has_event =
+      job->op != ENGINE_HINT_DELETE && job->op != ENGINE_HINT_EXPIRE && job->op != ENGINE_DROP && !job->quiet;
   vv_t next;
   vv_init(&next);
   int rc = vv_copy(&next, &s->clock);
@@ -398,6 +400,10 @@ int kv_store_tombstones(const kv_store_t *s, uint64_t before_ms, size_t limit, e
 
 /* ---- a lost disk ---- */
 
+bool kv_store_empty(const kv_store_t *s) {
+  return s->n == 0 && s->events == 0;
+}
+
 void kv_store_wipe(kv_store_t *s, uint32_t epoch) {
   for (size_t i = 0; i < s->n; i++)
     slot_free(&s->v[i]);
@@ -505,4 +511,52 @@ int kv_store_record_read(const kv_store_t *s, const char *key, size_t key_len, d
   const dvv_t *d = kv_store_find(s, key, key_len);
   if (!d || d->n == 0) return CHORUS_ENOTFOUND;
   return dvv_copy(out, d);
+}
+
+typedef struct {
+  uint64_t token;
+  const slot_t *sl;
+} by_token_t;
+
+static int cmp_token(const void *a, const void *b) {
+  const by_token_t *x = a, *y = b;
+  if (x->token != y->token) return x->token < y->token ? -1 : 1;
+  size_t n = x->sl->key_len < y->sl->key_len ? x->sl->key_len : y->sl->key_len;
+  int c = memcmp(x->sl->key, y->sl->key, n);
+  return c ? c : (x->sl->key_len > y->sl->key_len) - (x->sl->key_len < y->sl->key_len);
+}
+
+/* Whether (t, key) comes strictly after the cursor. */
+static bool past(uint64_t t, const slot_t *sl, const engine_cursor_t *from) {
+  if (!from || !from->started) return true;
+  if (t != from->token) return t > from->token;
+  size_t n = sl->key_len < from->key_len ? sl->key_len : from->key_len;
+  int c = memcmp(sl->key, from->key, n);
+  return c > 0 || (c == 0 && sl->key_len > from->key_len);
+}
+
+int kv_store_records_in(const kv_store_t *s, const merkle_range_t *r, size_t nr, const engine_cursor_t *from,
+                        engine_range_fn fn, void *arg) {
+  by_token_t *v = malloc((s->n ? s->n : 1) * sizeof *v);
+  if (!v) return CHORUS_ENOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    const slot_t *sl = &s->v[i];
+    if (sl->owner[0] || !sl->state.n) continue;
+    uint64_t t = ring_key_token(sl->key, sl->key_len);
+    if (merkle_ranges_contain(r, nr, t) && past(t, sl, from)) v[k++] = (by_token_t){t, sl};
+  }
+  qsort(v, k, sizeof *v, cmp_token);
+  buf_t rec;
+  buf_init(&rec);
+  int rc = 0;
+  for (size_t i = 0; i < k && !rc; i++) {
+    buf_reset(&rec);
+    rc = record_encode(&v[i].sl->state, &rec);
+    if (!rc) rc = rec.err;
+    if (!rc) rc = fn(arg, v[i].token, v[i].sl->key, v[i].sl->key_len, rec.data, rec.len);
+  }
+  buf_free(&rec);
+  free(v);
+  return rc;
 }

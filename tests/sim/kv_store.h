@@ -72,6 +72,8 @@ const kv_reaped_t *kv_store_reaped(const kv_store_t *s, size_t *n);
  * store writes under a new actor "<node id>.<epoch>" from now on (a new
  * store never reuses a dot, DESIGN §9). */
 void kv_store_wipe(kv_store_t *s, uint32_t epoch);
+/* Whether the store holds nothing: no record, no hint (a new store). */
+bool kv_store_empty(const kv_store_t *s);
 
 /* The anti-entropy tree (engine.h's engine_tree_*, engine_record_read),
  * computed from the records each time: KV_TREE_BITS segments. */
@@ -82,5 +84,9 @@ int kv_store_tree_hashes(const kv_store_t *s, const merkle_range_t *r, size_t nr
 int kv_store_tree_keys(const kv_store_t *s, const merkle_range_t *r, size_t nr, const uint32_t *segs,
                        size_t n, buf_t *out);
 int kv_store_record_read(const kv_store_t *s, const char *key, size_t key_len, dvv_t *out);
+/* engine_records_in over the store's records: in (token, key) order, each
+ * record encoded (record.h) for the call. */
+int kv_store_records_in(const kv_store_t *s, const merkle_range_t *r, size_t nr, const engine_cursor_t *from,
+                        engine_range_fn fn, void *arg);
 
 #endif

@@ -316,7 +316,8 @@ int sim_cluster_start(sim_cluster_t *c, uint32_t i, int64_t seed) {
   if (c->cores[i]) swim_destroy(c->cores[i]);
   c->cores[i] = NULL;
   swim_t *core;
-  int rc = swim_create(&c->cfg.swim, id, &addr, c->nodes[i].incarnation, SWIM_PHASE_NORMAL, rng_next(&c->rng), c->now, &core);
+  int rc = swim_create(&c->cfg.swim, id, &addr, c->nodes[i].incarnation, c->nodes[i].phase, rng_next(&c->rng),
+                       c->now, &core);
   if (rc < 0) return rc;
   c->cores[i] = core;
   c->nodes[i].timer_at = SIM_NEVER;
@@ -349,6 +350,20 @@ int sim_cluster_leave(sim_cluster_t *c, uint32_t i) {
   if (i >= c->cfg.capacity || !c->view.up[i]) return CHORUS_EINVAL;
   c->view.departed[i] = 1;
   return after_input(c, i, swim_leave(c->cores[i], c->now, &c->out), false);
+}
+
+int sim_cluster_set_phase(sim_cluster_t *c, uint32_t i, swim_phase_t phase) {
+  if (i >= c->cfg.capacity) return CHORUS_EINVAL;
+  c->nodes[i].phase = phase;
+  if (!c->view.up[i]) return 0;
+  return after_input(c, i, swim_set_phase(c->cores[i], phase, c->now, &c->out), false);
+}
+
+int sim_cluster_remove(sim_cluster_t *c, uint32_t i, const char *id) {
+  if (i >= c->cfg.capacity || !c->view.up[i]) return CHORUS_EINVAL;
+  int rc = swim_remove(c->cores[i], id, c->now, &c->out);
+  if (rc == CHORUS_EINVAL || rc == CHORUS_ENOTFOUND) return rc; /* not dead (yet): the caller tries later */
+  return after_input(c, i, rc, false);
 }
 
 void sim_cluster_set_group(sim_cluster_t *c, uint32_t i, uint32_t group) {

@@ -44,6 +44,7 @@ typedef struct {
   uint64_t timer_at; /* due time of the node's valid TIMER event, SIM_NEVER if none */
   uint64_t timer_gen;
   uint64_t incarnation; /* as persisted from SWIM_EV_INCARNATION, for restarts */
+  swim_phase_t phase;   /* the phase its next start announces (sim_cluster_start) */
   bool joined;          /* started as the founder, or a push-pull answer reached it since its start */
   int64_t join_seed;    /* the node it joins through (-1: the founder) */
   uint64_t rejoin_at;   /* not joined yet: when its timer announces it to the seed again */
@@ -109,6 +110,10 @@ int sim_cluster_start(sim_cluster_t *c, uint32_t i, int64_t seed);
 bool sim_cluster_joined(const sim_cluster_t *c, uint32_t i);
 void sim_cluster_crash(sim_cluster_t *c, uint32_t i);
 int sim_cluster_leave(sim_cluster_t *c, uint32_t i);
+/* Node i's phase (swim_set_phase); the next start of i announces it too. */
+int sim_cluster_set_phase(sim_cluster_t *c, uint32_t i, swim_phase_t phase);
+/* Node i removes member id (swim_remove: a dead one becomes LEFT everywhere). */
+int sim_cluster_remove(sim_cluster_t *c, uint32_t i, const char *id);
 void sim_cluster_set_group(sim_cluster_t *c, uint32_t i, uint32_t group);
 void sim_cluster_set_loss(sim_cluster_t *c, double loss);
 /* Installs the layer above SWIM (before any node starts). */

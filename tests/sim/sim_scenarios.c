@@ -123,7 +123,8 @@ static uint64_t spread_bound_ms(const sim_cluster_t *c, uint32_t n) {
 /* The largest suspicion timeout (6 x min) plus one probe interval. */
 static uint64_t suspicion_bound_ms(const sim_cluster_t *c, uint32_t n) {
   const swim_config_t *s = &c->cfg.swim;
-  return (uint64_t)(6.0 * s->suspicion_mult * log_n(log10, n + 1) * s->probe_interval_ms) + s->probe_interval_ms;
+  return (uint64_t)(6.0 * s->suspicion_mult * log_n(log10, n + 1) * s->probe_interval_ms) +
+         s->probe_interval_ms;
 }
 
 /* A healed partition: one reconnect round to find the other side, a second

@@ -60,6 +60,20 @@ describe('Api', () => {
     expect([seen.init?.method, seen.url]).toEqual(['GET', '/api/v1/repair']);
   });
 
+  it('reads the transfers of a node with its token, and reports an older node without the route', async () => {
+    const seen: { url?: string; init?: RequestInit } = {};
+    const body = '{"node_id":"n4","phase":"joining","refusing_writes":false,"streams_running":1,"streams":[{"id":1,"kind":"join","state":"running","peer":"n1","ranges":39,"progress":0.42,"keys":37,"bytes":1276,"rate_bytes_per_s":1048576.0,"eta_s":3.2,"started_at_ms":1796498254806,"finished_at_ms":0,"failures":0}],"handoff":{"running":false,"passes":2,"keys_sent":213,"bytes_sent":7314,"keys_dropped":71},"totals":{"keys_received":216,"bytes_received":7428,"keys_sent":0,"failures":0}}';
+    const t = await new Api({ base: 'http://127.0.0.1:9204', token: () => 'tk', fetchImpl: fakeFetch(200, body, seen) }).transfers();
+    expect(seen.url).toBe('http://127.0.0.1:9204/api/v1/transfers');
+    expect(seen.init?.method).toBe('GET');
+    expect((seen.init?.headers as Record<string, string>).Authorization).toBe('Bearer tk');
+    expect(t.phase).toBe('joining');
+    expect(t.streams[0].progress).toBe(0.42);
+    expect(t.handoff.keys_dropped).toBe(71);
+    const e = await new Api({ base: '', token: () => '', fetchImpl: fakeFetch(404, '{"error":{"code":"not_found","message":"no such route"}}') }).transfers().catch((err) => err);
+    expect([e.status, e.code]).toEqual([404, 'not_found']);
+  });
+
   it('lets one request wait longer than the default timeout', async () => {
     let aborted = false;
     const slow = ((_: string, init?: RequestInit) =>

@@ -12,6 +12,7 @@ import type {
   RepairStarted,
   RingResponse,
   StatusResponse,
+  TransfersResponse,
   VectorClockResponse,
 } from './types';
 import { authHeaders } from './token';
@@ -131,6 +132,10 @@ export class Api {
   /** An exchange with a live peer, without repairs. A peer that stops answering ends it after 30 s on the node. */
   compare(node: string) {
     return this.request<CompareResponse>('GET', `/api/v1/merkle-tree/compare?node=${encodeURIComponent(node)}`, undefined, {}, 40000);
+  }
+  /** This node's ownership transfers (404 on a node older than ownership handoff). */
+  transfers() {
+    return this.request<TransfersResponse>('GET', '/api/v1/transfers');
   }
   repairStatus() {
     return this.request<AntiEntropyStatus>('GET', '/api/v1/repair');

@@ -8,11 +8,19 @@ export interface VectorClock {
 
 export type MemberStatus = 'alive' | 'suspected' | 'dead' | 'left';
 
+/**
+ * Where a member is in an ownership change: `joining` streams the ranges it
+ * takes over (and does not serve reads yet), `leaving` hands its records to
+ * their next owners, then becomes `left`. Older nodes do not send it.
+ */
+export type MemberPhase = 'normal' | 'joining' | 'leaving';
+
 export interface Member {
   node_id: string;
   address: string;
   peer_port?: number;
   status: MemberStatus;
+  phase?: MemberPhase;
   last_seen: string;
   incarnation: number;
 }
@@ -26,9 +34,17 @@ export interface MembersResponse {
 export interface RingMember {
   node_id: string;
   status: MemberStatus;
+  phase?: MemberPhase;
   address: string;
   vnodes: number;
+  /** The fraction of the token space it owns as primary, 0..1. */
   ownership: number;
+}
+
+/** While a member joins or leaves: the ring ownership is moving to (no vnodes). */
+export interface NextRing {
+  version: string;
+  members: RingMember[];
 }
 
 export interface VNode {
@@ -45,6 +61,9 @@ export interface RingResponse {
   under_replicated: boolean;
   members: RingMember[];
   vnodes: VNode[];
+  /** Ownership is moving to `next` (a member joins or leaves). */
+  moving?: boolean;
+  next?: NextRing | null;
 }
 
 export interface LookupResponse {
@@ -55,6 +74,8 @@ export interface LookupResponse {
   statuses: Record<string, MemberStatus>;
   coordinator: string;
   fallbacks: string[];
+  /** While ownership moves: next owners that are not owners yet (writes reach them too). */
+  pending?: string[];
   replicas: number;
   ring_version: string;
 }
@@ -97,6 +118,7 @@ export interface StatusResponse {
   };
   hints: { total: number; by_owner: Record<string, number> };
   anti_entropy?: AntiEntropyStatus;
+  transfers?: TransfersResponse;
 }
 
 export type EventType =
@@ -327,4 +349,40 @@ export interface AntiEntropyStatus {
 export interface RepairStarted extends AntiEntropyStatus {
   status: string;
   peers_queued: number;
+}
+
+export type TransferKind = 'join' | 'remove' | (string & {});
+export type TransferState = 'waiting' | 'running' | 'retrying' | 'done';
+
+/** One range stream of an ownership transfer, as the node pulling it reports it. */
+export interface TransferStream {
+  id: number;
+  kind: TransferKind;
+  state: TransferState;
+  /** The member the ranges come from. */
+  peer: string;
+  ranges: number;
+  /** 0..1 */
+  progress: number;
+  keys: number;
+  bytes: number;
+  rate_bytes_per_s: number;
+  /** Seconds left; null while there is nothing to estimate from. */
+  eta_s: number | null;
+  started_at_ms: number;
+  /** 0 until done. */
+  finished_at_ms: number;
+  failures: number;
+}
+
+/** GET /api/v1/transfers, and `transfers` in GET /api/v1/status: this node's ownership transfers. */
+export interface TransfersResponse {
+  node_id: string;
+  phase: MemberPhase;
+  refusing_writes: boolean;
+  streams_running: number;
+  streams: TransferStream[];
+  /** Records this node sends to their next owners (a leave) and drops once acknowledged. */
+  handoff: { running: boolean; passes: number; keys_sent: number; bytes_sent: number; keys_dropped: number };
+  totals: { keys_received: number; bytes_received: number; keys_sent: number; failures: number };
 }

@@ -23,6 +23,17 @@ export function StatusPill({ status }: { status: string }) {
   return <span className={`pill pill-${status}`}>{status}</span>;
 }
 
+/** A member's phase in an ownership change; nothing for `normal`. */
+export function PhaseBadge({ phase, long }: { phase: string | undefined; long?: boolean }) {
+  if (!phase || phase === 'normal') return null;
+  const text = phase === 'leaving' ? (long ? 'leaving — handing off' : 'leaving') : phase;
+  return (
+    <span className={`phase-badge phase-badge-${phase}`} data-testid="phase-badge" data-phase={phase}>
+      {text}
+    </span>
+  );
+}
+
 export function NodeChip({ id, color }: { id: string; color: string }) {
   return (
     <span className="node-chip">

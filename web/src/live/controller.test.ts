@@ -105,6 +105,27 @@ describe('LiveController', () => {
     c.stop();
   });
 
+  it('re-reads a ring of the same version while ownership moves, and not once it settled', async () => {
+    const store = new DashStore();
+    let current: RingResponse = { ...ring, moving: true, next: { version: 'v2', members: [] } };
+    const { api, calls } = fakeApi({ ring: vi.fn(async () => (calls.push('ring'), current)) });
+    const c = new LiveController({ api, store, wsUrl: () => 'ws://x/ws', factory: () => new FakeWs() });
+    await c.start();
+    FakeWs.last!.onclose?.({ code: 1006 });
+    calls.length = 0;
+    current = { ...ring, moving: false, next: null };
+    await vi.advanceTimersByTimeAsync(2000);
+    await flush();
+    expect(calls.filter((x) => x === 'ring')).toEqual(['ring']);
+    expect(store.state.ring?.moving).toBe(false);
+    calls.length = 0;
+    await vi.advanceTimersByTimeAsync(2000);
+    await flush();
+    expect(calls).toContain('status');
+    expect(calls.filter((x) => x === 'ring')).toEqual([]);
+    c.stop();
+  });
+
   it('flags a refused token and a node without gossip', async () => {
     const store = new DashStore();
     const { api } = fakeApi({

@@ -188,7 +188,11 @@ export class LiveController {
         this.store.state.gossipDisabled ? Promise.resolve() : this.loadMembers(),
         this.api.status().then(async (s) => {
           this.store.setStatus(s);
-          if (this.store.state.ring?.version !== s.cluster.ring.version) this.store.setRing(await this.api.ring());
+          // The version stays the same while ownership moves: a ring that moves, or a member
+          // joining or leaving, is read again until it settles.
+          const ring = this.store.state.ring;
+          const changing = Object.values(this.store.state.members?.cluster_members ?? {}).some((m) => m.status !== 'left' && m.phase !== undefined && m.phase !== 'normal');
+          if (ring?.version !== s.cluster.ring.version || ring?.moving || changing) this.store.setRing(await this.api.ring());
         }),
         this.api.clusterEvents(1000, since).then((r) => {
           this.store.addEvents(r.events, r.nodes);

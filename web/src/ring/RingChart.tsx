@@ -1,8 +1,10 @@
 import { useMemo } from 'react';
 import { arc } from 'd3';
-import type { LookupResponse, RingResponse } from '../api/types';
+import type { LookupResponse, MemberPhase, RingResponse } from '../api/types';
 import { colorOf } from '../model/colors';
 import { compareNodeIds } from '../model/lanes';
+import type { OwnershipRow } from '../model/ownership';
+import type { MovingRange, NextRanges } from '../model/ringTokens';
 import { ownerIndex, ringPoint, type Flow } from '../model/replication';
 
 interface Props {
@@ -16,6 +18,10 @@ interface Props {
   coordinator: string | null;
   /** Per node, how many replication events for the looked-up key arrived (each one pulses the node). */
   pulses: Record<string, number>;
+  /** While ownership moves: every member of the ring and of the next ring, with its phase. */
+  moveRows: OwnershipRow[] | null;
+  /** While ownership moves: the ranges that change owner, when the next ring could be placed. */
+  moves: NextRanges | null;
 }
 
 interface Run {
@@ -57,7 +63,7 @@ function preferenceTokens(ring: RingResponse, position: number, n: number): { no
   return out;
 }
 
-export function RingChart({ ring, statuses, colors, size, lookup, flows, coordinator, pulses }: Props) {
+export function RingChart({ ring, statuses, colors, size, lookup, flows, coordinator, pulses, moveRows, moves }: Props) {
   const c = size / 2;
   const R = Math.max(60, size / 2 - 46);
   const band = Math.max(10, R * 0.07);
@@ -65,12 +71,20 @@ export function RingChart({ ring, statuses, colors, size, lookup, flows, coordin
   const runs = useMemo(() => ownerRuns(ring), [ring]);
   const arcGen = useMemo(() => arc<Run>().innerRadius(R - band).outerRadius(R).startAngle((r) => r.start * 2 * Math.PI).endAngle((r) => r.end * 2 * Math.PI), [R, band]);
   const members = useMemo(() => [...ring.members].sort((a, b) => compareNodeIds(a.node_id, b.node_id)), [ring]);
+  // While ownership moves, a joining member (in the next ring only) gets a badge too.
+  const badgeIds = useMemo(() => (moveRows ? moveRows.map((r) => r.node_id) : members.map((m) => m.node_id)), [moveRows, members]);
+  const phaseOf = useMemo(() => new Map<string, MemberPhase>((moveRows ?? []).map((r) => [r.node_id, r.phase])), [moveRows]);
+  const moving: MovingRange[] = moves?.kind === 'moving' ? moves.ranges : [];
+  // Without the next ring's ranges, a leaving member's ranges are the ones known to move.
+  const leavingRuns = useMemo(() => (moves?.kind === 'moving' ? [] : runs.filter((r) => phaseOf.get(r.node) === 'leaving')), [moves, runs, phaseOf]);
+  const outerArc = useMemo(() => arc<MovingRange>().innerRadius(R + 3).outerRadius(R + 9).startAngle((r) => r.start * 2 * Math.PI).endAngle((r) => r.end * 2 * Math.PI), [R]);
+  const hatchArc = useMemo(() => arc<{ start: number; end: number }>().innerRadius(R - band).outerRadius(R).startAngle((r) => r.start * 2 * Math.PI).endAngle((r) => r.end * 2 * Math.PI), [R, band]);
   const badge = useMemo(() => {
     const m = new Map<string, [number, number]>();
-    members.forEach((mm, i) => m.set(mm.node_id, ringPoint(i / Math.max(1, members.length), inner)));
+    badgeIds.forEach((id, i) => m.set(id, ringPoint(i / Math.max(1, badgeIds.length), inner)));
     for (const f of flows) if (!m.has(f.node)) m.set(f.node, ringPoint(0.5, inner * 0.2));
     return m;
-  }, [members, flows, inner]);
+  }, [badgeIds, flows, inner]);
   const pref = useMemo(() => (lookup ? preferenceTokens(ring, lookup.position, lookup.preference_list.length) : []), [ring, lookup]);
   const coord = coordinator ? badge.get(coordinator) : undefined;
   const hintedSelf = flows.some((f) => f.node === coordinator && f.state === 'hinted');
@@ -79,6 +93,9 @@ export function RingChart({ ring, statuses, colors, size, lookup, flows, coordin
   return (
     <svg className="ring-chart" width={size} height={size} viewBox={`0 0 ${size} ${size}`} role="img" aria-label={`Hash ring: ${ring.total_vnodes} virtual nodes of ${ring.members.length} members`} data-testid="ring-chart" data-vnodes={ring.vnodes.length}>
       <defs>
+        <pattern id="ring-hatch" patternUnits="userSpaceOnUse" width="6" height="6" patternTransform="rotate(45)">
+          <rect width="2.6" height="6" className="hatch-stripe" />
+        </pattern>
         {(['pending', 'ok', 'failed', 'hinted'] as const).map((s) => (
           <marker key={s} id={`arrow-${s}`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M0,0 L10,5 L0,10 z" className={`arrowhead-${s}`} />
@@ -97,6 +114,23 @@ export function RingChart({ ring, statuses, colors, size, lookup, flows, coordin
           const [x2, y2] = ringPoint(v.position, R + 3);
           return <line key={v.token} x1={x1} y1={y1} x2={x2} y2={y2} className="vnode-tick" />;
         })}
+        {moving.length || leavingRuns.length ? (
+          <g data-testid="ring-moving-ranges" data-ranges={moving.length || leavingRuns.length}>
+            {moving.map((r, i) => (
+              <g key={`m${i}`} data-from={r.from} data-to={r.to}>
+                <path d={hatchArc(r) ?? ''} fill="url(#ring-hatch)" className="moving-hatch" />
+                <path d={outerArc(r) ?? ''} fill={colorOf(colors, r.to)} className="moving-next">
+                  <title>{`${r.start.toFixed(4)} – ${r.end.toFixed(4)}: ${r.from} → ${r.to}`}</title>
+                </path>
+              </g>
+            ))}
+            {leavingRuns.map((r, i) => (
+              <path key={`l${i}`} d={hatchArc(r) ?? ''} fill="url(#ring-hatch)" className="moving-hatch">
+                <title>{`${r.node} is leaving: ${(r.start < 0 ? r.start + 1 : r.start).toFixed(4)} – ${r.end.toFixed(4)} moves`}</title>
+              </path>
+            ))}
+          </g>
+        ) : null}
         {[0, 0.25, 0.5, 0.75].map((p) => {
           const [x, y] = ringPoint(p, R + 16);
           return (
@@ -169,11 +203,15 @@ export function RingChart({ ring, statuses, colors, size, lookup, flows, coordin
           : null}
         {Array.from(badge.entries()).map(([id, [x, y]]) => {
           const m = members.find((mm) => mm.node_id === id);
-          const status = statuses?.[id]?.status ?? m?.status ?? 'alive';
+          const nextOnly = !m && phaseOf.has(id);
+          const status = statuses?.[id]?.status ?? m?.status ?? moveRows?.find((r) => r.node_id === id)?.status ?? 'alive';
+          const phase = phaseOf.get(id) ?? 'normal';
           const isCoord = id === coordinator;
-          const [lx, ly] = [x * 1.0, y + br + 13];
+          // below the dashed halo of a member joining or leaving
+          const [lx, ly] = [x * 1.0, y + br + (phase !== 'normal' ? 19 : 13)];
           return (
-            <g key={id} className={`badge status-${status}`} data-testid="ring-member" data-node={id} data-status={status}>
+            <g key={id} className={`badge status-${status} phase-${phase}`} data-testid="ring-member" data-node={id} data-status={status} data-phase={phase}>
+              {phase !== 'normal' ? <circle cx={x} cy={y} r={br + 5} className={`phase-halo phase-halo-${phase}`} /> : null}
               {isCoord && hintedSelf ? <circle cx={x} cy={y} r={br + 6} className="hint-halo" /> : null}
               {pulses[id] ? <circle key={`p${pulses[id]}`} cx={x} cy={y} r={br} className="pulse" stroke={colorOf(colors, id)} /> : null}
               <circle cx={x} cy={y} r={br} fill={colorOf(colors, id)} className={isCoord ? 'badge-circle coordinator' : 'badge-circle'} />
@@ -184,7 +222,12 @@ export function RingChart({ ring, statuses, colors, size, lookup, flows, coordin
                 {id.length > 14 ? `${id.slice(0, 13)}…` : id}
                 {isCoord ? ' · coord' : ''}
               </text>
-              <title>{`${id} (${m ? status : 'not a ring member'})`}</title>
+              {phase !== 'normal' ? (
+                <text x={lx} y={ly + 14} textAnchor="middle" className={`badge-phase badge-phase-${phase}`}>
+                  {phase === 'leaving' ? 'leaving · handing off' : 'joining · streaming'}
+                </text>
+              ) : null}
+              <title>{`${id} (${m ? status : nextOnly ? `${phase}: in the next ring` : 'not a ring member'}${m && phase !== 'normal' ? `, ${phase}` : ''})`}</title>
             </g>
           );
         })}

@@ -26,6 +26,7 @@ export function OverviewView({ onGo }: { onGo: (tab: string) => void }) {
   const errors = useDashState((s) => s.errors);
   const loaded = useDashState((s) => s.loaded);
   const log = useDashState((s) => s.log);
+  const ring = useDashState((s) => s.ring);
   const colors = useNodeColors();
   const counts = countStatuses(members?.cluster_members);
   const recent = log.events.slice(-8).reverse();
@@ -166,6 +167,19 @@ export function OverviewView({ onGo }: { onGo: (tab: string) => void }) {
                 {status.cluster.ring.members} × {status.cluster.ring.vnodes} vnodes
                 {status.cluster.under_replicated ? <span className="warn"> · under-replicated</span> : null}
               </dd>
+              {ring?.moving && ring.next ? (
+                <>
+                  <dt>ownership</dt>
+                  <dd data-testid="overview-ring-moving">
+                    <button type="button" className="link" onClick={() => onGo('ring')}>
+                      moving
+                    </button>{' '}
+                    <span className="muted">
+                      → <span className="mono">{ring.next.version}</span>
+                    </span>
+                  </dd>
+                </>
+              ) : null}
             </dl>
           ) : (
             <p className="muted">loading…</p>

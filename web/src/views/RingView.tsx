@@ -1,18 +1,24 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, errorText } from '../api/client';
 import type { LookupResponse, PutResponse, ReplicationResult } from '../api/types';
 import { InlineForm } from '../components/InlineForm';
 import { Empty, ErrorNote, NodeChip, StatusPill } from '../components/Notice';
 import { useDashboard } from '../context';
+import { useNodeTargets } from '../data/useNodeTargets';
 import { useDashState } from '../hooks/useDashState';
 import { useElementSize } from '../hooks/useElementSize';
 import { useNodeColors } from '../hooks/useNodeColors';
 import { clockTime } from '../hooks/useNow';
 import { colorOf } from '../model/colors';
 import type { TEvent } from '../model/events';
-import { compareNodeIds } from '../model/lanes';
+import { ownershipRows } from '../model/ownership';
 import { replicationFlows } from '../model/replication';
+import { nextRanges } from '../model/ringTokens';
+import { summarizeTransfers } from '../model/transfers';
+import { OwnershipBox } from '../ring/OwnershipBox';
 import { RingChart } from '../ring/RingChart';
+import { TransfersBox } from '../ring/TransfersBox';
+import { useTransfers } from '../ring/useTransfers';
 
 interface Write {
   sentAt: number;
@@ -53,6 +59,25 @@ export function RingView() {
   const [write, setWrite] = useState<Write | null>(null);
   const [observed, setObserved] = useState<TEvent[]>([]);
   const [pulses, setPulses] = useState<Record<string, number>>({});
+  const self = useDashState((s) => s.status?.node_id ?? s.hello?.node_id ?? null);
+
+  // Ownership now and in the ring it moves to; the ranges that change owner.
+  const rows = useMemo(() => (ring ? ownershipRows(ring) : []), [ring]);
+  const moving = !!ring?.moving && !!ring.next;
+  const moves = useMemo(() => (ring && ring.moving && ring.next ? nextRanges(ring) : null), [ring]);
+
+  // Transfers: of the serving node, or of a member the user picks (a joiner's streams are on the joiner).
+  const { targets } = useNodeTargets();
+  const [xferBase, setXferBase] = useState('');
+  const xferTarget = targets.find((t) => t.base === xferBase);
+  useEffect(() => {
+    if (xferBase && targets.length && (!xferTarget || xferTarget.status === 'left')) setXferBase('');
+  }, [xferBase, xferTarget, targets.length]);
+  const transfers = useTransfers(xferBase);
+  const movers = rows
+    .filter((r) => moving && r.phase !== 'normal')
+    .map((r) => ({ id: r.node_id, phase: r.phase, base: targets.find((t) => t.nodeId === r.node_id)?.base ?? null }))
+    .filter((m): m is { id: string; phase: typeof m.phase; base: string } => m.base !== null);
 
   // Replication events for the key, as they arrive (over the WebSocket, or the REST poll).
   useEffect(() => {
@@ -82,6 +107,27 @@ export function RingView() {
       return null;
     }
   };
+
+  // The ring moved on (a join or a leave started or ended): the shown lookup is read again, so its
+  // preference list and pending owners stay those of the ring drawn.
+  const ringKey = ring ? `${ring.version}|${ring.moving && ring.next ? ring.next.version : ''}` : '';
+  const shownKey = lookup?.key ?? null;
+  useEffect(() => {
+    if (!ringKey || shownKey === null) return;
+    let stale = false;
+    api
+      .lookup(shownKey)
+      .then((r) => {
+        if (!stale) setLookup((l) => (l && l.key === r.key ? r : l));
+      })
+      .catch(() => {
+        /* the shown answer stays; a new lookup reports errors */
+      });
+    return () => {
+      stale = true;
+    };
+    // only when the ring changes: a new lookup by the user reads it anyway
+  }, [ringKey]);
 
   const onLookup = async () => {
     if (!key) return;
@@ -125,14 +171,24 @@ export function RingView() {
 
   const observedNodes = new Set(observed.map(replicaOf).filter((n): n is string => n !== null));
   const flows = lookup && write ? replicationFlows(lookup.preference_list, write.coordinator, write.result, observedNodes) : [];
-  const members = ring ? [...ring.members].sort((a, b) => compareNodeIds(a.node_id, b.node_id)) : [];
 
   return (
-    <div className="ring-view">
+    <div className={moving || summarizeTransfers(transfers.data).active > 0 ? 'ring-view ring-view-wide' : 'ring-view'}>
       <div className="ring-canvas" ref={box}>
         <ErrorNote error={ringError} testId="ring-error" />
         {ring && ring.vnodes.length ? (
-          <RingChart ring={ring} statuses={memberTable?.cluster_members ?? null} colors={colors} size={size} lookup={lookup} flows={flows} coordinator={write?.coordinator ?? lookup?.coordinator ?? null} pulses={pulses} />
+          <RingChart
+            ring={ring}
+            statuses={memberTable?.cluster_members ?? null}
+            colors={colors}
+            size={size}
+            lookup={lookup}
+            flows={flows}
+            coordinator={write?.coordinator ?? lookup?.coordinator ?? null}
+            pulses={pulses}
+            moveRows={moving ? rows : null}
+            moves={moves}
+          />
         ) : ring ? (
           <Empty>The ring is empty: no member owns tokens yet.</Empty>
         ) : ringError ? null : (
@@ -140,27 +196,8 @@ export function RingView() {
         )}
       </div>
       <aside className="side">
-        <section className="box" aria-label="Ownership">
-          <h2 className="box-title">Ownership</h2>
-          {ring ? (
-            <p className="muted small ring-meta">
-              {ring.total_vnodes} vnodes · N={ring.replicas} · ring <span className="mono">{ring.version}</span>
-            </p>
-          ) : null}
-          <ul className="legend" data-testid="ring-legend">
-            {members.map((m) => (
-              <li key={m.node_id} data-node={m.node_id} data-ownership={m.ownership}>
-                <NodeChip id={m.node_id} color={colorOf(colors, m.node_id)} />
-                <span className="share-bar" aria-hidden="true">
-                  <span style={{ width: `${Math.min(100, m.ownership * 100)}%`, background: colorOf(colors, m.node_id) }} />
-                </span>
-                <span className="num">{(m.ownership * 100).toFixed(1)}%</span>
-                <StatusPill status={statusOf(m.node_id, m.status)} />
-              </li>
-            ))}
-          </ul>
-          {ring?.under_replicated ? <p className="warn small">Fewer members than N: every key is on every member.</p> : null}
-        </section>
+        <OwnershipBox ring={ring} rows={rows} moves={moves} statusOf={statusOf} colors={colors} />
+        <TransfersBox base={xferBase} targets={targets} onPick={setXferBase} self={self} state={transfers} moving={moving} movers={movers} colors={colors} />
 
         <section className="box" aria-label="Key lookup">
           <h2 className="box-title">Where does a key live?</h2>
@@ -195,6 +232,20 @@ export function RingView() {
                     ))}
                   </ol>
                 </dd>
+                {lookup.pending?.length ? (
+                  <>
+                    <dt>pending</dt>
+                    <dd data-testid="lookup-pending">
+                      <ul className="plain pending">
+                        {lookup.pending.map((n) => (
+                          <li key={n} data-testid="lookup-pending-item" data-node={n}>
+                            <NodeChip id={n} color={colorOf(colors, n)} /> <span className="muted small">next owner: writes reach it too, not counted in W</span>
+                          </li>
+                        ))}
+                      </ul>
+                    </dd>
+                  </>
+                ) : null}
                 <dt>coordinator</dt>
                 <dd data-testid="lookup-coordinator">{lookup.coordinator}</dd>
                 <dt>fallbacks</dt>
