@@ -3,8 +3,8 @@
 #   0. cppcheck over src/
 #   1. release build: unit tests and the simulators' small suites (ctest: swim_sim,
 #      kv_sim and its sabotage check; ASan runs them too, TSan leaves them out),
-#      the HTTP suite against build/chorusd, the membership, replication and
-#      anti-entropy (repair) cluster tests, and
+#      the HTTP suite against build/chorusd, the membership, replication,
+#      anti-entropy (repair) and ownership handoff cluster tests, and
 #      (as root) loss and partition tests in network namespaces
 #   2. the dashboard: web/dist built, its Vitest unit tests, and browser tests
 #      (Chromium through playwright-core) against a 3-node cluster
@@ -126,6 +126,7 @@ if build_or_fail asan build-asan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=addr
   run_suite cluster cluster-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
   run_suite replication replication-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 CHORUS_LOAD_SECONDS=12
   run_suite repair repair-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
+  run_suite handoff handoff-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
 fi
 
 log "ThreadSanitizer build"
@@ -138,6 +139,7 @@ if build_or_fail tsan build-tsan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=thre
   run_suite replication replication-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 CHORUS_LOAD_SECONDS=10 \
     TSAN_OPTIONS=$tsan
   run_suite repair repair-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 TSAN_OPTIONS=$tsan
+  run_suite handoff handoff-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 TSAN_OPTIONS=$tsan
 fi
 
 log "libFuzzer targets (${FUZZ_SECONDS}s each)"

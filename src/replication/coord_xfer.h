@@ -27,6 +27,7 @@
 #define XFER_BATCH_BYTES (1u << 20)   /* asked per PEER_RANGE, scanned per hand-off batch */
 #define XFER_RETRY_MS 1000            /* a failed stream or pass tries again after this */
 #define XFER_REQUEST_TIMEOUT_MS 30000 /* a batch: the peer reads or writes a megabyte */
+#define XFER_CLIENT_SHARE 8           /* a node serving clients moves data at 1/8 of --transfer-rate */
 
 /* A stream runs two steps at once: while one batch is merged, the next is
  * asked for (from where the last one asked ended); its saved cursor moves

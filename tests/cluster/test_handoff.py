@@ -317,6 +317,26 @@ def test_kill_9_of_the_sender_mid_join_and_its_restart_finish_the_join(ctx):
 
 
 @test
+def test_kill_9_of_a_leaver_mid_leave_resumes_the_leave_on_restart(ctx):
+    with Cluster(ctx, 4, SLOW) as c:
+        c.start_all().converged()
+        acked = big_preload(c.nodes, 2000)
+        leaver, rest = c.nodes[3], c.nodes[:3]
+        r = leaver.request("POST", "/gossip/leave", "")
+        eq(r.status, 202, "POST /gossip/leave: %s" % r.body[:200])
+        # at 1 MB/s the hand-off of its ~1.5 MB takes a second or two: kill it in the middle
+        wait_for("the leaver handing off", lambda: transfers(leaver)["handoff"]["keys_sent"] > 0, BOUND)
+        leaver.kill()
+        leaver.start(seed=rest[0])
+        eq(phase(leaver), "leaving", "the restarted leaver resumes its leave")
+        wait_for("the leaver exits", lambda: leaver.proc.poll() is not None, BOUND)
+        eq(leaver.proc.returncode, 0, "the leaver's exit code")
+        for m in rest:
+            wait_for("the leaver is left at " + m.id, lambda: m.members().get(leaver.id, ("",))[0] == "left", 10)
+        check_placement(rest, acked, timeout=2 * BOUND)
+
+
+@test
 def test_a_join_and_a_leave_at_once_under_load(ctx):
     with Cluster(ctx, 5) as c:
         first = c.nodes[:4]

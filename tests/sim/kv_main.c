@@ -59,7 +59,9 @@ static void usage(FILE *f) {
           "  --membership       ownership moves during the chaos: a node joins, one leaves, one is removed\n"
           "  --expect-lost      pass only if the checker reports lost writes (with --sabotage)\n"
           "  --expect-resurrected  pass only if it reports superseded values back (with --sabotage)\n"
-          "environment: KV_SIM_EXPLAIN=1 prints each lost write and every node's state of its key\n",
+          "environment: KV_SIM_EXPLAIN=1 prints each lost write and every node's state of its key,\n"
+          "  divergent and stray keys, and each node's view at the end (KV_SIM_EXPLAIN_CHAIN=1: every\n"
+          "  write of a lost write's key); KV_SIM_LOG=1 prints the nodes' log at level info\n",
           MIN_CHAOS_S);
 }
 
