@@ -162,6 +162,10 @@ static uint64_t max_counter(const dvv_t *d, const vv_t *ctx, const char *node) {
   return c;
 }
 
+uint64_t dvv_max_counter(const dvv_t *d, const char *node) {
+  return max_counter(d, NULL, node);
+}
+
 int dvv_update(dvv_t *d, const vv_t *ctx, const char *node, const void *value, size_t value_len,
                bool tombstone, uint64_t ts_ms, uint64_t *dot_counter) {
   return dvv_update_above(d, ctx, node, 0, value, value_len, tombstone, ts_ms, dot_counter);

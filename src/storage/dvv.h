@@ -63,14 +63,17 @@ int dvv_context(const dvv_t *d, vv_t *out);
  * On error d is unchanged. */
 int dvv_update(dvv_t *d, const vv_t *ctx, const char *node, const void *value, size_t value_len,
                bool tombstone, uint64_t ts_ms, uint64_t *dot_counter);
-/* The same with the new counter above floor too. A node that may forget a
- * key (a record handed off to its new owners and dropped, DESIGN §9) would
- * otherwise count that key's dots from 1 again and reuse dots its peers
- * hold: a new write would look old and be superseded unseen. A floor that
- * rises with every write of the node (its event count) keeps every dot it
- * ever hands out unique, whatever it forgot. */
+/* The same with the new counter above floor too. A node that forgot a key
+ * (a record handed off to its new owners and dropped, DESIGN §9) would
+ * otherwise count that key's dots from what it sees again and could reuse
+ * a dot its peers hold: a new write would look old and be superseded
+ * unseen (Riak's kv679). The store passes the highest of its own counters
+ * it ever dropped. */
 int dvv_update_above(dvv_t *d, const vv_t *ctx, const char *node, uint64_t floor, const void *value,
                      size_t value_len, bool tombstone, uint64_t ts_ms, uint64_t *dot_counter);
+
+/* The highest counter of node in d: its dots and every context. */
+uint64_t dvv_max_counter(const dvv_t *d, const char *node);
 
 /* dst = merge(dst, src). On error dst is unchanged. */
 int dvv_sync(dvv_t *dst, const dvv_t *src);

@@ -67,7 +67,8 @@ static void hooks_end(engine_t *e, bool committed) {
 /* Computes one job's result and adds its writes to the group. */
 static int apply_job(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, uint64_t ts) {
   /* REAP: when it drops */
-  bool has_event = job->op != ENGINE_HINT_DELETE && job->op != ENGINE_HINT_EXPIRE && job->op != ENGINE_DROP && !job->quiet;
+  bool has_event =
+      job->op != ENGINE_HINT_DELETE && job->op != ENGINE_HINT_EXPIRE && job->op != ENGINE_DROP && !job->quiet;
   int rc = has_event ? engine_prepare_clock(e, g, job) : 0;
   if (rc) return engine_fail_job(job, rc);
   switch (job->op) {

@@ -104,7 +104,7 @@ typedef enum {
   ENGINE_HINT_DELETE = 6,
   ENGINE_HINT_EXPIRE = 7,
   ENGINE_RECEIVE = 8,
-  ENGINE_REAP = 9, /* tombstone collection: drop the record if it is exactly incoming (all tombstones) */
+  ENGINE_REAP = 9,  /* tombstone collection: drop the record if it is exactly incoming (all tombstones) */
   ENGINE_DROP = 10, /* ownership handoff: drop the record if it is exactly incoming (no event) */
 } engine_op_t;
 

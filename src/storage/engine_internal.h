@@ -172,7 +172,8 @@ struct engine {
   engine_opts_t opts;
   char node_id[VV_NODE_MAX + 1];
   char actor[VV_NODE_MAX + 1]; /* the node of the dots this store hands out (engine_recover.c) */
-  bool created;                 /* this open created the store (engine_recover.c) */
+  bool created;                /* this open created the store (engine_recover.c) */
+  uint64_t drop_floor;         /* the highest counter of actor in a record it dropped (ENGINE_DROP) */
   leveldb_t *db;
   leveldb_options_t *options;
   leveldb_cache_t *cache;
@@ -283,5 +284,10 @@ bool engine_is_hint_op(engine_op_t op);
 
 /* ---- engine_recover.c ---- */
 int engine_recover(engine_t *e);
+
+/* engine_recover.c: a record holding actor's counters up to counter is
+ * dropped (ENGINE_DROP): the floor of its new dots rises to it, written in
+ * the group's batch. */
+int engine_raise_drop_floor(engine_t *e, uint64_t counter);
 
 #endif

@@ -208,8 +208,8 @@ int engine_apply_client(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job
   if (!job->err && job->op != ENGINE_GET) {
     capture_before(e, g, job);
     bool tomb = job->op == ENGINE_DELETE;
-    /* above every event so far: a dot is never handed out twice, even for a key this node dropped */
-    rc = dvv_update_above(&job->state, job->ctx, e->actor, e->event_seq, tomb ? NULL : job->value,
+    /* above every dot of its own this node dropped: never handed out twice, even for a key it forgot */
+    rc = dvv_update_above(&job->state, job->ctx, e->actor, e->drop_floor, tomb ? NULL : job->value,
                           tomb ? 0 : job->value_len, tomb, ts, NULL);
     if (!rc) rc = put_record(e, g, job);
     if (rc) return engine_fail_job(job, rc);
@@ -246,6 +246,10 @@ int engine_apply_reap(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job, 
   bool exact =
       job->state.n && (!reap || !dvv_live_count(&job->state)) && dvv_equal(&job->state, job->incoming);
   if (exact) {
+    if (!reap) {
+      rc = engine_raise_drop_floor(e, dvv_max_counter(&job->state, e->actor));
+      if (rc) return engine_fail_job(job, rc);
+    }
     capture_before(e, g, job);
     dvv_free(&job->state);
     rc = delete_record(e, g, job);

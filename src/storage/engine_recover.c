@@ -25,6 +25,29 @@
 
 static const char FORMAT_META[] = {KEY_META, 'f', 'o', 'r', 'm', 'a', 't'};
 static const char ACTOR_META[] = {KEY_META, 'a', 'c', 't', 'o', 'r'};
+static const char DROP_FLOOR_META[] = {KEY_META, 'd', 'r', 'o', 'p'};
+
+int engine_raise_drop_floor(engine_t *e, uint64_t counter) {
+  if (counter <= e->drop_floor) return 0;
+  e->drop_floor = counter; /* at once: a later write of this group sees it; a floor above disk is harmless */
+  char v[8];
+  be_put_u64(v, counter);
+  engine_batch_put(e, DROP_FLOOR_META, sizeof DROP_FLOOR_META, v, sizeof v);
+  return 0;
+}
+
+/* The drop floor kept by the last run (0: this store never dropped a record). */
+static int load_drop_floor(engine_t *e) {
+  char *err = NULL;
+  size_t vlen = 0;
+  char *v = leveldb_get(e->db, e->ropts, DROP_FLOOR_META, sizeof DROP_FLOOR_META, &vlen, &err);
+  if (err) return engine_ldb_err(err, "read drop floor", NULL);
+  int rc = !v || vlen == 8 ? 0 : CHORUS_ECORRUPT;
+  if (v && vlen == 8) e->drop_floor = be_get_u64(v);
+  leveldb_free(v);
+  if (rc) log_error("storage: %s holds a damaged drop floor", e->opts.dir);
+  return rc;
+}
 
 /* The newest LevelDB key with this prefix byte: *out is an iterator
  * positioned on it, or NULL when there is none. */
@@ -244,6 +267,7 @@ static int check_format(engine_t *e) {
   if (err) return engine_ldb_err(err, "read format", NULL);
   e->created = v == NULL;
   int rc = load_actor(e, v == NULL);
+  if (!rc) rc = load_drop_floor(e);
   if (rc) {
     leveldb_free(v);
     return rc;

@@ -46,6 +46,7 @@ struct kv_store {
   rng_t rng;
   uint64_t sabotaged;
   uint64_t hint_ttl_ms; /* 0: hints never expire */
+  uint64_t drop_floor;  /* the highest counter of actor in a record it dropped (as the engine) */
   kv_reaped_t *reaped;  /* the checker's record of collected tombstones; survives a wipe */
   size_t n_reaped, cap_reaped;
 };
@@ -152,7 +153,7 @@ static int apply_client(kv_store_t *s, slot_t *sl, engine_job_t *job, uint64_t n
   if (job->op != ENGINE_PUT && dvv_live_count(&job->state) == 0) job->err = CHORUS_ENOTFOUND;
   if (job->err || job->op == ENGINE_GET) return 0;
   bool tomb = job->op == ENGINE_DELETE;
-  rc = dvv_update_above(&job->state, job->ctx, s->actor, s->events, tomb ? NULL : job->value,
+  rc = dvv_update_above(&job->state, job->ctx, s->actor, s->drop_floor, tomb ? NULL : job->value,
                         tomb ? 0 : job->value_len, tomb, now, NULL);
   return rc ? rc : keep(s, sl, &job->state);
 }
@@ -236,6 +237,8 @@ static int apply_drop(kv_store_t *s, engine_job_t *job) {
   size_t i = slot_find(s, "", job->key, job->key_len, &found);
   if (!found || !dvv_equal(&s->v[i].state, job->incoming))
     return found ? dvv_copy(&job->state, &s->v[i].state) : 0;
+  uint64_t mine = dvv_max_counter(&s->v[i].state, s->actor); /* its dots it forgets: never handed out again */
+  if (mine > s->drop_floor) s->drop_floor = mine;
   slot_remove(s, &s->v[i]);
   job->changed = true;
   return 0;
@@ -410,6 +413,7 @@ void kv_store_wipe(kv_store_t *s, uint32_t epoch) {
   s->n = 0;
   vv_clear(&s->clock);
   s->events = 0;
+  s->drop_floor = 0; /* a new actor: none of its dots were ever dropped */
   snprintf(s->actor, sizeof s->actor, "%.40s.%08x", s->node_id, epoch);
 }
 

@@ -316,6 +316,57 @@ static void test_reap_drops_exactly_the_tombstones_named(void **state) {
   engine_close(e);
 }
 
+/* A record dropped in a hand-off (ENGINE_DROP) goes only if it is exactly the
+ * state named; the node's later writes of that key never reuse the dots it
+ * forgot, not even after a restart (Riak's kv679). */
+static void test_drop_takes_exactly_the_state_named_and_dots_are_never_reused(void **state) {
+  engine_t *e = open_tree(false);
+  engine_job_t a, b, drop, again;
+  run(e, &a, ENGINE_PUT, "moved", "v1", NULL, NULL);
+  run(e, &b, ENGINE_PUT, "moved", "v2", NULL, NULL);
+  assert_int_equal(b.err, 0);
+  uint64_t last = b.state.s[0].counter;
+  /* the older state is not what is stored: nothing goes */
+  engine_job_init(&drop);
+  drop.op = ENGINE_DROP;
+  drop.key = "moved";
+  drop.key_len = 5;
+  drop.incoming = &a.state;
+  assert_int_equal(engine_submit(e, &drop), 0);
+  wait_done(1);
+  assert_int_equal(drop.err, 0);
+  assert_false(drop.changed);
+  dvv_t d;
+  dvv_init(&d);
+  assert_int_equal(engine_record_read(e, "moved", 5, &d), 0);
+  dvv_free(&d);
+  engine_job_release(&drop);
+  /* the stored state goes, and no event is recorded for it */
+  uint64_t events = engine_event_count(e);
+  engine_job_init(&drop);
+  drop.op = ENGINE_DROP;
+  drop.key = "moved";
+  drop.key_len = 5;
+  drop.incoming = &b.state;
+  assert_int_equal(engine_submit(e, &drop), 0);
+  wait_done(1);
+  assert_true(drop.changed);
+  assert_true(engine_event_count(e) == events);
+  assert_int_equal(engine_record_read(e, "moved", 5, &d), CHORUS_ENOTFOUND);
+  expect_clean(e, 0);
+  engine_close(e);
+  /* after a restart, a write of the forgotten key starts above every dot dropped */
+  e = open_tree(false);
+  run(e, &again, ENGINE_PUT, "moved", "v3", NULL, NULL);
+  assert_int_equal(again.err, 0);
+  assert_true(again.state.s[0].counter > last);
+  engine_job_release(&a);
+  engine_job_release(&b);
+  engine_job_release(&drop);
+  engine_job_release(&again);
+  engine_close(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_tree_follows_puts_deletes_and_merges, setup, teardown),
@@ -326,6 +377,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_segment_keys_and_view_hashes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reap_drops_exactly_the_tombstones_named, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_drop_takes_exactly_the_state_named_and_dots_are_never_reused,
+                                      setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
