@@ -193,6 +193,7 @@ int coord_xfer_create(coord_t *c, bool fresh) {
 void coord_xfer_free(coord_t *c) {
   struct xfer *x = c->xfer;
   if (!x) return;
+  xfer_handoff_free(x->sw); /* a pass paused for the rate when the node stopped */
   view_release(x->seen);
   xfer_state_free(&x->st);
   free(x->rt);
@@ -206,7 +207,8 @@ swim_phase_t coord_phase(const coord_t *c) {
 }
 
 void coord_xfer_stop(coord_t *c) {
-  xfer_serve_resume(c); /* closing: the waiting range requests are released unanswered */
+  xfer_serve_resume(c);   /* closing: the waiting range requests are released unanswered */
+  xfer_handoff_resume(c); /* and a pass paused for the rate ends (its next scan is refused) */
 }
 
 bool coord_xfer_refusing(const coord_t *c) {
