@@ -217,10 +217,12 @@ static bool send_handoff(coord_t *c, size_t o, bool push, const uint8_t *covered
   bool sent = sc && !b.err && b.len <= PEER_BATCH_MAX && coord_clock(c, &msg.clock) == 0;
   if (sent) {
     *sc = (sweep_call_t){c, o, push};
+    /* counted before it goes: the transport may call back at once (a connection refused) */
+    s->outstanding++;
     sent = coord_request(c, &ow->addr, &msg, XFER_REQUEST_TIMEOUT_MS, on_handoff_reply, sc) == 0;
+    if (!sent) s->outstanding--;
   }
   if (sent) {
-    s->outstanding++;
     if (push) {
       xfer_take_tokens(c->xfer, b.len);
       c->xfer->counters.bytes_out += b.len;
@@ -244,15 +246,15 @@ static void on_handoff_reply(int status, const peer_msg_t *reply, void *arg) {
            : reply->type != PEER_HANDOFF_REPLY ? CHORUS_ECORRUPT
                                                : reply->handoff_reply.status;
   if (!rc && !sc->push && reply->handoff_reply.covered.len != (ow->n + 7) / 8) rc = CHORUS_ECORRUPT;
-  s->outstanding--;
   if (rc) {
     if (!ow->failed) log_warn("transfers: hand-off to %s failed: %s", ow->id, chorus_strerror(rc));
     ow->failed = true;
   } else if (!sc->push && !c->closing) {
+    /* this call still counts while the push goes out: a push failing at once must not end the batch */
     send_handoff(c, sc->owner, true, reply->handoff_reply.covered.p);
   }
   free(sc);
-  if (s->outstanding == 0) sweep_batch_done(c);
+  if (--s->outstanding == 0) sweep_batch_done(c);
 }
 
 static void sweep_offer(coord_t *c) {
