@@ -357,8 +357,9 @@ static void on_event(gossip_t *g, const swim_event_t *ev) {
   g->dirty = true;
   g->members_changed |= ev->type != SWIM_EV_INCARNATION;
   if (ev->type == SWIM_EV_INCARNATION) {
-    log_info("gossip: refuted a suspicion of this node; incarnation is now %llu",
-             (unsigned long long)m->incarnation);
+    log_info(
+        "gossip: this node announced itself again (a refutation or a new phase); incarnation is now %llu",
+        (unsigned long long)m->incarnation);
     if (g->on_incarnation) g->on_incarnation(m->incarnation, g->state);
   } else if (ev->type == SWIM_EV_REMOVED) {
     log_info("gossip: member %s removed", m->id);

@@ -94,6 +94,15 @@ def preload(nodes, n, size=16):
     return acked
 
 
+def three_and_a_joiner(c, preload_keys, size=16):
+    """Nodes 0-2 form the cluster and take preload_keys keys; node 3 is left to join. (old, joiner, acked)."""
+    old, joiner = c.nodes[:3], c.nodes[3]
+    for m in old:
+        m.start(seed=old[0] if m is not old[0] else None)
+    c.converged(ids=[m.id for m in old])
+    return old, joiner, preload(old, preload_keys, size)
+
+
 class Load:
     """Writers that keep putting fresh values to a key pool through the given
     nodes, each write read back at once through another node; what was
@@ -168,11 +177,7 @@ def settled(c, members):
 @test
 def test_a_join_under_load_streams_ranges_before_serving_and_ends_on_exactly_the_owners(ctx):
     with Cluster(ctx, 4) as c:
-        old, joiner = c.nodes[:3], c.nodes[3]
-        for m in old:
-            m.start(seed=old[0] if m is not old[0] else None)
-        c.converged(ids=[m.id for m in old])
-        acked = preload(old, 300)
+        old, joiner, acked = three_and_a_joiner(c, 300)
         load = Load(old).start()
         time.sleep(1)
         joiner.start(seed=old[0])
@@ -274,11 +279,7 @@ def wait_streaming(node):
 @test
 def test_kill_9_of_the_receiver_mid_join_resumes_from_the_last_batch(ctx):
     with Cluster(ctx, 4, SLOW) as c:
-        old, joiner = c.nodes[:3], c.nodes[3]
-        for m in old:
-            m.start(seed=old[0] if m is not old[0] else None)
-        c.converged(ids=[m.id for m in old])
-        acked = big_preload(old)
+        old, joiner, acked = three_and_a_joiner(c, 3000, size=1000)  # about 3 MiB per replica
         joiner.start(seed=old[0])
         before = wait_streaming(joiner)
         joiner.kill()
@@ -299,11 +300,7 @@ def test_kill_9_of_the_receiver_mid_join_resumes_from_the_last_batch(ctx):
 @test
 def test_kill_9_of_the_sender_mid_join_and_its_restart_finish_the_join(ctx):
     with Cluster(ctx, 4, SLOW) as c:
-        old, joiner = c.nodes[:3], c.nodes[3]
-        for m in old:
-            m.start(seed=old[0] if m is not old[0] else None)
-        c.converged(ids=[m.id for m in old])
-        acked = big_preload(old)
+        old, joiner, acked = three_and_a_joiner(c, 3000, size=1000)  # about 3 MiB per replica
         joiner.start(seed=old[0])
         t = wait_streaming(joiner)
         # the source of a stream under way (one waiting its turn would simply start from another source)
