@@ -172,6 +172,8 @@ static void single_reply(const engine_job_t *j, const api_server_t *s, api_reply
   out->value_len = first ? first->value_len : j->value_len;
   out->state = first ? &first->state : &j->state;
   out->event_id = first ? first->event_id : j->event_id;
+  out->dot = first ? &first->dot : &j->dot;
+  out->replaced = first ? &first->replaced : &j->replaced;
   out->err = first ? first->err : j->err;
   out->no_space = j->no_space;
   out->request_reused = j->request_reused;
@@ -203,6 +205,8 @@ int api_coord_format(const coord_req_t *q, buf_t *out, int *status) {
   rep.value_len = q->value_len;
   rep.state = &res->state;
   rep.event_id = res->event_id;
+  rep.dot = &res->dot;
+  rep.replaced = &res->replaced;
   rep.err = res->err;
   rep.no_space = res->no_space;
   rep.request_reused = res->request_reused;

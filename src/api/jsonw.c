@@ -115,14 +115,18 @@ void jw_null(jw_t *w) {
   buf_put(w->out, "null", 4);
 }
 
-void jw_vclock(jw_t *w, const vv_t *v) {
-  jw_object(w);
-  jw_key(w, "clocks");
+void jw_vv(jw_t *w, const vv_t *v) {
   jw_object(w);
   for (size_t i = 0; i < v->n; i++) {
     jw_key(w, v->e[i].node); /* node ids need no escaping */
     jw_uint(w, v->e[i].counter);
   }
   jw_object_end(w);
+}
+
+void jw_vclock(jw_t *w, const vv_t *v) {
+  jw_object(w);
+  jw_key(w, "clocks");
+  jw_vv(w, v);
   jw_object_end(w);
 }

@@ -39,6 +39,7 @@ void jw_cstring(jw_t *w, const char *s);
 void jw_uint(jw_t *w, uint64_t v);
 void jw_bool(jw_t *w, bool v);
 void jw_null(jw_t *w);
+void jw_vv(jw_t *w, const vv_t *v); /* {node: counter, ...} */
 /* {"clocks": {node: counter, ...}} */
 void jw_vclock(jw_t *w, const vv_t *v);
 

@@ -49,6 +49,29 @@ static int version_fields(jw_t *w, const dvv_t *state) {
   return rc;
 }
 
+static void dot_json(jw_t *w, const dvv_dot_t *d) {
+  jw_object(w);
+  jw_key(w, "node");
+  jw_cstring(w, d->node);
+  jw_key(w, "counter");
+  jw_uint(w, d->counter);
+  jw_object_end(w);
+}
+
+/* "dot" and "replaced" of a write applied now: its own version, and the
+ * versions it made obsolete at its coordinator (what a write without a
+ * context superseded unseen, DESIGN §9). */
+static void dot_fields(jw_t *w, const api_reply_t *r) {
+  if (!r->dot || !r->dot->counter) return;
+  jw_key(w, "dot");
+  dot_json(w, r->dot);
+  jw_key(w, "replaced");
+  jw_array(w);
+  for (size_t i = 0; r->replaced && i < r->replaced->n; i++)
+    dot_json(w, &r->replaced->d[i]);
+  jw_array_end(w);
+}
+
 static void placement_fields(jw_t *w, const api_reply_t *r) {
   jw_key(w, "responsible_node");
   jw_cstring(w, r->responsible);
@@ -97,6 +120,7 @@ static int write_reply(jw_t *w, const api_reply_t *r) {
     jw_key(w, "siblings");
     jw_uint(w, r->state->n);
   }
+  dot_fields(w, r);
   jw_key(w, "event_count");
   jw_uint(w, r->event_id);
   jw_object_end(w);
@@ -120,7 +144,17 @@ static void sibling_json(jw_t *w, const dvv_sibling_t *sib) {
   jw_cstring(w, ts);
   jw_key(w, "deleted");
   jw_bool(w, sib->tombstone);
+  jw_key(w, "seen");
+  jw_vv(w, &sib->ctx);
   jw_object_end(w);
+}
+
+static void siblings_field(jw_t *w, const dvv_t *state) {
+  jw_key(w, "siblings");
+  jw_array(w);
+  for (size_t i = 0; i < state->n; i++)
+    sibling_json(w, &state->s[i]);
+  jw_array_end(w);
 }
 
 static int read_reply(jw_t *w, const api_reply_t *r) {
@@ -130,11 +164,7 @@ static int read_reply(jw_t *w, const api_reply_t *r) {
   jw_string(w, r->key, r->key_len);
   jw_key(w, "value");
   jw_string(w, (const char *)newest->value, newest->value_len);
-  jw_key(w, "siblings");
-  jw_array(w);
-  for (size_t i = 0; i < r->state->n; i++)
-    sibling_json(w, &r->state->s[i]);
-  jw_array_end(w);
+  siblings_field(w, r->state);
   jw_key(w, "conflict");
   jw_bool(w, dvv_has_conflict(r->state));
   int rc = version_fields(w, r->state);
@@ -159,8 +189,15 @@ static int not_found_reply(jw_t *w, const api_reply_t *r) {
   error_open(w, "not_found", "the key has no value");
   jw_key(w, "key");
   jw_string(w, r->key, r->key_len);
-  /* a deleted key: its context lets a client write after the delete */
-  int rc = r->state && r->state->n ? version_fields(w, r->state) : 0;
+  /* A deleted key's context lets a client write after the delete; a key
+   * never written gets the empty context ("I saw nothing"): a write with it
+   * becomes a sibling of anything written meanwhile, where one without a
+   * context would supersede it unseen. */
+  dvv_t none;
+  dvv_init(&none);
+  const dvv_t *state = r->state ? r->state : &none;
+  int rc = version_fields(w, state);
+  if (state->n) siblings_field(w, state); /* the tombstones */
   jw_object_end(w);
   return rc;
 }
@@ -174,6 +211,7 @@ static void quorum_failed_reply(jw_t *w, const api_reply_t *r) {
   jw_string(w, r->key, r->key_len);
   placement_fields(w, r);
   result_fields(w, r);
+  if (r->op != ENGINE_GET) dot_fields(w, r); /* applied at the coordinator: it may still win */
   jw_object_end(w);
 }
 

@@ -32,6 +32,9 @@ typedef struct {
   size_t value_len;
   const dvv_t *state;
   uint64_t event_id;
+  /* a write applied now: its dot (NULL or counter 0: none, e.g. a retry) and what it replaced */
+  const dvv_dot_t *dot;
+  const dvv_dots_t *replaced;
   /* outcome */
   int err; /* as coord_result_t.err / engine_job_t.err */
   bool no_space, request_reused;

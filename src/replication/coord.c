@@ -69,6 +69,7 @@ void coord_outcome(const coord_req_t *req, coord_outcome_t *out) {
 
 void coord_result_free(coord_result_t *r) {
   dvv_free(&r->state);
+  dvv_dots_free(&r->replaced);
   for (size_t i = 0; i < r->n_parts; i++)
     buf_free(&r->parts[i].body);
   free(r->parts);

@@ -72,6 +72,8 @@ typedef struct {
   bool no_space;       /* the coordinator's disk is full */
   bool request_reused; /* X-Request-Id reused for another key or op */
   dvv_t state;         /* write: the state written; read: the merged state */
+  dvv_dot_t dot;       /* write: its dot, once applied (counter 0: none, or a retry of a request id) */
+  dvv_dots_t replaced; /* write: the dots of the siblings it made obsolete at its coordinator */
   uint64_t event_id;   /* the coordinator's event for the request (0: none) */
   plan_t plan;         /* preference list and coordinator */
   quorum_t quorum;     /* targets and how each answered (at the moment of the answer) */

@@ -59,6 +59,7 @@ static void op_free(op_t *op) {
   vv_free(&op->ctx);
   vv_free(&op->clock);
   dvv_free(&op->state);
+  dvv_dots_free(&op->replaced);
   buf_free(&op->record);
   for (size_t i = 0; i < QUORUM_MAX_TARGETS; i++)
     dvv_free(&op->got[i]);
@@ -116,6 +117,9 @@ static void answer_now(op_t *op) {
   res->no_space = op->no_space;
   res->request_reused = op->request_reused;
   if (dvv_copy(&res->state, &op->state) != 0 && !res->err) res->err = CHORUS_ENOMEM;
+  res->dot = op->dot;
+  if (dvv_dots_copy(&res->replaced, &op->replaced) != 0)
+    res->dot.counter = 0; /* no claim rather than half of one */
   res->event_id = op->event_id;
   res->plan = op->plan;
   res->quorum = op->q;
@@ -293,6 +297,9 @@ static void write_applied(cjob_t *j) {
   op->pending--;
   op->event_id = job->event_id;
   int rc = job->err;
+  op->dot = job->dot;
+  op->replaced = job->replaced; /* taken over */
+  job->replaced = (dvv_dots_t){0};
   if (!rc) rc = dvv_copy(&op->state, &job->state);
   if (!rc) rc = vv_copy(&op->clock, &job->clock);
   if (!rc) rc = record_encode(&op->state, &op->record);
@@ -337,6 +344,8 @@ static int take_forward_reply(coord_result_t *res, const peer_forward_reply_t *f
   res->no_space = fr->flags & PEER_FWD_NO_SPACE;
   res->request_reused = fr->flags & PEER_FWD_REQUEST_REUSED;
   res->event_id = fr->event_id;
+  res->dot = fr->dot;
+  if (dvv_dots_copy(&res->replaced, &fr->replaced) != 0) res->dot.counter = 0; /* no claim rather than half */
   coord_outcome_t *oc = &res->outcome;
   memcpy(oc->responsible, fr->responsible, sizeof oc->responsible);
   if (fr->lists)

@@ -96,9 +96,11 @@ struct op {
   plan_t plan;
   quorum_t q;
   uint32_t need;
-  dvv_t state;  /* write: the coordinator's state after its apply; read: the merge so far */
-  vv_t clock;   /* the coordinator's clock after its event: sent with its messages */
-  buf_t record; /* state encoded (writes: what replicas merge) */
+  dvv_t state;         /* write: the coordinator's state after its apply; read: the merge so far */
+  dvv_dot_t dot;       /* write: its dot (counter 0 until applied) */
+  dvv_dots_t replaced; /* write: the dots it made obsolete at this coordinator */
+  vv_t clock;          /* the coordinator's clock after its event: sent with its messages */
+  buf_t record;        /* state encoded (writes: what replicas merge) */
   dvv_t got[QUORUM_MAX_TARGETS];
   bool has_got[QUORUM_MAX_TARGETS];
   bool empty[QUORUM_MAX_TARGETS]; /* read: answered "not found", not yet counted (coord_client.c) */

@@ -225,6 +225,8 @@ static void forward_done(coord_req_t *req) {
   fr->required = (uint8_t)oc.required;
   memcpy(fr->responsible, oc.responsible, sizeof fr->responsible);
   fr->lists = oc.lists; /* oc outlives the respond */
+  fr->dot = res->dot;
+  fr->replaced = res->replaced; /* res outlives the respond */
   f->c->env.respond(f->c->env.state, f->conn, f->req_id, &m);
   peer_msg_free(&m);
   buf_free(&rec);

@@ -46,14 +46,18 @@ _Static_assert(PEER_FRAME_MAX - PEER_RECORD_MAX >= REPLICATE_OVERHEAD_MAX,
  * required, responsible and the six node lists at their limits. */
 #define FORWARD_REPLY_OVERHEAD_MAX                                                                           \
   (1 + 1 + 1 + 9 + (2 + NODE_ID_MAX) + 3 + PEER_CLOCK_MAX * (2 + NODE_ID_MAX + 9) + 1 + 5 + 2 + 9 + 5 + 2 +  \
-   (2 + NODE_ID_MAX) + PEER_FWD_LISTS * (3 + PEER_NODES_MAX * (2 + NODE_ID_MAX)) + SEAL_OVERHEAD)
+   (2 + NODE_ID_MAX) + PEER_FWD_LISTS * (3 + PEER_NODES_MAX * (2 + NODE_ID_MAX)) + 5 +                       \
+   PEER_DOTS_MAX * (1 + 2 + NODE_ID_MAX + 9) + SEAL_OVERHEAD)
 _Static_assert(PEER_FRAME_MAX - PEER_RECORD_MAX >= FORWARD_REPLY_OVERHEAD_MAX,
                "a frame holds the largest FORWARD_REPLY");
+
+/* A forward reply without dots, as nodes of an earlier version send it. */
+#define FORWARD_REPLY_FIELDS_V1 12
 
 /* Body arity per type (index: peer_type_t). */
 static const uint8_t body_fields[] = {
     [PEER_REPLICATE] = 5, [PEER_REPLICATE_ACK] = 2,  [PEER_READ] = 2,      [PEER_READ_REPLY] = 3,
-    [PEER_FORWARD] = 7,   [PEER_FORWARD_REPLY] = 12, [PEER_EVENTS] = 2,    [PEER_EVENTS_REPLY] = 2,
+    [PEER_FORWARD] = 7,   [PEER_FORWARD_REPLY] = 13, [PEER_EVENTS] = 2,    [PEER_EVENTS_REPLY] = 2,
     [PEER_PING] = 0,      [PEER_PONG] = 0,           [PEER_PUSH_PULL] = 1, [PEER_PUSH_PULL_REPLY] = 1,
     [PEER_TREE] = 3,      [PEER_TREE_REPLY] = 2,     [PEER_TREE_KEYS] = 2, [PEER_TREE_KEYS_REPLY] = 2,
     [PEER_RANGE] = 3,     [PEER_RANGE_REPLY] = 3,    [PEER_HANDOFF] = 2,   [PEER_HANDOFF_REPLY] = 2,
@@ -107,6 +111,12 @@ static void check_packed(check_t *c, peer_bytes_t b, size_t item, size_t max) {
 
 static void check_forward_reply(check_t *c, const peer_forward_reply_t *f) {
   require(c, f->status <= 0 && f->flags <= PEER_FWD_FLAGS, CHORUS_EINVAL);
+  require(c, f->replaced.n < PEER_DOTS_MAX && (f->dot.counter || !f->replaced.n), CHORUS_EINVAL);
+  if (f->dot.counter) check_id(c, f->dot.node, false);
+  for (size_t i = 0; i < f->replaced.n && i < PEER_DOTS_MAX; i++) {
+    check_id(c, f->replaced.d[i].node, false);
+    require(c, f->replaced.d[i].counter > 0, CHORUS_EINVAL);
+  }
   check_bin(c, f->record, PEER_RECORD_MAX, true);
   check_id(c, f->responsible, true);
   for (size_t l = 0; f->lists && l < PEER_FWD_LISTS; l++) {
@@ -241,6 +251,13 @@ static void pack_forward_reply(msgpack_packer *pk, const peer_forward_reply_t *f
     msgpack_pack_array(pk, n);
     for (size_t i = 0; i < n; i++)
       pack_cstr(pk, f->lists[l].id[i]);
+  }
+  msgpack_pack_array(pk, f->dot.counter ? 1 + f->replaced.n : 0);
+  for (size_t i = 0; f->dot.counter && i <= f->replaced.n; i++) {
+    const dvv_dot_t *d = i ? &f->replaced.d[i - 1] : &f->dot;
+    msgpack_pack_array(pk, 2);
+    pack_cstr(pk, d->node);
+    msgpack_pack_uint64(pk, d->counter);
   }
 }
 
@@ -426,7 +443,34 @@ static void read_clock(buf_reader_t *r, vv_t *clock) {
   }
 }
 
-static void read_forward_reply(buf_reader_t *r, peer_forward_reply_t *f) {
+static void read_dot(buf_reader_t *r, dvv_dot_t *d) {
+  mpack_array_of(r, 2);
+  mpack_node_id(r, d->node, false);
+  d->counter = mpack_uint(r, UINT64_MAX);
+  if (!r->err && d->counter == 0) mpack_fail(r);
+}
+
+/* The write's dot, then those it replaced. */
+static void read_dots(buf_reader_t *r, peer_forward_reply_t *f) {
+  size_t n = mpack_array(r, PEER_DOTS_MAX);
+  if (!n || r->err) return;
+  read_dot(r, &f->dot);
+  if (n == 1 || r->err) return;
+  f->replaced.d = calloc(n - 1, sizeof *f->replaced.d);
+  if (!f->replaced.d) {
+    r->err = CHORUS_ENOMEM;
+    r->left = 0;
+    return;
+  }
+  f->replaced_owned = true;
+  for (size_t i = 0; i + 1 < n && !r->err; i++) {
+    read_dot(r, &f->replaced.d[i]);
+    f->replaced.n = i + 1;
+  }
+}
+
+/* fields: FORWARD_REPLY_FIELDS_V1 from a node of an earlier version, one more with the dots */
+static void read_forward_reply(buf_reader_t *r, peer_forward_reply_t *f, size_t fields) {
   f->status = read_status(r);
   f->flags = (uint8_t)mpack_uint(r, PEER_FWD_FLAGS);
   f->event_id = mpack_uint(r, UINT64_MAX);
@@ -446,10 +490,17 @@ static void read_forward_reply(buf_reader_t *r, peer_forward_reply_t *f) {
     for (size_t i = 0; i < f->lists[l].n && !r->err; i++)
       mpack_node_id(r, f->lists[l].id[i], false);
   }
+  if (fields > FORWARD_REPLY_FIELDS_V1) read_dots(r, f);
 }
 
 static void read_body(buf_reader_t *r, peer_msg_t *m) {
-  mpack_array_of(r, body_fields[m->type]);
+  size_t fields = body_fields[m->type];
+  if (m->type == PEER_FORWARD_REPLY) {
+    fields = mpack_array(r, fields);
+    if (fields < FORWARD_REPLY_FIELDS_V1) mpack_fail(r);
+  } else {
+    mpack_array_of(r, fields);
+  }
   switch (m->type) {
   case PEER_REPLICATE:
     m->replicate.op = read_op(r, m->type);
@@ -481,7 +532,7 @@ static void read_body(buf_reader_t *r, peer_msg_t *m) {
     m->forward.w = (uint8_t)mpack_uint(r, UINT8_MAX);
     m->forward.request_id = read_opt_str(r, PEER_REQUEST_ID_MAX);
     break;
-  case PEER_FORWARD_REPLY: read_forward_reply(r, &m->forward_reply); break;
+  case PEER_FORWARD_REPLY: read_forward_reply(r, &m->forward_reply, fields); break;
   case PEER_EVENTS:
     m->events.since = mpack_uint(r, UINT64_MAX);
     m->events.limit = (uint32_t)mpack_uint(r, UINT32_MAX);
@@ -549,6 +600,7 @@ static void read_msg(buf_reader_t *r, peer_msg_t *m) {
 /* Frees what a decoded body owns (a forward reply's node lists). */
 static void release_body(peer_msg_t *m) {
   if (m->type == PEER_FORWARD_REPLY && m->forward_reply.lists_owned) free(m->forward_reply.lists);
+  if (m->type == PEER_FORWARD_REPLY && m->forward_reply.replaced_owned) free(m->forward_reply.replaced.d);
 }
 
 /* Zeroes every field but the clock, which is emptied and keeps its allocation. */

@@ -32,9 +32,14 @@
  *                        record bin <= PEER_RECORD_MAX | nil, required u8,
  *                        responsible str node id | nil, then six arrays of
  *                        at most PEER_NODES_MAX node ids: replicas, ok,
- *                        failed, hinted, repaired, pending]: the outcome of a
- *                        forwarded write as data; the forwarding node renders
- *                        the client's reply from it
+ *                        failed, hinted, repaired, pending, then dots: an
+ *                        array of at most PEER_DOTS_MAX [node str, counter
+ *                        u64 > 0], the write's own dot first and then those
+ *                        it replaced, empty when it applied nothing]: the
+ *                        outcome of a forwarded write as data; the
+ *                        forwarding node renders the client's reply from
+ *                        it. A reply of 12 fields (no dots, from a node of
+ *                        an earlier version) is accepted
  *   PEER_EVENTS         [since u64, limit u32]
  *   PEER_EVENTS_REPLY   [status int32 <= 0, events bin <= PEER_RECORD_MAX
  *                        (an events part, events_part.h, opaque here; empty
@@ -111,6 +116,7 @@
 #include "../common/buf.h"
 #include "../common/node_id.h"
 #include "../storage/context.h"
+#include "../storage/dvv.h"
 #include "../storage/record.h"
 #include "../storage/vv.h"
 
@@ -216,7 +222,8 @@ typedef struct {
   peer_bytes_t request_id;
 } peer_forward_t;
 
-#define PEER_NODES_MAX 16 /* node ids in one list of a forward reply */
+#define PEER_NODES_MAX 16                /* node ids in one list of a forward reply */
+#define PEER_DOTS_MAX (DVV_DOTS_MAX + 1) /* a forward reply's dots: its own and those it replaced */
 /* PEER_FORWARD_REPLY flags */
 #define PEER_FWD_NO_SPACE 1u       /* the coordinator's disk is full */
 #define PEER_FWD_REQUEST_REUSED 2u /* X-Request-Id reused for another key or op */
@@ -251,6 +258,11 @@ typedef struct {
    * allocated and owned by the message (peer_msg_free frees it). */
   peer_nodes_t *lists;
   bool lists_owned; /* private to the codec */
+  /* The write's dot (counter 0: none) and the dots it replaced: to encode,
+   * the caller's memory; decoded, owned by the message. */
+  dvv_dot_t dot;
+  dvv_dots_t replaced;
+  bool replaced_owned; /* private to the codec */
 } peer_forward_reply_t;
 
 typedef struct {

@@ -168,11 +168,67 @@ uint64_t dvv_max_counter(const dvv_t *d, const char *node) {
 
 int dvv_update(dvv_t *d, const vv_t *ctx, const char *node, const void *value, size_t value_len,
                bool tombstone, uint64_t ts_ms, uint64_t *dot_counter) {
-  return dvv_update_above(d, ctx, node, 0, value, value_len, tombstone, ts_ms, dot_counter);
+  return dvv_update_above(d, ctx, node, 0, value, value_len, tombstone, ts_ms, dot_counter, NULL);
+}
+
+void dvv_dots_free(dvv_dots_t *l) {
+  free(l->d);
+  l->d = NULL;
+  l->n = 0;
+}
+
+void dvv_dots_encode(const dvv_dot_t *dot, const dvv_dots_t *replaced, buf_t *out) {
+  size_t n = dot->counter ? 1 + replaced->n : 0;
+  buf_put_varint(out, n);
+  for (size_t i = 0; i < n; i++) {
+    const dvv_dot_t *d = i ? &replaced->d[i - 1] : dot;
+    vv_encode_node(d->node, out);
+    buf_put_varint(out, d->counter);
+  }
+}
+
+static int read_dot(buf_reader_t *r, dvv_dot_t *d) {
+  if (vv_decode_node(r, d->node)) return CHORUS_ECORRUPT;
+  d->counter = buf_read_varint(r);
+  return r->err || !d->counter ? CHORUS_ECORRUPT : 0;
+}
+
+int dvv_dots_decode(buf_reader_t *r, dvv_dot_t *dot, dvv_dots_t *replaced) {
+  memset(dot, 0, sizeof *dot);
+  dvv_dots_free(replaced);
+  uint64_t n = buf_read_varint(r);
+  if (r->err || n > DVV_DOTS_MAX + 1) return CHORUS_ECORRUPT;
+  if (!n) return 0;
+  int rc = read_dot(r, dot);
+  if (!rc && n > 1) {
+    replaced->d = malloc((n - 1) * sizeof *replaced->d);
+    rc = replaced->d ? 0 : CHORUS_ENOMEM;
+  }
+  for (size_t i = 0; !rc && i + 1 < n; i++) {
+    rc = read_dot(r, &replaced->d[i]);
+    replaced->n = i + 1;
+  }
+  if (rc) {
+    memset(dot, 0, sizeof *dot);
+    dvv_dots_free(replaced);
+  }
+  return rc;
+}
+
+int dvv_dots_copy(dvv_dots_t *dst, const dvv_dots_t *src) {
+  dvv_dots_free(dst);
+  if (!src->n) return 0;
+  dst->d = malloc(src->n * sizeof *dst->d);
+  if (!dst->d) return CHORUS_ENOMEM;
+  memcpy(dst->d, src->d, src->n * sizeof *dst->d);
+  dst->n = src->n;
+  return 0;
 }
 
 int dvv_update_above(dvv_t *d, const vv_t *ctx, const char *node, uint64_t floor, const void *value,
-                     size_t value_len, bool tombstone, uint64_t ts_ms, uint64_t *dot_counter) {
+                     size_t value_len, bool tombstone, uint64_t ts_ms, uint64_t *dot_counter,
+                     dvv_dots_t *replaced) {
+  if (replaced) dvv_dots_free(replaced);
   if (!node_ok(node, VV_NODE_MAX + 1) || (value_len && !value) || (tombstone && value_len))
     return CHORUS_EINVAL;
   uint64_t c = max_counter(d, ctx, node);
@@ -189,14 +245,20 @@ int dvv_update_above(dvv_t *d, const vv_t *ctx, const char *node, uint64_t floor
   for (size_t i = 0; i < d->n; i++)
     kept += !obsoletes(&w, &d->s[i]);
   dvv_sibling_t *s = malloc((kept + 1) * sizeof(*s));
-  if (!s) {
+  dvv_dot_t *gone = replaced && kept < d->n ? malloc((d->n - kept) * sizeof *gone) : NULL;
+  if (!s || (replaced && kept < d->n && !gone)) {
+    free(s);
     sibling_free(&w);
     return CHORUS_ENOMEM;
   }
-  size_t n = 0;
+  size_t n = 0, n_gone = 0;
   bool placed = false;
   for (size_t i = 0; i < d->n; i++) {
     if (obsoletes(&w, &d->s[i])) {
+      if (gone) {
+        memcpy(gone[n_gone].node, d->s[i].node, sizeof gone[n_gone].node);
+        gone[n_gone++].counter = d->s[i].counter;
+      }
       sibling_free(&d->s[i]);
       continue;
     }
@@ -209,6 +271,7 @@ int dvv_update_above(dvv_t *d, const vv_t *ctx, const char *node, uint64_t floor
   if (!placed) s[n++] = w;
   dvv_adopt(d, s, n);
   if (dot_counter) *dot_counter = c + 1;
+  if (replaced) *replaced = (dvv_dots_t){gone, n_gone};
   return 0;
 }
 

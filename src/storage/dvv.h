@@ -42,6 +42,25 @@ typedef struct {
   size_t value_len;
 } dvv_sibling_t;
 
+/* A dot alone: the node that coordinated a write and its counter. */
+typedef vv_entry_t dvv_dot_t;
+
+/* A list of dots (what a write replaced). */
+typedef struct {
+  dvv_dot_t *d; /* owned, NULL when n is 0 */
+  size_t n;
+} dvv_dots_t;
+
+void dvv_dots_free(dvv_dots_t *l); /* frees and empties */
+/* Disk form of a write's dots: varint n (0: no write), then n times (lbytes
+ * node, varint counter > 0): its own dot, then those it replaced (at most
+ * DVV_DOTS_MAX). The decoder fills *dot (counter 0 when n is 0) and a new
+ * replaced list; CHORUS_ECORRUPT on anything else, with both left empty. */
+#define DVV_DOTS_MAX 1024
+void dvv_dots_encode(const dvv_dot_t *dot, const dvv_dots_t *replaced, buf_t *out);
+int dvv_dots_decode(buf_reader_t *r, dvv_dot_t *dot, dvv_dots_t *replaced);
+int dvv_dots_copy(dvv_dots_t *dst, const dvv_dots_t *src); /* dst freed first; on error left empty */
+
 typedef struct {
   dvv_sibling_t *s; /* owned */
   size_t n;
@@ -68,9 +87,12 @@ int dvv_update(dvv_t *d, const vv_t *ctx, const char *node, const void *value, s
  * otherwise count that key's dots from what it sees again and could reuse
  * a dot its peers hold: a new write would look old and be superseded
  * unseen (Riak's kv679). The store passes the highest of its own counters
- * it ever dropped. */
+ * it ever dropped. replaced (may be NULL; freed first) gets the dots of the
+ * siblings the write made obsolete, in dot order: what a client that wrote
+ * without a context superseded unseen (DESIGN §9). */
 int dvv_update_above(dvv_t *d, const vv_t *ctx, const char *node, uint64_t floor, const void *value,
-                     size_t value_len, bool tombstone, uint64_t ts_ms, uint64_t *dot_counter);
+                     size_t value_len, bool tombstone, uint64_t ts_ms, uint64_t *dot_counter,
+                     dvv_dots_t *replaced);
 
 /* The highest counter of node in d: its dots and every context. */
 uint64_t dvv_max_counter(const dvv_t *d, const char *node);

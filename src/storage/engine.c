@@ -434,6 +434,7 @@ void engine_job_init(engine_job_t *job) {
 
 void engine_job_release(engine_job_t *job) {
   dvv_free(&job->state);
+  dvv_dots_free(&job->replaced);
   vv_free(&job->clock);
   engine_outcome_free(job->replay);
   job->replay = NULL;

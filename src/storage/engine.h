@@ -119,6 +119,8 @@ typedef struct {
   dvv_t state;       /* the key's versions right after it */
   uint8_t *value;    /* a put's value (malloc'd, owned by the outcome) */
   size_t value_len;
+  dvv_dot_t dot;       /* its dot (counter 0: none known) */
+  dvv_dots_t replaced; /* the dots it replaced (owned) */
 } engine_outcome_t;
 
 typedef void (*engine_done_fn)(engine_job_t *job, void *state);
@@ -168,6 +170,10 @@ struct engine_job {
   /* The key's versions after the operation (empty if none); for HINT_PUT and
    * HINT_DELETE the hint's state after the operation (empty if none). */
   dvv_t state;
+  /* PUT, DELETE applied now (not a replay): the write's own dot, and the dots
+   * of the siblings it made obsolete (dot.counter 0: no write was applied). */
+  dvv_dot_t dot;
+  dvv_dots_t replaced;
   uint64_t stored_at_ms; /* HINT_PUT, HINT_DELETE: when the hint was first stored (0 if none) */
   uint64_t count;        /* HINT_EXPIRE: hints deleted by this slice */
   uint64_t event_id;     /* the event recorded for this job (0 if none) */
@@ -279,6 +285,10 @@ typedef struct {
   char *key; /* malloc'd, NUL-terminated */
   size_t key_len;
   dvv_t state;
+  /* PUT, DELETE applied now (not a replay): the write's own dot, and the dots
+   * of the siblings it made obsolete (dot.counter 0: no write was applied). */
+  dvv_dot_t dot;
+  dvv_dots_t replaced;
   uint64_t stored_at_ms;
 } engine_hint_t;
 /* Up to limit hints kept for owner, in key order. A hint that does not decode

@@ -210,7 +210,8 @@ int engine_apply_client(engine_t *e, group_t *g, overlay_t *o, engine_job_t *job
     bool tomb = job->op == ENGINE_DELETE;
     /* above every dot of its own this node dropped: never handed out twice, even for a key it forgot */
     rc = dvv_update_above(&job->state, job->ctx, e->actor, e->drop_floor, tomb ? NULL : job->value,
-                          tomb ? 0 : job->value_len, tomb, ts, NULL);
+                          tomb ? 0 : job->value_len, tomb, ts, &job->dot.counter, &job->replaced);
+    if (!rc) memcpy(job->dot.node, e->actor, sizeof job->dot.node);
     if (!rc) rc = put_record(e, g, job);
     if (rc) return engine_fail_job(job, rc);
   }

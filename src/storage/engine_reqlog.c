@@ -38,18 +38,26 @@ static engine_job_t *overlay_find_request(const overlay_t *o, const char *rid) {
 void engine_outcome_free(engine_outcome_t *out) {
   if (!out) return;
   dvv_free(&out->state);
+  dvv_dots_free(&out->replaced);
   free(out->value);
   free(out);
 }
 
-/* A new outcome for job->replay from its parts (copied). */
+/* A new outcome for job->replay from its parts (copied, but for replaced,
+ * which it takes over). */
 static int set_replay(engine_job_t *job, int err, uint64_t event_id, const dvv_t *state, const uint8_t *value,
-                      size_t value_len) {
+                      size_t value_len, const dvv_dot_t *dot, dvv_dots_t *replaced) {
   engine_outcome_t *out = calloc(1, sizeof *out);
-  if (!out) return CHORUS_ENOMEM;
+  if (!out) {
+    dvv_dots_free(replaced);
+    return CHORUS_ENOMEM;
+  }
   dvv_init(&out->state);
   out->err = err;
   out->event_id = event_id;
+  out->dot = *dot;
+  out->replaced = *replaced;
+  *replaced = (dvv_dots_t){0};
   int rc = dvv_copy(&out->state, state);
   if (!rc && value_len) {
     out->value = malloc(value_len);
@@ -95,9 +103,11 @@ static int replay_from_group(const overlay_t *o, engine_job_t *job) {
   if (!prev) return 0;
   uint8_t op = (uint8_t)(prev->op == ENGINE_MERGE ? prev->request_op : prev->op);
   if (answered_without_outcome(job, prev->request_kind, op, prev->key, prev->key_len)) return 1;
-  int rc =
-      set_replay(job, prev->err, prev->event_id, &prev->state, prev->op == ENGINE_PUT ? prev->value : NULL,
-                 prev->op == ENGINE_PUT ? prev->value_len : 0);
+  dvv_dots_t replaced = {0};
+  int rc = dvv_dots_copy(&replaced, &prev->replaced);
+  if (!rc)
+    rc = set_replay(job, prev->err, prev->event_id, &prev->state, prev->op == ENGINE_PUT ? prev->value : NULL,
+                    prev->op == ENGINE_PUT ? prev->value_len : 0, &prev->dot, &replaced);
   return rc ? rc : 1;
 }
 
@@ -121,10 +131,13 @@ static int replay_from_entry(engine_job_t *job, const reqlog_entry_t *entry) {
   if (answered_without_outcome(job, entry->kind, entry->op, entry->key, entry->key_len)) return 1;
   dvv_t state;
   dvv_init(&state);
+  dvv_dot_t dot;
+  dvv_dots_t replaced = {0};
   int rc = entry->record_len ? record_decode(entry->record, entry->record_len, &state) : 0;
+  if (!rc) rc = reqlog_dots(entry, &dot, &replaced);
   if (!rc)
     rc = set_replay(job, entry->not_found ? CHORUS_ENOTFOUND : 0, entry->event_id, &state, entry->value,
-                    entry->value_len);
+                    entry->value_len, &dot, &replaced);
   dvv_free(&state);
   return rc ? rc : 1;
 }
@@ -178,6 +191,10 @@ int engine_record_request(engine_t *e, group_t *g, engine_job_t *job) {
   int rc = job->state.n ? record_encode(&job->state, rec) : 0;
   if (!rc) rc = rec->err;
   bool put = job->op == ENGINE_PUT;
+  buf_t dots;
+  buf_init(&dots);
+  dvv_dots_encode(&job->dot, &job->replaced, &dots);
+  if (!rc) rc = dots.err;
   reqlog_entry_t entry = {.kind = REQLOG_OUTCOME,
                           .op = (uint8_t)job->op,
                           .key = job->key,
@@ -187,8 +204,12 @@ int engine_record_request(engine_t *e, group_t *g, engine_job_t *job) {
                           .record = rec->data,
                           .record_len = rec->len,
                           .value = put ? job->value : NULL,
-                          .value_len = put ? job->value_len : 0};
-  return rc ? rc : log_request(e, g, job, &entry);
+                          .value_len = put ? job->value_len : 0,
+                          .dots = dots.data,
+                          .dots_len = dots.len};
+  if (!rc) rc = log_request(e, g, job, &entry);
+  buf_free(&dots);
+  return rc;
 }
 
 /* Marks the request id of a merged write as applied here, unless the id is

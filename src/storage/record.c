@@ -10,6 +10,8 @@
  */
 #include "record.h"
 
+_Static_assert(DVV_DOTS_MAX >= RECORD_MAX_SIBLINGS, "a write can name every sibling it replaced");
+
 #include <stdlib.h>
 #include <string.h>
 

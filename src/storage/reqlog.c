@@ -5,14 +5,15 @@
 
 #include "../common/err.h"
 
-#define REQLOG_VERSION 2
+#define REQLOG_VERSION 3
 static const uint8_t reqlog_magic[3] = {'C', 'Q', REQLOG_VERSION};
+#define REQLOG_VERSION_NO_DOTS 2
 
 static bool valid(const reqlog_entry_t *e) {
   bool outcome = e->kind == REQLOG_OUTCOME;
   if (e->kind > REQLOG_OUTCOME || e->op > 3 || (outcome && e->op < 1)) return false;
   if (e->key_len < 1 || e->key_len > REQLOG_KEY_MAX) return false;
-  if (!outcome) return !e->not_found && !e->event_id && !e->record_len && !e->value_len;
+  if (!outcome) return !e->not_found && !e->event_id && !e->record_len && !e->value_len && !e->dots_len;
   return e->record_len <= REQLOG_RECORD_MAX && e->value_len <= REQLOG_VALUE_MAX;
 }
 
@@ -28,9 +29,37 @@ int reqlog_encode(const reqlog_entry_t *e, buf_t *out) {
     buf_put_u64be(out, e->event_id);
     buf_put_lbytes(out, e->record, e->record_len);
     buf_put_lbytes(out, e->value, e->value_len);
+    buf_put(out, e->dots, e->dots_len);
+    if (!e->dots_len) buf_put_varint(out, 0);
   }
   buf_put_crc32c(out, start);
   return out->err;
+}
+
+/* The dots: checked by decoding them once, kept as bytes. */
+static void dots_read(buf_reader_t *r, reqlog_entry_t *e) {
+  dvv_dot_t dot;
+  dvv_dots_t replaced = {0};
+  const uint8_t *start = r->p;
+  size_t left = r->left;
+  int rc = dvv_dots_decode(r, &dot, &replaced);
+  dvv_dots_free(&replaced);
+  if (rc) {
+    r->err = CHORUS_ECORRUPT; /* out of memory too: the entry cannot be used */
+    r->left = 0;
+    return;
+  }
+  e->dots = start;
+  e->dots_len = left - r->left;
+}
+
+int reqlog_dots(const reqlog_entry_t *e, dvv_dot_t *dot, dvv_dots_t *replaced) {
+  memset(dot, 0, sizeof *dot);
+  dvv_dots_free(replaced);
+  if (!e->dots_len) return 0;
+  buf_reader_t r;
+  buf_reader_init(&r, e->dots, e->dots_len);
+  return dvv_dots_decode(&r, dot, replaced);
 }
 
 int reqlog_decode(const void *p, size_t len, reqlog_entry_t *e) {
@@ -40,6 +69,7 @@ int reqlog_decode(const void *p, size_t len, reqlog_entry_t *e) {
   buf_reader_t r;
   buf_reader_init(&r, p, body_len);
   const uint8_t *magic = buf_read_raw(&r, sizeof reqlog_magic);
+  bool no_dots = magic && magic[2] == REQLOG_VERSION_NO_DOTS;
   e->kind = buf_read_u8(&r);
   e->op = buf_read_u8(&r);
   e->key = (const char *)buf_read_lbytes(&r, REQLOG_KEY_MAX, &e->key_len);
@@ -50,9 +80,10 @@ int reqlog_decode(const void *p, size_t len, reqlog_entry_t *e) {
     e->event_id = buf_read_u64be(&r);
     e->record = buf_read_lbytes(&r, REQLOG_RECORD_MAX, &e->record_len);
     e->value = buf_read_lbytes(&r, REQLOG_VALUE_MAX, &e->value_len);
+    if (!no_dots) dots_read(&r, e);
   }
-  if (r.err || r.left || !magic || memcmp(magic, reqlog_magic, sizeof reqlog_magic) != 0 || not_found > 1 ||
-      !valid(e)) {
+  bool magic_ok = magic && memcmp(magic, reqlog_magic, 2) == 0 && (magic[2] == REQLOG_VERSION || no_dots);
+  if (r.err || r.left || !magic_ok || not_found > 1 || !valid(e)) {
     memset(e, 0, sizeof *e);
     return CHORUS_ECORRUPT;
   }

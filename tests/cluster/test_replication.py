@@ -132,9 +132,15 @@ def test_writes_through_a_node_outside_the_preference_list_are_forwarded_and_ans
                   "acks of forwarded %s: %r" % (key, rr))
             check(doc.get("context") and doc.get("vector_clock"), "the state comes back with %s: %r" % (key, doc))
             eq(read_values(entry, key), ["v%d" % i], "read back " + key)
-            # a delete carries the state back too, and a second one is a 404 with the tombstone's context
+            # the coordinator's dot comes back through the forward, and names the sibling a read returns
+            sib = json.loads(entry.request("GET", "/api/v1/data/" + key).body)["siblings"][0]
+            eq(doc.get("dot"), {"node": sib["node"], "counter": sib["counter"]}, "dot of forwarded " + key)
+            eq(doc.get("replaced"), [], "replaced by the first write of " + key)
+            # a delete carries the state back too, with what it replaced, and a second one is a 404
+            # with the tombstone's context
             r = entry.request("DELETE", "/api/v1/data/" + key)
             eq(r.status, 200, "forwarded DELETE of " + key)
+            eq(json.loads(r.body).get("replaced"), [doc["dot"]], "replaced by the forwarded DELETE of " + key)
             r = entry.request("DELETE", "/api/v1/data/" + key)
             eq(r.status, 404, "forwarded DELETE of a deleted " + key)
             body = json.loads(r.body)

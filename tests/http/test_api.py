@@ -321,8 +321,63 @@ def test_get_missing_key_is_404_not_found_with_key(ctx):
     k = ctx.key("never-written")
     doc = expect_error(ctx.node.get(k), 404, "not_found", "GET missing key")
     eq(doc.get("key"), k, "404 body key")
-    c = doc.get("context")
-    check(c is None or isinstance(c, str), "context of a never-written key must be absent or a string: %r" % (c,))
+    eq(clocks(doc), {}, "a never-written key's vector clock")
+    context_of(doc)
+    check("siblings" not in doc, "a never-written key has no siblings: %r" % (doc,))
+
+
+def dot_of(doc):
+    d = doc.get("dot")
+    check(isinstance(d, dict) and set(d) == {"node", "counter"}, "dot: %r" % (d,))
+    return (d["node"], d["counter"])
+
+
+def replaced_of(doc):
+    r = doc.get("replaced")
+    check(isinstance(r, list), "replaced: %r" % (r,))
+    return sorted((d["node"], d["counter"]) for d in r)
+
+
+@test
+def test_the_empty_context_of_a_missing_key_makes_a_sibling_not_a_replacement(ctx):
+    k = ctx.key()
+    nothing = context_of(expect_error(ctx.node.get(k), 404, "not_found", "GET missing key"))
+    first = ctx.node.put_ok(k, "first", context=nothing)
+    eq(replaced_of(first), [], "the first write replaced")
+    # a second client that also saw nothing: its write is concurrent with the first, not over it
+    second = ctx.node.put_ok(k, "second", context=nothing)
+    eq(replaced_of(second), [], "the second write replaced")
+    eq((second.get("conflict"), second.get("siblings")), (True, 2), "siblings after two writes that saw nothing")
+    eq(sibling_values(ctx.node.get_ok(k)), ["first", "second"], "sibling values")
+
+
+@test
+def test_every_write_names_its_dot_and_the_dots_it_replaced(ctx):
+    k = ctx.key()
+    a = ctx.node.put_ok(k, "a")
+    eq(dot_of(a), (SHARED_NODE_ID, 1), "first dot")
+    eq(replaced_of(a), [], "first write replaced")
+    c = context_of(ctx.node.get_ok(k))
+    b = ctx.node.put_ok(k, "b", context=c)
+    eq(dot_of(b), (SHARED_NODE_ID, 2), "second dot")
+    eq(replaced_of(b), [(SHARED_NODE_ID, 1)], "a write with the read's context replaces what was read")
+    concurrent = ctx.node.put_ok(k, "c", context=c)
+    eq(replaced_of(concurrent), [], "a write with an older context replaces nothing it had not seen")
+    blind = ctx.node.put_ok(k, "d")
+    eq(dot_of(blind), (SHARED_NODE_ID, 4), "blind dot")
+    eq(replaced_of(blind), [(SHARED_NODE_ID, 2), (SHARED_NODE_ID, 3)], "a blind write replaces every sibling")
+    gone = ctx.node.delete(k)
+    eq(gone.status, 200, "DELETE status")
+    doc = gone.json()
+    eq(dot_of(doc), (SHARED_NODE_ID, 5), "tombstone dot")
+    eq(replaced_of(doc), [(SHARED_NODE_ID, 4)], "the delete replaced")
+    # the dots name the siblings a read returns, and each sibling says what it was written over
+    nf = expect_error(ctx.node.get(k), 404, "not_found", "GET deleted key")
+    sibs = nf.get("siblings")
+    check(isinstance(sibs, list) and len(sibs) == 1, "a deleted key's 404 lists its tombstone: %r" % (nf,))
+    eq((sibs[0]["node"], sibs[0]["counter"], sibs[0]["deleted"], sibs[0]["value"]), (SHARED_NODE_ID, 5, True, None),
+       "tombstone sibling")
+    eq(sibs[0].get("seen"), {SHARED_NODE_ID: 4}, "the tombstone was written over dot 4")
 
 
 @test

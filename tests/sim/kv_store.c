@@ -154,7 +154,7 @@ static int apply_client(kv_store_t *s, slot_t *sl, engine_job_t *job, uint64_t n
   if (job->err || job->op == ENGINE_GET) return 0;
   bool tomb = job->op == ENGINE_DELETE;
   rc = dvv_update_above(&job->state, job->ctx, s->actor, s->drop_floor, tomb ? NULL : job->value,
-                        tomb ? 0 : job->value_len, tomb, now, NULL);
+                        tomb ? 0 : job->value_len, tomb, now, NULL, NULL);
   return rc ? rc : keep(s, sl, &job->state);
 }
 

@@ -93,6 +93,16 @@ static void sample_forward_reply(peer_forward_reply_t *f, variant_t v) {
       }
     }
   }
+  /* the write's dot and what it replaced: none, two, or the most a record holds */
+  static dvv_dot_t dots[PEER_DOTS_MAX - 1];
+  f->dot.counter = s ? 7 : l ? UINT64_MAX : 0;
+  snprintf(f->dot.node, sizeof f->dot.node, "%s", s ? "node-1" : long_id);
+  f->replaced = (dvv_dots_t){dots, s ? 2 : l ? PEER_DOTS_MAX - 1 : 0};
+  for (size_t i = 0; i < f->replaced.n; i++) {
+    memcpy(dots[i].node, long_id, NODE_ID_MAX + 1);
+    four_digits(dots[i].node, i);
+    dots[i].counter = i + 1;
+  }
 }
 
 static void sample_body(peer_msg_t *m, variant_t v) {
@@ -242,6 +252,13 @@ static void assert_same_body(const peer_msg_t *a, const peer_msg_t *b) {
       for (size_t i = 0; i < nx; i++)
         assert_string_equal(x->lists[k].id[i], y->lists[k].id[i]);
     }
+    assert_true(x->dot.counter == y->dot.counter);
+    if (x->dot.counter) assert_string_equal(x->dot.node, y->dot.node);
+    assert_int_equal(x->replaced.n, y->replaced.n);
+    for (size_t i = 0; i < x->replaced.n; i++) {
+      assert_string_equal(x->replaced.d[i].node, y->replaced.d[i].node);
+      assert_true(x->replaced.d[i].counter == y->replaced.d[i].counter);
+    }
     break;
   }
   case PEER_EVENTS:
@@ -336,6 +353,18 @@ static void expect_corrupt(const void *p, size_t len) {
   assert_string_equal(m.from, "");
   assert_int_equal(m.clock.n, 0);
   assert_null(m.replicate.key.p);
+  peer_msg_free(&m);
+}
+
+/* A forward reply whose dots are one: node "a", counter 5. */
+static void expect_dot_a5(const void *p, size_t len) {
+  peer_msg_t m;
+  peer_msg_init(&m);
+  assert_int_equal(peer_msg_decode(p, len, &m), 0);
+  assert_int_equal(m.type, PEER_FORWARD_REPLY);
+  assert_string_equal(m.forward_reply.dot.node, "a");
+  assert_true(m.forward_reply.dot.counter == 5);
+  assert_int_equal(m.forward_reply.replaced.n, 0);
   peer_msg_free(&m);
 }
 
@@ -507,7 +536,7 @@ static bool break_msg(peer_msg_t *m, int k, int *rc) {
 static bool break_other(peer_msg_t *m, int k, int *rc) {
   static const peer_type_t types[] = {PEER_REPLICATE_ACK, PEER_READ_REPLY,    PEER_EVENTS_REPLY,
                                       PEER_FORWARD_REPLY, PEER_FORWARD_REPLY, PEER_FORWARD_REPLY,
-                                      PEER_READ};
+                                      PEER_READ,          PEER_FORWARD_REPLY, PEER_FORWARD_REPLY};
   if (k >= (int)(sizeof(types) / sizeof(types[0]))) return false;
   *rc = CHORUS_EINVAL;
   m->type = types[k];
@@ -515,7 +544,8 @@ static bool break_other(peer_msg_t *m, int k, int *rc) {
   switch (m->type) {
   case PEER_REPLICATE_ACK: m->replicate_ack.status = 1; break;
   case PEER_READ_REPLY: m->read_reply.status = 1; break;
-  case PEER_FORWARD_REPLY: /* a positive status, an unknown flag, or a bad node id in a list */
+  case PEER_FORWARD_REPLY: /* a positive status, an unknown flag, a bad node id in a list,
+                              replaced dots without a dot of its own, or a dot of counter 0 */
     m->forward_reply.status = k == 3 ? 1 : 0;
     m->forward_reply.flags = k == 4 ? PEER_FWD_FLAGS + 1 : 0;
     if (k == 5) {
@@ -523,6 +553,11 @@ static bool break_other(peer_msg_t *m, int k, int *rc) {
       bad[PEER_FWD_OK].n = 1;
       strcpy(bad[PEER_FWD_OK].id[0], "x/y");
       m->forward_reply.lists = bad;
+    }
+    if (k >= 7) {
+      static dvv_dot_t one[1] = {{"node-2", 0}};
+      m->forward_reply.dot = (dvv_dot_t){"node-1", k == 7 ? 0 : 3};
+      m->forward_reply.replaced = (dvv_dots_t){one, 1};
     }
     break;
   default: break; /* PEER_EVENTS_REPLY: nil events; PEER_READ: nil key */
@@ -735,14 +770,17 @@ static void test_out_of_range_ints_are_rejected(void **state) {
   expect_spliced(expect_corrupt, b.data, b.len, b.len - 3, 1, REP(0xcd, 0x01, 0x00));
   expect_spliced(expect_corrupt, b.data, b.len, b.len - 2, 1, REP(0xcd, 0x01, 0x00));
   buf_free(&b);
-  /* forward reply: an unknown flag, required over a byte; its NILS form ends
-   * flags, event_id, nil record, required, nil responsible, six empty lists */
+  /* forward reply: an unknown flag, required over a byte, a dot of counter
+   * 0; its NILS form ends flags, event_id, nil record, required, nil
+   * responsible, six empty lists and no dots */
   sample_msg(&m, PEER_FORWARD_REPLY, NILS);
   encode_msg(&m, &b);
   assert_int_equal(b.data[b.len - 1], 0x90);
-  assert_int_equal(b.data[b.len - 8], 0);
-  expect_spliced(expect_corrupt, b.data, b.len, b.len - 11, 1, REP(PEER_FWD_FLAGS + 1));
-  expect_spliced(expect_corrupt, b.data, b.len, b.len - 8, 1, REP(0xcd, 0x01, 0x00));
+  assert_int_equal(b.data[b.len - 9], 0);
+  expect_spliced(expect_corrupt, b.data, b.len, b.len - 12, 1, REP(PEER_FWD_FLAGS + 1));
+  expect_spliced(expect_corrupt, b.data, b.len, b.len - 9, 1, REP(0xcd, 0x01, 0x00));
+  expect_spliced(expect_corrupt, b.data, b.len, b.len - 1, 1, REP(0x91, 0x92, 0xa1, 'a', 0x00));
+  expect_spliced(expect_dot_a5, b.data, b.len, b.len - 1, 1, REP(0x91, 0x92, 0xa1, 'a', 0x05));
   buf_free(&b);
   /* events: limit over 32 bits */
   sample_msg(&m, PEER_EVENTS, NILS);
@@ -750,6 +788,38 @@ static void test_out_of_range_ints_are_rejected(void **state) {
   expect_spliced(expect_corrupt, b.data, b.len, b.len - 1, 1, REP(0xcf, 0, 0, 0, 0x01, 0, 0, 0, 0));
   buf_free(&b);
   peer_msg_free(&m);
+}
+
+/* A forward reply of twelve fields, as a node of an earlier version sends
+ * it (no dots), still decodes; eleven do not. */
+static void test_a_forward_reply_without_dots_decodes(void **state) {
+  peer_msg_t m;
+  buf_t b;
+  peer_msg_init(&m);
+  buf_init(&b);
+  sample_msg(&m, PEER_FORWARD_REPLY, SHORT);
+  m.forward_reply.dot.counter = 0;
+  m.forward_reply.replaced.n = 0;
+  encode_msg(&m, &b);
+  assert_int_equal(b.data[b.len - 1], 0x90); /* the empty dots */
+  /* the body's array header: the first 0x9d after the from and the clock */
+  size_t at = 0;
+  while (at < b.len && b.data[at] != 0x9d)
+    at++;
+  assert_true(at < b.len);
+  b.data[at] = 0x9c;
+  peer_msg_t back;
+  peer_msg_init(&back);
+  assert_int_equal(peer_msg_decode(b.data, b.len - 1, &back), 0);
+  assert_int_equal(back.type, PEER_FORWARD_REPLY);
+  assert_true(back.forward_reply.event_id == 42);
+  assert_true(back.forward_reply.dot.counter == 0);
+  assert_int_equal(back.forward_reply.lists[PEER_FWD_PENDING].n, 2);
+  b.data[at] = 0x9b;
+  expect_corrupt(b.data, b.len - 1);
+  peer_msg_free(&back);
+  peer_msg_free(&m);
+  buf_free(&b);
 }
 
 /* Keys: 0 bytes and PEER_KEY_MAX + 1 are refused, PEER_KEY_MAX decodes; a
@@ -1113,6 +1183,7 @@ int main(void) {
       cmocka_unit_test(test_wrong_arity_is_rejected),
       cmocka_unit_test(test_out_of_range_ints_are_rejected),
       cmocka_unit_test(test_key_length_limits),
+      cmocka_unit_test(test_a_forward_reply_without_dots_decodes),
       cmocka_unit_test(test_nil_and_str_rules),
       cmocka_unit_test(test_clock_rules),
       cmocka_unit_test(test_garbage_never_decodes_to_another_encoding),

@@ -110,6 +110,51 @@ static void test_put_without_context_supersedes_what_this_node_holds(void **stat
   dvv_free(&d);
 }
 
+static void test_update_names_the_dots_it_replaced(void **state) {
+  dvv_t d;
+  vv_t ctx, empty;
+  dvv_init(&d);
+  vv_init(&ctx);
+  vv_init(&empty);
+  dvv_dots_t gone = {0};
+  put(&d, &empty, "a", "x", 1);
+  read_ctx(&d, &ctx); /* saw a:1 */
+  put(&d, &empty, "b", "y", 2);
+  /* a write with the context of a:1 replaces a:1 alone: b:1 came later */
+  uint64_t counter = 0;
+  assert_int_equal(dvv_update_above(&d, &ctx, "a", 0, "z", 1, false, 3, &counter, &gone), 0);
+  assert_int_equal(counter, 2);
+  assert_int_equal(gone.n, 1);
+  assert_string_equal(gone.d[0].node, "a");
+  assert_int_equal(gone.d[0].counter, 1);
+  /* a write with the empty context replaces nothing */
+  assert_int_equal(dvv_update_above(&d, &empty, "b", 0, "w", 1, false, 4, NULL, &gone), 0);
+  assert_int_equal(gone.n, 0);
+  assert_null(gone.d);
+  assert_int_equal(d.n, 3);
+  /* a blind tombstone replaces everything the node holds, in dot order */
+  assert_int_equal(dvv_update_above(&d, NULL, "b", 0, NULL, 0, true, 5, &counter, &gone), 0);
+  assert_int_equal(counter, 3);
+  assert_int_equal(gone.n, 3);
+  const char *nodes[] = {"a", "b", "b"};
+  uint64_t counters[] = {2, 1, 2};
+  for (size_t i = 0; i < 3; i++) {
+    assert_string_equal(gone.d[i].node, nodes[i]);
+    assert_int_equal(gone.d[i].counter, counters[i]);
+  }
+  dvv_dots_t copy = {0};
+  assert_int_equal(dvv_dots_copy(&copy, &gone), 0);
+  assert_int_equal(copy.n, 3);
+  assert_int_equal(copy.d[2].counter, 2);
+  /* a refused update leaves no list behind */
+  assert_int_equal(dvv_update_above(&d, NULL, "", 0, "v", 1, false, 6, NULL, &gone), CHORUS_EINVAL);
+  assert_int_equal(gone.n, 0);
+  dvv_dots_free(&copy);
+  vv_free(&ctx);
+  vv_free(&empty);
+  dvv_free(&d);
+}
+
 static void test_racing_writes_through_different_nodes_become_siblings_after_sync(void **state) {
   dvv_t ra, rb, ab, ba;
   vv_t ctx;
@@ -490,7 +535,6 @@ static void test_random_histories_with_another_seed(void **state) {
   run_histories(20240611);
 }
 
-
 /* dvv_covers against its definition: a merge of b into a keeps a's dots. */
 static bool same_dots(const dvv_t *a, const dvv_t *b) {
   if (a->n != b->n) return false;
@@ -559,6 +603,7 @@ int main(void) {
       cmocka_unit_test(test_empty_values_are_live_and_stored_without_a_buffer),
       cmocka_unit_test(test_sync_keeps_one_copy_of_a_write_both_replicas_hold),
       cmocka_unit_test(test_sync_picks_the_same_write_when_two_claim_one_dot),
+      cmocka_unit_test(test_update_names_the_dots_it_replaced),
       cmocka_unit_test(test_random_histories_keep_exactly_the_concurrent_writes),
       cmocka_unit_test(test_random_histories_with_another_seed),
   };

@@ -16,9 +16,13 @@
 #include "storage/reqlog.h"
 
 static const uint8_t RECORD[] = {1, 2, 3, 4, 5};
+/* dots: n1:9, having replaced n1:7 and n2:3 */
+static const uint8_t DOTS[] = {3, 2, 'n', '1', 9, 2, 'n', '1', 7, 2, 'n', '2', 3};
 
 static reqlog_entry_t sample(void) {
   return (reqlog_entry_t){.kind = REQLOG_OUTCOME,
+                          .dots = DOTS,
+                          .dots_len = sizeof DOTS,
                           .op = 1,
                           .key = "user:1",
                           .key_len = 6,
@@ -50,7 +54,53 @@ static void test_round_trip_keeps_every_field(void **state) {
   assert_memory_equal(d.record, RECORD, sizeof RECORD);
   assert_int_equal(d.value_len, 5);
   assert_memory_equal(d.value, "hello", 5);
+  dvv_dot_t dot;
+  dvv_dots_t replaced = {0};
+  assert_int_equal(reqlog_dots(&d, &dot, &replaced), 0);
+  assert_string_equal(dot.node, "n1");
+  assert_int_equal(dot.counter, 9);
+  assert_int_equal(replaced.n, 2);
+  assert_string_equal(replaced.d[1].node, "n2");
+  assert_int_equal(replaced.d[1].counter, 3);
+  dvv_dots_free(&replaced);
   buf_free(&b);
+}
+
+/* An entry written before writes named their dots (version 2) still
+ * answers its retry, without dots; dots that do not decode are refused. */
+static void test_version_2_entry_decodes_without_dots(void **state) {
+  reqlog_entry_t e = sample();
+  e.dots = NULL;
+  e.dots_len = 0;
+  buf_t b, v2;
+  buf_init(&b);
+  buf_init(&v2);
+  assert_int_equal(reqlog_encode(&e, &b), 0);
+  assert_int_equal(b.data[b.len - 5], 0); /* no dots: one varint 0 before the checksum */
+  buf_put(&v2, b.data, b.len - 5);
+  v2.data[2] = 2;
+  buf_put_crc32c(&v2, 0);
+  reqlog_entry_t d;
+  assert_int_equal(reqlog_decode(v2.data, v2.len, &d), 0);
+  assert_int_equal(d.value_len, 5);
+  assert_int_equal(d.dots_len, 0);
+  dvv_dot_t dot;
+  dvv_dots_t replaced = {0};
+  assert_int_equal(reqlog_dots(&d, &dot, &replaced), 0);
+  assert_int_equal(dot.counter, 0);
+  /* the same bytes as version 3 lack their dots */
+  buf_reset(&v2);
+  buf_put(&v2, b.data, b.len - 5);
+  buf_put_crc32c(&v2, 0);
+  assert_int_equal(reqlog_decode(v2.data, v2.len, &d), CHORUS_ECORRUPT);
+  static const uint8_t zero_counter[] = {1, 2, 'n', '1', 0};
+  e.dots = zero_counter;
+  e.dots_len = sizeof zero_counter;
+  buf_reset(&b);
+  assert_int_equal(reqlog_encode(&e, &b), 0);
+  assert_int_equal(reqlog_decode(b.data, b.len, &d), CHORUS_ECORRUPT);
+  buf_free(&b);
+  buf_free(&v2);
 }
 
 /* A delete of a key without a live value: no record, no value. */
@@ -170,6 +220,7 @@ static void test_trailing_bytes_are_rejected(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip_keeps_every_field),
+      cmocka_unit_test(test_version_2_entry_decodes_without_dots),
       cmocka_unit_test(test_not_found_outcome_round_trips),
       cmocka_unit_test(test_replicated_entry_round_trips),
       cmocka_unit_test(test_out_of_range_fields_are_not_encoded),
