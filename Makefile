@@ -4,12 +4,17 @@
 #   make demo       install, build, start a local cluster (N=3 nodes on :8081..) in the foreground
 #   make fuzz       run every fuzz target for FUZZ_SECONDS (default 300) each
 #   make bench      the single-node benchmark (bench/run.sh)
+#   make chaos      every chaos scenario RUNS times (default 20) for DURATION seconds of faults (default 60),
+#                   root only; SCENARIOS=kill,pause,... picks some; results in chaos-runs/ (docs/reliability.md)
 #   make format     clang-format every C file
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 300
 N ?= 3
+RUNS ?= 20
+DURATION ?= 60
+SCENARIOS ?= all
 
-.PHONY: all build deps test demo fuzz bench format clean
+.PHONY: all build deps test demo fuzz bench chaos format clean
 
 all: build
 
@@ -35,6 +40,9 @@ fuzz: deps
 bench: deps build
 	@scripts/install-deps.sh --bench
 	@bench/run.sh
+
+chaos: deps build
+	@python3 tests/chaos/run.py --bin build/chorusd --runs $(RUNS) --duration $(DURATION) --scenario $(SCENARIOS) --out chaos-runs
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

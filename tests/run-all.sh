@@ -4,8 +4,9 @@
 #   1. release build: unit tests and the simulators' small suites (ctest: swim_sim,
 #      kv_sim and its sabotage check; ASan runs them too, TSan leaves them out),
 #      the HTTP suite against build/chorusd, the membership, replication,
-#      anti-entropy (repair) and ownership handoff cluster tests, and
-#      (as root) loss and partition tests in network namespaces
+#      anti-entropy (repair) and ownership handoff cluster tests, the
+#      lost-write checker's own tests, and (as root) loss and partition
+#      tests in network namespaces and each chaos scenario once, short
 #   2. the dashboard: web/dist built, its Vitest unit tests, and browser tests
 #      (Chromium through playwright-core) against a 3-node cluster
 #   3. ASan+UBSan build: unit tests, and the HTTP suites against that chorusd
@@ -86,10 +87,13 @@ if build_or_fail release build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   run_suite replication replication build/chorusd
   run_suite repair repair build/chorusd
   run_suite handoff handoff build/chorusd
+  run_suite checker checker build/chorusd
   if [[ $(id -u) == 0 ]]; then
     run_suite netns netns build/chorusd
+    # each scenario once, 15 s of faults; a failed run's directory is kept and named
+    run_suite chaos chaos build/chorusd CHORUS_CHAOS_RUNS=1 CHORUS_CHAOS_DURATION=15 CHORUS_CHAOS_OUT=build/chaos-runs
   else
-    echo "--- netns: not run (network namespaces need root)"
+    echo "--- netns, chaos: not run (network namespaces need root)"
   fi
 fi
 

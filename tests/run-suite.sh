@@ -9,6 +9,9 @@
 #        repair   anti-entropy, tombstone collection, wiped replicas (tests/cluster/test_repair.py)
 #        handoff  joins, leaves and removals moving data under load (tests/cluster/test_handoff.py)
 #        netns    loss and partitions in network namespaces, root only (tests/cluster/test_netns.py)
+#        chaos    every chaos scenario with the lost-write checker, root only (tests/chaos/run.py;
+#                 CHORUS_CHAOS_RUNS, CHORUS_CHAOS_DURATION, CHORUS_CHAOS_SCENARIOS)
+#        checker  the lost-write checker against made-up histories (tests/chaos/test_checker.py)
 # CHORUS_HTTP_TEST_SANITIZERS=1: the binary is a sanitizer build; sanitizer
 # reports in a node's stderr fail the test that ran it.
 set -eu
@@ -21,7 +24,9 @@ case "${1:-}" in
   repair) suite=$root/tests/cluster/test_repair.py ;;
   handoff) suite=$root/tests/cluster/test_handoff.py ;;
   netns) suite=$root/tests/cluster/test_netns.py ;;
-  *) echo "usage: tests/run-suite.sh http|web|cluster|replication|repair|handoff|netns [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
+  chaos) suite=$root/tests/chaos/run.py ;;
+  checker) suite=$root/tests/chaos/test_checker.py ;;
+  *) echo "usage: tests/run-suite.sh http|web|cluster|replication|repair|handoff|netns|chaos|checker [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
 esac
 shift
 bin="$root/build/chorusd"

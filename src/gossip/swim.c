@@ -327,9 +327,9 @@ int swim_on_message(swim_t *s, const swim_msg_t *m, uint64_t now_ms, swim_out_t 
   /* A join announcement (swim_join) from a member still listed live: it
    * restarted before anyone noticed, and lost its table (and, without its
    * data dir, its incarnation) - it needs the table all the same. */
-  bool rejoining = !was_away && m->type == SWIM_MSG_GOSSIP && m->n_updates == 1 &&
-                   m->updates[0].status == SWIM_ALIVE && strcmp(m->updates[0].id, m->from) == 0 &&
-                   m->updates[0].incarnation <= s->members.m[i].incarnation;
+  bool announcing = m->type == SWIM_MSG_GOSSIP && m->n_updates == 1 && m->updates[0].status == SWIM_ALIVE &&
+                    strcmp(m->updates[0].id, m->from) == 0;
+  bool rejoining = !was_away && announcing && m->updates[0].incarnation <= s->members.m[i].incarnation;
   if (i != SWIM_NONE) s->members.m[i].last_seen_ms = now_ms;
   /* Updates first: a refutation they trigger rides on our answer. */
   for (size_t k = 0; k < m->n_updates; k++) {
@@ -341,9 +341,18 @@ int swim_on_message(swim_t *s, const swim_msg_t *m, uint64_t now_ms, swim_out_t 
   if (rc || !(was_away || rejoining) || s->left) return rc;
   /* It announced itself back to life (joining, or restarted): give it the whole table. */
   size_t j = swim_members_find(&s->members, m->from);
-  if (j == SWIM_NONE || s->members.m[j].status != SWIM_ALIVE) return 0;
+  if (j == SWIM_NONE) return 0;
+  bool alive = s->members.m[j].status == SWIM_ALIVE;
+  /* Still dead or left here after its announcement: it announced an
+   * incarnation below that of its departure (it left, or died, and
+   * restarted without its data dir). Only the table tells it so; it then
+   * refutes above it and rejoins, as a member that left may. */
+  if (!alive && !announcing) return 0;
   swim_push_pull_t *pp = swim_out_add_push_pull(out);
-  swim_rec_addr(&s->members.m[j], &pp->to);
+  if (alive)
+    swim_rec_addr(&s->members.m[j], &pp->to);
+  else
+    pp->to = m->updates[0].addr;
   return 0;
 }
 

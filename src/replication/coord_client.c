@@ -36,8 +36,8 @@ typedef struct {
   size_t idx;
 } call_t;
 
-static bool up(const char *id, void *state) {
-  return view_is_up(state, id);
+bool coord_view_up(const char *id, void *view) {
+  return view_is_up(view, id);
 }
 
 static uint64_t now_ms(coord_t *c) {
@@ -700,9 +700,9 @@ void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
   op->view = view_acquire(c->view);
   op->pending++; /* held until started: a send may fail at once and settle op */
   int rc = plan_make(op->view->ring, ring_key_token(op->key, op->key_len), (size_t)c->cfg->replicas, c->self,
-                     op->kind == ENGINE_GET ? PLAN_READ : PLAN_WRITE, up, op->view, &op->plan);
+                     op->kind == ENGINE_GET ? PLAN_READ : PLAN_WRITE, coord_view_up, op->view, &op->plan);
   if (!rc && op->kind != ENGINE_GET && view_moving(op->view))
-    rc = plan_add_pending(&op->plan, op->view->next, (size_t)c->cfg->replicas, up, op->view);
+    rc = plan_add_pending(&op->plan, op->view->next, (size_t)c->cfg->replicas, coord_view_up, op->view);
   if (rc) {
     op->local_err = rc;
     answer(op);

@@ -16,6 +16,12 @@
  * tick, and are never delivered meanwhile: tombstone collection waits at
  * least --hint-ttl after a delete, so a hint older than that may hold a
  * version the delete superseded, which would bring a collected key back.
+ *
+ * A hint for a member that left for good (a leave or a removal) can never
+ * reach it: it goes to the key's owners now, every one of them (this node
+ * merges its own share), and is deleted once all acknowledged. Only LEFT
+ * counts as gone: a member this node does not know (it has just started)
+ * keeps its hints.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +40,12 @@ typedef struct {
   coord_t *c;
   char owner[NODE_ID_MAX + 1];
   swim_addr_t addr;
+  bool departed; /* the owner left for good: hints go to each key's owners now */
+  view_t *view;  /* departed: the view whose owners they go to */
   engine_hint_t *hints;
   size_t n;
+  size_t *waiting; /* per hint: deliveries not acknowledged yet */
+  bool *missed;    /* per hint: a delivery failed (it is kept) */
   int rc;
   size_t outstanding; /* deliveries and deletes not back yet */
   bool failed;
@@ -50,6 +60,9 @@ static void batch_end(batch_t *b) {
   coord_t *c = b->c;
   engine_hints_free(b->hints, b->n);
   if (b->failed) log_debug("hints: delivery to %s failed; retrying later", b->owner);
+  if (b->view) view_release(b->view);
+  free(b->waiting);
+  free(b->missed);
   c->hint_batch = false;
   free(b);
 }
@@ -78,29 +91,62 @@ static void delete_hint(batch_t *b, size_t i) {
   coord_cjob_submit(j);
 }
 
+/* One of hint i's deliveries is back (ok: acknowledged); the last one
+ * deletes the hint if none failed. */
+static void delivery_back(batch_t *b, size_t i, bool ok) {
+  b->outstanding--;
+  if (!ok) {
+    b->missed[i] = true;
+    b->failed = true;
+  }
+  if (--b->waiting[i] == 0 && !b->missed[i] && !b->c->closing) delete_hint(b, i);
+  batch_settle(b);
+}
+
 static void on_delivered(int status, const peer_msg_t *reply, void *arg) {
   delivery_t *d = arg;
   batch_t *b = d->b;
   size_t i = d->i;
   free(d);
-  b->outstanding--;
-  if (status == 0 && reply->type == PEER_REPLICATE_ACK && reply->replicate_ack.status == 0 && !b->c->closing)
-    delete_hint(b, i);
-  else
-    b->failed = true;
-  batch_settle(b);
+  delivery_back(b, i, status == 0 && reply->type == PEER_REPLICATE_ACK && reply->replicate_ack.status == 0);
 }
 
-static void deliver(batch_t *b, size_t i, buf_t *rec, const vv_t *clock) {
+static void merged_here(cjob_t *j) {
+  batch_t *b = j->user;
+  size_t i = j->target;
+  bool ok = j->job.err == 0;
+  coord_cjob_free(j);
+  delivery_back(b, i, ok);
+}
+
+/* This node is one of the owners of a departed member's hint: it merges it. */
+static void merge_here(batch_t *b, size_t i) {
+  engine_hint_t *h = &b->hints[i];
+  cjob_t *j = coord_cjob_state(b->c, merged_here, ENGINE_MERGE, h->key, h->key_len, &h->state);
+  b->waiting[i]++;
+  b->outstanding++;
+  if (!j) {
+    delivery_back(b, i, false);
+    return;
+  }
+  j->job.event_type = EVENT_HINT_DELIVERED;
+  j->user = b;
+  j->target = i;
+  coord_cjob_submit(j);
+}
+
+/* Sends hint i (encoded in rec) to addr. */
+static void send_hint(batch_t *b, size_t i, const swim_addr_t *addr, const buf_t *rec, const vv_t *clock) {
   engine_hint_t *h = &b->hints[i];
   delivery_t *d = malloc(sizeof *d);
   peer_msg_t m;
   peer_msg_init(&m);
-  buf_reset(rec);
-  if (!d || record_encode(&h->state, rec) != 0 || vv_copy(&m.clock, clock) != 0) {
+  b->waiting[i]++;
+  b->outstanding++;
+  if (!d || vv_copy(&m.clock, clock) != 0) {
     free(d);
     peer_msg_free(&m);
-    b->failed = true;
+    delivery_back(b, i, false);
     return;
   }
   d->b = b;
@@ -109,13 +155,49 @@ static void deliver(batch_t *b, size_t i, buf_t *rec, const vv_t *clock) {
   m.replicate.op = PEER_OP_HINT;
   m.replicate.key = (peer_bytes_t){(const uint8_t *)h->key, h->key_len};
   m.replicate.record = (peer_bytes_t){rec->data, rec->len};
-  b->outstanding++;
-  if (coord_request(b->c, &b->addr, &m, b->c->cfg->request_timeout_ms, on_delivered, d) != 0) {
-    b->outstanding--;
-    b->failed = true;
+  if (coord_request(b->c, addr, &m, b->c->cfg->request_timeout_ms, on_delivered, d) != 0) {
     free(d);
+    delivery_back(b, i, false);
   }
   peer_msg_free(&m);
+}
+
+/* A departed owner's hint i: to every owner of its key now, this node
+ * included; an owner down keeps it for a later batch. */
+static void deliver_to_owners(batch_t *b, size_t i, const buf_t *rec, const vv_t *clock) {
+  engine_hint_t *h = &b->hints[i];
+  view_t *v = b->view;
+  plan_t plan;
+  if (plan_make(v->ring, ring_key_token(h->key, h->key_len), v->replicas, b->c->self, PLAN_READ,
+                coord_view_up, v, &plan) != 0 ||
+      plan.n == 0) {
+    b->missed[i] = b->failed = true;
+    return;
+  }
+  for (size_t k = 0; k < plan.n; k++) {
+    const view_member_t *m = view_find(v, plan.pref[k]);
+    if (strcmp(plan.pref[k], b->c->self) == 0)
+      merge_here(b, i);
+    else if (plan.pref_up[k] && m)
+      send_hint(b, i, &m->addr, rec, clock);
+    else
+      b->missed[i] = b->failed = true;
+  }
+}
+
+static void deliver(batch_t *b, size_t i, buf_t *rec, const vv_t *clock) {
+  buf_reset(rec);
+  if (record_encode(&b->hints[i].state, rec) != 0) {
+    b->failed = true;
+    return;
+  }
+  b->waiting[i]++; /* held while its deliveries go out: one may come back at once */
+  b->outstanding++;
+  if (b->departed)
+    deliver_to_owners(b, i, rec, clock);
+  else
+    send_hint(b, i, &b->addr, rec, clock);
+  delivery_back(b, i, true);
 }
 
 static int read_hints(coord_work_t *w) {
@@ -130,8 +212,12 @@ static bool hint_expired(const coord_t *c, const engine_hint_t *h, uint64_t now)
 static void after_read(coord_work_t *w, int rc) {
   batch_t *b = (batch_t *)w;
   coord_t *c = b->c;
-  if (rc != 0 || c->closing) {
-    b->n = rc ? 0 : b->n;
+  if (rc != 0) b->n = 0; /* nothing was read */
+  if (b->n) {
+    b->waiting = calloc(b->n, sizeof *b->waiting);
+    b->missed = calloc(b->n, sizeof *b->missed);
+  }
+  if (rc != 0 || c->closing || (b->n && (!b->waiting || !b->missed))) {
     batch_end(b);
     return;
   }
@@ -154,7 +240,8 @@ static void after_read(coord_work_t *w, int rc) {
   batch_settle(b);
 }
 
-/* The first owner with hints that membership says is alive. */
+/* The first owner with hints that membership says is alive, or that left
+ * for good (its hints go to the owners now). */
 static bool pick_owner(coord_t *c, batch_t *b) {
   engine_hint_count_t *counts = NULL;
   size_t n = 0;
@@ -164,13 +251,19 @@ static bool pick_owner(coord_t *c, batch_t *b) {
   for (size_t k = 0; k < n && !found; k++) {
     size_t i = (c->hint_rr + k) % n; /* owners take turns */
     const view_member_t *m = view_find(v, counts[i].owner);
-    if (counts[i].count == 0 || !m || m->status != SWIM_ALIVE || strcmp(m->id, c->self) == 0) continue;
+    bool departed = m && m->status == SWIM_LEFT;
+    if (counts[i].count == 0 || !m || (m->status != SWIM_ALIVE && !departed) || strcmp(m->id, c->self) == 0)
+      continue;
     snprintf(b->owner, sizeof b->owner, "%s", m->id);
     b->addr = m->addr;
+    b->departed = departed;
     c->hint_rr = i + 1;
     found = true;
   }
-  view_release(v);
+  if (found && b->departed)
+    b->view = v; /* kept for the batch */
+  else
+    view_release(v);
   free(counts);
   return found;
 }

@@ -73,7 +73,7 @@ struct cjob {
   vv_t ctx;
   /* who waits for it */
   op_t *op;
-  size_t target; /* op's quorum target index */
+  size_t target; /* op's quorum target index; for other users, the index of what it is for */
   peer_conn_t *conn;
   uint64_t req_id;
   void *user; /* anyone else waiting for it */
@@ -178,6 +178,8 @@ void coord_stop_taking(coord_t *c);
 /* c is to be freed once holds things (and every work item in flight) finish. */
 void coord_retire(coord_t *c, int holds);
 cjob_t *coord_cjob_new(coord_t *c, void (*finish)(cjob_t *j));
+/* plan_up_fn over a view_t: membership says id is up. */
+bool coord_view_up(const char *id, void *view);
 /* A job on key (copied) carrying a copy of state as its incoming state
  * (merges, hints); NULL when out of memory. */
 cjob_t *coord_cjob_state(coord_t *c, void (*finish)(cjob_t *j), engine_op_t op, const char *key,

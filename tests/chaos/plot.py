@@ -49,7 +49,7 @@ def _num(v):
 
 
 def _attrs(attrs):
-    return "".join(' %s="%s"' % (k.rstrip("_").replace("_", "-"), escape(str(v), {'"': "&quot;"}))
+    return "".join(' %s="%s"' % (k.replace("_", "-"), escape(str(v), {'"': "&quot;"}))
                    for k, v in attrs.items())
 
 
@@ -127,11 +127,12 @@ def select_points(ops, budget=MAX_POINTS):
 
 
 def throughput(ops, seconds):
-    """kind -> ok ops completed in each 1 s bucket [0, seconds)."""
+    """kind -> ok ops completed in each whole second [i, i + 1) of [0, seconds)."""
     out = {k: [0] * seconds for k in KINDS}
     for op in ops:
-        if op.get("outcome") == "ok":
-            out[op["f"]][min(seconds - 1, max(0, int(op["end"])))] += 1
+        i = int(op["end"])
+        if op.get("outcome") == "ok" and 0 <= i < seconds:
+            out[op["f"]][i] += 1
     return out
 
 
@@ -228,34 +229,40 @@ def _legend(colors):
     return out
 
 
-def render(history, nemesis):
-    """The SVG document of a run, as a string."""
-    ops = timed_ops(history)
-    end = max(history_end(history), 1.0)
-    faults = fault_intervals(nemesis, end)
-    end = max([end] + [e for _, _, e, _ in faults])
+def _fault_colors(faults):
+    """fault name -> color, in order of first appearance."""
     colors = {}
     for name, _, _, _ in faults:
         colors.setdefault(name, FAULT_COLORS[len(colors) % len(FAULT_COLORS)])
-    shown = select_points(ops)
+    return colors
+
+
+def _title(ops, shown, faults, end):
+    counts = ", ".join("%s %d" % (o, sum(op.get("outcome") == o for op in ops)) for o in OUTCOMES)
+    subtitle = "%d ops over %.1f s (%s); %d points drawn; %d faults" % (
+        len(ops), end, counts, len(shown), len(faults))
+    return [text(LEFT, 26, "Chorus chaos run: latency and throughput", font_size=16, font_weight="bold"),
+            text(LEFT, 46, subtitle, fill="#4a5568")]
+
+
+def render(history, nemesis):
+    """The SVG document of a run, as a string."""
+    ops, ops_end = timed_ops(history), history_end(history)
+    faults = fault_intervals(nemesis, ops_end)
+    end = max([ops_end, 1.0] + [e for _, _, e, _ in faults])
+    colors, shown = _fault_colors(faults), select_points(ops)
     x = Scale(0, end, LEFT, WIDTH - RIGHT_LEGEND)
     x_ticks = linear_ticks(end, 10)
     lo, hi = log_bounds([latency_ms(op) for op in ops])
     y = Scale(lo, hi, TOP_PANEL[0] + TOP_PANEL[1], TOP_PANEL[0], log=True)
     decades = [10 ** e for e in range(round(math.log10(lo)), round(math.log10(hi)) + 1)]
-    lines, tp_ticks = _throughput_lines(x, ops, max(1, math.ceil(end)))
-    outcome_counts = "  ".join("%s %d" % (o, sum(op.get("outcome") == o for op in ops)) for o in OUTCOMES)
-    subtitle = "%d ops over %.1f s (%s); %d points drawn; %d faults" % (
-        len(ops), end, outcome_counts, len(shown), len(faults))
-    body = [text(LEFT, 26, "Chorus chaos run: latency and throughput", font_size=16, font_weight="bold"),
-            text(LEFT, 46, subtitle, fill="#4a5568")]
-    body += _bands(x, faults, colors)
+    lines, tp_ticks = _throughput_lines(x, ops, max(1, int(ops_end)))  # whole seconds only
+    body = _title(ops, shown, faults, end) + _bands(x, faults, colors)
     body += _panel_frame(x, x_ticks, TOP_PANEL, "latency of every operation", [(y(d), fmt_ms(d)) for d in decades],
                          "latency (ms, log)")
     body += _points(x, y, shown)
     body += _panel_frame(x, x_ticks, BOTTOM_PANEL, "throughput", tp_ticks, "ok ops / s")
-    body += lines
-    body += _legend(colors)
+    body += lines + _legend(colors)
     head = '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" ' \
            'font-family="Helvetica, Arial, sans-serif">' % (WIDTH, HEIGHT, WIDTH, HEIGHT)
     background = el("rect", x=0, y=0, width=WIDTH, height=HEIGHT, fill="white")

@@ -254,6 +254,29 @@ def test_removing_a_killed_member_restores_n_copies(ctx):
               "the survivors re-replicated from each other: %s" % streams)
 
 
+def hints_total(node):
+    return node.get_json("/api/v1/status")["hints"]["total"]
+
+
+@test
+def test_hints_for_a_removed_member_go_to_the_owners_now_and_are_deleted(ctx):
+    """A hint kept for a member that then left for good can never reach it:
+    it goes to the key's owners now and is deleted, instead of waiting out
+    --hint-ttl (found by the chaos suite: its quiescence never came)."""
+    with Cluster(ctx, 4) as c:
+        c.start_all().converged()
+        victim, rest = c.nodes[3], c.nodes[:3]
+        victim.kill()
+        c.wait("victim dead", lambda v: v.get(victim.id, ("",))[0] == "dead", 15, rest)
+        acked = preload(rest, 200)
+        kept = sum(hints_total(m) for m in rest)
+        check(kept > 20, "writes while the victim was dead left hints for it: %d" % kept)
+        r = rest[0].request("POST", "/gossip/remove", json.dumps({"node_id": victim.id}))
+        eq(r.status, 202, "POST /gossip/remove: %s" % r.body[:200])
+        wait_for("no hint left on any survivor", lambda: all(hints_total(m) == 0 for m in rest), 30)
+        check_placement(rest, acked)
+
+
 SLOW = FAST + ["--transfer-rate=1"]  # 1 MB/s: a few megabytes take seconds
 
 

@@ -11,6 +11,7 @@ Ends with "N passed, N failed".
 
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -100,6 +101,24 @@ def test_leave_is_left_everywhere(ctx):
         time.sleep(1.5)  # a left node is not probed, so it can never turn dead
         for m in others:
             eq(status_of(leaver)(m.members()), "left", "status of the leaver at " + m.id)
+
+
+@test
+def test_a_node_that_left_rejoins_under_its_id_with_an_empty_data_dir(ctx):
+    """Its new incarnation is below that of its departure: the seed hands it
+    the table, it refutes above it and is a member again (found by the chaos
+    suite's churn: before, it waited for a seed forever)."""
+    with Cluster(ctx, 4) as c:
+        c.start_all().converged()
+        leaver, others = c.nodes[3], c.nodes[:3]
+        eq(http_request(leaver.port, "POST", "/gossip/leave", body="").status, 202, "POST /gossip/leave")
+        c.wait("left everywhere", lambda v: status_of(leaver)(v) == "left", 15, others)
+        eq(leaver.proc.wait(30), 0, "exit code of the leaver")
+        shutil.rmtree(leaver.data)
+        leaver.start(seed=c.nodes[1])
+        c.converged(timeout=20)
+        eq(sorted(x["node_id"] for x in others[0].get_json("/api/v1/ring")["members"]), ["n0", "n1", "n2", "n3"],
+           "ring members after the rejoin")
 
 
 @test

@@ -4,10 +4,11 @@
     python3 tests/cluster/test_netns.py --bin build/chorusd [-k substring]
 
 Needs root (ip netns, veth, a bridge, iptables-legacy). The test creates
-its own namespaces (a hub holding a bridge, one namespace per node on
-10.77.0.0/24), drops packets with iptables' statistic match inside each
-node's namespace (this kernel has no netem), polls each node over its own
-loopback, and deletes everything it created. Ends with "N passed, N failed".
+its own namespaces with the chaos suite's network (tests/chaos/net.py: a
+hub holding a bridge, one namespace per node on 10.77.0.0/24), drops
+packets with iptables' statistic match inside each node's namespace (this
+kernel has no netem), polls each node over its own loopback, and deletes
+everything it created. Ends with "N passed, N failed".
 """
 
 import json
@@ -21,76 +22,35 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "chaos"))
 
 from harness import TestFailure, check, main, stop_problems, test  # noqa: E402
+from net import Net as ChaosNet  # noqa: E402
 
 SUBNET = "10.77.0"
 PORT = 8081
-IPT = "iptables-legacy"
 
 
-def sh(*args, ns=None, check_rc=True):
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    if check_rc and r.returncode != 0:
-        raise TestFailure("%s failed: %s" % (" ".join(cmd), r.stderr.strip()))
-    return r.stdout
-
-
-class Net:
-    """A hub namespace with a bridge and n node namespaces, each linked to it by a veth pair."""
+class Net(ChaosNet):
+    """The chaos suite's network (tests/chaos/net.py) on SUBNET, as a context manager."""
 
     def __init__(self, n):
-        tag = "%x" % (os.getpid() & 0xfff)
-        self.hub = "chub" + tag
-        self.nodes = ["cn%s-%d" % (tag, i) for i in range(n)]
-        self.created = []
+        super().__init__(n, SUBNET)
 
     def __enter__(self):
-        if os.geteuid() != 0:
-            raise TestFailure("needs root for network namespaces")
-        sh("ip", "netns", "add", self.hub)
-        self.created.append(self.hub)
-        sh("ip", "-n", self.hub, "link", "add", "br0", "type", "bridge")
-        sh("ip", "-n", self.hub, "link", "set", "br0", "up")
-        for i, ns in enumerate(self.nodes):
-            sh("ip", "netns", "add", ns)
-            self.created.append(ns)
-            sh("ip", "-n", self.hub, "link", "add", "h%d" % i, "type", "veth", "peer", "name", "eth0", "netns", ns)
-            sh("ip", "-n", self.hub, "link", "set", "h%d" % i, "master", "br0", "up")
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-            sh("ip", "-n", ns, "addr", "add", "%s.%d/24" % (SUBNET, i + 1), "dev", "eth0")
-            sh("ip", "-n", ns, "link", "set", "eth0", "up")
-        return self
+        try:
+            return self.open()
+        except RuntimeError as e:
+            raise TestFailure(str(e))
 
     def __exit__(self, *exc):
-        for ns in reversed(self.created):
-            sh("ip", "netns", "del", ns, check_rc=False)
-
-    def ip(self, i):
-        return "%s.%d" % (SUBNET, i + 1)
+        self.close()
 
     def loss(self, pct):
         """Drops pct% of what every node receives from the others (0 removes it)."""
-        for ns in self.nodes:
-            sh(IPT, "-F", "INPUT", ns=ns)
-            if pct:
-                sh(IPT, "-A", "INPUT", "-i", "eth0", "-m", "statistic", "--mode", "random", "--probability",
-                   "%.4f" % (pct / 100.0), "-j", "DROP", ns=ns)
-
-    def partition(self, groups):
-        """Drops everything between nodes of different groups (lists of indexes)."""
-        for g in groups:
-            for i in g:
-                for other in groups:
-                    if other is g:
-                        continue
-                    for j in other:
-                        sh(IPT, "-A", "INPUT", "-s", self.ip(j), "-j", "DROP", ns=self.nodes[i])
-
-    def heal(self):
-        for ns in self.nodes:
-            sh(IPT, "-F", "INPUT", ns=ns)
+        self.heal()
+        if pct:
+            super().loss(pct / 100.0, range(self.n))
 
 
 class NsNode:

@@ -85,6 +85,36 @@ static void test_member_announcing_itself_back_to_life_gets_a_push_pull_and_othe
   node_free(&n);
 }
 
+/* A member that left (or died) and restarted without its data dir announces
+ * an incarnation below its departure's: it gets the table, which tells it
+ * it is gone, and it refutes above it and is back. */
+static void test_a_member_that_left_and_returns_with_a_lower_incarnation_gets_the_table(void **state) {
+  node_t n;
+  node_init(&n);
+  node_join(&n, 3);
+  swim_update_t left = make_update(SWIM_LEFT, id_of(2), 5, NULL);
+  deliver_update(&n, 1, &left);
+  swim_update_t u = make_update(SWIM_ALIVE, id_of(2), 1, NULL);
+  u.addr = addr_of(2);
+  deliver_update(&n, 2, &u);
+  assert_int_equal(n.out.n_push_pulls, 1);
+  assert_string_equal(n.out.push_pulls[0].to.host, "10.0.0.2");
+  assert_int_equal(n.out.push_pulls[0].to.peer_port, addr_of(2).peer_port);
+  /* its table says it left: it is not back until it refutes */
+  swim_member_t info;
+  assert_true(swim_find(n.s, id_of(2), &info));
+  assert_int_equal(info.status, SWIM_LEFT);
+  u.incarnation = 6;
+  deliver_update(&n, 2, &u);
+  assert_true(swim_find(n.s, id_of(2), &info));
+  assert_int_equal(info.status, SWIM_ALIVE);
+  /* someone else's stale news of a member alive is no announcement: no table */
+  u.incarnation = 1;
+  deliver_update(&n, 1, &u);
+  assert_int_equal(n.out.n_push_pulls, 0);
+  node_free(&n);
+}
+
 static void test_join_state_adds_members_with_events(void **state) {
   node_t n;
   node_init(&n);
@@ -175,6 +205,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_join_announces_self_alive_to_each_seed_except_self),
       cmocka_unit_test(test_member_announcing_itself_back_to_life_gets_a_push_pull_and_others_do_not),
+      cmocka_unit_test(test_a_member_that_left_and_returns_with_a_lower_incarnation_gets_the_table),
       cmocka_unit_test(test_join_state_adds_members_with_events),
       cmocka_unit_test(test_local_state_lists_self_first_then_live_members),
       cmocka_unit_test(test_message_from_unknown_sender_does_not_add_it),
