@@ -288,7 +288,8 @@ def row(scenario, seed, run_dir, verdict, info):
     elsewhere = [g for g in groups if g.endswith(" elsewhere")]
     return {"scenario": scenario, "seed": seed, "dir": run_dir, "valid": verdict["valid"], "ops": k["ops"],
             "acknowledged": k["acknowledged"], "lost": k["lost"], "resurrected": k["resurrected"],
-            "phantom": k["phantom"], "divergent": k["divergent"], "write_avail": av["write"],
+            "phantom": k["phantom"], "divergent": k["divergent"], "unverified": k.get("unverified", 0),
+            "write_avail": av["write"],
             "read_avail": av["read"], "fault_write_avail": pooled(groups, during, "write"),
             "elsewhere_write_avail": pooled(groups, elsewhere, "write"), "faults": len(during),
             "quiet_after_s": info.get("quiet_after_s"), "problems": verdict["problems"]}
@@ -300,11 +301,12 @@ def fmt_ratio(x):
 
 def line(r):
     return ("%-5s %-15s seed %-6d ops %6d  acked %6d  lost %d  resurrected %d  phantom %d  divergent %d  "
-            "avail w %s r %s  quiet %ss%s" % ("valid" if r["valid"] else "FAIL", r["scenario"], r["seed"], r["ops"],
-                                              r["acknowledged"], r["lost"], r["resurrected"], r["phantom"],
-                                              r["divergent"], fmt_ratio(r["write_avail"]),
-                                              fmt_ratio(r["read_avail"]), r["quiet_after_s"],
-                                              ("  " + "; ".join(r["problems"])) if r["problems"] else ""))
+            "avail w %s r %s  quiet %ss%s%s" % ("valid" if r["valid"] else "FAIL", r["scenario"], r["seed"],
+                                                r["ops"], r["acknowledged"], r["lost"], r["resurrected"], r["phantom"],
+                                                r["divergent"], fmt_ratio(r["write_avail"]),
+                                                fmt_ratio(r["read_avail"]), r["quiet_after_s"],
+                                                "  unverified %d" % r["unverified"] if r.get("unverified") else "",
+                                                ("  " + "; ".join(r["problems"])) if r["problems"] else ""))
 
 
 def per_scenario(rows):

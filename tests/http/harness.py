@@ -661,8 +661,10 @@ def main(argv=None):
     import argparse
     ap = argparse.ArgumentParser(description="Black-box HTTP tests of chorusd")
     ap.add_argument("--bin", default="build/chorusd", help="path to chorusd")
-    ap.add_argument("-k", dest="pattern", action="append", default=[],
-                    help="run only tests whose name contains this substring (repeatable)")
+    only = [p for p in os.environ.get("CHORUS_TEST_ONLY", "").split(",") if p]
+    ap.add_argument("-k", dest="pattern", action="append", default=only,
+                    help="run only tests whose name contains this substring (repeatable; default the "
+                    "comma-separated substrings of CHORUS_TEST_ONLY)")
     ap.add_argument("--list", action="store_true", help="list test names and exit")
     opts = ap.parse_args(argv)
 
