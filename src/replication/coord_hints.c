@@ -40,8 +40,7 @@ typedef struct {
   coord_t *c;
   char owner[NODE_ID_MAX + 1];
   swim_addr_t addr;
-  bool departed; /* the owner left for good: hints go to each key's owners now */
-  view_t *view;  /* departed: the view whose owners they go to */
+  view_t *view; /* the owner left for good: the view whose owners its hints go to (else NULL) */
   engine_hint_t *hints;
   size_t n;
   size_t *waiting; /* per hint: deliveries not acknowledged yet */
@@ -193,7 +192,7 @@ static void deliver(batch_t *b, size_t i, buf_t *rec, const vv_t *clock) {
   }
   b->waiting[i]++; /* held while its deliveries go out: one may come back at once */
   b->outstanding++;
-  if (b->departed)
+  if (b->view)
     deliver_to_owners(b, i, rec, clock);
   else
     send_hint(b, i, &b->addr, rec, clock);
@@ -256,14 +255,11 @@ static bool pick_owner(coord_t *c, batch_t *b) {
       continue;
     snprintf(b->owner, sizeof b->owner, "%s", m->id);
     b->addr = m->addr;
-    b->departed = departed;
+    if (departed) b->view = v; /* kept for the batch */
     c->hint_rr = i + 1;
     found = true;
   }
-  if (found && b->departed)
-    b->view = v; /* kept for the batch */
-  else
-    view_release(v);
+  if (!b->view) view_release(v);
   free(counts);
   return found;
 }
