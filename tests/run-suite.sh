@@ -4,6 +4,7 @@
 #   tests/run-suite.sh SUITE [path/to/chorusd] [-k substring ...]
 # SUITE: http     the HTTP API of one node            (tests/http/test_api.py)
 #        web      the dashboard's side: /ws push and static files (tests/http/test_web.py)
+#        tls      HTTPS: the API, the dashboard and /ws over it, reload on SIGHUP (tests/http/test_tls.py)
 #        cluster  membership, real processes on loopback (tests/cluster/test_membership.py)
 #        replication  quorum writes and reads, hints, faults (tests/cluster/test_replication.py)
 #        repair   anti-entropy, tombstone collection, wiped replicas (tests/cluster/test_repair.py)
@@ -19,6 +20,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 case "${1:-}" in
   http) suite=$root/tests/http/test_api.py ;;
   web) suite=$root/tests/http/test_web.py ;;
+  tls) suite=$root/tests/http/test_tls.py ;;
   cluster) suite=$root/tests/cluster/test_membership.py ;;
   replication) suite=$root/tests/cluster/test_replication.py ;;
   repair) suite=$root/tests/cluster/test_repair.py ;;
@@ -26,7 +28,7 @@ case "${1:-}" in
   netns) suite=$root/tests/cluster/test_netns.py ;;
   chaos) suite=$root/tests/chaos/run.py ;;
   checker) suite=$root/tests/chaos/test_checker.py ;;
-  *) echo "usage: tests/run-suite.sh http|web|cluster|replication|repair|handoff|netns|chaos|checker [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
+  *) echo "usage: tests/run-suite.sh http|web|tls|cluster|replication|repair|handoff|netns|chaos|checker [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
 esac
 shift
 bin="$root/build/chorusd"
