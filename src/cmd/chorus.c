@@ -92,11 +92,15 @@ static void on_sigint(int sig) {
 }
 
 static int run_command(const command_t *c, const chorus_opts_t *o) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigint; /* no SA_RESTART: a sleep or a poll returns at once */
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
+  /* Commands that run until interrupted (bench, events --follow, repair --wait) end cleanly on SIGINT
+   * and report what they have; a single request keeps the default, dying at once. */
+  if (!c->run || o->follow || o->wait) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint; /* no SA_RESTART: a sleep or a poll returns at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+  }
   signal(SIGPIPE, SIG_IGN);
   if (!c->run) return chorus_bench_run(&o->bench, &o->http, &stop_flag);
   chorus_http_t *h = NULL;

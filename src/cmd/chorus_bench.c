@@ -26,6 +26,9 @@
 #include "chorus_exit.h"
 
 #define ANSWER_KEEP 4096
+#define PREFIX_MAX                                                                                           \
+  (3 * sizeof(((chorus_bench_cfg_t *)0)->key_prefix) + 1) /* escaped: 3 bytes a byte at most */
+#define URL_MAX (CHORUS_HTTP_URL_MAX + PREFIX_MAX + 40)   /* + "/api/v1/data/" and a number */
 #define NS_PER_S 1000000000.0
 
 typedef struct {
@@ -34,7 +37,7 @@ typedef struct {
   buf_t answer; /* the first ANSWER_KEEP bytes of the answer */
   uint64_t due_ns, sent_ns;
   bool busy, read;
-  char url[CHORUS_HTTP_URL_MAX + 256];
+  char url[URL_MAX];
 } conn_t;
 
 typedef struct {
@@ -42,7 +45,7 @@ typedef struct {
   conn_t *conns;
   CURLM *multi;
   char *put_body;
-  char prefix[3 * sizeof(((chorus_bench_cfg_t *)0)->key_prefix) + 16]; /* escaped */
+  char prefix[PREFIX_MAX]; /* escaped */
   rng_t rng;
   uint64_t start_ns, end_ns; /* end_ns: when no operation may start any more (0: none) */
   uint64_t issued;           /* operations started (their numbers) */

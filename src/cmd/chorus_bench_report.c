@@ -138,13 +138,20 @@ static json_t *histogram_json(const chorus_hist_t *h) {
 
 static json_t *json_report(const chorus_bench_cfg_t *c, const chorus_bench_result_t *r) {
   json_t *nodes = json_array(), *kinds = json_object();
-  for (size_t i = 0; nodes && i < c->n_nodes; i++)
-    json_array_append_new(nodes, json_string(c->nodes[i]));
-  for (size_t i = 0; kinds && i < r->n_kinds; i++)
-    json_object_set_new(kinds, r->kinds[i].label, json_integer((json_int_t)r->kinds[i].count));
+  bool bad = !nodes || !kinds;
+  for (size_t i = 0; !bad && i < c->n_nodes; i++)
+    bad = json_array_append_new(nodes, json_string(c->nodes[i])) != 0;
+  for (size_t i = 0; !bad && i < r->n_kinds; i++)
+    bad = json_object_set_new(kinds, r->kinds[i].label, json_integer((json_int_t)r->kinds[i].count)) != 0;
+  if (bad) {
+    json_decref(nodes);
+    json_decref(kinds);
+    return NULL;
+  }
+  /* "o" fails the whole object when a part could not be built; only sent_latency_ms is optional */
   return json_pack(
-      "{s:{s:o*,s:i,s:f,s:I,s:I,s:s,s:f,s:I,s:f},s:f,s:I,s:I,s:I,s:I,s:f,s:s,s:o*,s:{s:I,s:o*},s:{s:I,s:o*},"
-      "s:o*,s:o*,s:o*,s:b}",
+      "{s:{s:o,s:i,s:f,s:I,s:I,s:s,s:f,s:I,s:f},s:f,s:I,s:I,s:I,s:I,s:f,s:s,s:o,s:{s:I,s:o},s:{s:I,s:o},"
+      "s:o*,s:o,s:o,s:b}",
       "config", "nodes", nodes, "concurrency", c->concurrency, "read_ratio", c->read_ratio, "value_size",
       (json_int_t)c->value_size, "keys", (json_int_t)c->keys, "key_prefix", c->key_prefix, "duration_s",
       c->duration_s, "count", (json_int_t)c->count, "rate", c->rate, "elapsed_s", r->elapsed_s, "ops",
