@@ -1,5 +1,5 @@
 # Thin wrapper around CMake. Targets:
-#   make            build build/chorusd and the unit tests (RelWithDebInfo), and the dashboard (web/dist)
+#   make            build build/chorusd, build/chorus (the client) and the unit tests (RelWithDebInfo), and the dashboard (web/dist)
 #   make test       install missing packages, build, run every test suite
 #   make demo       install, build, start a local cluster (N=3 nodes on :8081..) in the foreground
 #   make fuzz       run every fuzz target for FUZZ_SECONDS (default 300) each
@@ -25,7 +25,7 @@ deps:
 build:
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@MAKEFLAGS= cmake --build build -j $(JOBS) >build/build.log 2>&1 || { cat build/build.log; exit 1; }
-	@echo "built build/chorusd"
+	@echo "built build/chorusd and build/chorus"
 	@scripts/build-web.sh --quiet
 
 test: deps

@@ -5,8 +5,8 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
-  libleveldb-dev libmicrohttpd-dev libjansson-dev uuid-dev libcmocka-dev libuv1-dev
-  libssl-dev libmsgpack-dev libcurl4-openssl-dev python3 curl jq cppcheck iptables iproute2 chromium)
+  libleveldb-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev uuid-dev libcmocka-dev libuv1-dev
+  libssl-dev libmsgpack-dev libcurl4-openssl-dev python3 curl openssl jq cppcheck iptables iproute2 chromium)
 # The dashboard needs Node.js and npm; any install will do (Debian's, or one whose nodejs ships npm).
 command -v node >/dev/null || pkgs+=(nodejs)
 command -v npm >/dev/null || pkgs+=(npm)

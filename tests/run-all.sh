@@ -3,8 +3,9 @@
 #   0. cppcheck over src/
 #   1. release build: unit tests and the simulators' small suites (ctest: swim_sim,
 #      kv_sim and its sabotage check; ASan runs them too, TSan leaves them out),
-#      the HTTP suite against build/chorusd, the membership, replication,
+#      the HTTP suites (API, dashboard side, HTTPS) against build/chorusd, the membership, replication,
 #      anti-entropy (repair) and ownership handoff cluster tests, the
+#      command-line client (build/chorus) against a cluster, the
 #      lost-write checker's own tests, and (as root) loss and partition
 #      tests in network namespaces and each chaos scenario once, short
 #   2. the dashboard: web/dist built, its Vitest unit tests, and browser tests
@@ -86,10 +87,12 @@ if build_or_fail release build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   run_ctest unit build
   run_suite http http build/chorusd
   run_suite web web build/chorusd
+  run_suite tls tls build/chorusd
   run_suite cluster cluster build/chorusd
   run_suite replication replication build/chorusd
   run_suite repair repair build/chorusd
   run_suite handoff handoff build/chorusd
+  run_suite client client build/chorusd
   run_suite checker checker build/chorusd
   if [[ $(id -u) == 0 ]]; then
     run_suite netns netns build/chorusd
@@ -130,10 +133,12 @@ if build_or_fail asan build-asan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=addr
   run_ctest unit-asan build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   run_suite http http-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
   run_suite web web-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+  run_suite tls tls-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
   run_suite cluster cluster-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
   run_suite replication replication-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 CHORUS_LOAD_SECONDS=12
   run_suite repair repair-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
   run_suite handoff handoff-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
+  run_suite client client-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 ASAN_OPTIONS=detect_leaks=1
 fi
 
 log "ThreadSanitizer build"
@@ -143,6 +148,7 @@ if build_or_fail tsan build-tsan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=thre
   CTEST_EXCLUDE='swim_sim|kv_sim' run_ctest unit-tsan build-tsan TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:$tsan
   run_suite http http-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 TSAN_OPTIONS=$tsan
   run_suite web web-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 TSAN_OPTIONS=$tsan
+  run_suite tls tls-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 TSAN_OPTIONS=$tsan
   run_suite replication replication-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 CHORUS_LOAD_SECONDS=10 \
     TSAN_OPTIONS=$tsan
   run_suite repair repair-tsan build-tsan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 TSAN_OPTIONS=$tsan

@@ -4,11 +4,12 @@
 #   tests/run-suite.sh SUITE [path/to/chorusd] [-k substring ...]
 # SUITE: http     the HTTP API of one node            (tests/http/test_api.py)
 #        web      the dashboard's side: /ws push and static files (tests/http/test_web.py)
+#        tls      HTTPS: the API, the dashboard and /ws over it, reload on SIGHUP (tests/http/test_tls.py)
 #        cluster  membership, real processes on loopback (tests/cluster/test_membership.py)
 #        replication  quorum writes and reads, hints, faults (tests/cluster/test_replication.py)
 #        repair   anti-entropy, tombstone collection, wiped replicas (tests/cluster/test_repair.py)
 #        handoff  joins, leaves and removals moving data under load (tests/cluster/test_handoff.py)
-#        keys     gossip and peer key rotation under load (tests/cluster/test_keys.py)
+  *) echo "usage: tests/run-suite.sh http|web|tls|cluster|replication|repair|handoff|keys|client|netns|chaos|checker [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
 #        netns    loss and partitions in network namespaces, root only (tests/cluster/test_netns.py)
 #        chaos    every chaos scenario with the lost-write checker, root only (tests/chaos/run.py;
 #                 CHORUS_CHAOS_RUNS, CHORUS_CHAOS_DURATION, CHORUS_CHAOS_SCENARIOS)
@@ -20,15 +21,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 case "${1:-}" in
   http) suite=$root/tests/http/test_api.py ;;
   web) suite=$root/tests/http/test_web.py ;;
+  tls) suite=$root/tests/http/test_tls.py ;;
   cluster) suite=$root/tests/cluster/test_membership.py ;;
   replication) suite=$root/tests/cluster/test_replication.py ;;
   repair) suite=$root/tests/cluster/test_repair.py ;;
   handoff) suite=$root/tests/cluster/test_handoff.py ;;
-  keys) suite=$root/tests/cluster/test_keys.py ;;
-  netns) suite=$root/tests/cluster/test_netns.py ;;
-  chaos) suite=$root/tests/chaos/run.py ;;
-  checker) suite=$root/tests/chaos/test_checker.py ;;
-  *) echo "usage: tests/run-suite.sh http|web|cluster|replication|repair|handoff|keys|netns|chaos|checker [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
+  *) echo "usage: tests/run-suite.sh http|web|tls|cluster|replication|repair|handoff|keys|client|netns|chaos|checker [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
 esac
 shift
 bin="$root/build/chorusd"

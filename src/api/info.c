@@ -68,6 +68,19 @@ static json_t *hints_json(engine_t *e) {
                    by_owner);
 }
 
+/* The HTTPS certificate in use: what an operator checks before it expires. */
+static json_t *tls_json(tls_t *tls) {
+  if (!tls) return json_pack("{s:b}", "enabled", 0);
+  tls_info_t ti;
+  tls_info(tls, &ti);
+  char not_after[32], loaded[32];
+  api_iso_time(ti.not_after > 0 ? (uint64_t)ti.not_after * 1000u : 0, not_after);
+  api_iso_time(ti.loaded_ms, loaded);
+  return json_pack("{s:b,s:s,s:s,s:s,s:I,s:I}", "enabled", 1, "subject", ti.subject, "not_after", not_after,
+                   "loaded_at", loaded, "reloads", (json_int_t)ti.reloads, "reload_failures",
+                   (json_int_t)ti.failures);
+}
+
 json_t *api_status_json(api_server_t *s) {
   const engine_stats_t *st = engine_stats(s->engine);
   char started[32];
@@ -91,6 +104,7 @@ json_t *api_status_json(api_server_t *s) {
   if (o) json_object_set_new(o, "anti_entropy", api_anti_entropy_json(s));
   if (o && s->coord) json_object_set_new(o, "transfers", api_transfers_json(s));
   if (o) json_object_set_new(o, "actor", json_string(engine_actor(s->engine)));
+  if (o) json_object_set_new(o, "tls", tls_json(s->tls));
   const loop_stats_t *l = s->loop_stats;
   if (o && l)
     json_object_set_new(o, "loop",
@@ -187,7 +201,7 @@ enum MHD_Result api_vector_clock_answer(api_req_t *r) {
 enum MHD_Result api_metrics(api_req_t *r) {
   buf_t out;
   buf_init(&out);
-  metrics_render(&out, r->srv->engine, r->srv->gossip, r->srv->coord, r->srv->loop_stats);
+  metrics_render(&out, r->srv->engine, r->srv->gossip, r->srv->coord, r->srv->loop_stats, r->srv->tls);
   if (out.err) {
     buf_free(&out);
     return api_send_error3(r, 500, "internal", "out of memory");

@@ -16,6 +16,7 @@
 #include "../common/clock.h"
 #include "../common/config.h"
 #include "../replication/coord.h"
+#include "tls.h"
 #include "../replication/events_part.h"
 #include "../storage/engine.h"
 #include "body.h"
@@ -37,6 +38,7 @@ struct api_server {
   const loop_stats_t *loop_stats; /* the loop's stalls, or NULL */
   struct MHD_Daemon *daemon;
   ws_t *ws;                /* the /ws connections, on the loop */
+  tls_t *tls;              /* the HTTPS certificate; NULL: plain HTTP */
   char web_root[PATH_MAX]; /* the dashboard's files: --web-root, resolved */
   atomic_bool draining;
   atomic_uint_fast64_t inflight;

@@ -11,6 +11,7 @@
 #include "../common/err.h"
 #include "../gossip/gossip.h"
 #include "../replication/coord.h"
+#include "tls.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -32,9 +33,9 @@ static atomic_uint_fast64_t requests[ROUTE_COUNT][METHOD_COUNT][NSTATUS];
 static atomic_uint_fast64_t buckets[ROUTE_COUNT][NBUCKET + 1]; /* non-cumulative; last = +Inf */
 static atomic_uint_fast64_t sum_ns[ROUTE_COUNT];
 
-static const char *ROUTE_NAMES[ROUTE_COUNT] = {"data",   "status", "vector_clock", "health", "metrics",
-                                               "gossip", "ring",   "cluster",      "merkle", "repair",
-                                               "transfers", "keys", "ws",  "static",       "unknown"};
+static const char *ROUTE_NAMES[ROUTE_COUNT] = {"data",      "status", "vector_clock", "health", "metrics",
+                                               "gossip",    "ring",   "cluster",      "merkle", "repair",
+                                               "transfers", "keys",   "ws",           "static", "unknown"};
 static const char *METHOD_NAMES[METHOD_COUNT] = {"GET", "PUT", "DELETE", "POST", "HEAD", "OPTIONS", "OTHER"};
 
 api_method_t metrics_method(const char *m) {
@@ -394,8 +395,8 @@ static const metric_field_t XFER_FIELDS[] = {
      offsetof(xfer_counters_t, bytes_out)},
     {"chorus_transfer_keys_dropped_total", "Records dropped here once their owners held them.", false,
      offsetof(xfer_counters_t, keys_dropped)},
-    {"chorus_transfer_failures_total", "Transfer batches and hand-offs that failed and were tried again.", false,
-     offsetof(xfer_counters_t, failures)},
+    {"chorus_transfer_failures_total", "Transfer batches and hand-offs that failed and were tried again.",
+     false, offsetof(xfer_counters_t, failures)},
     {"chorus_transfer_handoff_passes_total", "Passes over the records this node does not own.", false,
      offsetof(xfer_counters_t, passes)},
 };
@@ -410,13 +411,27 @@ static void render_xfer(buf_t *out, struct coord *coord) {
     running += !st->entries[i].done;
   render_value(out, "chorus_transfer_streams_running", true, "Range streams this node has not finished.",
                running);
-  render_value(out, "chorus_node_phase", true, "This node's phase: 0 normal, 1 joining, 2 leaving.", st->phase);
+  render_value(out, "chorus_node_phase", true, "This node's phase: 0 normal, 1 joining, 2 leaving.",
+               st->phase);
   free(st);
 }
 
+static void render_tls(buf_t *out, tls_t *tls) {
+  tls_info_t ti;
+  tls_info(tls, &ti);
+  render_value(out, "chorus_tls_cert_not_after_seconds", true,
+               "Expiry of the HTTPS certificate in use, seconds since the epoch.",
+               ti.not_after > 0 ? (uint64_t)ti.not_after : 0);
+  render_value(out, "chorus_tls_reloads_total", false, "HTTPS certificate reloads (SIGHUP) that took effect.",
+               ti.reloads);
+  render_value(out, "chorus_tls_reload_failures_total", false,
+               "HTTPS certificate reloads refused (bad file, key not the certificate's).", ti.failures);
+}
+
 void metrics_render(buf_t *out, engine_t *engine, gossip_t *gossip, struct coord *coord,
-                    const loop_stats_t *loop) {
+                    const loop_stats_t *loop, tls_t *tls) {
   render_requests(out);
+  if (tls) render_tls(out, tls);
   if (loop) render_loop(out, loop);
   render_latency(out);
   if (engine) render_storage(out, engine);

@@ -24,12 +24,12 @@ typedef enum {
   ROUTE_GOSSIP,
   ROUTE_RING,
   ROUTE_CLUSTER,
-  ROUTE_MERKLE, /* /api/v1/merkle-tree[/compare|/verify] */
-  ROUTE_REPAIR, /* /api/v1/repair */
+  ROUTE_MERKLE,    /* /api/v1/merkle-tree[/compare|/verify] */
+  ROUTE_REPAIR,    /* /api/v1/repair */
   ROUTE_TRANSFERS, /* /api/v1/transfers */
   ROUTE_KEYS,      /* /api/v1/keys */
-  ROUTE_WS,     /* GET /ws: the handshake (the connection itself is not a request) */
-  ROUTE_STATIC, /* the dashboard's files */
+  ROUTE_WS,        /* GET /ws: the handshake (the connection itself is not a request) */
+  ROUTE_STATIC,    /* the dashboard's files */
   ROUTE_UNKNOWN,
   ROUTE_COUNT
 } api_route_t;
@@ -74,7 +74,9 @@ struct gossip;
 /* Appends the Prometheus text exposition of every metric to out; the engine
  * and the gossip shell (either may be NULL) add their sections. */
 struct coord;
+struct tls;
+/* ...and the HTTPS certificate (NULL: plain HTTP) its expiry and reloads. */
 void metrics_render(buf_t *out, engine_t *engine, struct gossip *gossip, struct coord *coord,
-                    const loop_stats_t *loop);
+                    const loop_stats_t *loop, struct tls *tls);
 
 #endif

@@ -370,8 +370,23 @@ int api_server_create(const config_t *cfg, const char *node_id, const char *vers
   s->started_mono_ns = clock_mono_ns();
   atomic_init(&s->draining, false);
   atomic_init(&s->inflight, 0);
+  if (cfg->tls_cert[0]) {
+    int rc = tls_open(cfg->tls_cert, cfg->tls_key, &s->tls);
+    if (rc) {
+      free(s);
+      return rc;
+    }
+  }
   *out = s;
   return 0;
+}
+
+int api_server_reload_tls(api_server_t *s) {
+  if (!s->tls) {
+    log_info("http: SIGHUP: no --tls-cert to read again");
+    return 0;
+  }
+  return tls_reload(s->tls);
 }
 
 int api_server_start(api_server_t *s, const api_deps_t *deps) {
@@ -388,6 +403,19 @@ int api_server_start(api_server_t *s, const api_deps_t *deps) {
   memset(&ss, 0, sizeof ss);
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+  /* HTTPS: GnuTLS asks tls.c for the certificate at every handshake, so a
+   * reload needs no restart of the daemon */
+  struct MHD_OptionItem tls_opts[] = {{MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)tls_callback()},
+                                      {MHD_OPTION_END, 0, NULL}};
+  if (s->tls) {
+    if (MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES) {
+      log_error("http: this libmicrohttpd cannot take a certificate callback; HTTPS is not available");
+      return CHORUS_EINVAL;
+    }
+    flags |= MHD_USE_TLS;
+  } else {
+    tls_opts[0].option = MHD_OPTION_END;
+  }
   struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
   if (inet_pton(AF_INET, s->cfg->bind, &v4->sin_addr) == 1) {
@@ -401,13 +429,13 @@ int api_server_start(api_server_t *s, const api_deps_t *deps) {
     log_error("http: --bind %s is not an IP address", s->cfg->bind);
     return CHORUS_EINVAL;
   }
-  s->daemon =
-      MHD_start_daemon(flags, s->cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-                       NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-                       (unsigned)s->cfg->http_threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                       MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-                       (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-                       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
+  s->daemon = MHD_start_daemon(
+      flags, s->cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+      (unsigned)s->cfg->http_threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+      MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+      MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
   if (!s->daemon) {
     log_error("http: cannot listen on %s:%u (in use, or no permission)", s->cfg->bind, s->cfg->port);
     return CHORUS_EIO;
@@ -429,5 +457,6 @@ void api_server_stop(api_server_t *s) {
   if (s->ws) ws_close(s->ws); /* upgraded sockets go back to the daemon before it stops */
   if (s->daemon) MHD_stop_daemon(s->daemon);
   ws_free(s->ws);
+  tls_free(s->tls);
   free(s);
 }

@@ -37,6 +37,10 @@ typedef struct {
 } api_deps_t;
 /* Loop thread: starts listening. */
 int api_server_start(api_server_t *s, const api_deps_t *deps);
+/* Reads --tls-cert and --tls-key again (SIGHUP): new connections get the
+ * new certificate, open ones keep theirs. On error the certificate in use
+ * stays (the error is logged). Without HTTPS: nothing, 0. */
+int api_server_reload_tls(api_server_t *s);
 /* Loop thread: from now on new requests are answered 503, and every
  * WebSocket gets a close frame (1001, going away). */
 void api_server_drain(api_server_t *s);

@@ -3,7 +3,8 @@
  * directory, opens the store, serves the HTTP API and runs the event loop
  * until SIGINT or SIGTERM, then shuts down gracefully: new requests are
  * refused with 503, requests in flight finish, the store is synced and
- * closed, and the process exits 0.
+ * closed, and the process exits 0. SIGHUP reads the HTTPS certificate and
+ * key again, on a worker thread; a shutdown waits for that read to end.
  *
  * Exit codes: 0 clean shutdown, 1 a runtime failure (data dir in use, port
  * taken, store unreadable), 2 a bad command line.
@@ -53,6 +54,8 @@ typedef struct {
   incarnation_t *incarnation; /* NULL with --gossip=false */
   keyring_t keyring;          /* sealing of gossip and peer traffic; changed by rotations on the loop */
   char keyring_path[4200];
+  uv_work_t reload_req; /* SIGHUP: the HTTPS certificate read again */
+  bool reloading;
 } node_t;
 
 static int mkdir_p(const char *path) {
@@ -163,6 +166,7 @@ static int start_gossip(node_t *n) {
 static void on_drain_tick(uv_timer_t *t) {
   node_t *n = t->data;
   uint64_t left = api_server_inflight(n->server);
+  if (n->reloading) return; /* the reload's thread uses the server's certificate state */
   if (left == 0 || uv_now(loop_uv(n->loop)) - n->drain_started > DRAIN_TIMEOUT_MS) {
     if (left)
       log_warn("%llu requests still in flight after %d ms; stopping anyway", (unsigned long long)left,
@@ -181,9 +185,27 @@ static void drain(node_t *n) {
   uv_timer_start(&n->drain_timer, on_drain_tick, 0, 5);
 }
 
+static void reload_work(uv_work_t *w) {
+  node_t *n = w->data;
+  (void)api_server_reload_tls(n->server); /* logs what it did, or why not */
+}
+
+static void reload_done(uv_work_t *w, int status) {
+  (void)status;
+  node_t *n = w->data;
+  n->reloading = false;
+}
+
 static void on_signal(loop_t *l, int signum, void *state) {
   (void)l;
   node_t *n = state;
+  if (signum == SIGHUP) { /* file reads and parsing: off the loop */
+    if (n->draining || n->reloading) return;
+    n->reloading = true;
+    n->reload_req.data = n;
+    if (uv_queue_work(loop_uv(n->loop), &n->reload_req, reload_work, reload_done) != 0) n->reloading = false;
+    return;
+  }
   if (n->draining) return;
   n->draining = true;
   log_info("received %s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -225,8 +247,13 @@ static int run(config_t *cfg) {
   char dbdir[4200], xfer_path[4200];
   snprintf(dbdir, sizeof dbdir, "%s/db", cfg->data_dir);
   int rc = api_server_create(cfg, cfg->node_id, CHORUS_VERSION, &n.server);
-  if (!rc) rc = loop_create(&n.loop, on_signal, &n);
-  if (!rc) {
+  if (rc) return rc; /* nothing else is open yet */
+  rc = loop_create(&n.loop, on_signal, &n);
+  if (rc) {
+    api_server_stop(n.server);
+    return rc;
+  }
+  {
     engine_opts_t eo = {.node_id = cfg->node_id,
                         .dir = dbdir,
                         .fsync = cfg->fsync,
@@ -272,8 +299,9 @@ static int run(config_t *cfg) {
                      .loop_stats = loop_stats(n.loop)};
   if (!rc) rc = api_server_start(n.server, &deps);
   if (!rc) {
-    log_info("chorusd %s serving http://%s:%u (data %s, fsync %s)", CHORUS_VERSION, cfg->bind, cfg->port,
-             cfg->data_dir, config_fsync_name(cfg->fsync));
+    log_info("chorusd %s serving %s://%s:%u (data %s, fsync %s)", CHORUS_VERSION,
+             cfg->tls_cert[0] ? "https" : "http", cfg->bind, cfg->port, cfg->data_dir,
+             config_fsync_name(cfg->fsync));
     rc = loop_run(n.loop);
   }
   api_server_stop(n.server); /* every request is answered by now */

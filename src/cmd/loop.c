@@ -17,7 +17,7 @@
 
 struct loop {
   uv_loop_t uv;
-  uv_signal_t sigint, sigterm;
+  uv_signal_t sigint, sigterm, sighup;
   uv_prepare_t prepare;
   uint64_t last_ns, last_idle_ns; /* at the previous prepare */
   loop_stats_t stats;
@@ -56,9 +56,11 @@ int loop_create(loop_t **out, loop_signal_fn sig, void *state) {
   l->state = state;
   uv_signal_init(&l->uv, &l->sigint);
   uv_signal_init(&l->uv, &l->sigterm);
-  l->sigint.data = l->sigterm.data = l;
+  uv_signal_init(&l->uv, &l->sighup);
+  l->sigint.data = l->sigterm.data = l->sighup.data = l;
   uv_signal_start(&l->sigint, on_signal, SIGINT);
   uv_signal_start(&l->sigterm, on_signal, SIGTERM);
+  uv_signal_start(&l->sighup, on_signal, SIGHUP);
   uv_prepare_init(&l->uv, &l->prepare);
   l->prepare.data = l;
   l->last_ns = uv_hrtime();

@@ -5,6 +5,7 @@
  * A single node's data requests need no coordination and go from the HTTP
  * threads straight to the storage writer (docs/architecture.md says why);
  * the loop handles SIGINT/SIGTERM and the graceful shutdown they start,
+ * SIGHUP (the HTTPS certificate read again),
  * membership, the peer transport and request coordination, and measures
  * its own stalls (loop_stats.h).
  */
@@ -17,7 +18,7 @@
 
 typedef struct loop loop_t;
 
-/* Called on the loop thread when SIGINT or SIGTERM arrives. */
+/* Called on the loop thread when SIGINT, SIGTERM or SIGHUP arrives. */
 typedef void (*loop_signal_fn)(loop_t *l, int signum, void *state);
 
 int loop_create(loop_t **out, loop_signal_fn on_signal, void *state);

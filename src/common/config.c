@@ -155,6 +155,20 @@ static const opt_t options[] = {
      .secret = true,
      .help = "token clients must present",
      .def_note = "none: no authentication"},
+    {.name = "tls-cert",
+     .env = "CHORUS_TLS_CERT",
+     .meta = "FILE",
+     .set = set_text,
+     FIELD(tls_cert),
+     .help = "PEM certificate (chain) the API serves HTTPS with; read again on SIGHUP",
+     .def_note = "none: plain HTTP"},
+    {.name = "tls-key",
+     .env = "CHORUS_TLS_KEY",
+     .meta = "FILE",
+     .set = set_text,
+     FIELD(tls_key),
+     .help = "PEM private key of --tls-cert, unencrypted; read again on SIGHUP",
+     .def_note = "none"},
     {.name = "http-threads",
      .env = "CHORUS_HTTP_THREADS",
      .meta = "N",
@@ -815,16 +829,25 @@ static int apply(config_t *c, int argc, char *const argv[], const char *flags[],
   return 0;
 }
 
-/* Checks between options: quorums cannot exceed the replicas. */
-static int check_quorums(const config_t *c, char *err, size_t errlen) {
+/* Checks between options: quorums cannot exceed the replicas; a TLS
+ * certificate needs its key and a key its certificate. */
+static int check_between(const config_t *c, char *err, size_t errlen) {
   const char *flag = c->read_quorum > c->replicas    ? "--read-quorum"
                      : c->write_quorum > c->replicas ? "--write-quorum"
                                                      : NULL;
-  if (!flag) return 0;
-  if (err && errlen)
-    snprintf(err, errlen, "%s: must be at most --replicas (%d), got %d", flag, c->replicas,
-             flag[2] == 'r' ? c->read_quorum : c->write_quorum);
-  return CHORUS_EINVAL;
+  if (flag) {
+    if (err && errlen)
+      snprintf(err, errlen, "%s: must be at most --replicas (%d), got %d", flag, c->replicas,
+               flag[2] == 'r' ? c->read_quorum : c->write_quorum);
+    return CHORUS_EINVAL;
+  }
+  if (!c->tls_cert[0] != !c->tls_key[0]) {
+    if (err && errlen)
+      snprintf(err, errlen, "%s: needs %s too", c->tls_cert[0] ? "--tls-cert" : "--tls-key",
+               c->tls_cert[0] ? "--tls-key" : "--tls-cert");
+    return CHORUS_EINVAL;
+  }
+  return 0;
 }
 
 int config_parse(config_t *c, int argc, char *const argv[], char *const envp[], config_action_t *action,
@@ -843,7 +866,7 @@ int config_parse(config_t *c, int argc, char *const argv[], char *const envp[], 
     tmp.read_quorum = tmp.write_quorum = 0;
     rc = apply(&tmp, argc, argv, flags, envp, err, errlen);
     if (rc == 0) derive(&tmp, tmp.data_dir[0] != '\0');
-    if (rc == 0) rc = check_quorums(&tmp, err, errlen);
+    if (rc == 0) rc = check_between(&tmp, err, errlen);
   }
   if (rc != 0) return rc;
   *c = tmp;
@@ -891,7 +914,7 @@ static void put_wrapped(text_t *t, const char *words, size_t col) {
 }
 
 static void put_option(text_t *t, const opt_t *o) {
-  char flag[64], desc[256], range[48] = "", def[64] = "", env[48] = "";
+  char flag[64], desc[512], range[48] = "", def[128] = "", env[48] = "";
   snprintf(flag, sizeof flag, "  %s%s--%s%s%s", o->alias ? o->alias : "", o->alias ? ", " : "", o->name,
            o->meta ? "=" : "", o->meta ? o->meta : "");
   if (o->max && o->set != set_duration)
@@ -909,7 +932,7 @@ static void put_option(text_t *t, const opt_t *o) {
   put(t, "\n", 1);
 }
 
-static char usage_text[8192];
+static char usage_text[16384];
 static pthread_once_t usage_once = PTHREAD_ONCE_INIT;
 
 static void build_usage(void) {

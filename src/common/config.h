@@ -21,19 +21,21 @@ typedef enum { FSYNC_ALWAYS = 0, FSYNC_BATCH = 1, FSYNC_NEVER = 2 } fsync_mode_t
 #define CONFIG_HOSTPORT_MAX 128
 
 typedef struct {
-  char node_id[65];         /* --node-id; "" = generate / load from data dir */
-  uint16_t port;            /* --port, HTTP API (TCP), default 8081 */
-  char bind[64];            /* --bind, default "0.0.0.0" */
-  char data_dir[4096];      /* --data-dir, default "./data/<node-id>" or "./data/node" */
-  fsync_mode_t fsync;       /* --fsync=always|batch|never, default always */
-  uint64_t max_value_bytes; /* --max-value-bytes, default 1 MiB; accepts K, M, KiB, MiB suffixes */
-  uint64_t event_retention; /* --event-retention, default 10000 events, >= 1 */
+  char node_id[65];            /* --node-id; "" = generate / load from data dir */
+  uint16_t port;               /* --port, HTTP API (TCP), default 8081 */
+  char bind[64];               /* --bind, default "0.0.0.0" */
+  char data_dir[4096];         /* --data-dir, default "./data/<node-id>" or "./data/node" */
+  fsync_mode_t fsync;          /* --fsync=always|batch|never, default always */
+  uint64_t max_value_bytes;    /* --max-value-bytes, default 1 MiB; accepts K, M, KiB, MiB suffixes */
+  uint64_t event_retention;    /* --event-retention, default 10000 events, >= 1 */
   uint64_t record_cache_bytes; /* --record-cache, default 64 MiB; 0 = no record cache */
-  log_level_t log_level;    /* --log-level=debug|info|warn|error, default info */
-  char api_token[256];      /* --api-token, "" = no authentication */
-  int http_threads;         /* --http-threads, default 2, 1..64 */
-  char web_root[4096];      /* --web-root: the dashboard's files; "" = found next to the executable
-                               (../web/dist), else ./web/dist (resolved when the server starts) */
+  log_level_t log_level;       /* --log-level=debug|info|warn|error, default info */
+  char api_token[256];         /* --api-token, "" = no authentication */
+  char tls_cert[4096];         /* --tls-cert: PEM certificate chain of the API; "" = plain HTTP */
+  char tls_key[4096];          /* --tls-key: PEM private key of --tls-cert; set with it or not at all */
+  int http_threads;            /* --http-threads, default 2, 1..64 */
+  char web_root[4096];         /* --web-root: the dashboard's files; "" = found next to the executable
+                                  (../web/dist), else ./web/dist (resolved when the server starts) */
 
   /* membership (SWIM); durations in milliseconds */
   bool gossip;                                       /* --gossip=true|false, default true */

@@ -130,11 +130,15 @@ class Response:
         return "HTTP %d %s" % (self.status, _short(self.text, 400))
 
 
-def http_request(port, method, path, body=None, headers=None, timeout=SOCKET_TIMEOUT):
-    """One request on a fresh connection. body: bytes, str or None."""
+def http_request(port, method, path, body=None, headers=None, timeout=SOCKET_TIMEOUT, tls=None):
+    """One request on a fresh connection. body: bytes, str or None. tls: an
+    ssl.SSLContext, to ask over HTTPS."""
     if isinstance(body, str):
         body = body.encode("utf-8")
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    if tls:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=tls)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=dict(headers or {}))
         r = conn.getresponse()
@@ -308,8 +312,9 @@ class Node:
     unless port is fixed."""
 
     def __init__(self, binary, node_id=SHARED_NODE_ID, args=(), env=None, port_via_env=False,
-                 data_dir=None, use_bind=True, space_separated=False):
+                 data_dir=None, use_bind=True, space_separated=False, tls=None):
         self.binary = binary
+        self.tls = tls  # an ssl.SSLContext when the node serves HTTPS
         self.node_id = node_id
         self.args = list(args)
         self.env_extra = dict(env or {})
@@ -381,7 +386,7 @@ class Node:
                 raise TestFailure("chorusd exited with %d before /health answered; stderr tail:\n%s"
                                   % (rc, tail(self.stderr())))
             try:
-                r = http_request(self.port, "GET", "/health", timeout=1.0)
+                r = http_request(self.port, "GET", "/health", timeout=1.0, tls=self.tls)
                 if r.status == 200:
                     return
                 last = r.describe()
@@ -481,7 +486,7 @@ class Node:
     # -- HTTP conveniences
 
     def request(self, method, path, body=None, headers=None, timeout=SOCKET_TIMEOUT):
-        return http_request(self.port, method, path, body, headers, timeout)
+        return http_request(self.port, method, path, body, headers, timeout, tls=self.tls)
 
     def get_path(self, path, headers=None):
         return self.request("GET", path, headers=headers)

@@ -324,6 +324,19 @@ static void test_quorum_above_the_replicas_is_rejected(void **state) {
   assert_one_line_starting_with("--write-quorum: must be at most --replicas (1)");
 }
 
+static void test_a_tls_certificate_and_its_key_come_together(void **state) {
+  assert_int_equal(parse(NULL, "--tls-cert=/etc/c.pem", NULL), CHORUS_EINVAL);
+  assert_one_line_starting_with("--tls-cert: needs --tls-key");
+  char *env[] = {"CHORUS_TLS_KEY=/etc/k.pem", NULL};
+  assert_int_equal(parse(env, NULL), CHORUS_EINVAL);
+  assert_one_line_starting_with("--tls-key: needs --tls-cert");
+  assert_int_equal(parse(env, "--tls-cert=/etc/c.pem", NULL), 0);
+  assert_string_equal(cfg.tls_cert, "/etc/c.pem");
+  assert_string_equal(cfg.tls_key, "/etc/k.pem");
+  assert_int_equal(parse(NULL, NULL), 0);
+  assert_string_equal(cfg.tls_cert, "");
+}
+
 static void test_every_invalid_flag_value_is_rejected_naming_the_flag(void **state) {
   for (size_t i = 0; i < INVALID_COUNT; i++) {
     const invalid_case_t *ic = &invalid_cases[i];
@@ -569,7 +582,13 @@ static void test_usage_lists_every_flag_with_env_and_default(void **state) {
                                         "CHORUS_HTTP_THREADS",
                                         "--web-root=",
                                         "CHORUS_WEB_ROOT",
+                                        "./web/dist;",
+                                        "--tls-cert=",
+                                        "CHORUS_TLS_CERT",
+                                        "--tls-key=",
+                                        "CHORUS_TLS_KEY",
                                         "-h, --help",
+                                        "print the version and exit",
                                         "--version"};
   const char *u = config_usage();
   assert_ptr_equal(u, config_usage());
@@ -691,6 +710,7 @@ int main(void) {
       cmocka_unit_test(test_first_of_duplicate_env_vars_wins),
       cmocka_unit_test(test_quorums_default_to_a_majority_of_the_replicas),
       cmocka_unit_test(test_quorum_above_the_replicas_is_rejected),
+      cmocka_unit_test(test_a_tls_certificate_and_its_key_come_together),
       cmocka_unit_test(test_every_invalid_flag_value_is_rejected_naming_the_flag),
       cmocka_unit_test(test_every_invalid_env_value_is_rejected_naming_the_variable),
       cmocka_unit_test(test_empty_flag_value_is_rejected),
