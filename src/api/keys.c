@@ -16,8 +16,8 @@
 #include "internal.h"
 
 static const char *op_name(int op) {
-  return op == PEER_KEYS_INSTALL ? "install"
-         : op == PEER_KEYS_USE   ? "use"
+  return op == PEER_KEYS_INSTALL  ? "install"
+         : op == PEER_KEYS_USE    ? "use"
          : op == PEER_KEYS_REMOVE ? "remove"
                                   : "list";
 }
@@ -49,7 +49,7 @@ static int parse_key(const char *text, bool id_ok, keyring_entry_t *entry, uint8
   return 0;
 }
 
-/* {"members": {node: {"primary", "keys"} | {"error"}}, "keys": {id: {"members", "primary_on"}}} */
+/* {"members": {node: {"primary", "keys"} | {"error"}}, "keys": {id: {"id", "members", "primary_on"}}} */
 static json_t *keyrings_json(const coord_result_t *res, bool *all_ok) {
   json_t *members = json_object(), *keys = json_object();
   *all_ok = true;
@@ -69,7 +69,7 @@ static json_t *keyrings_json(const coord_result_t *res, bool *all_ok) {
       json_array_append_new(ids, json_string(id));
       json_t *k = json_object_get(keys, id);
       if (!k) {
-        k = json_pack("{s:i,s:i}", "members", 0, "primary_on", 0);
+        k = json_pack("{s:s,s:i,s:i}", "id", id, "members", 0, "primary_on", 0);
         json_object_set_new(keys, id, k);
       }
       if (!k) continue;
@@ -80,7 +80,8 @@ static json_t *keyrings_json(const coord_result_t *res, bool *all_ok) {
     }
     json_object_set_new(members, p->node, json_pack("{s:s,s:o*}", "primary", primary, "keys", ids));
   }
-  return json_pack("{s:o*,s:o*,s:I}", "members", members, "keys", keys, "members_asked", (json_int_t)res->n_parts);
+  return json_pack("{s:o*,s:o*,s:I}", "members", members, "keys", keys, "members_asked",
+                   (json_int_t)res->n_parts);
 }
 
 static enum MHD_Result keys_answer(api_req_t *r) {
@@ -138,8 +139,8 @@ enum MHD_Result api_keys(api_req_t *r) {
       return MHD_YES; /* answered */
     }
     const char *key = json_string_value(k);
-    op = !strcmp(op_text, "install") ? PEER_KEYS_INSTALL
-         : !strcmp(op_text, "use")   ? PEER_KEYS_USE
+    op = !strcmp(op_text, "install")  ? PEER_KEYS_INSTALL
+         : !strcmp(op_text, "use")    ? PEER_KEYS_USE
          : !strcmp(op_text, "remove") ? PEER_KEYS_REMOVE
                                       : 0;
     int rc = op ? parse_key(key, op != PEER_KEYS_INSTALL, &entry, id) : CHORUS_EINVAL;

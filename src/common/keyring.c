@@ -17,7 +17,7 @@
 
 #define FILE_HEADER "chorus-keyring 1\n"
 #define FILE_END "end\n" /* a cut file is not a smaller keyring */
-#define KEY_TEXT_MAX 64 /* base64 of 32 bytes is 44 characters */
+#define KEY_TEXT_MAX 64  /* base64 of 32 bytes is 44 characters */
 
 const keyring_t keyring_plaintext = {.e = {{.none = true}}, .n = 1, .primary = 0};
 

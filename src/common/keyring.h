@@ -38,9 +38,9 @@
 #include "seal.h"
 
 #define KEYRING_MAX 8
-#define KEYRING_ID_BYTES 8                        /* an entry's id: SHA-256 of the key, cut; none: zeros */
+#define KEYRING_ID_BYTES 8                         /* an entry's id: SHA-256 of the key, cut; none: zeros */
 #define KEYRING_ID_TEXT (2 * KEYRING_ID_BYTES + 1) /* 16 hex digits, or "none" */
-#define KEYRING_FILE_MAX 1024                     /* bytes of the file form at most */
+#define KEYRING_FILE_MAX 1024                      /* bytes of the file form at most */
 
 typedef struct {
   bool none; /* plaintext */

@@ -94,9 +94,10 @@ static int apply(coord_t *c, uint8_t op, const uint8_t *entry, size_t len) {
   if (!rc && changed) {
     char id[KEYRING_ID_TEXT];
     keyring_entry_id_text(&c->keys->e[c->keys->primary], id);
-    log_info("keyring: %s; %zu keys, sending with %s", op == PEER_KEYS_INSTALL ? "key installed"
-                                                       : op == PEER_KEYS_USE   ? "primary changed"
-                                                                               : "key removed",
+    log_info("keyring: %s; %zu keys, sending with %s",
+             op == PEER_KEYS_INSTALL ? "key installed"
+             : op == PEER_KEYS_USE   ? "primary changed"
+                                     : "key removed",
              c->keys->n, id);
     atomic_store(&c->keys_sealed, keyring_sealed(c->keys));
   }

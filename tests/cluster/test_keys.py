@@ -101,6 +101,16 @@ class Load:
             time.sleep(0.01)
 
 
+def keyed(c, key, nodes=None):
+    """Starts nodes (default all of c) with --cluster-key=key, seeded from the first; waits for them."""
+    nodes = nodes or c.nodes
+    nodes[0].start(extra=["--cluster-key=" + key])
+    for m in nodes[1:]:
+        m.start(seed=nodes[0], extra=["--cluster-key=" + key])
+    c.converged(ids=[m.id for m in nodes])
+    return nodes
+
+
 def no_suspicion_and_no_auth_drop(nodes):
     for m in nodes:
         eq(metric(m, "chorus_swim_suspects_total"), 0, "members %s suspected" % m.id)
@@ -132,11 +142,7 @@ def stranger_refused(c, seed, args):
 def test_a_rotation_under_load_suspects_no_member_and_fails_no_request(ctx):
     k1, k2 = new_key(), new_key()
     with Cluster(ctx, 6) as c:
-        five = c.nodes[:5]
-        five[0].start(extra=["--cluster-key=" + k1])
-        for m in five[1:]:
-            m.start(seed=five[0], extra=["--cluster-key=" + k1])
-        c.converged(ids=[m.id for m in five])
+        five = keyed(c, k1, c.nodes[:5])
         id1 = key_id(five[0], k1)
         with Load(five) as load:
             time.sleep(1)
@@ -186,11 +192,7 @@ def test_a_plaintext_cluster_gets_a_key_without_a_restart(ctx):
 def test_unsafe_or_malformed_changes_are_refused_and_change_nothing(ctx):
     k1, k2 = new_key(), new_key()
     with Cluster(ctx, 3) as c:
-        a, b, _ = c.nodes
-        a.start(extra=["--cluster-key=" + k1])
-        for m in c.nodes[1:]:
-            m.start(seed=a, extra=["--cluster-key=" + k1])
-        c.converged()
+        a, b, _ = keyed(c, k1)
         id1 = key_id(a, k1)
         before = keys(a)
         # k2 on one member only: using it would cut the others off
@@ -216,11 +218,7 @@ def test_unsafe_or_malformed_changes_are_refused_and_change_nothing(ctx):
 def test_a_member_down_during_a_rotation_is_given_the_key_by_hand(ctx):
     k1, k2 = new_key(), new_key()
     with Cluster(ctx, 3) as c:
-        a, b, late = c.nodes
-        a.start(extra=["--cluster-key=" + k1])
-        for m in (b, late):
-            m.start(seed=a, extra=["--cluster-key=" + k1])
-        c.converged()
+        a, b, late = keyed(c, k1)
         eq(late.stop(), 0, "exit code of the member going down")
         wait_for("the stopped member seen dead", lambda: a.members().get(late.id, ("",))[0] == "dead", 10)
         id2 = keys(a, "install", k2)["key"]
@@ -240,11 +238,7 @@ def test_a_member_down_during_a_rotation_is_given_the_key_by_hand(ctx):
 def test_the_keyring_outlives_a_restart_with_the_old_cluster_key(ctx):
     k1, k2 = new_key(), new_key()
     with Cluster(ctx, 3) as c:
-        a = c.nodes[0]
-        a.start(extra=["--cluster-key=" + k1])
-        for m in c.nodes[1:]:
-            m.start(seed=a, extra=["--cluster-key=" + k1])
-        c.converged()
+        a = keyed(c, k1)[0]
         id1 = key_id(a, k1)
         id2 = keys(a, "install", k2)["key"]
         keys(a, "use", k2)
