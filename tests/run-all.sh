@@ -5,7 +5,7 @@
 #      kv_sim and its sabotage check; ASan runs them too, TSan leaves them out),
 #      the HTTP suites (API, dashboard side, HTTPS) against build/chorusd, the membership, replication,
 #      anti-entropy (repair) and ownership handoff cluster tests, the
-#      command-line client (build/chorus) against a cluster, the
+#      key rotation, the command-line client (build/chorus) against a cluster, the
 #      lost-write checker's own tests, and (as root) loss and partition
 #      tests in network namespaces and each chaos scenario once, short
 #   2. the dashboard: web/dist built, its Vitest unit tests, and browser tests
@@ -92,6 +92,7 @@ if build_or_fail release build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   run_suite replication replication build/chorusd
   run_suite repair repair build/chorusd
   run_suite handoff handoff build/chorusd
+  run_suite keys keys build/chorusd
   run_suite client client build/chorusd
   run_suite checker checker build/chorusd
   if [[ $(id -u) == 0 ]]; then
@@ -138,6 +139,7 @@ if build_or_fail asan build-asan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=addr
   run_suite replication replication-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 CHORUS_LOAD_SECONDS=12
   run_suite repair repair-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
   run_suite handoff handoff-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1
+  run_suite keys keys-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 ASAN_OPTIONS=detect_leaks=1
   run_suite client client-asan build-asan/chorusd CHORUS_HTTP_TEST_SANITIZERS=1 ASAN_OPTIONS=detect_leaks=1
 fi
 

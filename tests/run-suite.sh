@@ -9,6 +9,7 @@
 #        replication  quorum writes and reads, hints, faults (tests/cluster/test_replication.py)
 #        repair   anti-entropy, tombstone collection, wiped replicas (tests/cluster/test_repair.py)
 #        handoff  joins, leaves and removals moving data under load (tests/cluster/test_handoff.py)
+#        keys     gossip and peer key rotation under load (tests/cluster/test_keys.py)
 #        client   the chorus command-line client against a 3-node cluster (tests/cluster/test_client.py;
 #                 the client is the chorus binary next to chorusd)
 #        netns    loss and partitions in network namespaces, root only (tests/cluster/test_netns.py)
@@ -27,11 +28,12 @@ case "${1:-}" in
   replication) suite=$root/tests/cluster/test_replication.py ;;
   repair) suite=$root/tests/cluster/test_repair.py ;;
   handoff) suite=$root/tests/cluster/test_handoff.py ;;
+  keys) suite=$root/tests/cluster/test_keys.py ;;
   client) suite=$root/tests/cluster/test_client.py ;;
   netns) suite=$root/tests/cluster/test_netns.py ;;
   chaos) suite=$root/tests/chaos/run.py ;;
   checker) suite=$root/tests/chaos/test_checker.py ;;
-  *) echo "usage: tests/run-suite.sh http|web|tls|cluster|replication|repair|handoff|client|netns|chaos|checker [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
+  *) echo "usage: tests/run-suite.sh http|web|tls|cluster|replication|repair|handoff|keys|client|netns|chaos|checker [path/to/chorusd] [-k substring ...]" >&2; exit 2 ;;
 esac
 shift
 bin="$root/build/chorusd"

@@ -79,7 +79,7 @@ static enum MHD_Result gossip_status(api_req_t *r) {
       c->indirect_checks, "retransmit_mult", c->retransmit_mult, "gossip_interval_ms",
       (json_int_t)c->gossip_interval_ms, "gossip_nodes", c->gossip_nodes, "push_pull_interval_ms",
       (json_int_t)c->push_pull_interval_ms, "reap_after_ms", (json_int_t)c->reap_after_ms, "encrypted",
-      c->cluster_key[0] != '\0', "seeds", (json_int_t)c->n_seeds);
+      r->srv->coord ? coord_keys_sealed(r->srv->coord) : c->cluster_key[0] != '\0', "seeds", (json_int_t)c->n_seeds);
   gossip_view_free(&v);
   return api_send_json(r, 200, o);
 }
@@ -153,7 +153,7 @@ static enum MHD_Result gossip_rumors(api_req_t *r) {
 }
 
 /* The string member name of a small JSON body, or NULL (400 answered). */
-static const char *body_string(api_req_t *r, json_t **root, const char *name) {
+const char *api_body_string(api_req_t *r, json_t **root, const char *name) {
   json_error_t jerr;
   *root = json_loadb((const char *)r->body.data, r->body.len, 0, &jerr);
   json_t *v = *root ? json_object_get(*root, name) : NULL;
@@ -168,7 +168,7 @@ static const char *body_string(api_req_t *r, json_t **root, const char *name) {
 
 static enum MHD_Result gossip_join(api_req_t *r) {
   json_t *root = NULL;
-  const char *addr = body_string(r, &root, "address");
+  const char *addr = api_body_string(r, &root, "address");
   enum MHD_Result ret = MHD_YES;
   if (addr) {
     int rc = gossip_request_join(r->srv->gossip, addr);
@@ -207,7 +207,7 @@ static enum MHD_Result gossip_leave(api_req_t *r) {
 
 static enum MHD_Result gossip_remove(api_req_t *r) {
   json_t *root = NULL;
-  const char *id = body_string(r, &root, "node_id");
+  const char *id = api_body_string(r, &root, "node_id");
   enum MHD_Result ret = MHD_YES;
   gossip_view_t v;
   if (id && get_view(r, &v)) {

@@ -112,6 +112,11 @@ json_t *api_status_json(api_server_t *s);
 
 /* cluster.c */
 enum MHD_Result api_gossip(api_req_t *r, const char *url);
+/* The string field name of r's JSON body (*root: the parsed body, for the
+ * caller to release), or NULL after answering 400. */
+const char *api_body_string(api_req_t *r, json_t **root, const char *name);
+/* keys.c: GET and POST /api/v1/keys */
+enum MHD_Result api_keys(api_req_t *r);
 
 /* ring.c: GET /api/v1/ring, /api/v1/ring/lookup/{key} */
 enum MHD_Result api_ring(api_req_t *r, const char *url);

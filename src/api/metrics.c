@@ -35,7 +35,7 @@ static atomic_uint_fast64_t sum_ns[ROUTE_COUNT];
 
 static const char *ROUTE_NAMES[ROUTE_COUNT] = {"data",      "status", "vector_clock", "health", "metrics",
                                                "gossip",    "ring",   "cluster",      "merkle", "repair",
-                                               "transfers", "ws",     "static",       "unknown"};
+                                               "transfers", "keys",   "ws",           "static", "unknown"};
 static const char *METHOD_NAMES[METHOD_COUNT] = {"GET", "PUT", "DELETE", "POST", "HEAD", "OPTIONS", "OTHER"};
 
 api_method_t metrics_method(const char *m) {

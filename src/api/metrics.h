@@ -27,6 +27,7 @@ typedef enum {
   ROUTE_MERKLE,    /* /api/v1/merkle-tree[/compare|/verify] */
   ROUTE_REPAIR,    /* /api/v1/repair */
   ROUTE_TRANSFERS, /* /api/v1/transfers */
+  ROUTE_KEYS,      /* /api/v1/keys */
   ROUTE_WS,        /* GET /ws: the handshake (the connection itself is not a request) */
   ROUTE_STATIC,    /* the dashboard's files */
   ROUTE_UNKNOWN,

@@ -149,6 +149,7 @@ static api_route_t route_of(const char *url) {
   if (under(url, "/api/v1/merkle-tree")) return ROUTE_MERKLE;
   if (strcmp(url, "/api/v1/repair") == 0) return ROUTE_REPAIR;
   if (strcmp(url, "/api/v1/transfers") == 0) return ROUTE_TRANSFERS;
+  if (strcmp(url, "/api/v1/keys") == 0) return ROUTE_KEYS;
   if (under(url, DATA_PREFIX)) return ROUTE_DATA;
   if (strcmp(url, "/ws") == 0) return ROUTE_WS;
   /* everything outside the API's namespaces is the dashboard's */
@@ -233,6 +234,7 @@ static enum MHD_Result dispatch(api_req_t *r, const char *url) {
   case ROUTE_MERKLE: return api_merkle(r, url);
   case ROUTE_REPAIR: return api_repair(r);
   case ROUTE_TRANSFERS: return api_transfers(r);
+  case ROUTE_KEYS: return api_keys(r);
   case ROUTE_CLUSTER:
     if (!get) break;
     return strcmp(url, "/api/v1/cluster/events") == 0 ? api_cluster_events(r)

@@ -50,6 +50,8 @@ static const command_t COMMANDS[] = {
      chorus_cluster_repair},
     {"events", CHORUS_OPTG_EVENTS, 0, 0, "",
      "the cluster's merged event log; --follow keeps printing new events", chorus_events_run},
+    {"keys", CHORUS_OPTG_KEYS, 0, 2, "[OP [KEY]]",
+     "gossip and peer keys: list, or install, use, remove KEY on every member", chorus_keys_run},
     {"bench", CHORUS_OPTG_BENCH, 0, 0, "", "load the cluster with reads and writes; throughput and latency",
      NULL},
 };

@@ -33,6 +33,8 @@ int chorus_cluster_transfers(const chorus_run_t *run);
 int chorus_cluster_repair(const chorus_run_t *run);
 /* chorus_events.c */
 int chorus_events_run(const chorus_run_t *run);
+/* chorus_keys.c */
+int chorus_keys_run(const chorus_run_t *run);
 
 /* One GET of path (already escaped): with --json the body goes to stdout
  * as it came; on success *rep holds the answer for the caller to print

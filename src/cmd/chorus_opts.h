@@ -27,6 +27,7 @@ enum {
   CHORUS_OPTG_REPAIR = 8, /* repair */
   CHORUS_OPTG_EVENTS = 16,
   CHORUS_OPTG_BENCH = 32,
+  CHORUS_OPTG_KEYS = 64,
 };
 
 #define CHORUS_OPTS_MAX_ARGS 8

@@ -31,6 +31,7 @@
 #include "../storage/engine.h"
 #include "../common/files.h"
 #include "incarnation.h"
+#include "node_keyring.h"
 #include "loop.h"
 
 #define CHORUS_VERSION "0.1.0"
@@ -51,7 +52,9 @@ typedef struct {
   view_holder_t *view;
   coord_t *coord;
   incarnation_t *incarnation; /* NULL with --gossip=false */
-  uv_work_t reload_req;       /* SIGHUP: the HTTPS certificate read again */
+  keyring_t keyring;          /* sealing of gossip and peer traffic; changed by rotations on the loop */
+  char keyring_path[4200];
+  uv_work_t reload_req; /* SIGHUP: the HTTPS certificate read again */
   bool reloading;
 } node_t;
 
@@ -148,6 +151,7 @@ static int start_gossip(node_t *n) {
   int rc = incarnation_open(loop_uv(n->loop), cfg->data_dir, &inc, &n->incarnation);
   gossip_opts_t o = {.cfg = cfg,
                      .node_id = cfg->node_id,
+                     .keyring = &n->keyring,
                      .transport = coord_gossip_transport(n->coord),
                      .incarnation = inc,
                      .phase = coord_phase(n->coord),
@@ -266,6 +270,7 @@ static int run(config_t *cfg) {
                         .state = n.server};
     rc = engine_open(&eo, &engine);
   }
+  if (!rc) rc = node_keyring_load(cfg, &n.keyring, n.keyring_path, sizeof n.keyring_path);
   if (!rc) {
     swim_addr_t self = {.port = cfg->port, .peer_port = cfg->peer_port};
     snprintf(self.host, sizeof self.host, "%s", cfg->advertise);
@@ -279,6 +284,8 @@ static int run(config_t *cfg) {
                        .view = n.view,
                        .fresh = engine_created(engine) && cfg->n_seeds > 0 && cfg->gossip,
                        .state_path = xfer_path,
+                       .keyring = &n.keyring,
+                       .keyring_path = n.keyring_path,
                        .on_left = on_left,
                        .state = &n};
     rc = coord_start(loop_uv(n.loop), &co, &n.coord);
@@ -305,6 +312,7 @@ static int run(config_t *cfg) {
   incarnation_close(n.incarnation);
   loop_destroy(n.loop);
   view_holder_destroy(n.view);
+  memset(&n.keyring, 0, sizeof n.keyring);
   if (!rc) log_info("stopped cleanly");
   return rc;
 }

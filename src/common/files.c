@@ -30,7 +30,10 @@ int file_replace_durably(const char *path, const char *text) {
 int file_replace_bytes(const char *path, const void *p, size_t len) {
   char tmp[4300];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "wb");
+  /* 0600: the data dir's files are the node's alone (the keyring holds keys) */
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+  if (!f && fd >= 0) close(fd);
   if (!f || (len && fwrite(p, 1, len, f) != len) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
     if (f) fclose(f);
     log_error("cannot write %s: %s", tmp, strerror(errno));

@@ -10,8 +10,9 @@
 
 #include "buf.h"
 
-/* Replaces path with text: written to path.tmp, synced, renamed over path,
- * and the directory synced, so the rename itself survives a power cut.
+/* Replaces path with text: written to path.tmp (mode 0600), synced, renamed
+ * over path, and the directory synced, so the rename itself survives a
+ * power cut.
  * Blocking: call it at start-up or from a worker thread, not the loop. */
 int file_replace_durably(const char *path, const char *text);
 /* The same with len bytes of any content. */

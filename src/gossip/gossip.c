@@ -31,6 +31,7 @@
 
 #include "../common/err.h"
 #include "../common/log.h"
+#include "../common/keyring.h"
 #include "../common/seal.h"
 #include "../common/tqueue.h"
 #include "swim_codec.h"
@@ -62,8 +63,7 @@ struct gossip {
   const config_t *cfg;
   swim_t *swim;
   swim_out_t out;
-  uint8_t key[SEAL_KEY_BYTES];
-  bool has_key;
+  const keyring_t *keys; /* seals what is sent, opens what arrives (the node's, changed on this loop) */
   uv_udp_t udp;
   uv_timer_t timer, snap_timer, join_timer;
   uv_async_t cmd_async;
@@ -209,9 +209,9 @@ static int resolve(gossip_t *g, const char *host, uint16_t port, struct sockaddr
 
 /* Encodes (and seals) into g->sealed / g->scratch; returns the bytes to send. */
 static const buf_t *wire_bytes(gossip_t *g, const buf_t *plain) {
-  if (!g->has_key) return plain;
+  if (!keyring_sealed(g->keys)) return plain;
   buf_reset(&g->sealed);
-  return seal_box(g->key, plain->data, plain->len, &g->sealed) == 0 ? &g->sealed : NULL;
+  return keyring_seal(g->keys, plain->data, plain->len, &g->sealed) == 0 ? &g->sealed : NULL;
 }
 
 static void send_msg(gossip_t *g, const swim_send_t *s) {
@@ -252,14 +252,9 @@ static void on_udp(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct
   }
   const uint8_t *p = (const uint8_t *)buf->base;
   size_t len = (size_t)nread;
-  if (g->has_key) {
-    buf_reset(&g->sealed);
-    if (seal_open(g->key, p, len, &g->sealed) != 0) {
-      count(&g->counters.dropped_auth, 1);
-      return;
-    }
-    p = g->sealed.data;
-    len = g->sealed.len;
+  if (keyring_open(g->keys, p, len, &g->sealed, &p, &len) != 0) {
+    count(&g->counters.dropped_auth, 1);
+    return;
   }
   swim_msg_t m;
   if (swim_msg_decode(p, len, &m) != 0) {
@@ -571,7 +566,9 @@ int gossip_leave_now(gossip_t *g) {
 
 /* ---- lifecycle ---- */
 
-static void swim_config_from(const config_t *c, swim_config_t *s, bool keyed) {
+/* Packets leave room for a seal whether or not the keyring seals now: a key
+ * can be put to use while the node runs. */
+static void swim_config_from(const config_t *c, swim_config_t *s) {
   swim_config_default(s);
   s->probe_interval_ms = (uint32_t)c->probe_interval_ms;
   s->probe_timeout_ms = (uint32_t)c->probe_timeout_ms;
@@ -582,7 +579,7 @@ static void swim_config_from(const config_t *c, swim_config_t *s, bool keyed) {
   s->gossip_nodes = (uint32_t)c->gossip_nodes;
   s->push_pull_interval_ms = (uint32_t)c->push_pull_interval_ms;
   s->reap_after_ms = c->reap_after_ms;
-  s->packet_overhead = keyed ? SEAL_OVERHEAD : 0;
+  s->packet_overhead = SEAL_OVERHEAD;
 }
 
 static int bind_sockets(gossip_t *g) {
@@ -646,10 +643,7 @@ int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
   buf_init(&g->sealed);
   swim_out_init(&g->out);
   int rc = 0;
-  if (o->cfg->cluster_key[0]) {
-    rc = seal_key_parse(o->cfg->cluster_key, g->key);
-    g->has_key = rc == 0;
-  }
+  g->keys = o->keyring ? o->keyring : &keyring_plaintext;
   /* A seed list shared by the whole cluster may name this node: a node
    * whose seeds are only itself founds the cluster (joined at once). */
   for (size_t i = 0; !rc && i < o->cfg->n_seeds; i++) {
@@ -658,7 +652,7 @@ int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
     if (!rc && !(a->port == o->cfg->port && strcmp(a->host, o->cfg->advertise) == 0)) g->n_seeds++;
   }
   swim_config_t sc;
-  swim_config_from(o->cfg, &sc, g->has_key);
+  swim_config_from(o->cfg, &sc);
   swim_addr_t self = {.port = o->cfg->port, .peer_port = o->cfg->peer_port};
   snprintf(self.host, sizeof self.host, "%s", o->cfg->advertise);
   uint64_t seed = uv_hrtime() ^ (uint64_t)(uintptr_t)g;
@@ -691,7 +685,7 @@ int gossip_start(uv_loop_t *loop, const gossip_opts_t *o, gossip_t **out) {
   on_snap_timer(&g->snap_timer);
   uv_timer_start(&g->snap_timer, on_snap_timer, SNAPSHOT_MS, SNAPSHOT_MS);
   log_info("gossip: listening on UDP %s:%u, advertising %s%s", o->cfg->bind, o->cfg->port, o->cfg->advertise,
-           g->has_key ? ", encrypted" : "");
+           keyring_sealed(g->keys) ? ", encrypted" : "");
   join_seeds(g);
   flush(g);
   *out = g;

@@ -19,6 +19,7 @@
 
 #include "../common/buf.h"
 #include "../common/config.h"
+#include "../common/keyring.h"
 #include "swim.h"
 
 typedef struct gossip gossip_t;
@@ -47,6 +48,7 @@ typedef struct {
 typedef struct {
   const config_t *cfg;
   const char *node_id;
+  const keyring_t *keyring;  /* seals and opens packets; changed on the loop only; NULL: plaintext */
   gossip_transport_t transport;
   uint64_t incarnation; /* persisted by the last run; 0 on first start */
   swim_phase_t phase;   /* this node's phase at start (swim_msg.h) */

@@ -307,6 +307,7 @@ void coord_on_request(coord_t *c, peer_conn_t *conn, const peer_msg_t *req) {
   case PEER_TREE_KEYS: coord_serve_tree(c, conn, req); break;
   case PEER_RANGE:
   case PEER_HANDOFF: coord_serve_xfer(c, conn, req); break;
+  case PEER_KEYRING: coord_serve_keyring(c, conn, req); break;
   default: log_debug("peer: %s sent a request of type %d this node does not serve", req->from, req->type);
   }
 }
@@ -342,6 +343,7 @@ int coord_create_in(coord_t *c, const coord_env_t *env, const coord_opts_t *o) {
     free(c);
     return CHORUS_ENOMEM;
   }
+  coord_keys_init(c, o->keyring);
   int rc = coord_xfer_create(c, o->fresh);
   if (rc) {
     tqueue_destroy(&c->reqs);

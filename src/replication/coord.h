@@ -88,7 +88,8 @@ typedef struct {
    * other fields above are its result too) */
   bool forwarded;
   coord_outcome_t outcome;
-  /* COORD_EVENTS: every live member's part, this node first */
+  /* COORD_EVENTS: every live member's part, this node first; COORD_KEYS:
+   * every live member's keyring (ids, the primary first) or its error */
   coord_part_t *parts;
   size_t n_parts;
   /* COORD_COMPARE: the comparison (malloc'd; coord_result_free frees it) */
@@ -103,6 +104,7 @@ typedef enum {
   COORD_COMPARE = 2, /* this node's tree against a live peer's (coord_aae.c), no repair */
   COORD_REPAIR = 3,  /* an exchange with every live peer, now, in turn (coord_aae.c) */
   COORD_LEAVE = 4,   /* leave the cluster for good, handing every record off first (coord_xfer.c) */
+  COORD_KEYS = 5,    /* list or change the keyring of every live member (coord_keys.c) */
 } coord_kind_t;
 
 typedef struct coord_req coord_req_t;
@@ -131,6 +133,10 @@ struct coord_req {
   const char *request_id; /* NULL or "": none */
   uint32_t r, w;          /* 0: the configured quorum */
   bool force;             /* COORD_LEAVE: even when fewer than N members would remain */
+  int keys_op;            /* COORD_KEYS: PEER_KEYS_LIST, _INSTALL, _USE or _REMOVE */
+  keyring_entry_t keys_entry;             /* COORD_KEYS install: the key, or none */
+  uint8_t keys_id[KEYRING_ID_BYTES];      /* COORD_KEYS use, remove: the entry's id */
+  bool keys_local;        /* COORD_KEYS: this node only, without the safety round */
   coord_done_fn done;     /* loop thread, exactly once */
   void *user;
   coord_result_t result;  /* valid when done runs; release with coord_result_free */
@@ -149,6 +155,8 @@ typedef struct {
   view_holder_t *view;
   bool fresh;                   /* the store is new and the node has seeds: it joins (coord_xfer.c) */
   const char *state_path;       /* where the transfer state is kept (NULL: nowhere) */
+  keyring_t *keyring;           /* the node's keyring: the transports seal with it, COORD_KEYS changes it */
+  const char *keyring_path;     /* where a changed keyring is saved (NULL: nowhere) */
   void (*on_left)(void *state); /* loop: the node left the cluster for good; it should stop */
   void *state;
 } coord_opts_t;
@@ -217,6 +225,9 @@ typedef struct {
   int (*records_in)(void *state, const merkle_range_t *r, size_t nr, const engine_cursor_t *from,
                     engine_range_fn fn, void *arg);
   int (*xfer_save)(void *state, const uint8_t *p, size_t len);
+  /* The keyring's file form (keyring.h), durably, on the loop (a rotation
+   * step is rare: coord_keys.c); NULL: not kept. */
+  int (*keyring_save)(void *state, const uint8_t *p, size_t len);
   int (*xfer_load)(void *state, buf_t *out);
   void (*set_phase)(void *state, swim_phase_t phase);
   void (*leave)(void *state);
@@ -246,6 +257,9 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *opts, coord_t **out);
 void coord_set_gossip(coord_t *c, gossip_t *g);
 /* What the membership shell sends its push-pulls through. */
 gossip_transport_t coord_gossip_transport(coord_t *c);
+/* Any thread: whether gossip and peer traffic are sealed now (the
+ * keyring's primary is a key). */
+bool coord_keys_sealed(coord_t *c);
 /* Any thread: queues a client request for the loop. CHORUS_ESHUTDOWN once
  * closing (done will not be called). */
 int coord_submit(coord_t *c, coord_req_t *req);

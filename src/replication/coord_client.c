@@ -668,6 +668,10 @@ void coord_client_start(coord_t *c, coord_req_t *req, bool forwarded) {
     req->done(req);
     return;
   }
+  if (req->kind == COORD_KEYS) {
+    coord_keys_start(c, req);
+    return;
+  }
   if (req->kind == COORD_LEAVE) {
     req->result.err = coord_xfer_leave(c, req->force);
     req->done(req);

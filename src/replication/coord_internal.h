@@ -140,9 +140,12 @@ struct coord {
   uint64_t client_seen_at; /* when this node last served a replica read or write of a client request */
   struct xfer *xfer;       /* ownership transfers (coord_xfer.c) */
   bool gc_batch;           /* tombstone collection (coord_gc.c): a pass is in flight */
+  keyring_t *keys;         /* the node's keyring (coord_keys.c); NULL: none to rotate */
+  atomic_bool keys_sealed; /* the primary is a key (read by HTTP threads) */
   uint64_t gc_next_at;
   /* the libuv shell (coord_uv.c) only */
   const char *state_path; /* the transfer state file */
+  const char *keyring_path;
   void (*on_left)(void *state);
   void *on_left_state;
   uv_loop_t *loop;
@@ -208,6 +211,11 @@ void coord_serve_replicate(coord_t *c, peer_conn_t *conn, const peer_msg_t *req)
 void coord_serve_read(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
 void coord_serve_forward(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
 void coord_serve_events(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
+
+/* coord_keys.c: COORD_KEYS, PEER_KEYRING */
+void coord_keys_init(coord_t *c, keyring_t *keys);
+void coord_serve_keyring(coord_t *c, peer_conn_t *conn, const peer_msg_t *req);
+void coord_keys_start(coord_t *c, coord_req_t *req);
 
 /* coord_gather.c: COORD_EVENTS */
 void coord_gather_start(coord_t *c, coord_req_t *req);

@@ -127,6 +127,10 @@ static int xfer_save(void *state, const uint8_t *p, size_t len) {
   return file_replace_bytes(((coord_t *)state)->state_path, p, len);
 }
 
+static int keyring_save(void *state, const uint8_t *p, size_t len) {
+  return file_replace_bytes(((coord_t *)state)->keyring_path, p, len);
+}
+
 static int xfer_load(void *state, buf_t *out) {
   return file_read_all(((coord_t *)state)->state_path, XFER_STATE_FILE_MAX, out);
 }
@@ -248,6 +252,7 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
     env.xfer_save = xfer_save;
     env.xfer_load = xfer_load;
   }
+  if (o->keyring_path) env.keyring_save = keyring_save;
   engine_tree_info_t ti;
   engine_tree_info(o->engine, &ti);
   if (ti.enabled) {
@@ -259,6 +264,7 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
   coord_t *c = calloc(1, sizeof *c);
   if (!c) return CHORUS_ENOMEM;
   c->state_path = o->state_path;
+  c->keyring_path = o->keyring_path;
   env.state = c;
   int rc = coord_create_in(c, &env, o);
   if (rc) return rc;
@@ -268,7 +274,8 @@ int coord_start(uv_loop_t *loop, const coord_opts_t *o, coord_t **out) {
   c->work_mu = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; /* static: nothing to destroy */
   c->work_idle = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
   c->engine = o->engine;
-  peer_net_opts_t po = {.cfg = o->cfg, .node_id = o->node_id, .on_request = on_request, .state = c};
+  peer_net_opts_t po = {
+      .cfg = o->cfg, .node_id = o->node_id, .keyring = o->keyring, .on_request = on_request, .state = c};
   rc = peer_net_start(loop, &po, &c->net);
   if (rc) {
     coord_retire(c, 1);

@@ -61,11 +61,31 @@ static const uint8_t body_fields[] = {
     [PEER_PING] = 0,      [PEER_PONG] = 0,           [PEER_PUSH_PULL] = 1, [PEER_PUSH_PULL_REPLY] = 1,
     [PEER_TREE] = 3,      [PEER_TREE_REPLY] = 2,     [PEER_TREE_KEYS] = 2, [PEER_TREE_KEYS_REPLY] = 2,
     [PEER_RANGE] = 3,     [PEER_RANGE_REPLY] = 3,    [PEER_HANDOFF] = 2,   [PEER_HANDOFF_REPLY] = 2,
+    [PEER_KEYRING] = 2,   [PEER_KEYRING_REPLY] = 2,
 };
 _Static_assert(PEER_FRAME_MAX - PEER_BATCH_MAX >= 64u * 1024, "a frame holds the largest record batch");
 
 static bool type_valid(uint64_t t) {
   return t >= PEER_REPLICATE && t <= PEER_TYPE_LAST;
+}
+
+/* The entry a keyring op carries: its length, or -1 for nil. */
+static long keyring_entry_len(uint64_t op) {
+  return op == PEER_KEYS_LIST ? -1 : op == PEER_KEYS_INSTALL ? SEAL_KEY_BYTES : KEYRING_ID_BYTES;
+}
+
+static bool keyring_entry_ok(uint64_t op, peer_bytes_t e) {
+  if (op < PEER_KEYS_LIST || op > PEER_KEYS_REMOVE) return false;
+  long want = keyring_entry_len(op);
+  if (want < 0) return e.p == NULL;
+  return e.p && (e.len == (size_t)want || (op == PEER_KEYS_INSTALL && e.len == 0));
+}
+
+/* A reply's ids: 1..KEYRING_MAX of them, or none when the status is an error. */
+static bool keyring_ids_ok(int32_t status, peer_bytes_t ids) {
+  if (!ids.p || ids.len % KEYRING_ID_BYTES) return false;
+  size_t n = ids.len / KEYRING_ID_BYTES;
+  return status ? n == 0 : n >= 1 && n <= KEYRING_MAX;
 }
 
 static bool op_valid(peer_type_t type, uint64_t op) {
@@ -188,6 +208,11 @@ static void check_body(check_t *c, const peer_msg_t *m) {
   case PEER_HANDOFF_REPLY:
     require(c, m->handoff_reply.status <= 0, CHORUS_EINVAL);
     check_bin(c, m->handoff_reply.covered, PEER_COVERED_MAX, false);
+    break;
+  case PEER_KEYRING: require(c, keyring_entry_ok(m->keyring.op, m->keyring.entry), CHORUS_EINVAL); break;
+  case PEER_KEYRING_REPLY:
+    require(c, m->keyring_reply.status <= 0, CHORUS_EINVAL);
+    require(c, keyring_ids_ok(m->keyring_reply.status, m->keyring_reply.ids), CHORUS_EINVAL);
     break;
   case PEER_EVENTS:
   case PEER_PING:
@@ -345,6 +370,14 @@ static void pack_body(msgpack_packer *pk, const peer_msg_t *m) {
   case PEER_HANDOFF_REPLY:
     msgpack_pack_int32(pk, m->handoff_reply.status);
     pack_bytes(pk, m->handoff_reply.covered, false);
+    break;
+  case PEER_KEYRING:
+    msgpack_pack_uint8(pk, m->keyring.op);
+    pack_bytes(pk, m->keyring.entry, false);
+    break;
+  case PEER_KEYRING_REPLY:
+    msgpack_pack_int32(pk, m->keyring_reply.status);
+    pack_bytes(pk, m->keyring_reply.ids, false);
     break;
   default: break;
   }
@@ -579,6 +612,16 @@ static void read_body(buf_reader_t *r, peer_msg_t *m) {
   case PEER_HANDOFF_REPLY:
     m->handoff_reply.status = read_status(r);
     m->handoff_reply.covered = read_bin(r, PEER_COVERED_MAX);
+    break;
+  case PEER_KEYRING:
+    m->keyring.op = (uint8_t)mpack_uint(r, PEER_KEYS_REMOVE);
+    m->keyring.entry = read_opt_bin(r, SEAL_KEY_BYTES);
+    if (!r->err && !keyring_entry_ok(m->keyring.op, m->keyring.entry)) mpack_fail(r);
+    break;
+  case PEER_KEYRING_REPLY:
+    m->keyring_reply.status = read_status(r);
+    m->keyring_reply.ids = read_bin(r, KEYRING_MAX * KEYRING_ID_BYTES);
+    if (!r->err && !keyring_ids_ok(m->keyring_reply.status, m->keyring_reply.ids)) mpack_fail(r);
     break;
   default: break;
   }

@@ -77,6 +77,14 @@
  *                        bit first), set when the receiver's state already
  *                        covers the sender's; push: empty, sent once every
  *                        record is merged durably]
+ *   PEER_KEYRING        [op u8 (PEER_KEYS_LIST, _INSTALL, _USE, _REMOVE),
+ *                        entry bin | nil: nil for list; install: the key
+ *                        (SEAL_KEY_BYTES) or empty for "none" (plaintext);
+ *                        use, remove: an entry's id (KEYRING_ID_BYTES)]
+ *   PEER_KEYRING_REPLY  [status int32 <= 0, ids bin: the replier's keyring
+ *                        after the op, KEYRING_ID_BYTES per entry, the
+ *                        primary first, 1..KEYRING_MAX of them (empty when
+ *                        status is not 0)]
  * PEER_REPLICATE's op PEER_OP_REPAIR carries a state anti-entropy found
  * missing or older on the receiver; PEER_OP_REAP a tombstone's state the
  * receiver drops if it holds exactly that (tombstone collection).
@@ -114,6 +122,7 @@
 #include <stdint.h>
 
 #include "../common/buf.h"
+#include "../common/keyring.h"
 #include "../common/node_id.h"
 #include "../storage/context.h"
 #include "../storage/dvv.h"
@@ -160,8 +169,15 @@ typedef enum {
   PEER_RANGE_REPLY = 18,
   PEER_HANDOFF = 19, /* ownership transfer: records a node no longer owns, to their owners */
   PEER_HANDOFF_REPLY = 20,
+  PEER_KEYRING = 21, /* gossip and peer key rotation: list, install, use, remove (keyring.h) */
+  PEER_KEYRING_REPLY = 22,
 } peer_type_t;
-#define PEER_TYPE_LAST PEER_HANDOFF_REPLY
+#define PEER_TYPE_LAST PEER_KEYRING_REPLY
+/* PEER_KEYRING ops */
+#define PEER_KEYS_LIST 1
+#define PEER_KEYS_INSTALL 2
+#define PEER_KEYS_USE 3
+#define PEER_KEYS_REMOVE 4
 #define PEER_RANGES_MAX 8192 /* token ranges in one PEER_RANGE */
 /* A record batch: one record at its limit, its key and the batch's framing. */
 #define PEER_BATCH_MAX (PEER_RECORD_MAX + 4096u)
@@ -323,6 +339,16 @@ typedef struct {
 } peer_handoff_reply_t;
 
 typedef struct {
+  uint8_t op;         /* PEER_KEYS_* */
+  peer_bytes_t entry; /* nil (list), a key or empty (install), an id (use, remove) */
+} peer_keyring_t;
+
+typedef struct {
+  int32_t status;
+  peer_bytes_t ids; /* KEYRING_ID_BYTES each, the primary first */
+} peer_keyring_reply_t;
+
+typedef struct {
   peer_type_t type;
   uint64_t req_id;
   char from[NODE_ID_MAX + 1];
@@ -345,6 +371,8 @@ typedef struct {
     peer_range_reply_t range_reply;
     peer_handoff_t handoff;
     peer_handoff_reply_t handoff_reply;
+    peer_keyring_t keyring;
+    peer_keyring_reply_t keyring_reply;
   };
 } peer_msg_t;
 

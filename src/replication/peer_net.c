@@ -71,8 +71,8 @@ struct peer_net {
   uv_loop_t *loop;
   const config_t *cfg;
   char self[NODE_ID_MAX + 1];
-  uint8_t key[SEAL_KEY_BYTES];
-  bool has_key, closing;
+  const keyring_t *keys; /* seals and opens frames (the node's, changed on this loop) */
+  bool closing;
   uv_tcp_t listener;
   uv_timer_t timer;
   uv_check_t flusher; /* after each poll: writes every dirty connection's frames at once */
@@ -273,10 +273,7 @@ static int frame_msg(peer_net_t *n, const peer_msg_t *msg) {
   int rc = peer_msg_encode(msg, &n->plain);
   if (rc) return rc;
   size_t start = peer_frame_begin(&n->frame);
-  if (n->has_key)
-    rc = seal_box(n->key, n->plain.data, n->plain.len, &n->frame);
-  else
-    buf_put(&n->frame, n->plain.data, n->plain.len);
+  rc = keyring_seal(n->keys, n->plain.data, n->plain.len, &n->frame);
   if (!rc) rc = peer_frame_finish(&n->frame, start, PEER_FRAME_MAX);
   return rc;
 }
@@ -307,7 +304,7 @@ static int conn_send(peer_conn_t *c, const peer_msg_t *msg) {
 static bool is_reply(peer_type_t t) {
   return t == PEER_REPLICATE_ACK || t == PEER_READ_REPLY || t == PEER_FORWARD_REPLY ||
          t == PEER_EVENTS_REPLY || t == PEER_PONG || t == PEER_PUSH_PULL_REPLY || t == PEER_TREE_REPLY ||
-         t == PEER_TREE_KEYS_REPLY || t == PEER_RANGE_REPLY || t == PEER_HANDOFF_REPLY;
+         t == PEER_TREE_KEYS_REPLY || t == PEER_RANGE_REPLY || t == PEER_HANDOFF_REPLY || t == PEER_KEYRING_REPLY;
 }
 
 static void on_reply(peer_conn_t *c, const peer_msg_t *m) {
@@ -326,16 +323,11 @@ static void on_reply(peer_conn_t *c, const peer_msg_t *m) {
 /* One frame's payload. Returns nonzero when the connection must close. */
 static int on_frame(peer_conn_t *c, const uint8_t *p, size_t len) {
   peer_net_t *n = c->net;
-  const uint8_t *plain = p;
-  size_t plain_len = len;
-  if (n->has_key) {
-    buf_reset(&n->plain);
-    if (seal_open(n->key, p, len, &n->plain) != 0) {
-      count(&n->counters.dropped_auth, 1);
-      return CHORUS_ECORRUPT;
-    }
-    plain = n->plain.data;
-    plain_len = n->plain.len;
+  const uint8_t *plain = NULL;
+  size_t plain_len = 0;
+  if (keyring_open(n->keys, p, len, &n->plain, &plain, &plain_len) != 0) {
+    count(&n->counters.dropped_auth, 1);
+    return CHORUS_ECORRUPT;
   }
   peer_msg_t m;
   peer_msg_init(&m);
@@ -479,7 +471,8 @@ static peer_conn_t *connect_peer(peer_net_t *n, peer_t *p) {
 
 static bool is_request(peer_type_t t) {
   return t == PEER_REPLICATE || t == PEER_READ || t == PEER_FORWARD || t == PEER_EVENTS || t == PEER_PING ||
-         t == PEER_PUSH_PULL || t == PEER_TREE || t == PEER_TREE_KEYS || t == PEER_RANGE || t == PEER_HANDOFF;
+         t == PEER_PUSH_PULL || t == PEER_TREE || t == PEER_TREE_KEYS || t == PEER_RANGE || t == PEER_HANDOFF ||
+         t == PEER_KEYRING;
 }
 
 int peer_net_request(peer_net_t *n, const swim_addr_t *addr, peer_msg_t *msg, uint64_t timeout_ms,
@@ -589,13 +582,7 @@ int peer_net_start(uv_loop_t *loop, const peer_net_opts_t *o, peer_net_t **out) 
   n->state = o->state;
   buf_init(&n->plain);
   buf_init(&n->frame);
-  if (cfg->cluster_key[0]) {
-    if (seal_key_parse(cfg->cluster_key, n->key) != 0) {
-      free(n);
-      return CHORUS_EINVAL;
-    }
-    n->has_key = true;
-  }
+  n->keys = o->keyring ? o->keyring : &keyring_plaintext;
   struct sockaddr_storage sa;
   memset(&sa, 0, sizeof sa);
   if (uv_ip4_addr(cfg->bind, cfg->peer_port, (struct sockaddr_in *)&sa) != 0 &&

@@ -54,8 +54,9 @@ typedef struct {
 } peer_net_counters_t;
 
 typedef struct {
-  const config_t *cfg; /* bind, peer_port, cluster_key */
+  const config_t *cfg; /* bind, peer_port */
   const char *node_id;
+  const keyring_t *keyring; /* seals and opens frames; changed on the loop only; NULL: plaintext */
   peer_request_fn on_request;
   void *state;
 } peer_net_opts_t;

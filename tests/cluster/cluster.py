@@ -30,6 +30,7 @@ class Member:
         self.data = os.path.join(tmp, self.id)
         self.log = os.path.join(tmp, self.id + ".log")
         self.proc = None
+        self.tls = None  # an ssl.SSLContext when the member serves HTTPS
 
     def start(self, seed=None, extra=()):
         cmd = [self.binary, "--node-id=" + self.id, "--port=%d" % self.port, "--peer-port=%d" % self.peer_port,
@@ -42,7 +43,7 @@ class Member:
         while time.time() < deadline:
             check(self.proc.poll() is None, "%s exited at start: %s" % (self.id, self.tail()))
             try:
-                if http_request(self.port, "GET", "/health", timeout=1).status == 200:
+                if http_request(self.port, "GET", "/health", timeout=1, tls=self.tls).status == 200:
                     return self
             except OSError:
                 pass
@@ -57,7 +58,7 @@ class Member:
             return ""
 
     def request(self, method, path, body=None, headers=None, timeout=10):
-        return http_request(self.port, method, path, body, headers, timeout=timeout)
+        return http_request(self.port, method, path, body, headers, timeout=timeout, tls=self.tls)
 
     def put(self, key, value, query="", context=None, request_id=None, timeout=10):
         headers = {"Content-Type": "application/json"}

@@ -10,6 +10,7 @@ says against the HTTP API itself. Every process is stopped by its PID.
 Ends with "N passed, N failed".
 """
 
+import base64
 import json
 import os
 import re
@@ -25,6 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import TestFailure, check, eq, main, sanitizer_findings, test  # noqa: E402
 
 from cluster import FAST, Cluster, data_path  # noqa: E402
+from tlscerts import certs  # noqa: E402
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_CONFLICT, EXIT_UNAVAILABLE, EXIT_UNREACHABLE, EXIT_AUTH, EXIT_SERVER = range(8)
 
@@ -363,11 +365,56 @@ def test_bench_count_reports_every_operation_and_no_errors(ctx):
 
 
 @test
+def test_keys_rotate_a_running_cluster_from_the_shell(ctx):
+    key = base64.b64encode(os.urandom(32)).decode()
+    with three_nodes(ctx) as c:
+        c.start_all().converged()
+        a, b = c.nodes[0], c.nodes[1]
+        rows = table_rows(ok(ctx, a, "keys").out, "KEY")
+        eq([(r["KEY"], r["MEMBERS"], r["PRIMARY ON"]) for r in rows], [("none", "3", "3")], "keys of a new cluster")
+        inst = ok(ctx, a, "keys", "install", key)
+        check("done on every member asked" in inst.out, "install: " + inst.describe())
+        kid = inst.out.split()[1].rstrip(":")
+        eq(len(kid), 16, "the id install names: " + inst.describe())
+        ok(ctx, b, "keys", "use", key)
+        ok(ctx, a, "keys", "remove", "none")
+        j = ok(ctx, b, "keys", "--json").json()
+        eq({m: (v["primary"], v["keys"]) for m, v in j["members"].items()},
+           {m.id: (kid, [kid]) for m in c.nodes}, "every member's keyring after the rotation")
+        check(key not in json.dumps(j), "a key itself in the listing")
+        mine = ok(ctx, a, "keys", "--local", "--json").json()
+        eq((mine["members_asked"], list(mine["members"])), (1, [a.id]), "keys --local")
+        other = base64.b64encode(os.urandom(32)).decode()
+        expect_exit(ctx, EXIT_SERVER, a, "keys", "use", other, stderr_has="key_not_installed")
+        expect_exit(ctx, EXIT_SERVER, a, "keys", "remove", kid, stderr_has="key_in_use")
+        expect_exit(ctx, EXIT_USAGE, a, "keys", "rotate", key)
+        expect_exit(ctx, EXIT_USAGE, a, "keys", "install")
+        for m in c.nodes:
+            eq(json.loads(m.request("GET", "/gossip/status").body)["config"]["encrypted"], True, m.id + " encrypted")
+
+
+@test
+def test_the_client_speaks_https_with_a_test_ca(ctx):
+    cs = certs()
+    with Cluster(ctx, 1) as c:
+        n = c.nodes[0]
+        n.extra += ["--tls-cert=" + cs.cert("one"), "--tls-key=" + cs.key("one")]
+        n.tls = cs.context()
+        n.start()
+        url = "https://127.0.0.1:%d" % n.port
+        ok(ctx, url, "--cacert", cs.ca, "put", "secure", "yes")
+        eq(ok(ctx, url, "--cacert", cs.ca, "get", "--value-only", "secure").out, "yes", "a value over HTTPS")
+        expect_exit(ctx, EXIT_UNREACHABLE, url, "status")  # the test CA is not trusted by default
+        eq(ok(ctx, url, "--insecure", "status", "--json").json()["tls"]["enabled"], True, "status over HTTPS")
+        expect_exit(ctx, EXIT_UNREACHABLE, "127.0.0.1:%d" % n.port, "status")  # plain HTTP gets no answer
+
+
+@test
 def test_help_lists_every_command_flag_and_exit_code(ctx):
     top = chorus(ctx, None, "--help")
     eq(top.rc, 0, "chorus --help")
     for cmd in ("get", "put", "delete", "members", "ring", "lookup", "status", "transfers", "repair", "events",
-                "bench"):
+                "keys", "bench"):
         check(re.search(r"^\s+%s\s" % cmd, top.out, re.M), "%s missing from --help" % cmd)
     for code in range(8):
         check(re.search(r"^\s+%d\s" % code, top.out, re.M), "exit code %d not documented" % code)

@@ -3,7 +3,7 @@
 API, the dashboard and /ws over it, --api-token over it, a reload on SIGHUP
 that keeps open connections, a bad reload that keeps the certificate in use,
 and the checks of the flags at start. A test CA and its certificates are made
-with the openssl command line once per run.
+with the openssl command line once per run (tlscerts.py).
 
     python3 tests/http/test_tls.py --bin build/chorusd [-k substring] [--list]
     tests/run-suite.sh tls build/chorusd
@@ -30,67 +30,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (  # noqa: E402
     SOCKET_TIMEOUT, TestFailure, check, eq, expect_json, http_request, main, run_cli, test,
 )
+from tlscerts import certs  # noqa: E402
 from wsclient import OP_PING, OP_PONG, WS, frame, web_root  # noqa: E402
 
 INDEX = b"<!doctype html><title>dashboard over https</title>"
-
-
-class Certs:
-    """A test CA and what it signed, in a temporary directory: leaf certificates
-    for 127.0.0.1 named one and two, and a self-signed one the CA never saw."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="chorus-tls-")
-        atexit.register(shutil.rmtree, self.dir, True)
-        self.ca = self.path("ca.pem")
-        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                      "-keyout", self.path("ca.key"), "-out", self.ca, "-days", "2", "-subj", "/CN=chorus test CA")
-        for name in ("one", "two"):
-            self._leaf(name)
-        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                      "-keyout", self.key("stranger"), "-out", self.cert("stranger"), "-days", "2",
-                      "-subj", "/CN=chorus-stranger", "-addext", "subjectAltName=IP:127.0.0.1")
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def cert(self, name):
-        return self.path(name + ".pem")
-
-    def key(self, name):
-        return self.path(name + ".key")
-
-    def der(self, name):
-        with open(self.cert(name)) as f:
-            return ssl.PEM_cert_to_DER_cert(f.read())
-
-    def _openssl(self, *args):
-        p = subprocess.run(["openssl"] + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
-        if p.returncode != 0:
-            raise TestFailure("openssl %s: %s" % (args[0], p.stdout.decode("utf-8", "replace")[-400:]))
-
-    def _leaf(self, name):
-        csr, ext = self.path(name + ".csr"), self.path(name + ".ext")
-        with open(ext, "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1\n")
-        self._openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                      "-keyout", self.key(name), "-out", csr, "-subj", "/CN=chorus-" + name)
-        self._openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.path("ca.key"),
-                      "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", self.cert(name))
-
-    def context(self):
-        """A client context that trusts the test CA only."""
-        return ssl.create_default_context(cafile=self.ca)
-
-
-_CERTS = None
-
-
-def certs():
-    global _CERTS
-    if _CERTS is None:
-        _CERTS = Certs()
-    return _CERTS
 
 
 def pair_files(name, where):

@@ -185,6 +185,14 @@ static void sample_body(peer_msg_t *m, variant_t v) {
     m->handoff_reply.status = s ? 0 : l ? -40 : CHORUS_ENOTFOUND;
     m->handoff_reply.covered = some(s ? 3 : l ? PEER_COVERED_MAX : 0);
     break;
+  case PEER_KEYRING: /* install a key, remove by id, list */
+    m->keyring.op = s ? PEER_KEYS_INSTALL : l ? PEER_KEYS_REMOVE : PEER_KEYS_LIST;
+    m->keyring.entry = s ? some(SEAL_KEY_BYTES) : l ? some(KEYRING_ID_BYTES) : nil;
+    break;
+  case PEER_KEYRING_REPLY:
+    m->keyring_reply.status = s || l ? 0 : CHORUS_EBUSY;
+    m->keyring_reply.ids = some(s ? KEYRING_ID_BYTES : l ? KEYRING_MAX * KEYRING_ID_BYTES : 0);
+    break;
   default: break;
   }
 }
@@ -305,6 +313,14 @@ static void assert_same_body(const peer_msg_t *a, const peer_msg_t *b) {
   case PEER_HANDOFF_REPLY:
     assert_int_equal(a->handoff_reply.status, b->handoff_reply.status);
     assert_same_bytes(a->handoff_reply.covered, b->handoff_reply.covered);
+    break;
+  case PEER_KEYRING:
+    assert_int_equal(a->keyring.op, b->keyring.op);
+    assert_same_bytes(a->keyring.entry, b->keyring.entry);
+    break;
+  case PEER_KEYRING_REPLY:
+    assert_int_equal(a->keyring_reply.status, b->keyring_reply.status);
+    assert_same_bytes(a->keyring_reply.ids, b->keyring_reply.ids);
     break;
   default: break;
   }
@@ -536,7 +552,9 @@ static bool break_msg(peer_msg_t *m, int k, int *rc) {
 static bool break_other(peer_msg_t *m, int k, int *rc) {
   static const peer_type_t types[] = {PEER_REPLICATE_ACK, PEER_READ_REPLY,    PEER_EVENTS_REPLY,
                                       PEER_FORWARD_REPLY, PEER_FORWARD_REPLY, PEER_FORWARD_REPLY,
-                                      PEER_READ,          PEER_FORWARD_REPLY, PEER_FORWARD_REPLY};
+                                      PEER_READ,          PEER_FORWARD_REPLY, PEER_FORWARD_REPLY,
+                                      PEER_KEYRING,       PEER_KEYRING,       PEER_KEYRING_REPLY,
+                                      PEER_KEYRING_REPLY};
   if (k >= (int)(sizeof(types) / sizeof(types[0]))) return false;
   *rc = CHORUS_EINVAL;
   m->type = types[k];
@@ -559,6 +577,13 @@ static bool break_other(peer_msg_t *m, int k, int *rc) {
       m->forward_reply.dot = (dvv_dot_t){"node-1", k == 7 ? 0 : 3};
       m->forward_reply.replaced = (dvv_dots_t){one, 1};
     }
+    break;
+  case PEER_KEYRING: /* an id where a key belongs; a list carrying an entry */
+    m->keyring.op = k == 9 ? PEER_KEYS_INSTALL : PEER_KEYS_LIST;
+    m->keyring.entry = (peer_bytes_t){(const uint8_t *)"12345678", KEYRING_ID_BYTES};
+    break;
+  case PEER_KEYRING_REPLY: /* a success without ids; ids that are not whole */
+    m->keyring_reply.ids = (peer_bytes_t){(const uint8_t *)"123456789abc", k == 11 ? 0 : 12};
     break;
   default: break; /* PEER_EVENTS_REPLY: nil events; PEER_READ: nil key */
   }
@@ -1089,7 +1114,8 @@ static void test_seed_frames_split_and_decode(void **state) {
       [PEER_TREE] = "tree",           [PEER_TREE_REPLY] = "tree-reply",
       [PEER_TREE_KEYS] = "tree-keys", [PEER_TREE_KEYS_REPLY] = "tree-keys-reply",
       [PEER_RANGE] = "range",         [PEER_RANGE_REPLY] = "range-reply",
-      [PEER_HANDOFF] = "handoff",     [PEER_HANDOFF_REPLY] = "handoff-reply"};
+      [PEER_HANDOFF] = "handoff",     [PEER_HANDOFF_REPLY] = "handoff-reply",
+      [PEER_KEYRING] = "keyring",     [PEER_KEYRING_REPLY] = "keyring-reply"};
   _Static_assert(sizeof names / sizeof *names == PEER_TYPE_LAST + 1, "a seed name per type");
   const char *dir = getenv("CHORUS_PEER_CORPUS_DIR");
   peer_msg_t m, back;

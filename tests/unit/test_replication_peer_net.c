@@ -26,6 +26,7 @@
 
 typedef struct {
   config_t cfg;
+  keyring_t keys;
   peer_net_t *net;
   int requests;      /* requests served */
   bool answer;       /* answer them (else stay silent) */
@@ -81,9 +82,11 @@ static void end_start(end_t *e, uv_loop_t *loop, const char *id, const char *key
   config_defaults(&e->cfg);
   snprintf(e->cfg.bind, sizeof e->cfg.bind, "127.0.0.1");
   e->cfg.peer_port = 0; /* any free port */
-  if (key) snprintf(e->cfg.cluster_key, sizeof e->cfg.cluster_key, "%s", key);
+  uint8_t raw[SEAL_KEY_BYTES];
+  if (key) assert_int_equal(seal_key_parse(key, raw), 0);
+  keyring_init(&e->keys, key ? raw : NULL);
   e->answer = true;
-  peer_net_opts_t o = {.cfg = &e->cfg, .node_id = id, .on_request = on_request, .state = e};
+  peer_net_opts_t o = {.cfg = &e->cfg, .node_id = id, .keyring = &e->keys, .on_request = on_request, .state = e};
   assert_int_equal(peer_net_start(loop, &o, &e->net), 0);
   e->cfg.peer_port = peer_net_port(e->net);
   assert_true(e->cfg.peer_port != 0);
