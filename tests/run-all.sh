@@ -13,6 +13,8 @@
 #   3. ASan+UBSan build: unit tests, and the HTTP suites against that chorusd
 #   4. TSan build: unit tests, and the HTTP suites against that chorusd
 #   5. clang libFuzzer build: each fuzz target for FUZZ_SECONDS (default 8)
+#   6. (as root) the container image: docker/Dockerfile built with podman, its
+#      configuration and manifests checked, three containers form a cluster
 # Ends with one line "N passed, N failed" counting test cases over all suites.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -168,6 +170,16 @@ if build_or_fail fuzz build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Rel
   ((rc != 0)) && tail -n 40 "$out"
   tally fuzz "$out" $rc
   rm -f "$out"
+fi
+
+log "container image: built from docker/Dockerfile, three containers form a cluster"
+if [[ $(id -u) == 0 ]]; then
+  out=$(mktemp)
+  tests/container/run.sh 2>&1 | tee "$out" | grep -vE '^ok '
+  tally container "$out" "${PIPESTATUS[0]}"
+  rm -f "$out"
+else
+  echo "--- container: not run (rootful podman needs root)"
 fi
 
 echo
