@@ -1,12 +1,12 @@
 #!/bin/sh
 # entrypoint.sh - the image's entrypoint (/usr/local/bin/chorus-entrypoint):
 # runs chorusd with the container's arguments, after one fix-up.
-# chorusd's peer transport connects to the address a member advertises only
-# when it is an IP literal, so a host name there breaks replication. When
-# neither CHORUS_ADVERTISE nor --advertise is given, the node advertises the
-# container's own address: the first of `hostname -I`, i.e. the pod IP under
-# Kubernetes or the address on the compose network. With several networks,
-# set CHORUS_ADVERTISE to the one members share.
+# A node binding every address advertises 127.0.0.1 unless told otherwise,
+# which no other container can reach. When neither CHORUS_ADVERTISE nor
+# --advertise is given, the node advertises the container's own address: the
+# first of `hostname -I`, i.e. the pod IP under Kubernetes or the address on
+# the compose network. With several networks, set CHORUS_ADVERTISE to the one
+# members share (an address, or a name chorusd resolves at start).
 # exec: chorusd replaces this shell, so the stop signal (SIGTERM) reaches it.
 set -eu
 

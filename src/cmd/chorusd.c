@@ -30,6 +30,7 @@
 #include "../replication/view.h"
 #include "../storage/engine.h"
 #include "../common/files.h"
+#include "advertise.h"
 #include "incarnation.h"
 #include "node_keyring.h"
 #include "loop.h"
@@ -238,6 +239,7 @@ static int prepare(config_t *cfg) {
   }
   int rc = lock_data_dir(cfg->data_dir);
   if (!rc) rc = resolve_node_id(cfg);
+  if (!rc) rc = advertise_resolve(cfg);
   return rc;
 }
 

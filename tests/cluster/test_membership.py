@@ -36,6 +36,19 @@ def test_five_nodes_converge(ctx):
 
 
 @test
+def test_a_host_name_given_to_advertise_is_resolved_and_replication_reaches_it(ctx):
+    with Cluster(ctx, 3, FAST + ["--advertise=localhost"]) as c:
+        c.start_all().converged()
+        members = json.loads(c.nodes[0].request("GET", "/gossip/members").body)["cluster_members"]
+        eq(sorted(m["address"].rsplit(":", 1)[0] for m in members.values()), ["127.0.0.1"] * 3, "advertised hosts")
+        r = c.nodes[0].put("advertised", "by name", query="w=3")
+        eq(r.status, 200, "a write every replica acknowledges: %s" % r.body[:300])
+        eq(len(json.loads(r.body)["replication_result"]["successful_nodes"]), 3, "replicas that acknowledged")
+        check("advertising 127.0.0.1 (--advertise localhost" in open(c.nodes[1].log, "rb").read().decode(),
+              "the log says what the name resolved to")
+
+
+@test
 def test_kill_9_is_suspected_then_dead_everywhere_and_rejoins_with_higher_incarnation(ctx):
     with Cluster(ctx, 5) as c:
         c.start_all().converged()
