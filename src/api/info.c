@@ -190,7 +190,7 @@ enum MHD_Result api_vector_clock(api_req_t *r) {
   /* conflicts anywhere in the cluster: every member's, gathered first */
   r->since = since;
   r->limit = limit;
-  return api_gather_events(r, 0, 1, api_vector_clock_answer);
+  return api_gather_events(r, 0, NULL, 0, 1, api_vector_clock_answer);
 }
 
 enum MHD_Result api_vector_clock_answer(api_req_t *r) {

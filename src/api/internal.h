@@ -70,9 +70,10 @@ typedef struct api_req {
   /* What answers the request once the work it suspended for is done (set
    * by the route before it suspends; server.c calls it). */
   enum MHD_Result (*answer)(struct api_req *r);
-  coord_req_t *creq;   /* allocated when coordinated */
-  atomic_int state;    /* req_state_t */
-  atomic_bool ws_slot; /* holds one of the /ws connection slots until the upgrade takes it */
+  coord_req_t *creq;       /* allocated when coordinated */
+  coord_cursor_t *cursors; /* /api/v1/cluster/events?since=node:id,...: creq's cursors */
+  atomic_int state;        /* req_state_t */
+  atomic_bool ws_slot;     /* holds one of the /ws connection slots until the upgrade takes it */
 } api_req_t;
 
 /* Before suspending a connection: counts the request as in flight unless
@@ -136,9 +137,10 @@ enum MHD_Result api_repair(api_req_t *r);
 enum MHD_Result api_transfers(api_req_t *r);
 json_t *api_transfers_json(api_server_t *s);
 json_t *api_anti_entropy_json(api_server_t *s);
-/* Suspends r until every live member's events are in; answer replies. */
-enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, uint32_t limit,
-                                  enum MHD_Result (*answer)(api_req_t *r));
+/* Suspends r until every live member's events are in (since, or a member's
+ * own cursor when it has one; cursors must live as long as r); answer replies. */
+enum MHD_Result api_gather_events(api_req_t *r, uint64_t since, const coord_cursor_t *cursors,
+                                  size_t n_cursors, uint32_t limit, enum MHD_Result (*answer)(api_req_t *r));
 enum MHD_Result api_vector_clock_answer(api_req_t *r);
 
 /* events_json.c: the JSON built from a gather's parts, on any thread but

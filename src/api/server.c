@@ -269,6 +269,7 @@ static void req_free(api_req_t *r) {
   engine_job_release(&r->job);
   if (r->creq) coord_result_free(&r->creq->result);
   free(r->creq);
+  free(r->cursors);
   free(r->key);
   free(r);
 }

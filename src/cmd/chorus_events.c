@@ -2,15 +2,16 @@
  * chorus_events.c - `chorus events [--follow]`: the cluster's merged event
  * log (GET /api/v1/cluster/events), one line per event.
  *
- * Following: event ids count per member, but the route takes one ?since=
- * for every member. So the client keeps a cursor per member (the highest
- * id shown; at the start, the member's `total`), asks with since = the
- * lowest cursor among members with news, shows each member's events past
- * its own cursor, and asks again at once while some member's `total` is
- * still past its cursor (one whose cursor is more than a page above the
- * lowest is reached by a later ask with its own since), at most
- * EVENTS_ASKS_PER_POLL asks per poll. A member whose total falls below its
- * cursor started a new log (a wiped store): its cursor restarts at 0.
+ * Following: event ids count per member. The client keeps a cursor per
+ * member (the highest id shown; at the start, the member's `total`), asks
+ * with every cursor (?since=node:id,...; a member it does not know yet
+ * gives its newest page), shows each member's events past its own cursor,
+ * and asks again at once while some member's `total` is still past its
+ * cursor (more than a page behind), at most EVENTS_ASKS_PER_POLL asks per
+ * poll. A member whose total falls below its cursor started a new log (a
+ * wiped store): its cursor restarts at 0. Cursors that would make the URL
+ * longer than EVENTS_URL_MAX are left out; those members' pages are
+ * filtered by their cursors here instead.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #define EVENTS_MAX_MEMBERS 256
 #define EVENTS_PAGE 1000
 #define EVENTS_ASKS_PER_POLL 8
+#define EVENTS_URL_MAX 4096
 
 typedef struct {
   char node[72];
@@ -101,17 +103,30 @@ static bool take_events(cursors_t *cs, const json_t *j, bool json) {
   return pending;
 }
 
-/* The lowest cursor among members with events not shown (pending), or among all. */
-static uint64_t lowest(const cursors_t *cs, bool pending) {
-  uint64_t low = UINT64_MAX;
-  for (size_t i = 0; i < cs->n; i++)
-    if ((!pending || cs->c[i].total > cs->c[i].cursor) && cs->c[i].cursor < low) low = cs->c[i].cursor;
-  return low == UINT64_MAX ? 0 : low;
+/* The route's path asking from every cursor (since: for the first ask, before any is known). */
+static void events_path(const cursors_t *cs, uint64_t since, int limit, char *out, size_t cap) {
+  int n = snprintf(out, cap, "/api/v1/cluster/events?limit=%d&since=", limit);
+  if (!cs || !cs->n) {
+    snprintf(out + n, cap - (size_t)n, "%llu", (unsigned long long)since);
+    return;
+  }
+  size_t at = (size_t)n;
+  for (size_t i = 0; i < cs->n; i++) {
+    char id[256]; /* the node id, escaped (ids may hold ':') */
+    if (chorus_http_key_path("", cs->c[i].node, NULL, id, sizeof id) != 0) continue; /* filtered here */
+    int w = snprintf(out + at, cap - at, "%s%s:%llu", at > (size_t)n ? "," : "", id,
+                     (unsigned long long)cs->c[i].cursor);
+    if (w < 0 || (size_t)w >= cap - at) {
+      out[at] = '\0'; /* the URL is full: the rest are filtered here */
+      break;
+    }
+    at += (size_t)w;
+  }
 }
 
-static int ask(const chorus_run_t *run, uint64_t since, int limit, chorus_reply_t *rep) {
-  char path[128];
-  snprintf(path, sizeof path, "/api/v1/cluster/events?limit=%d&since=%llu", limit, (unsigned long long)since);
+static int ask(const chorus_run_t *run, const cursors_t *cs, uint64_t since, int limit, chorus_reply_t *rep) {
+  static char path[EVENTS_URL_MAX];
+  events_path(cs, since, limit, path, sizeof path);
   int rc = chorus_http_do(run->http, "GET", path, NULL, NULL, rep);
   if (rc == CHORUS_ESHUTDOWN) return CHORUS_EXIT_OK;
   int code = chorus_exit_report("events", rc, rep, chorus_http_opts(run->http));
@@ -154,14 +169,14 @@ int chorus_events_run(const chorus_run_t *run) {
   static cursors_t cs; /* 20 KB: off the stack; one follow per process */
   cs.n = 0;
   chorus_http_abort_on(run->http, run->stop);
-  int code = ask(run, o->since, o->limit, &rep);
+  int code = ask(run, NULL, o->since, o->limit, &rep);
   bool pending = !code && !*run->stop && take_events(&cs, rep.json, o->json);
   for (size_t i = 0; i < cs.n && !o->since; i++)
     cs.c[i].cursor = cs.c[i].total; /* what came before the start is history, shown by the page above */
   while (!code && !*run->stop) {
     if (!pending) nap(o->interval_s, run->stop);
     for (int asks = 0; !code && !*run->stop && asks < EVENTS_ASKS_PER_POLL; asks++) {
-      code = ask(run, lowest(&cs, pending), EVENTS_PAGE, &rep);
+      code = ask(run, &cs, 0, EVENTS_PAGE, &rep);
       if (code || *run->stop || !(pending = take_events(&cs, rep.json, o->json))) break;
     }
   }

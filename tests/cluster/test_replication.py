@@ -203,6 +203,32 @@ def descends(a, b):
 
 
 @test
+def test_cluster_events_take_a_cursor_per_member(ctx):
+    with Cluster(ctx, 3) as c:
+        c.start_all()
+        ring_ready(c)
+        for i in range(4):
+            put_ok(c.nodes[0], "cur-%d" % i, "v", query="w=3")
+        a, b, other = (m.id for m in c.nodes)
+        doc = c.nodes[1].get_json("/api/v1/cluster/events?limit=1000")
+        total = {n["node_id"]: n["total"] for n in doc["nodes"] if n["ok"]}
+        check(total[a] >= 4 and total[b] >= 4, "events per member: %s" % total)
+        # a's events past total-2, b's past total-1; the third member unnamed: its newest page
+        since = "%s:%d,%s:%d" % (a, total[a] - 2, b, total[b] - 1)
+        doc = c.nodes[2].get_json("/api/v1/cluster/events?limit=1000&since=" + since)
+        ids = {}
+        for e in doc["events"]:
+            ids.setdefault(e["node_id"], []).append(e["id"])
+        got = sorted(ids.get(a, []))
+        check(got[:2] == [total[a] - 1, total[a]], "a's events past its cursor: %s (total %d)" % (got, total[a]))
+        check(min(ids.get(b, [total[b]])) == total[b], "b's events past its cursor: %s" % ids.get(b))
+        check(min(ids.get(other, [2])) == 1, "the member without a cursor gives its newest page: %s" % ids.get(other))
+        for bad in ("%s:x" % a, "%s:1,%s:2" % (a, a), "no/such:1", ":5", "%s:-1" % a):
+            r = c.nodes[0].request("GET", "/api/v1/cluster/events?since=" + bad)
+            eq(r.status, 400, "since=%s" % bad)
+
+
+@test
 def test_cluster_events_merge_every_log_with_message_clocks_and_conflicts(ctx):
     with Cluster(ctx, 3) as c:
         c.start_all()
