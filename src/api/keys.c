@@ -22,16 +22,6 @@ static const char *op_name(int op) {
                                   : "list";
 }
 
-static void id_text(const uint8_t *id, char out[KEYRING_ID_TEXT]) {
-  static const uint8_t zero[KEYRING_ID_BYTES];
-  if (memcmp(id, zero, KEYRING_ID_BYTES) == 0) {
-    snprintf(out, KEYRING_ID_TEXT, "none");
-    return;
-  }
-  for (size_t i = 0; i < KEYRING_ID_BYTES; i++)
-    snprintf(out + 2 * i, 3, "%02x", id[i]);
-}
-
 /* A key given by an operator: "none", the base64 of a key, or (use and
  * remove) an entry's id as GET lists it. */
 static int parse_key(const char *text, bool id_ok, keyring_entry_t *entry, uint8_t id[KEYRING_ID_BYTES]) {
@@ -64,7 +54,7 @@ static json_t *keyrings_json(const coord_result_t *res, bool *all_ok) {
     char primary[KEYRING_ID_TEXT] = "";
     for (size_t o = 0; ids && o + KEYRING_ID_BYTES <= p->body.len; o += KEYRING_ID_BYTES) {
       char id[KEYRING_ID_TEXT];
-      id_text(p->body.data + o, id);
+      keyring_id_text(p->body.data + o, id);
       if (o == 0) snprintf(primary, sizeof primary, "%s", id);
       json_array_append_new(ids, json_string(id));
       json_t *k = json_object_get(keys, id);
@@ -93,7 +83,7 @@ static enum MHD_Result keys_answer(api_req_t *r) {
   json_t *o = keyrings_json(res, &all_ok);
   if (!o) return api_send_error3(r, 500, "internal", "out of memory");
   char id[KEYRING_ID_TEXT];
-  id_text(q->keys_id, id);
+  keyring_id_text(q->keys_id, id);
   json_object_set_new(o, "op", json_string(op_name(q->keys_op)));
   if (q->keys_op != PEER_KEYS_LIST) json_object_set_new(o, "key", json_string(id));
   json_object_set_new(o, "local", json_boolean(q->keys_local));

@@ -54,15 +54,20 @@ void keyring_entry_id(const keyring_entry_t *e, uint8_t out[KEYRING_ID_BYTES]) {
   memcpy(out, h, KEYRING_ID_BYTES);
 }
 
-void keyring_entry_id_text(const keyring_entry_t *e, char out[KEYRING_ID_TEXT]) {
-  uint8_t id[KEYRING_ID_BYTES];
-  if (e->none) {
+void keyring_id_text(const uint8_t id[KEYRING_ID_BYTES], char out[KEYRING_ID_TEXT]) {
+  static const uint8_t none[KEYRING_ID_BYTES];
+  if (memcmp(id, none, KEYRING_ID_BYTES) == 0) {
     snprintf(out, KEYRING_ID_TEXT, "none");
     return;
   }
-  keyring_entry_id(e, id);
   for (size_t i = 0; i < KEYRING_ID_BYTES; i++)
     snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+void keyring_entry_id_text(const keyring_entry_t *e, char out[KEYRING_ID_TEXT]) {
+  uint8_t id[KEYRING_ID_BYTES];
+  keyring_entry_id(e, id);
+  keyring_id_text(id, out);
 }
 
 int keyring_find(const keyring_t *kr, const uint8_t id[KEYRING_ID_BYTES]) {

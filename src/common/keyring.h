@@ -62,6 +62,8 @@ int keyring_entry_parse(const char *text, size_t len, keyring_entry_t *out);
 /* The entry's id, raw and as text ("none" for plaintext). */
 void keyring_entry_id(const keyring_entry_t *e, uint8_t out[KEYRING_ID_BYTES]);
 void keyring_entry_id_text(const keyring_entry_t *e, char out[KEYRING_ID_TEXT]);
+/* An id as text: 16 hex digits, or "none" for the all-zero id of plaintext. */
+void keyring_id_text(const uint8_t id[KEYRING_ID_BYTES], char out[KEYRING_ID_TEXT]);
 /* The index of the entry with this id, or -1. */
 int keyring_find(const keyring_t *kr, const uint8_t id[KEYRING_ID_BYTES]);
 
